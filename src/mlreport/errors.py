@@ -1,0 +1,43 @@
+"""Exceptions that own their message; ``cli.py`` turns them into one line and an exit status.
+
+Tree::
+
+    MlreportError            exit 1 unless said otherwise
+    ├── UsageError           exit 2: a command line or config that cannot work
+    ├── ConfigError          exit 2: mlreport.yml is wrong (the message names the key)
+    ├── SourceError          exit 2: a source that does not exist or is not a known store
+    ├── StoreAccessError     exit 1: a store that exists but cannot be read (credentials, network)
+    └── BuildError           exit 1: the site builder failed
+"""
+
+from __future__ import annotations
+
+
+class MlreportError(Exception):
+    """Base class: ``str(error)`` is the whole message, without the ``mlreport:`` prefix."""
+
+    exit_code = 1
+
+
+class UsageError(MlreportError):
+    exit_code = 2
+
+
+class ConfigError(MlreportError):
+    exit_code = 2
+
+
+class SourceError(MlreportError):
+    exit_code = 2
+
+
+class StoreAccessError(MlreportError):
+    exit_code = 1
+
+
+class BuildError(MlreportError):
+    exit_code = 1
+
+
+class RecordError(Exception):
+    """Raised inside a reader for one bad record; the reader turns it into a Problem."""

@@ -1,0 +1,367 @@
+"""The normalized catalog records.
+
+Readers turn each store format into these records; everything after the catalog (render, build)
+sees only them and never knows which tool wrote a run. Records are immutable. Times are epoch
+milliseconds (``int``) whatever the source unit, ``None`` when the source does not record them.
+Every record carries an :class:`Origin` so that a page can name its source and a message its file.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from array import array
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+def _empty() -> Mapping[str, str]:
+    return EMPTY
+
+
+def frozen_map(items: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    """An immutable mapping with keys in sorted order (sorted output is deterministic output)."""
+    if not items:
+        return EMPTY
+    return MappingProxyType({k: items[k] for k in sorted(items)})
+
+
+class RunStatus(enum.Enum):
+    RUNNING = "RUNNING"
+    SCHEDULED = "SCHEDULED"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+    UNKNOWN = "UNKNOWN"
+
+
+class Severity(enum.Enum):
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a record came from.
+
+    Attributes:
+        store: the source as the user named it (a path or URL), shown on pages.
+        path: the file or directory inside the store, relative to its root, ``/``-separated.
+        format: the reader's name (``mlflow``, ``mlflow-sql``, ``wandb`` …).
+    """
+
+    store: str
+    path: str
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A record that could not be read: skipped, reported, and listed on the Problems page."""
+
+    origin: Origin
+    reason: str
+    severity: Severity = Severity.WARNING
+
+    def message(self) -> str:
+        return f"cannot read {self.origin.path or self.origin.store}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MetricHistory:
+    """Every logged point of one metric, sorted by (step, timestamp, value), duplicates dropped.
+
+    Arrays keep 10,000-run stores in a few hundred MB; treat them as read-only.
+    ``timestamps`` holds -1 where the source has no time for a point.
+    """
+
+    steps: array[int]
+    timestamps: array[int]
+    values: array[float]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MetricHistory):
+            return NotImplemented
+        return (
+            self.steps == other.steps
+            and self.timestamps == other.timestamps
+            and [_nan_key(v) for v in self.values] == [_nan_key(v) for v in other.values]
+        )
+
+    @classmethod
+    def from_points(cls, points: list[tuple[int, int, float]]) -> MetricHistory:
+        """Build from (step, timestamp_ms or -1, value) triples in any order, with duplicates."""
+        unique = sorted(set(points), key=lambda p: (p[0], p[1], _nan_key(p[2])))
+        return cls(
+            array("q", [p[0] for p in unique]),
+            array("q", [p[1] for p in unique]),
+            array("d", [p[2] for p in unique]),
+        )
+
+
+def _nan_key(value: float) -> float:
+    # NaN compares unequal to itself; sort and compare it as -inf so order stays total.
+    return -math.inf if math.isnan(value) else value
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One metric of a run: the final value and the summary statistics, plus its history.
+
+    ``final`` follows MLflow: the point with the largest (step, timestamp, value). ``best`` is
+    chosen by the metric's goal (see :func:`metric_goal`), ignoring NaN.
+    """
+
+    key: str
+    final: float
+    final_step: int
+    final_timestamp: int | None
+    minimum: float | None
+    minimum_step: int | None
+    maximum: float | None
+    maximum_step: int | None
+    count: int
+    history: MetricHistory | None = None
+
+    @classmethod
+    def from_history(cls, key: str, history: MetricHistory) -> Metric:
+        n = len(history)
+        if n == 0:
+            raise ValueError(f"metric {key!r} has no points")
+        # history is sorted by (step, timestamp, value): the last point is MLflow's "latest".
+        last = n - 1
+        min_i = max_i = -1
+        for i, v in enumerate(history.values):
+            if math.isnan(v):
+                continue
+            if min_i < 0 or v < history.values[min_i]:
+                min_i = i
+            if max_i < 0 or v > history.values[max_i]:
+                max_i = i
+        ts = history.timestamps[last]
+        return cls(
+            key=key,
+            final=history.values[last],
+            final_step=history.steps[last],
+            final_timestamp=ts if ts >= 0 else None,
+            minimum=history.values[min_i] if min_i >= 0 else None,
+            minimum_step=history.steps[min_i] if min_i >= 0 else None,
+            maximum=history.values[max_i] if max_i >= 0 else None,
+            maximum_step=history.steps[max_i] if max_i >= 0 else None,
+            count=n,
+            history=history,
+        )
+
+    @classmethod
+    def single(cls, key: str, value: float, step: int = 0, timestamp: int | None = None) -> Metric:
+        """A metric known only by its final value (a summary file with no history)."""
+        nan = math.isnan(value)
+        return cls(
+            key=key,
+            final=value,
+            final_step=step,
+            final_timestamp=timestamp,
+            minimum=None if nan else value,
+            minimum_step=None if nan else step,
+            maximum=None if nan else value,
+            maximum_step=None if nan else step,
+            count=1,
+            history=None,
+        )
+
+    @property
+    def best(self) -> float | None:
+        return self.minimum if metric_goal(self.key) == "min" else self.maximum
+
+    @property
+    def best_step(self) -> int | None:
+        return self.minimum_step if metric_goal(self.key) == "min" else self.maximum_step
+
+
+_LOWER_IS_BETTER = (
+    "loss", "error", "err", "mae", "mse", "rmse", "mape", "smape", "perplexity", "ppl",
+    "wer", "cer", "fpr", "fnr", "logloss", "log_loss", "brier", "runtime", "latency", "time",
+    "distance", "regret", "cost", "nll", "bpd", "fid", "kl",
+)
+
+
+def metric_goal(key: str) -> str:
+    """``"min"`` for metrics where lower is better (loss, error, rmse …), otherwise ``"max"``.
+
+    The decision is by name, the way a reader of the page would guess it; the words are matched
+    as whole tokens of the key so that ``val/rmse`` and ``eval_loss`` count but ``glossary`` not.
+    """
+    lowered = key.lower()
+    tokens = [t for t in _split_tokens(lowered) if t]
+    return "min" if any(t in _LOWER_IS_BETTER for t in tokens) else "max"
+
+
+def _split_tokens(text: str) -> list[str]:
+    out: list[str] = []
+    current = []
+    for ch in text:
+        if ch.isalnum():
+            current.append(ch)
+        else:
+            out.append("".join(current))
+            current = []
+    out.append("".join(current))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """A file logged with a run or a model: path relative to the artifact root, size in bytes."""
+
+    path: str
+    size: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetRef:
+    """A run's input: the dataset's catalog key plus the context it was used in."""
+
+    dataset_key: str
+    context: str | None = None
+    tags: Mapping[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
+class GitInfo:
+    commit: str | None = None
+    branch: str | None = None
+    repo_url: str | None = None
+    dirty: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    """A group of runs (an MLflow experiment, a W&B project, a DVC repo)."""
+
+    key: str
+    id: str
+    name: str
+    origin: Origin
+    deleted: bool = False
+    created: int | None = None
+    updated: int | None = None
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One training or evaluation run.
+
+    ``key`` is unique in the catalog (the run id, made unique across stores by the catalog);
+    ``experiment_key`` and ``parent_key`` refer to other records' keys.
+    """
+
+    key: str
+    id: str
+    name: str
+    origin: Origin
+    experiment_key: str | None = None
+    status: RunStatus = RunStatus.UNKNOWN
+    start_time: int | None = None
+    end_time: int | None = None
+    user: str | None = None
+    description: str | None = None
+    params: Mapping[str, str] = field(default_factory=_empty)
+    tags: Mapping[str, str] = field(default_factory=_empty)
+    metrics: tuple[Metric, ...] = ()
+    parent_key: str | None = None
+    inputs: tuple[DatasetRef, ...] = ()
+    output_model_keys: tuple[str, ...] = ()
+    artifacts: tuple[Artifact, ...] = ()
+    artifact_uri: str | None = None
+    git: GitInfo = field(default_factory=GitInfo)
+    source_name: str | None = None
+    deleted: bool = False
+
+    def metric(self, key: str) -> Metric | None:
+        for m in self.metrics:
+            if m.key == key:
+                return m
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModel:
+    """A model artifact produced by a run (MLflow 3 LoggedModel, a W&B model artifact …)."""
+
+    key: str
+    id: str
+    name: str
+    origin: Origin
+    experiment_key: str | None = None
+    run_key: str | None = None
+    status: str | None = None
+    created: int | None = None
+    updated: int | None = None
+    model_type: str | None = None
+    params: Mapping[str, str] = field(default_factory=_empty)
+    tags: Mapping[str, str] = field(default_factory=_empty)
+    metrics: tuple[Metric, ...] = ()
+    artifacts: tuple[Artifact, ...] = ()
+    artifact_uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """A dataset used by runs. ``key`` is stable: ``<name>@<digest>`` or the name alone."""
+
+    key: str
+    name: str
+    origin: Origin
+    digest: str | None = None
+    source_type: str | None = None
+    source: str | None = None
+    schema: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModel:
+    """A named model in a registry: its description, tags, and which version each alias names."""
+
+    name: str
+    origin: Origin
+    description: str | None = None
+    created: int | None = None
+    updated: int | None = None
+    tags: Mapping[str, str] = field(default_factory=_empty)
+    aliases: Mapping[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    """One version of a registered (or promoted) model.
+
+    ``run_key`` is the source run and ``logged_model_key`` the logged model behind it, when known.
+    """
+
+    model: str
+    version: str
+    origin: Origin
+    stage: str | None = None
+    aliases: tuple[str, ...] = ()
+    status: str | None = None
+    description: str | None = None
+    created: int | None = None
+    updated: int | None = None
+    user: str | None = None
+    source: str | None = None
+    run_key: str | None = None
+    logged_model_key: str | None = None
+    tags: Mapping[str, str] = field(default_factory=_empty)
+    promoted_by: str | None = None
+
+
+Record = Experiment | Run | LoggedModel | Dataset | RegisteredModel | ModelVersion | Problem

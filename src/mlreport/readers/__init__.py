@@ -1,0 +1,92 @@
+"""Readers: one module per store format, found through the ``mlreport.readers`` entry points.
+
+A reader has a short, stable ``name`` (public API in configs and ``--format``), a cheap
+``detect(store, path)`` that looks at a few names and bytes, and ``read(store, path, options)``
+that yields catalog records and :class:`~mlreport.model.Problem`\\ s. A reader never raises for one
+bad record: it yields a Problem and goes on. Only a store that cannot be read at all raises.
+
+The built-in readers are registered through the same entry-point group as third-party ones
+(see ``pyproject.toml``); :data:`BUILTIN` is the fallback when the package metadata is missing
+(running from a source tree).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import import_module
+from importlib.metadata import entry_points
+from typing import ClassVar, Protocol
+
+from ..model import Record
+from ..stores import Store
+
+log = logging.getLogger("mlreport.readers")
+
+Progress = Callable[[str, int, int | None], None]
+
+
+def _no_progress(stage: str, done: int, total: int | None) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What a reader is asked for.
+
+    Attributes:
+        include_deleted: also yield deleted experiments and runs (flagged ``deleted``).
+        history: read every metric history (False reads final values only, where the format
+            keeps them separately).
+        progress: called with (stage, done, total) while reading; the CLI draws a bar from it.
+    """
+
+    include_deleted: bool = False
+    history: bool = True
+    progress: Progress = field(default=_no_progress)
+
+
+class Reader(Protocol):
+    name: ClassVar[str]
+    label: ClassVar[str]
+
+    def detect(self, store: Store, path: str) -> bool:
+        """True when ``path`` (a directory or file in ``store``) is a store of this format."""
+        ...
+
+    def read(self, store: Store, path: str, options: ReadOptions) -> Iterator[Record]:
+        """Yield the records (and Problems) of the store at ``path``."""
+        ...
+
+
+# name -> "module:Class", the built-ins in detection order (most specific first).
+BUILTIN: dict[str, str] = {
+    "mlflow": "mlreport.readers.mlflow_file:MlflowFileReader",
+    "mlflow-sql": "mlreport.readers.mlflow_sql:MlflowSqlReader",
+    "wandb": "mlreport.readers.wandb:WandbReader",
+    "hf": "mlreport.readers.hf:HfTrainerReader",
+    "dvc": "mlreport.readers.dvc:DvcReader",
+    "tensorboard": "mlreport.readers.tensorboard:TensorboardReader",
+    "manifest": "mlreport.readers.manifest:ManifestReader",
+}
+
+
+def _load(target: str) -> type[Reader]:
+    module, _, attr = target.partition(":")
+    cls: type[Reader] = getattr(import_module(module), attr)
+    return cls
+
+
+def available_readers() -> dict[str, Reader]:
+    """Every installed reader by name: built-ins first, then entry points in name order."""
+    found: dict[str, str] = dict(BUILTIN)
+    for ep in sorted(entry_points(group="mlreport.readers"), key=lambda e: e.name):
+        found.setdefault(ep.name, ep.value)
+    readers: dict[str, Reader] = {}
+    for name, target in found.items():
+        try:
+            readers[name] = _load(target)()
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the built-ins
+            log.warning("mlreport: cannot load reader %s (%s): %s", name, target, exc)
+    return readers

@@ -1,0 +1,555 @@
+"""MLflow file store (``mlruns/``), every era from 1.x to 3.x, without the ``mlflow`` package.
+
+Layout and quirks: FORMATS.md §1.2–1.5. One directory per experiment (named by its id), one per
+run inside it; params, tags and metrics are one file per key (a key with ``/`` is nested
+directories); the registry lives in ``models/``; deleted experiments move to ``.trash/``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from ..model import (
+    Artifact,
+    Dataset,
+    DatasetRef,
+    Experiment,
+    LoggedModel,
+    Metric,
+    MetricHistory,
+    ModelVersion,
+    Origin,
+    Problem,
+    Record,
+    RegisteredModel,
+    Run,
+    frozen_map,
+)
+from ..stores import Store, join
+from . import ReadOptions
+from ._mlflow import (
+    LOG_MODEL_HISTORY_TAG,
+    LOGGED_MODEL_STATUS,
+    NOTE_TAG,
+    PARENT_TAG,
+    RUN_NAME_TAG,
+    SOURCE_NAME_TAG,
+    as_int,
+    as_str,
+    git_info,
+    load_yaml_mapping,
+    parse_log_model_history,
+    parse_status,
+    resolve_artifact_dir,
+    run_user,
+)
+
+log = logging.getLogger("mlreport.readers.mlflow_file")
+
+# Names inside an experiment directory that are not runs (FORMATS.md §1.2).
+_RESERVED = frozenset({"tags", "datasets", "traces", "models", "meta.yaml"})
+
+
+class _Skip(Exception):
+    """One record cannot be read; carries the path and the reason."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(reason)
+        self.path = path
+        self.reason = reason
+
+
+@dataclass
+class _Ctx:
+    store: Store
+    root: str
+    options: ReadOptions
+    problems: list[Problem]
+
+    def origin(self, path: str) -> Origin:
+        return Origin(self.store.url, path, MlflowFileReader.name)
+
+    def problem(self, path: str, reason: str) -> None:
+        self.problems.append(Problem(self.origin(path), reason))
+
+
+def _is_experiment_dir_name(name: str) -> bool:
+    return name.isdigit()
+
+
+class MlflowFileReader:
+    """Reads an MLflow file store directory (the one holding ``0/``, ``models/``, ``.trash/``)."""
+
+    name = "mlflow"
+    label = "MLflow file store"
+
+    def detect(self, store: Store, path: str) -> bool:
+        entries = store.ls(path)
+        names = {e.name for e in entries if e.is_dir}
+        for name in sorted(n for n in names if _is_experiment_dir_name(n)):
+            if store.is_file(join(path, name, "meta.yaml")):
+                return True
+            # an experiment dir that lost its meta.yaml still holds run dirs with one
+            for child in store.ls(join(path, name))[:5]:
+                if child.is_dir and store.is_file(join(path, name, child.name, "meta.yaml")):
+                    return True
+        if "models" in names:
+            for model in store.ls(join(path, "models"))[:5]:
+                if model.is_dir and store.is_file(join(path, "models", model.name, "meta.yaml")):
+                    text = _read_text_or_none(store, join(path, "models", model.name, "meta.yaml"))
+                    if text and "creation_timestamp" in text:
+                        return True
+        return False
+
+    def read(self, store: Store, path: str, options: ReadOptions) -> Iterator[Record]:
+        ctx = _Ctx(store, path, options, [])
+        entries = store.ls(path)
+        exp_dirs = [join(path, e.name) for e in entries if e.is_dir and _is_experiment_dir_name(e.name)]
+        if any(e.name == ".trash" and e.is_dir for e in entries):
+            trash = join(path, ".trash")
+            trashed = [join(trash, e.name) for e in store.ls(trash) if e.is_dir and e.name.isdigit()]
+        else:
+            trashed = []
+
+        # Runs first gathered per experiment so the progress bar knows the total.
+        plans: list[tuple[str, bool, list[str]]] = []
+        for exp_dir in exp_dirs:
+            plans.append((exp_dir, False, _run_dirs(store, exp_dir)))
+        if options.include_deleted:
+            for exp_dir in trashed:
+                plans.append((exp_dir, True, _run_dirs(store, exp_dir)))
+        total = sum(len(p[2]) for p in plans)
+        done = 0
+        options.progress("runs", 0, total)
+
+        logged_model_runs: dict[str, str] = {}
+        for exp_dir, in_trash, run_dirs in plans:
+            experiment = _read_experiment(ctx, exp_dir, in_trash)
+            if experiment is None:
+                continue
+            if experiment.deleted and not options.include_deleted:
+                done += len(run_dirs)
+                continue
+            yield experiment
+            datasets = _read_datasets(ctx, exp_dir)
+            seen: set[str] = set()
+            for ds in datasets.values():
+                if ds.key not in seen:
+                    seen.add(ds.key)
+                    yield ds
+            for lm in _read_logged_models(ctx, exp_dir, experiment.key):
+                if lm.run_key:
+                    logged_model_runs[lm.key] = lm.run_key
+                yield lm
+            for run_dir in run_dirs:
+                try:
+                    records = _read_run(ctx, run_dir, experiment, datasets)
+                except _Skip as skip:
+                    ctx.problem(skip.path, skip.reason)
+                    records = []
+                yield from records
+                done += 1
+                if done % 100 == 0 or done == total:
+                    options.progress("runs", done, total)
+            yield from ctx.problems
+            ctx.problems.clear()
+        yield from _read_registry(ctx, join(path, "models"))
+        yield from ctx.problems
+
+
+def _read_text_or_none(store: Store, path: str) -> str | None:
+    try:
+        return store.read_text(path)
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _run_dirs(store: Store, exp_dir: str) -> list[str]:
+    return [join(exp_dir, e.name) for e in store.ls(exp_dir) if e.is_dir and e.name not in _RESERVED]
+
+
+def _read_meta(ctx: _Ctx, path: str) -> dict[str, object]:
+    try:
+        text = ctx.store.read_text(path)
+    except FileNotFoundError:
+        raise _Skip(path, "missing meta.yaml") from None
+    except UnicodeDecodeError:
+        raise _Skip(path, "not UTF-8 text") from None
+    except OSError as exc:
+        raise _Skip(path, exc.strerror or str(exc)) from None
+    try:
+        return load_yaml_mapping(text)
+    except ValueError as exc:
+        raise _Skip(path, str(exc)) from None
+
+
+def _read_key_files(ctx: _Ctx, base: str, what: str) -> dict[str, str]:
+    """``params/``, ``tags/``: one file per key, nested directories for keys with ``/``."""
+    files = [rel for rel, _size in ctx.store.walk_files(base)]
+    if not files:
+        return {}
+    out: dict[str, str] = {}
+    contents = ctx.store.read_many([join(base, f) for f in files])
+    for rel in files:
+        full = join(base, rel)
+        data = contents[full]
+        if isinstance(data, OSError):
+            ctx.problem(full, f"cannot read {what}: {data.strerror or data}")
+            continue
+        try:
+            out[rel] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            ctx.problem(full, f"{what} value is not UTF-8 text")
+    return out
+
+
+def _parse_metric(ctx: _Ctx, path: str, text: str, with_run_id: bool = False) -> MetricHistory | None:
+    points: list[tuple[int, int, float]] = []
+    bad: list[int] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        try:
+            ts = int(fields[0]) if fields[0].isdigit() else int(float(fields[0]))
+            value = float(fields[1])
+            step = int(fields[2]) if len(fields) > 2 else 0
+        except (ValueError, IndexError, OverflowError):
+            bad.append(lineno)
+            continue
+        points.append((step, ts, value))
+    if bad:
+        shown = ", ".join(str(n) for n in bad[:5]) + (" …" if len(bad) > 5 else "")
+        ctx.problem(
+            path,
+            f"{len(bad)} line(s) are not '<timestamp> <value> <step>' (line {shown}); skipped",
+        )
+    if not points:
+        if not bad:
+            return None
+        return None
+    return MetricHistory.from_points(points)
+
+
+def _read_metrics(ctx: _Ctx, base: str) -> tuple[Metric, ...]:
+    files = [rel for rel, _size in ctx.store.walk_files(base)]
+    if not files:
+        return ()
+    contents = ctx.store.read_many([join(base, f) for f in files])
+    metrics = []
+    for rel in files:
+        full = join(base, rel)
+        data = contents[full]
+        if isinstance(data, OSError):
+            ctx.problem(full, f"cannot read metric: {data.strerror or data}")
+            continue
+        history = _parse_metric(ctx, full, data.decode("utf-8", errors="replace"))
+        if history is not None:
+            metrics.append(Metric.from_history(rel, history))
+    return tuple(metrics)
+
+
+def _read_experiment(ctx: _Ctx, exp_dir: str, in_trash: bool) -> Experiment | None:
+    exp_id = exp_dir.rsplit("/", 1)[-1]
+    meta_path = join(exp_dir, "meta.yaml")
+    try:
+        meta = _read_meta(ctx, meta_path)
+    except _Skip as skip:
+        # The runs are still worth showing: keep them under the bare id, and say so.
+        ctx.problem(skip.path, f"{skip.reason}; its runs are listed under experiment {exp_id}")
+        return Experiment(
+            key=f"exp:{exp_id}", id=exp_id, name=exp_id, origin=ctx.origin(exp_dir),
+            deleted=in_trash,
+        )
+    tags = _read_key_files(ctx, join(exp_dir, "tags"), "tag")
+    if isinstance(meta.get("tags"), dict):  # some eras inline experiment tags
+        for k, v in meta["tags"].items():  # type: ignore[union-attr]
+            tags.setdefault(str(k), str(v))
+    name = as_str(meta.get("name")) or exp_id
+    deleted = in_trash or str(meta.get("lifecycle_stage", "active")) == "deleted"
+    return Experiment(
+        key=f"exp:{exp_id}",
+        id=exp_id,
+        name=name,
+        origin=ctx.origin(meta_path),
+        deleted=deleted,
+        created=as_int(meta.get("creation_time")),
+        updated=as_int(meta.get("last_update_time")),
+        description=tags.pop(NOTE_TAG, None),
+        tags=frozen_map(tags),
+    )
+
+
+def _read_datasets(ctx: _Ctx, exp_dir: str) -> dict[str, Dataset]:
+    """Dataset records of an experiment by their directory id (what run inputs point at)."""
+    base = join(exp_dir, "datasets")
+    out: dict[str, Dataset] = {}
+    for entry in ctx.store.ls(base):
+        if not entry.is_dir:
+            continue
+        meta_path = join(base, entry.name, "meta.yaml")
+        try:
+            meta = _read_meta(ctx, meta_path)
+        except _Skip as skip:
+            ctx.problem(skip.path, skip.reason)
+            continue
+        name = as_str(meta.get("name"))
+        if name is None:
+            ctx.problem(meta_path, "missing field 'name'")
+            continue
+        digest = as_str(meta.get("digest"))
+        out[entry.name] = Dataset(
+            key=dataset_key(name, digest),
+            name=name,
+            origin=ctx.origin(meta_path),
+            digest=digest,
+            source_type=as_str(meta.get("source_type")),
+            source=_dataset_source(as_str(meta.get("source"))),
+            schema=as_str(meta.get("schema")),
+            profile=as_str(meta.get("profile")),
+        )
+    return out
+
+
+def dataset_key(name: str, digest: str | None) -> str:
+    return f"{name}@{digest}" if digest else name
+
+
+def _dataset_source(raw: str | None) -> str | None:
+    """MLflow stores the source as JSON (``{"uri": …}``, ``{"url": …}``, ``{"path": …}``)."""
+    if not raw:
+        return None
+    import json
+
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw
+    if isinstance(data, dict):
+        for key in ("uri", "url", "path", "table_name", "repo_id", "dataset_source"):
+            if data.get(key):
+                return str(data[key])
+    return raw
+
+
+def _read_artifacts(ctx: _Ctx, artifact_dir: str | None) -> tuple[Artifact, ...]:
+    if artifact_dir is None:
+        return ()
+    return tuple(Artifact(rel, size) for rel, size in ctx.store.walk_files(artifact_dir))
+
+
+def _artifact_dir(ctx: _Ctx, uri: str | None, own_dir: str, anchor: str) -> str | None:
+    # The common case first: the store was copied whole, artifacts sit in the record's dir.
+    own = join(own_dir, "artifacts")
+    if uri and uri.rstrip("/\\").endswith(f"{anchor}/artifacts") and ctx.store.is_dir(own):
+        return own
+    parent = ctx.root.rsplit("/", 1)[0] if "/" in ctx.root else ""
+    return resolve_artifact_dir(ctx.store, uri, [ctx.root, parent] if ctx.root else [""], anchor)
+
+
+def _read_run(
+    ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping[str, Dataset]
+) -> list[Record]:
+    meta_path = join(run_dir, "meta.yaml")
+    meta = _read_meta(ctx, meta_path)
+    run_id = as_str(meta.get("run_id")) or as_str(meta.get("run_uuid"))
+    if run_id is None:
+        raise _Skip(meta_path, "missing field 'run_id'")
+    deleted = str(meta.get("lifecycle_stage", "active")) == "deleted" or experiment.deleted
+    if deleted and not ctx.options.include_deleted:
+        return []
+    tags = _read_key_files(ctx, join(run_dir, "tags"), "tag")
+    params = _read_key_files(ctx, join(run_dir, "params"), "param")
+    metrics = _read_metrics(ctx, join(run_dir, "metrics"))
+
+    inputs = []
+    for entry in ctx.store.ls(join(run_dir, "inputs")):
+        input_path = join(run_dir, "inputs", entry.name, "meta.yaml")
+        try:
+            imeta = _read_meta(ctx, input_path)
+        except _Skip as skip:
+            ctx.problem(skip.path, skip.reason)
+            continue
+        if str(imeta.get("source_type", "DATASET")).upper() != "DATASET":
+            continue
+        ds = datasets.get(str(imeta.get("source_id")))
+        if ds is None:
+            ctx.problem(input_path, f"dataset {imeta.get('source_id')} is not in the experiment")
+            continue
+        itags = imeta.get("tags") if isinstance(imeta.get("tags"), dict) else {}
+        itags = {str(k): str(v) for k, v in itags.items()}  # type: ignore[union-attr]
+        context = itags.pop("mlflow.data.context", None)
+        inputs.append(DatasetRef(ds.key, context, frozen_map(itags)))
+    outputs = tuple(e.name for e in ctx.store.ls(join(run_dir, "outputs")) if e.is_dir)
+
+    artifact_uri = as_str(meta.get("artifact_uri"))
+    artifact_dir = _artifact_dir(ctx, artifact_uri, run_dir, run_id)
+    artifacts = _read_artifacts(ctx, artifact_dir)
+
+    records: list[Record] = []
+    # MLflow 2.x logs models inside the run's artifacts and lists them in a tag.
+    model_keys = list(outputs)
+    for entry in parse_log_model_history(tags.get(LOG_MODEL_HISTORY_TAG)):
+        artifact_path = str(entry.get("artifact_path") or "model")
+        key = str(entry.get("model_uuid") or f"{run_id}/{artifact_path}")
+        if key in model_keys:
+            continue
+        model_keys.append(key)
+        prefix = artifact_path.rstrip("/") + "/"
+        records.append(
+            LoggedModel(
+                key=key,
+                id=key,
+                name=artifact_path,
+                origin=ctx.origin(join(run_dir, "tags", LOG_MODEL_HISTORY_TAG)),
+                experiment_key=experiment.key,
+                run_key=run_id,
+                status="READY",
+                model_type=", ".join(sorted(entry.get("flavors") or {})) or None,  # type: ignore[call-overload]
+                artifacts=tuple(
+                    Artifact(a.path[len(prefix) :], a.size) for a in artifacts if a.path.startswith(prefix)
+                ),
+                artifact_uri=join(artifact_uri or "", artifact_path) if artifact_uri else None,
+            )
+        )
+
+    name = as_str(meta.get("run_name")) or tags.get(RUN_NAME_TAG) or as_str(meta.get("name")) or run_id
+    records.insert(
+        0,
+        Run(
+            key=run_id,
+            id=run_id,
+            name=name,
+            origin=ctx.origin(meta_path),
+            experiment_key=experiment.key,
+            status=parse_status(meta.get("status")),
+            start_time=as_int(meta.get("start_time")),
+            end_time=as_int(meta.get("end_time")),
+            user=run_user(as_str(meta.get("user_id")), tags),
+            description=tags.get(NOTE_TAG),
+            params=frozen_map(params),
+            tags=frozen_map(tags),
+            metrics=metrics,
+            parent_key=tags.get(PARENT_TAG),
+            inputs=tuple(sorted(inputs, key=lambda r: (r.dataset_key, r.context or ""))),
+            output_model_keys=tuple(model_keys),
+            artifacts=artifacts,
+            artifact_uri=artifact_uri,
+            git=git_info(tags),
+            source_name=tags.get(SOURCE_NAME_TAG),
+            deleted=deleted,
+        ),
+    )
+    return records
+
+
+def _read_logged_models(ctx: _Ctx, exp_dir: str, experiment_key: str) -> Iterator[LoggedModel]:
+    base = join(exp_dir, "models")
+    for entry in ctx.store.ls(base):
+        if not entry.is_dir:
+            continue
+        model_dir = join(base, entry.name)
+        meta_path = join(model_dir, "meta.yaml")
+        try:
+            meta = _read_meta(ctx, meta_path)
+        except _Skip as skip:
+            ctx.problem(skip.path, skip.reason)
+            continue
+        model_id = as_str(meta.get("model_id")) or entry.name
+        if str(meta.get("lifecycle_stage", "active")) == "deleted" and not ctx.options.include_deleted:
+            continue
+        status = meta.get("status")
+        artifact_uri = as_str(meta.get("artifact_location"))
+        # LoggedModel metric lines carry the run id after the step: `<ts> <value> <step> <run>`.
+        metrics = _read_metrics(ctx, join(model_dir, "metrics"))
+        yield LoggedModel(
+            key=model_id,
+            id=model_id,
+            name=as_str(meta.get("name")) or model_id,
+            origin=ctx.origin(meta_path),
+            experiment_key=experiment_key,
+            run_key=as_str(meta.get("source_run_id")),
+            status=LOGGED_MODEL_STATUS.get(status, str(status)) if isinstance(status, int) else as_str(status),
+            created=as_int(meta.get("creation_timestamp")),
+            updated=as_int(meta.get("last_updated_timestamp")),
+            model_type=as_str(meta.get("model_type")),
+            params=frozen_map(_read_key_files(ctx, join(model_dir, "params"), "param")),
+            tags=frozen_map(_read_key_files(ctx, join(model_dir, "tags"), "tag")),
+            metrics=metrics,
+            artifacts=_read_artifacts(ctx, _artifact_dir(ctx, artifact_uri, model_dir, model_id)),
+            artifact_uri=artifact_uri,
+        )
+
+
+def _read_registry(ctx: _Ctx, base: str) -> Iterator[Record]:
+    for entry in ctx.store.ls(base):
+        if not entry.is_dir:
+            continue
+        model_dir = join(base, entry.name)
+        meta_path = join(model_dir, "meta.yaml")
+        try:
+            meta = _read_meta(ctx, meta_path)
+        except _Skip as skip:
+            yield Problem(ctx.origin(skip.path), skip.reason)
+            continue
+        name = as_str(meta.get("name")) or entry.name
+        aliases: dict[str, str] = {}
+        if isinstance(meta.get("aliases"), dict):
+            aliases.update({str(k): str(v) for k, v in meta["aliases"].items()})  # type: ignore[union-attr]
+        aliases.update(
+            {k: v.strip() for k, v in _read_key_files(ctx, join(model_dir, "aliases"), "alias").items()}
+        )
+        tags = _read_key_files(ctx, join(model_dir, "tags"), "tag")
+        yield RegisteredModel(
+            name=name,
+            origin=ctx.origin(meta_path),
+            description=as_str(meta.get("description")),
+            created=as_int(meta.get("creation_timestamp")),
+            updated=as_int(meta.get("last_updated_timestamp")),
+            tags=frozen_map(tags),
+            aliases=frozen_map(aliases),
+        )
+        by_version: dict[str, list[str]] = {}
+        for alias, version in aliases.items():
+            by_version.setdefault(version, []).append(alias)
+        for ventry in ctx.store.ls(model_dir):
+            if not (ventry.is_dir and ventry.name.startswith("version-")):
+                continue
+            vpath = join(model_dir, ventry.name, "meta.yaml")
+            try:
+                vmeta = _read_meta(ctx, vpath)
+            except _Skip as skip:
+                yield Problem(ctx.origin(skip.path), skip.reason)
+                continue
+            stage = as_str(vmeta.get("current_stage"))
+            if stage == "Deleted_Internal":
+                continue
+            version = as_str(vmeta.get("version")) or ventry.name[len("version-") :]
+            source = as_str(vmeta.get("source"))
+            yield ModelVersion(
+                model=name,
+                version=version,
+                origin=ctx.origin(vpath),
+                stage=None if stage in (None, "None") else stage,
+                aliases=tuple(sorted(by_version.get(version, []))),
+                status=as_str(vmeta.get("status")),
+                description=as_str(vmeta.get("description")),
+                created=as_int(vmeta.get("creation_timestamp")),
+                updated=as_int(vmeta.get("last_updated_timestamp")),
+                user=as_str(vmeta.get("user_id")),
+                source=source,
+                run_key=as_str(vmeta.get("run_id")),
+                logged_model_key=as_str(vmeta.get("model_id")) or logged_model_from_source(source),
+                tags=frozen_map(_read_key_files(ctx, join(model_dir, ventry.name, "tags"), "tag")),
+            )
+        yield from ctx.problems
+        ctx.problems.clear()
+
+
+def logged_model_from_source(source: str | None) -> str | None:
+    """``models:/m-…`` names a LoggedModel (MLflow 3); other sources name run artifacts."""
+    if source and source.startswith("models:/m-"):
+        return source[len("models:/") :].split("/", 1)[0]
+    return None
