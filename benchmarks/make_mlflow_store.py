@@ -223,18 +223,19 @@ def generate(out: str, runs: int, experiments: int, versions: int, models: int, 
         edir = os.path.join(root, eid)
         os.mkdir(edir)
         team = TEAMS[j % len(TEAMS)]
-        w.write(os.path.join(edir, "meta.yaml"), exp_meta(origin, eid, f"{team}-exp-{j:02d}", ctime))
+        w.write(os.path.join(edir, "meta.yaml"),
+                exp_meta(origin, eid, f"{team}-exp-{j:02d}", ctime))
         os.mkdir(os.path.join(edir, "tags"))
         w.write(os.path.join(edir, "tags", "team"), team)
         w.write(os.path.join(edir, "tags", "mlflow.note.content"),
                 f"Synthetic benchmark experiment {j} ({team}).")
-        commits = ["%040x" % rng.getrandbits(160) for _ in range(8)]
+        commits = [f"{rng.getrandbits(160):040x}" for _ in range(8)]
         n_here = runs // experiments + (1 if j < runs % experiments else 0)
         t = ctime + 60_000
         for _ in range(n_here):
-            run_id = "%032x" % rng.getrandbits(128)
+            run_id = f"{rng.getrandbits(128):032x}"
             while run_id in run_info:
-                run_id = "%032x" % rng.getrandbits(128)
+                run_id = f"{rng.getrandbits(128):032x}"
             rdir = os.path.join(edir, run_id)
             os.mkdir(rdir)
             start = t + rng.randrange(0, 300_000)
@@ -305,7 +306,7 @@ def write_registry(rng: random.Random, w: Writer, root: str, origin: str,
         per_model[i % models].append(rid)
     mroot = os.path.join(root, "models")
     os.mkdir(mroot)
-    for mi, (name, rids) in enumerate(zip(names, per_model)):
+    for mi, (name, rids) in enumerate(zip(names, per_model, strict=True)):
         if not rids:
             continue
         rids.sort(key=lambda rid: (run_info[rid][1], rid))  # versions follow run end time
@@ -397,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.runs < 0 or a.experiments < 1 or a.versions < 0 or a.models < 1:
         p.error("--runs/--versions must be >= 0, --experiments/--models >= 1")
+    if a.versions > a.runs:
+        p.error("--versions cannot exceed --runs (each version needs its own run)")
     if not a.origin.startswith("/"):
         p.error("--origin must be an absolute POSIX path")
     if os.path.exists(os.path.join(a.outdir, "mlruns")):

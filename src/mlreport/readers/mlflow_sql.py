@@ -124,6 +124,7 @@ class MlflowSqlReader:
 
     name = "mlflow-sql"
     label = "MLflow SQLite"
+    file_suffixes = (".db", ".sqlite", ".sqlite3")
 
     def detect(self, store: Store, path: str) -> bool:
         if store.kind(path) != "file":

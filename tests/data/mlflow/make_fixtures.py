@@ -79,7 +79,11 @@ def write_store(backend: str, store_dir: Path) -> None:
     client = MlflowClient(uri, uri)
 
     rng = np.random.default_rng(20260101)
-    work = Path(tempfile.mkdtemp(prefix="mlreport-fixture-"))
+    # fixed path: MLmodel records model_code_path (absolute) of the code file
+    work = Path(tempfile.gettempdir()) / "mlreport-fixture"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir()
 
     # --- inputs shared by several runs -------------------------------------------------
     train_df = pd.DataFrame(

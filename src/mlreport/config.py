@@ -1,0 +1,242 @@
+"""``mlreport.yml``: sources, site settings and promotion rules.
+
+Every key is checked; an error names the file and the key path
+(``mlreport.yml: sources[1].format: unknown format 'mlfow'``). Command-line flags override the
+file only when they are given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+CONFIG_NAMES = ("mlreport.yml", "mlreport.yaml")
+VERSION_SCHEMES = ("sequence", "run_name", "run_id")
+BUILDERS = ("mkdocs", "zensical", "properdocs")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One source: a path or URL, optionally a forced reader, fsspec options, a display label."""
+
+    path: str
+    format: str | None = None
+    storage_options: Mapping[str, Any] = field(default_factory=dict)
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class PromoteRule:
+    """Runs matching every given condition become versions of ``model``.
+
+    ``experiment`` is a glob on the experiment name; ``tags``/``params`` map a key to a glob on
+    the value (``"*"`` means "present"). Versions are numbered by start time (``sequence``), or
+    named by the run name or id.
+    """
+
+    model: str
+    experiment: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    version: str = "sequence"
+    only_finished: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    sources: tuple[SourceConfig, ...] = ()
+    title: str = "Model reports"
+    site_url: str | None = None
+    output: str = "site"
+    include_deleted: bool = False
+    key_metrics: tuple[str, ...] = ()
+    metric_goals: Mapping[str, str] = field(default_factory=dict)
+    promote: tuple[PromoteRule, ...] = ()
+    prefix: str | None = None
+    templates: str | None = None
+    mkdocs: str | None = None
+    builder: str = "mkdocs"
+    strict: bool = False
+    base_dir: Path = field(default_factory=Path.cwd)
+    path: Path | None = None
+
+    def with_overrides(self, **overrides: Any) -> Config:
+        """A copy with the given values; ``None`` means "not given on the command line"."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(self, **given)
+
+
+def find_config(directory: Path) -> Path | None:
+    for name in CONFIG_NAMES:
+        candidate = directory / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path | None, known_formats: Sequence[str] = ()) -> Config:
+    """Read and check a config file; ``None`` gives the defaults for the current folder."""
+    if path is None:
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"cannot read {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"cannot read {path}: invalid YAML{where}") from None
+    if data is None:
+        data = {}
+    checker = _Checker(path.name, known_formats)
+    return checker.config(data, base_dir=path.parent.resolve(), path=path)
+
+
+class _Checker:
+    def __init__(self, filename: str, known_formats: Sequence[str]) -> None:
+        self.filename = filename
+        self.known_formats = tuple(known_formats)
+
+    def fail(self, where: str, reason: str) -> ConfigError:
+        return ConfigError(f"{self.filename}: {where}: {reason}" if where else f"{self.filename}: {reason}")
+
+    def mapping(self, value: object, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"expected a mapping, found {_kind(value)}")
+        return {str(k): v for k, v in value.items()}
+
+    def string(self, value: object, where: str) -> str:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise self.fail(where, f"expected a string, found {_kind(value)}")
+        return str(value)
+
+    def strings(self, value: object, where: str) -> tuple[str, ...]:
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list):
+            raise self.fail(where, f"expected a list of strings, found {_kind(value)}")
+        return tuple(self.string(v, f"{where}[{i}]") for i, v in enumerate(value))
+
+    def boolean(self, value: object, where: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(where, f"expected true or false, found {_kind(value)}")
+        return value
+
+    def string_map(self, value: object, where: str) -> dict[str, str]:
+        data = self.mapping(value, where)
+        return {k: self.string(v, f"{where}.{k}") for k, v in data.items()}
+
+    def config(self, raw: object, base_dir: Path, path: Path) -> Config:
+        data = self.mapping(raw, "")
+        allowed = {f.name for f in fields(Config)} - {"base_dir", "path", "strict"}
+        for key in data:
+            if key not in allowed:
+                raise self.fail(key, f"unknown key (known: {', '.join(sorted(allowed))})")
+        values: dict[str, Any] = {"base_dir": base_dir, "path": path}
+        if "sources" in data:
+            items = data["sources"]
+            if not isinstance(items, list):
+                items = [items]
+            values["sources"] = tuple(self.source(v, f"sources[{i}]") for i, v in enumerate(items))
+        for key in ("title", "output", "prefix", "templates", "mkdocs"):
+            if key in data and data[key] is not None:
+                values[key] = self.string(data[key], key)
+        if data.get("site_url") is not None:
+            url = self.string(data["site_url"], "site_url")
+            if not re.match(r"^https?://", url):
+                raise self.fail("site_url", f"expected an http(s) URL, found '{url}'")
+            values["site_url"] = url
+        if "include_deleted" in data:
+            values["include_deleted"] = self.boolean(data["include_deleted"], "include_deleted")
+        if "key_metrics" in data:
+            values["key_metrics"] = self.strings(data["key_metrics"], "key_metrics")
+        if "metric_goals" in data:
+            goals = self.string_map(data["metric_goals"], "metric_goals")
+            for k, v in goals.items():
+                if v not in ("min", "max"):
+                    raise self.fail(f"metric_goals.{k}", f"expected min or max, found '{v}'")
+            values["metric_goals"] = goals
+        if "builder" in data:
+            builder = self.string(data["builder"], "builder")
+            if builder not in BUILDERS:
+                raise self.fail("builder", f"unknown builder '{builder}' (known: {', '.join(BUILDERS)})")
+            values["builder"] = builder
+        if "promote" in data:
+            rules = data["promote"]
+            if not isinstance(rules, list):
+                raise self.fail("promote", f"expected a list of rules, found {_kind(rules)}")
+            values["promote"] = tuple(self.rule(r, f"promote[{i}]") for i, r in enumerate(rules))
+        return Config(**values)
+
+    def source(self, raw: object, where: str) -> SourceConfig:
+        if isinstance(raw, str):
+            return SourceConfig(raw)
+        data = self.mapping(raw, where)
+        allowed = {"path", "format", "storage_options", "label"}
+        for key in data:
+            if key not in allowed:
+                raise self.fail(f"{where}.{key}", f"unknown key (known: {', '.join(sorted(allowed))})")
+        if "path" not in data:
+            raise self.fail(where, "missing key 'path'")
+        fmt = None
+        if data.get("format") is not None:
+            fmt = self.string(data["format"], f"{where}.format")
+            if self.known_formats and fmt not in self.known_formats:
+                raise self.fail(
+                    f"{where}.format",
+                    f"unknown format '{fmt}' (known: {', '.join(self.known_formats)})",
+                )
+        options = self.mapping(data.get("storage_options") or {}, f"{where}.storage_options")
+        label = self.string(data["label"], f"{where}.label") if data.get("label") is not None else None
+        return SourceConfig(self.string(data["path"], f"{where}.path"), fmt, options, label)
+
+    def rule(self, raw: object, where: str) -> PromoteRule:
+        data = self.mapping(raw, where)
+        allowed = {"model", "experiment", "tags", "params", "version", "only_finished"}
+        for key in data:
+            if key not in allowed:
+                raise self.fail(f"{where}.{key}", f"unknown key (known: {', '.join(sorted(allowed))})")
+        if "model" not in data:
+            raise self.fail(where, "missing key 'model'")
+        version = self.string(data.get("version", "sequence"), f"{where}.version")
+        if version not in VERSION_SCHEMES:
+            raise self.fail(
+                f"{where}.version", f"expected one of {', '.join(VERSION_SCHEMES)}, found '{version}'"
+            )
+        return PromoteRule(
+            model=self.string(data["model"], f"{where}.model"),
+            experiment=self.string(data["experiment"], f"{where}.experiment")
+            if data.get("experiment") is not None
+            else None,
+            tags=self.string_map(data.get("tags") or {}, f"{where}.tags"),
+            params=self.string_map(data.get("params") or {}, f"{where}.params"),
+            version=version,
+            only_finished=self.boolean(data.get("only_finished", True), f"{where}.only_finished"),
+        )
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
