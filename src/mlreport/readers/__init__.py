@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -80,6 +81,11 @@ def _load(target: str) -> type[Reader]:
 
 def available_readers() -> dict[str, Reader]:
     """Every installed reader by name: built-ins first, then entry points in name order."""
+    return dict(_load_readers())
+
+
+@lru_cache(maxsize=1)
+def _load_readers() -> dict[str, Reader]:
     found: dict[str, str] = dict(BUILTIN)
     for ep in sorted(entry_points(group="mlreport.readers"), key=lambda e: e.name):
         found.setdefault(ep.name, ep.value)

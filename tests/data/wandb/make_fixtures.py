@@ -46,7 +46,8 @@ def _git_repo(root: Path) -> None:
     env = {**os.environ, "GIT_AUTHOR_NAME": "fixture", "GIT_AUTHOR_EMAIL": "fixture@example.com",
            "GIT_COMMITTER_NAME": "fixture", "GIT_COMMITTER_EMAIL": "fixture@example.com"}
     root.mkdir(parents=True, exist_ok=True)
-    (root / "train.py").write_text("print('training')\n")
+    # The child runs as the repository's train.py, so the run records a relative code path.
+    shutil.copy(__file__, root / "train.py")
     for cmd in (
         ["git", "init", "-q", "-b", "main"],
         ["git", "remote", "add", "origin", "https://example.com/team/demo.git"],
@@ -126,8 +127,8 @@ def _child(kind: str, workdir: Path) -> None:
         for run_id in ("trunc001", "badcrc01", "badhdr01"):
             run = wandb.init(project="broken-proj", id=run_id, mode="offline", dir=str(workdir),
                              config={"lr": 0.01})
-            # enough rows that the file spans three 32 KiB blocks
-            for step in range(400):
+            # badcrc01 gets enough rows to span three 32 KiB blocks
+            for step in range({"trunc001": 60, "badcrc01": 220, "badhdr01": 5}[run_id]):
                 run.log({"loss": 1.0 / (step + 1), "acc": step / 400.0})
             run.finish()
     elif kind == "mixed":
@@ -148,7 +149,8 @@ def _run_child(kind: str) -> Path:
     _git_repo(work)
     env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true",
            "WANDB_DISABLE_CODE": "true", "WANDB_CONSOLE": "off"}
-    subprocess.run([sys.executable, __file__, "--child", kind, str(work)], check=True, env=env)
+    subprocess.run([sys.executable, "train.py", "--child", kind, str(work)], check=True, env=env,
+                   cwd=work)
     return work / "wandb"
 
 
@@ -240,7 +242,7 @@ optimizer:
   value: sgd
 """)
     _write(mixed / "files" / "wandb-summary.json", json.dumps({
-        "loss": 0.3, "test_acc": 0.91, "_step": 2, "_runtime": 1.5, "_wandb": {"runtime": 1},
+        "loss": 0.35, "test_acc": 0.91, "_step": 2, "_runtime": 1.5, "_wandb": {"runtime": 1},
     }))
     _write(mixed / "files" / "wandb-metadata.json", json.dumps({
         "startedAt": "2026-01-02T10:00:00Z", "username": "bo", "email": "bo@example.com",
@@ -305,7 +307,8 @@ def _broken(out: Path) -> None:
         dst = wdir / run_src.name
         dst.mkdir()
         data = (run_src / f"run-{run_id}.wandb").read_bytes()
-        assert len(data) > 2 * 32768, "broken runs must span three blocks"
+        if run_id == "badcrc01":
+            assert len(data) > 2 * 32768, "the bad-CRC run must span three blocks"
         if run_id == "trunc001":
             data = data[: len(data) - 100]  # cut inside the last record(s)
         elif run_id == "badcrc01":

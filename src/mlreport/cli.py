@@ -1,0 +1,226 @@
+"""The command line. Thin: parse, load the config, call the library, print.
+
+Only this module talks to the terminal. Library errors carry their message and exit status
+(:mod:`mlreport.errors`); they are printed here as one line, with a traceback only under ``-v``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__
+from .errors import MlreportError, UsageError
+
+log = logging.getLogger("mlreport")
+
+NOTHING_TO_BUILD = (
+    "nothing to build: pass a SOURCE (an mlruns/ folder, an mlflow.db file, a project folder "
+    "or a bucket URL) or list sources in mlreport.yml"
+)
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if message.startswith("mlreport: "):
+            message = message[len("mlreport: ") :]
+        if record.levelno >= logging.WARNING:
+            return f"mlreport: {record.levelname.lower()}: {message}"
+        return f"mlreport: {message}"
+
+
+class Progress:
+    """A one-line progress bar on a terminal; nothing otherwise (CI gets log lines)."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.last = 0.0
+        self.drawn = False
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.1 and done != total:
+            return
+        self.last = now
+        if total:
+            width = 30
+            filled = int(width * done / total)
+            bar = "█" * filled + "░" * (width - filled)
+            self.stream.write(f"\r  {stage:<8} {bar} {done}/{total}")
+        else:
+            self.stream.write(f"\r  {stage:<8} {done}")
+        self.stream.flush()
+        self.drawn = True
+
+    def clear(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.drawn = False
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", help="more detail, tracebacks on errors")
+    common.add_argument("-q", "--quiet", action="store_true", help="only errors")
+    common.add_argument("-c", "--config", metavar="FILE", help="config file (default: ./mlreport.yml if present)")
+
+    parser = argparse.ArgumentParser(
+        prog="mlreport",
+        description="Turn ML run records (MLflow, W&B, HF, DVC, TensorBoard) into a searchable static site.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlreport {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def site_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("sources", nargs="*", metavar="SOURCE", help="store, project folder, mlflow.db or bucket URL")
+        p.add_argument("-o", "--output", metavar="SITE_DIR", help="where the site goes (default: site/)")
+        p.add_argument("--strict", action="store_true", default=None, help="exit 1 when any record could not be read")
+        p.add_argument("--format", metavar="NAME", help="read the sources with this reader, skip detection")
+        p.add_argument("--site-url", metavar="URL", help="where the site will be served")
+        p.add_argument("--title", metavar="TEXT", help="the site's title")
+        p.add_argument("--include-deleted", action="store_true", default=None, help="also show deleted runs and experiments")
+        p.add_argument("--builder", choices=("mkdocs", "zensical", "properdocs"), help="site builder (default: mkdocs)")
+
+    build = sub.add_parser("build", parents=[common], help="build the site")
+    site_options(build)
+    serve = sub.add_parser("serve", parents=[common], help="build, serve on 127.0.0.1 and rebuild on changes")
+    site_options(serve)
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    inspect = sub.add_parser("inspect", parents=[common], help="print the normalized catalog as JSON")
+    inspect.add_argument("sources", nargs="*", metavar="SOURCE")
+    inspect.add_argument("--format", metavar="NAME")
+    inspect.add_argument("--include-deleted", action="store_true", default=None)
+    inspect.add_argument("--history", action="store_true", help="include every metric point")
+    return parser
+
+
+def _setup_logging(verbose: bool, quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    root = logging.getLogger("mlreport")
+    root.handlers[:] = [handler]
+    root.propagate = False
+    root.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO)
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from .config import Config, SourceConfig, find_config, load_config
+    from .readers import BUILTIN, available_readers
+
+    config_path = Path(args.config) if args.config else find_config(Path.cwd())
+    known = list(dict.fromkeys([*BUILTIN, *available_readers()]))
+    config = load_config(config_path, known) if config_path else Config()
+    if args.format is not None and args.format not in known:
+        raise UsageError(f"unknown format '{args.format}' (known: {', '.join(known)})")
+    if args.sources:
+        config = config.with_overrides(
+            sources=tuple(SourceConfig(s, args.format) for s in args.sources), base_dir=Path.cwd(), path=None
+        )
+    elif args.format is not None:
+        from dataclasses import replace
+
+        config = config.with_overrides(sources=tuple(replace(s, format=args.format) for s in config.sources))
+    if not config.sources:
+        raise UsageError(NOTHING_TO_BUILD)
+    overrides: dict[str, Any] = {"include_deleted": args.include_deleted}
+    for name in ("output", "site_url", "title", "strict", "builder"):
+        overrides[name] = getattr(args, name, None)
+    return config.with_overrides(**overrides)
+
+
+def _report_problems(catalog: Any) -> None:
+    for p in catalog.problems:
+        log.warning("%s", p.message() if p.origin.store in ("", ".") else f"cannot read {_where(p)}: {p.reason}")
+
+
+def _where(problem: Any) -> str:
+    from .stores import display_path
+
+    return display_path(problem.origin.store, problem.origin.path)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .site import build_site
+
+    config = _load(args)
+    progress = Progress(sys.stderr, sys.stderr.isatty() and not args.quiet)
+    start = time.perf_counter()
+    try:
+        from .catalog import read_catalog
+
+        catalog = read_catalog(config, progress)
+    finally:
+        progress.clear()
+    _report_problems(catalog)
+    result = build_site(config, catalog=catalog)
+    c = result.catalog
+    log.info(
+        "built %s in %.1fs: %d models, %d versions, %d experiments, %d runs, %d problems",
+        result.site_dir, time.perf_counter() - start, len(c.models), len(c.versions), len(c.experiments),
+        len(c.runs), len(c.problems),
+    )
+    if config.strict and c.problems:
+        log.error("%d record(s) could not be read (--strict)", len(c.problems))
+        return 1
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .catalog import read_catalog, to_jsonable
+
+    args.output = args.site_url = args.title = args.strict = args.builder = None
+    config = _load(args)
+    catalog = read_catalog(config)
+    _report_problems(catalog)
+    json.dump(to_jsonable(catalog, history=args.history), sys.stdout, indent=2, sort_keys=False, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    config = _load(args)
+    return serve(config, args.port)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    _setup_logging(args.verbose, args.quiet)
+    commands = {"build": cmd_build, "inspect": cmd_inspect, "serve": cmd_serve}
+    try:
+        return commands[args.command](args)
+    except MlreportError as exc:
+        if args.verbose:
+            log.exception("%s", exc)
+        else:
+            print(f"mlreport: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("mlreport: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
+        if args.verbose:
+            log.exception("internal error")
+        else:
+            print(f"mlreport: internal error: {type(exc).__name__}: {exc} (run with -v for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

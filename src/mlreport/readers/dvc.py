@@ -1,0 +1,1532 @@
+"""DVC projects and dvclive logs (FORMATS.md §4), without the ``dvc`` or ``dvclive`` packages.
+
+A *project* is the folder holding ``dvc.yaml``/``dvc.lock`` (or only dvclive output). It is read
+in one of two modes:
+
+* **work-tree mode** (any store; always for remote stores): the files as they are. One *state*,
+  the workspace.
+* **git mode** (only a :class:`~mlreport.stores.LocalStore` whose folder is the top of a git
+  repository, or lies inside one whose top is inside the store, with ``git`` on ``PATH``): git is
+  run read-only (``GIT_OPTIONAL_LOCKS=0``, ``core.fsmonitor`` off, nothing that writes). Every
+  commit on a branch or tag that changed ``dvc.lock``, ``dvc.yaml``, ``params.yaml``, a declared
+  metrics file or dvclive's ``metrics.json`` is a state, and so is every ``dvc exp`` ref
+  (``refs/exps/<2>/<38>/<name>``) and every commit a GTO tag points at. The work tree is one more
+  state only when its ``dvc.lock`` or metrics differ from ``HEAD``.
+
+Mapping, per state (``S`` is ``dvc:workspace`` or ``dvc:<commit sha>``):
+
+=========================  ===================================================================
+record                     from
+=========================  ===================================================================
+Experiment                 the project: key ``dvc-project:<path>`` (``.`` for the store root),
+                           name = the folder's name
+Run ``S``                  the state: params = ``params.yaml`` flattened with ``.`` (values as
+                           JSON unless strings), then other params files as ``<file>:<key>``,
+                           then the main dvclive dir's ``params.yaml`` (keys not yet present);
+                           metrics = the main dvclive dir (``metrics.json`` finals + the
+                           ``plots/metrics/**.tsv`` histories, names joined with ``/``) and every
+                           other declared metrics file (json/yaml/toml; a name already taken is
+                           prefixed ``<file>:``); inputs = the data deps of the pipeline that no
+                           stage produces; output_model_keys = the model outs; artifacts = every
+                           stage out (path, size); git = the commit; user/start_time = the
+                           author and author date (work tree: first/last dvclive timestamp);
+                           status FINISHED when a ``dvc.lock`` exists (DVC writes it only after
+                           a stage succeeded), else UNKNOWN; name = the exp name, else the short
+                           sha, else ``workspace``
+Run ``S/<stage>``          each ``dvc.lock`` stage, parent ``S``: params = the params the lock
+                           recorded for it; inputs = its data deps; tags ``dvc.cmd``,
+                           ``dvc.upstream`` (stages whose out is, or contains, one of its deps),
+                           ``dvc.code:<path>`` / ``dvc.model:<path>`` = md5 for code and model
+                           deps, ``dvc.stale`` for lock entries no longer in ``dvc.yaml``
+Run ``S:<dir>``            every other dvclive dir (e.g. ``dvclive/fold_0``), parent ``S``
+Dataset                    each data dep/out with a digest: key ``<path>@<md5>`` (the md5 is the
+                           digest, so the same file logged elsewhere links up), profile = JSON
+                           with size/nfiles. Code deps (under ``src/``, or ``.py``/``.sh``/
+                           ``.ipynb``) are tags, model paths are LoggedModels, metrics/plots
+                           files are only artifacts
+LoggedModel                an out whose path is an ``artifacts:`` entry of type ``model`` (or
+                           the ``<path>.dvc`` pointer of one): key
+                           ``dvc-model:<path>@<md5>``, id = md5, run_key = the stage run
+RegisteredModel            each ``artifacts:`` entry of type model (desc, labels, meta as tags)
+                           and each name in a GTO tag; aliases = stage -> version
+ModelVersion               GTO tags ``<name>@<version>`` (run = the tagged commit) with stages
+                           from ``<name>#<stage>#<n>`` / ``<name>#<stage>`` (the assignment with
+                           the highest number, then the newest tag, wins a stage; ``!`` tags
+                           deregister/unassign). A model with no GTO tag gets one version per
+                           distinct model md5, named by its first 8 hex digits, from the oldest
+                           non-experiment state that produced it
+=========================  ===================================================================
+
+``dvc.yaml`` templating is partly resolved: ``foreach`` over lists and dicts (``${item}``,
+``${key}``, ``${item.field}``), ``matrix``, and ``${a.b}`` from ``params.yaml`` and ``vars``;
+whatever cannot be resolved stays literal. Problems: invalid YAML/JSON, a declared metrics file
+that is missing, a TSV row that is not numbers, and ``dvc.lock`` entries for stages that are not in
+``dvc.yaml`` (warning ``stage 'x' in dvc.lock is not in dvc.yaml (stale lock entry)``).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import itertools
+import json
+import logging
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import yaml
+
+from ..model import (
+    Artifact,
+    Dataset,
+    DatasetRef,
+    Experiment,
+    GitInfo,
+    LoggedModel,
+    Metric,
+    MetricHistory,
+    ModelVersion,
+    Origin,
+    Problem,
+    Record,
+    RegisteredModel,
+    Run,
+    RunStatus,
+    frozen_map,
+)
+from ..stores import Entry, Store, join
+from . import ReadOptions
+
+log = logging.getLogger("mlreport.readers.dvc")
+
+try:  # libyaml is several times faster on big dvc.lock files
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined,assignment]
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+_CODE_SUFFIXES = (".py", ".sh", ".ipynb")
+_TEMPLATE = re.compile(r"\$\{\s*([^${}]+?)\s*\}")
+_EXP_REF = re.compile(r"^refs/exps/([0-9a-f]{2})/([0-9a-f]{38})/(.+)$")
+# GTO tag grammar (gto/constants.py): name@version[!][#n], name#stage[!][#n]
+_GTO_VERSION = re.compile(r"^(?P<name>[^@#]+)@(?P<version>[^@#!]+)(?P<dereg>!)?(?:#(?P<n>\d+))?$")
+_GTO_STAGE = re.compile(r"^(?P<name>[^@#]+)#(?P<stage>[^@#!]+)(?P<unassign>!)?(?:#(?P<n>\d+))?$")
+_GIT_TIMEOUT = 120
+
+
+# --------------------------------------------------------------------------------------------
+# Trees: the files of one state, from the store (work tree) or from a git commit
+
+
+class _Tree(Protocol):
+    def ls(self, path: str) -> list[Entry]: ...
+
+    def read_many(self, paths: Iterable[str]) -> dict[str, bytes | OSError]: ...
+
+
+class _StoreTree:
+    """The project's work tree, paths relative to the project folder."""
+
+    def __init__(self, store: Store, root: str) -> None:
+        self.store = store
+        self.root = root
+
+    def ls(self, path: str) -> list[Entry]:
+        return self.store.ls(join(self.root, path))
+
+    def read_many(self, paths: Iterable[str]) -> dict[str, bytes | OSError]:
+        wanted = list(paths)
+        got = self.store.read_many([join(self.root, p) for p in wanted])
+        return {p: got[join(self.root, p)] for p in wanted}
+
+
+class _GitTree:
+    """One commit's tree, listed once with ``git ls-tree`` and read with ``git cat-file``."""
+
+    def __init__(self, git: _Git, sha: str) -> None:
+        self.git = git
+        self.sha = sha
+        self._blobs: dict[str, tuple[str, int | None]] = {}
+        self._dirs: dict[str, dict[str, Entry]] = {"": {}}
+        out = git.run(["ls-tree", "-r", "-l", "-z", sha])
+        for item in out.split(b"\0"):
+            if not item:
+                continue
+            meta, _, raw_path = item.partition(b"\t")
+            fields = meta.split()
+            if len(fields) < 4 or fields[1] != b"blob":
+                continue
+            path = raw_path.decode("utf-8", "surrogateescape")
+            size = int(fields[3]) if fields[3].isdigit() else None
+            self._blobs[path] = (fields[2].decode(), size)
+            parent, _, name = path.rpartition("/")
+            self._dirs.setdefault(parent, {})[name] = Entry(name, False, size)
+            while parent:
+                up, _, dname = parent.rpartition("/")
+                children = self._dirs.setdefault(up, {})
+                if dname in children:
+                    break
+                children[dname] = Entry(dname, True, None)
+                self._dirs.setdefault(parent, {})
+                parent = up
+
+    def ls(self, path: str) -> list[Entry]:
+        entries = self._dirs.get(path.strip("/"), {})
+        return [entries[k] for k in sorted(entries)]
+
+    def read_many(self, paths: Iterable[str]) -> dict[str, bytes | OSError]:
+        out: dict[str, bytes | OSError] = {}
+        todo: list[tuple[str, str]] = []
+        for p in paths:
+            blob = self._blobs.get(p)
+            if blob is None:
+                out[p] = FileNotFoundError(2, "No such file or directory", p)
+            else:
+                todo.append((p, blob[0]))
+        if todo:
+            data = self.git.cat_blobs([oid for _, oid in todo])
+            for p, oid in todo:
+                out[p] = data.get(oid, OSError(f"cannot read blob {oid}"))
+        return out
+
+
+class _GitError(Exception):
+    pass
+
+
+class _Git:
+    """Runs read-only git commands in one folder."""
+
+    def __init__(self, exe: str, cwd: Path) -> None:
+        self.exe = exe
+        self.cwd = cwd
+        self.env = {
+            **os.environ,
+            "GIT_OPTIONAL_LOCKS": "0",
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_PAGER": "cat",
+            "LC_ALL": "C",
+        }
+        for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+            self.env.pop(var, None)
+
+    def run(self, args: list[str], stdin: bytes | None = None) -> bytes:
+        cmd = [self.exe, "-c", "core.fsmonitor=", "-c", "safe.directory=*", "-C", str(self.cwd)]
+        try:
+            done = subprocess.run(
+                cmd + args, input=stdin, capture_output=True, env=self.env,
+                timeout=_GIT_TIMEOUT, check=False,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise _GitError(f"git {args[0]} failed: {exc}") from None
+        if done.returncode != 0:
+            err = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise _GitError(f"git {args[0]} failed: {err[0] if err else done.returncode}")
+        return done.stdout
+
+    def cat_blobs(self, oids: list[str]) -> dict[str, bytes]:
+        raw = self.run(["cat-file", "--batch"], ("\n".join(oids) + "\n").encode())
+        out: dict[str, bytes] = {}
+        pos = 0
+        while pos < len(raw):
+            nl = raw.index(b"\n", pos)
+            header = raw[pos:nl].split()
+            pos = nl + 1
+            if len(header) < 3 or header[1] == b"missing":
+                continue
+            size = int(header[2])
+            out[header[0].decode()] = raw[pos : pos + size]
+            pos += size + 1
+        return out
+
+
+def _open_git(store: Store, path: str) -> _Git | None:
+    """A git runner for the project folder when git mode applies (see the module docstring)."""
+    root = store.local_root()
+    exe = shutil.which("git")
+    if root is None or exe is None:
+        return None
+    project = (root / path) if path else root
+    git = _Git(exe, project)
+    try:
+        top = Path(git.run(["rev-parse", "--show-toplevel"]).decode().strip()).resolve()
+    except _GitError:
+        return None
+    store_root = root.resolve()
+    # A repository around the store (the store is a folder inside some other project) is not
+    # this project's history.
+    if top != store_root and store_root not in top.parents:
+        return None
+    return git
+
+
+# --------------------------------------------------------------------------------------------
+# Small parsers
+
+
+def _load_yaml(data: bytes) -> object:
+    """Parse YAML; raise ValueError with a short reason."""
+    try:
+        return yaml.load(data.decode("utf-8"), Loader=_Loader)
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ValueError(f"invalid YAML{where}: {problem}") from None
+
+
+def _load_json(data: bytes) -> object:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON at line {exc.lineno}: {exc.msg.lower()}") from None
+
+
+def _load_toml(data: bytes) -> object:
+    try:
+        import tomllib
+    except ImportError:  # pragma: no cover - python 3.10
+        raise ValueError("reading TOML needs Python 3.11") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"invalid TOML: {exc}") from None
+
+
+def _load_by_suffix(path: str, data: bytes) -> object:
+    if path.endswith(".json"):
+        return _load_json(data)
+    if path.endswith(".toml"):
+        return _load_toml(data)
+    return _load_yaml(data)
+
+
+def _param_value(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+def _flatten_params(data: object, prefix: str, out: dict[str, str]) -> None:
+    if isinstance(data, Mapping) and data:
+        for k, v in data.items():
+            _flatten_params(v, f"{prefix}.{k}" if prefix else str(k), out)
+    elif prefix:
+        out[prefix] = _param_value(data)
+
+
+def _flatten_metrics(data: object, prefix: str, out: dict[str, float]) -> None:
+    if isinstance(data, Mapping):
+        for k, v in data.items():
+            _flatten_metrics(v, f"{prefix}/{k}" if prefix else str(k), out)
+    elif isinstance(data, (int, float)) and not isinstance(data, bool) and prefix:
+        out[prefix] = float(data)
+
+
+def _norm(path: object) -> str:
+    text = str(path).strip().replace("\\", "/")
+    if not text:
+        return ""
+    normed = posixpath.normpath(text)
+    return "" if normed == "." else normed
+
+
+def _under(path: str, parent: str) -> bool:
+    return path == parent or path.startswith(parent.rstrip("/") + "/")
+
+
+def _is_code(path: str) -> bool:
+    return path.startswith("src/") or path == "src" or path.endswith(_CODE_SUFFIXES)
+
+
+def _path_entries(items: object) -> list[tuple[str, Mapping[str, object]]]:
+    """``deps``/``outs``/``metrics`` lists: strings or one-key mappings ``{path: {opts}}``."""
+    out: list[tuple[str, Mapping[str, object]]] = []
+    if isinstance(items, (str, Mapping)):
+        items = [items]
+    if not isinstance(items, list):
+        return out
+    for item in items:
+        if isinstance(item, str):
+            out.append((_norm(item), {}))
+        elif isinstance(item, Mapping):
+            for k, v in item.items():
+                out.append((_norm(k), v if isinstance(v, Mapping) else {}))
+    return [(p, o) for p, o in out if p]
+
+
+def _short_digest(md5: str) -> str:
+    return md5.removesuffix(".dir")[:8]
+
+
+# --------------------------------------------------------------------------------------------
+# dvc.yaml templating
+
+
+def _lookup(context: Mapping[str, object], dotted: str) -> object:
+    cur: object = context
+    for part in dotted.split("."):
+        m = re.fullmatch(r"([^\[\]]*)((?:\[\d+\])*)", part)
+        if m is None:
+            raise KeyError(dotted)
+        if m.group(1):
+            if not isinstance(cur, Mapping) or m.group(1) not in cur:
+                raise KeyError(dotted)
+            cur = cur[m.group(1)]
+        for idx in re.findall(r"\[(\d+)\]", m.group(2)):
+            if not isinstance(cur, list) or int(idx) >= len(cur):
+                raise KeyError(dotted)
+            cur = cur[int(idx)]
+    return cur
+
+
+def _substitute(value: object, context: Mapping[str, object]) -> object:
+    if isinstance(value, str):
+        whole = _TEMPLATE.fullmatch(value)
+        if whole:
+            try:
+                return _lookup(context, whole.group(1))
+            except KeyError:
+                return value
+
+        def repl(m: re.Match[str]) -> str:
+            try:
+                found = _lookup(context, m.group(1))
+            except KeyError:
+                return m.group(0)
+            if isinstance(found, (Mapping, list)):
+                return m.group(0)
+            return _param_value(found) if not isinstance(found, bool) else str(found).lower()
+
+        return _TEMPLATE.sub(repl, value)
+    if isinstance(value, Mapping):
+        return {_substitute(k, context) if isinstance(k, str) else k: _substitute(v, context)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, context) for v in value]
+    return value
+
+
+def _expand_stages(
+    stages: Mapping[str, object], context: Mapping[str, object]
+) -> tuple[dict[str, Mapping[str, object]], set[str]]:
+    """Expanded stage definitions by name, plus the names of stages left unexpanded."""
+    out: dict[str, Mapping[str, object]] = {}
+    unexpanded: set[str] = set()
+    for raw_name, body in stages.items():
+        name = str(raw_name)
+        if not isinstance(body, Mapping):
+            out[name] = {}
+            continue
+        if "foreach" in body and "do" in body:
+            items = _substitute(body["foreach"], context)
+            do = body["do"]
+            pairs: list[tuple[str, object, object]] = []
+            if isinstance(items, list):
+                for i, item in enumerate(items):
+                    key = str(item) if isinstance(item, (str, int, float)) else str(i)
+                    pairs.append((key, item, i))
+            elif isinstance(items, Mapping):
+                pairs = [(str(k), v, k) for k, v in items.items()]
+            else:
+                unexpanded.add(name)
+                out[name] = body
+                continue
+            for key, item, keyval in pairs:
+                local = {**context, "item": item, "key": keyval}
+                sub = _substitute(do, local)
+                out[f"{name}@{key}"] = sub if isinstance(sub, Mapping) else {}
+        elif "matrix" in body and isinstance(body["matrix"], Mapping):
+            axes = {str(k): _substitute(v, context) for k, v in body["matrix"].items()}
+            if not all(isinstance(v, list) for v in axes.values()):
+                unexpanded.add(name)
+                out[name] = body
+                continue
+            template = {k: v for k, v in body.items() if k != "matrix"}
+            for combo in itertools.product(*axes.values()):  # type: ignore[arg-type]
+                item = dict(zip(axes, combo))
+                suffix = "-".join(
+                    str(v) if isinstance(v, (str, int, float)) else f"{k}{i}"
+                    for i, (k, v) in enumerate(item.items())
+                )
+                sub = _substitute(template, {**context, "item": item})
+                out[f"{name}@{suffix}"] = sub if isinstance(sub, Mapping) else {}
+        else:
+            sub = _substitute(body, context)
+            out[name] = sub if isinstance(sub, Mapping) else {}
+    return out, unexpanded
+
+
+# --------------------------------------------------------------------------------------------
+# The reader
+
+
+@dataclass
+class _State:
+    key: str
+    id: str
+    name: str
+    tree: _Tree
+    sha: str | None = None
+    user: str | None = None
+    time: int | None = None
+    description: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    is_exp: bool = False
+    dirty: bool | None = None
+
+
+@dataclass
+class _LiveDir:
+    path: str  # relative to the project; "" when the project folder itself is the dvclive dir
+    old: bool = False  # dvclive 0.x: <dir>.json summary beside <dir>/[scalars/]*.tsv
+
+
+@dataclass
+class _StateResult:
+    records: list[Record]
+    model_md5: dict[str, tuple[str, str | None]]  # artifact name -> (md5, logged model key)
+
+
+class DvcReader:
+    """Reads a DVC project (``dvc.yaml``/``dvc.lock``) or a folder of dvclive output."""
+
+    name = "dvc"
+    label = "DVC / dvclive"
+
+    def detect(self, store: Store, path: str) -> bool:
+        entries = {e.name: e for e in store.ls(path)}
+        if any(n in entries and not entries[n].is_dir for n in ("dvc.yaml", "dvc.lock")):
+            return True
+        if "dvclive.json" in entries and "dvclive" in entries and entries["dvclive"].is_dir:
+            return True
+        if "metrics.json" in entries and store.is_dir(join(path, "plots", "metrics")):
+            return True
+        if "dvclive" in entries and entries["dvclive"].is_dir:
+            return store.is_file(join(path, "dvclive", "metrics.json"))
+        return False
+
+    def read(self, store: Store, path: str, options: ReadOptions) -> Iterator[Record]:
+        yield from _Reading(store, path, options).run()
+
+
+class _Reading:
+    def __init__(self, store: Store, path: str, options: ReadOptions) -> None:
+        self.store = store
+        self.root = path.strip("/")
+        self.options = options
+        self.problems: list[Problem] = []
+        self.seen: set[str] = set()  # dataset and logged-model keys already yielded
+        folder = self.root.rsplit("/", 1)[-1] if self.root else ""
+        if not folder:
+            local = store.local_root()
+            folder = local.name if local is not None else store.url.rstrip("/").rsplit("/", 1)[-1]
+        self.exp_key = f"dvc-project:{self.root or '.'}"
+        self.exp_name = folder or "."
+
+    # -- helpers
+
+    def origin(self, rel: str) -> Origin:
+        return Origin(self.store.url, join(self.root, rel), DvcReader.name)
+
+    def problem(self, rel: str, reason: str, state: _State | None = None) -> None:
+        if state is not None and state.sha:
+            reason = f"{reason} (commit {state.sha[:7]})"
+        self.problems.append(Problem(self.origin(rel), reason))
+
+    def flush(self) -> Iterator[Problem]:
+        yield from self.problems
+        self.problems.clear()
+
+    # -- top level
+
+    def run(self) -> Iterator[Record]:
+        work = _StoreTree(self.store, self.root)
+        git = _open_git(self.store, self.root)
+        states: list[_State] = []
+        gto_tags: list[tuple[str, str, int | None, str | None, str]] = []
+        if git is not None:
+            try:
+                states, gto_tags = self.git_states(git, work)
+            except _GitError as exc:
+                self.problem("", f"{exc}; read the work tree only")
+                states, gto_tags = [], []
+        if not states:
+            states = [_State("dvc:workspace", "workspace", "workspace", work)]
+
+        created = min((s.time for s in states if s.time is not None), default=None)
+        yield Experiment(
+            key=self.exp_key, id=self.root or ".", name=self.exp_name, origin=self.origin(""),
+            created=created,
+        )
+        total = len(states)
+        self.options.progress("states", 0, total)
+        per_state: list[tuple[_State, dict[str, tuple[str, str | None]]]] = []
+        artifacts_decl: dict[str, Mapping[str, object]] = {}
+        for i, state in enumerate(states):
+            result, decl = self.read_state(state)
+            yield from result.records
+            yield from self.flush()
+            per_state.append((state, result.model_md5))
+            if decl is not None and not state.is_exp:
+                artifacts_decl = decl  # the newest non-experiment state declares the models
+            self.options.progress("states", i + 1, total)
+        yield from self.registry(artifacts_decl, per_state, gto_tags)
+        yield from self.flush()
+
+    # -- git
+
+    def git_states(
+        self, git: _Git, work: _StoreTree
+    ) -> tuple[list[_State], list[tuple[str, str, int | None, str | None, str]]]:
+        pathspecs = ["dvc.lock", "dvc.yaml", "params.yaml", "dvclive/metrics.json", "dvclive.json"]
+        decl = self._work_tree_metric_paths(work)
+        pathspecs.extend(p for p in decl if p not in pathspecs)
+        log_out = git.run(
+            ["log", "--format=%H", "HEAD", "--branches", "--tags", "--", *pathspecs]
+        ).decode()
+        shas = [s for s in log_out.split() if s]
+        refs = git.run(
+            [
+                "for-each-ref",
+                "--format=%(refname)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)"
+                "%00%(taggername)%00%(contents:subject)",
+                "refs/tags",
+                "refs/exps",
+            ]
+        ).decode("utf-8", "replace")
+        exps: list[tuple[str, str, str]] = []  # (sha, name, baseline)
+        tags: list[tuple[str, str, int | None, str | None, str]] = []
+        for line in refs.splitlines():
+            parts = line.split("\0")
+            if len(parts) < 6:
+                continue
+            ref, obj, peeled, date, tagger, subject = parts[:6]
+            m = _EXP_REF.match(ref)
+            if m:
+                exps.append((obj, m.group(3), m.group(1) + m.group(2)))
+            elif ref.startswith("refs/tags/"):
+                tag = ref[len("refs/tags/") :]
+                if _GTO_VERSION.match(tag) or _GTO_STAGE.match(tag):
+                    when = int(date) * 1000 if date.isdigit() else None
+                    tags.append((tag, peeled or obj, when, tagger.strip("<> ") or None, subject))
+        wanted = list(dict.fromkeys(shas + [t[1] for t in tags]))
+        exp_shas = [e[0] for e in exps if e[0] not in wanted]
+        all_shas = wanted + exp_shas
+        if not all_shas:
+            return [], []
+        meta_out = git.run(
+            ["show", "-s", "--no-walk=unsorted", "--format=%H%x00%an%x00%at%x00%s%x00", *all_shas]
+        ).decode("utf-8", "replace")
+        meta: dict[str, tuple[str, int | None, str]] = {}
+        for line in meta_out.splitlines():
+            parts = line.split("\0")
+            if len(parts) >= 4:
+                meta[parts[0]] = (parts[1], int(parts[2]) * 1000 if parts[2].isdigit() else None,
+                                  parts[3])
+        exp_names = {e[0]: (e[1], e[2]) for e in exps}
+        states: list[_State] = []
+        for sha in all_shas:
+            author, when, subject = meta.get(sha, ("", None, ""))
+            state = _State(
+                key=f"dvc:{sha}", id=sha, name=sha[:7], tree=_GitTree(git, sha), sha=sha,
+                user=author or None, time=when, description=subject or None,
+            )
+            if sha in exp_names:
+                name, baseline = exp_names[sha]
+                state.name = name
+                state.is_exp = True
+                state.tags = {"dvc.exp.name": name, "dvc.exp.baseline": baseline}
+            states.append(state)
+        states.sort(key=lambda s: (s.is_exp, s.time or 0, s.sha or ""))
+
+        # The work tree is a state of its own only when it differs from HEAD.
+        head = git.run(["rev-parse", "HEAD"]).decode().strip()
+        head_tree = _GitTree(git, head)
+        check = ["dvc.lock", *decl, "dvclive/metrics.json"]
+        a, b = work.read_many(check), head_tree.read_many(check)
+        if any(
+            (not isinstance(a[p], OSError) or not isinstance(b[p], OSError)) and a[p] != b[p]
+            for p in check
+        ):
+            states.append(
+                _State("dvc:workspace", "workspace", "workspace", work,
+                       tags={"dvc.baseline": head}, dirty=True)
+            )
+        return states, sorted(tags)
+
+    def _work_tree_metric_paths(self, tree: _Tree) -> list[str]:
+        data = tree.read_many(["dvc.yaml"])["dvc.yaml"]
+        if isinstance(data, OSError):
+            return []
+        try:
+            doc = _load_yaml(data)
+        except ValueError:
+            return []
+        if not isinstance(doc, Mapping):
+            return []
+        paths = [p for p, _ in _path_entries(doc.get("metrics"))]
+        stages = doc.get("stages")
+        if isinstance(stages, Mapping):
+            for body in stages.values():
+                if isinstance(body, Mapping):
+                    paths.extend(p for p, _ in _path_entries(body.get("metrics")) if "$" not in p)
+        return sorted(set(paths))
+
+    # -- one state
+
+    def read_state(
+        self, state: _State
+    ) -> tuple[_StateResult, dict[str, Mapping[str, object]] | None]:
+        tree = state.tree
+        base = tree.read_many(["dvc.yaml", "dvc.lock", "params.yaml"])
+
+        params_doc: Mapping[str, object] = {}
+        if not isinstance(base["params.yaml"], OSError):
+            try:
+                loaded = _load_yaml(base["params.yaml"])
+                if isinstance(loaded, Mapping):
+                    params_doc = loaded
+                elif loaded is not None:
+                    self.problem("params.yaml", "expected a mapping", state)
+            except ValueError as exc:
+                self.problem("params.yaml", str(exc), state)
+
+        yaml_doc: Mapping[str, object] | None = None
+        if not isinstance(base["dvc.yaml"], OSError):
+            try:
+                loaded = _load_yaml(base["dvc.yaml"])
+                if isinstance(loaded, Mapping):
+                    yaml_doc = loaded
+                elif loaded is not None:
+                    self.problem("dvc.yaml", "expected a mapping", state)
+                else:
+                    yaml_doc = {}
+            except ValueError as exc:
+                self.problem("dvc.yaml", str(exc), state)
+
+        context: dict[str, object] = dict(params_doc)
+        stage_defs: dict[str, Mapping[str, object]] = {}
+        unexpanded: set[str] = set()
+        artifacts_decl: dict[str, Mapping[str, object]] | None = None
+        top_metrics: list[str] = []
+        top_params: list[str] = []
+        if yaml_doc is not None:
+            self._load_vars(state, yaml_doc.get("vars"), context)
+            stages = yaml_doc.get("stages")
+            if isinstance(stages, Mapping):
+                stage_defs, unexpanded = _expand_stages(stages, context)
+            top_metrics = [p for p, _ in _path_entries(_substitute(yaml_doc.get("metrics"), context))]
+            top_params = [p for p, _ in _path_entries(_substitute(yaml_doc.get("params"), context))]
+            arts = yaml_doc.get("artifacts")
+            artifacts_decl = {}
+            if isinstance(arts, Mapping):
+                for name, spec in arts.items():
+                    if isinstance(spec, Mapping):
+                        artifacts_decl[str(name)] = _substitute(spec, context)  # type: ignore[assignment]
+        model_paths = {
+            _norm(spec.get("path", "")): name
+            for name, spec in (artifacts_decl or {}).items()
+            if str(spec.get("type", "")) == "model" and spec.get("path")
+        }
+
+        lock_stages: dict[str, Mapping[str, object]] = {}
+        if not isinstance(base["dvc.lock"], OSError):
+            try:
+                lock = _load_yaml(base["dvc.lock"])
+            except ValueError as exc:
+                self.problem("dvc.lock", str(exc), state)
+                lock = None
+            if isinstance(lock, Mapping):
+                raw = lock.get("stages") if "stages" in lock or "schema" in lock else lock
+                if isinstance(raw, Mapping):
+                    lock_stages = {str(k): v for k, v in raw.items() if isinstance(v, Mapping)}
+            elif lock is not None:
+                self.problem("dvc.lock", "expected a mapping", state)
+        has_pipeline = yaml_doc is not None or bool(lock_stages)
+
+        # Which lock entries are stale (dvc.yaml was read and no longer defines them).
+        stale: set[str] = set()
+        if yaml_doc is not None:
+            for name in sorted(lock_stages):
+                if name in stage_defs:
+                    continue
+                if any(name.startswith(f"{u}@") for u in unexpanded):
+                    continue
+                stale.add(name)
+                self.problems.append(
+                    Problem(
+                        self.origin("dvc.lock"),
+                        f"stage '{name}' in dvc.lock is not in dvc.yaml (stale lock entry)"
+                        + (f" (commit {state.sha[:7]})" if state.sha else ""),
+                    )
+                )
+
+        # dvclive dirs and metrics files.
+        live_dirs = self._find_live_dirs(tree, top_metrics, top_params, yaml_doc)
+        main_live = live_dirs[0] if live_dirs else None
+        stage_metrics: dict[str, list[str]] = {}
+        for sname, body in stage_defs.items():
+            stage_metrics[sname] = [p for p, _ in _path_entries(body.get("metrics"))]
+        declared = list(dict.fromkeys(top_metrics + [p for ps in stage_metrics.values() for p in ps]))
+        own = [
+            p for p in declared
+            if not any(_live_owns(d, p) for d in live_dirs)
+        ]
+        metric_files = self._read_metric_files(state, own)
+
+        records: list[Record] = []
+        state_key = state.key
+
+        # Lock stages -> datasets, logged models, stage runs.
+        outs_by_path: dict[str, tuple[str, str | None]] = {}  # out path -> (stage, md5)
+        for sname in sorted(lock_stages):
+            for path, entry in _lock_entries(lock_stages[sname].get("outs")):
+                if sname not in stale or path not in outs_by_path:
+                    outs_by_path[path] = (sname, _digest(entry))
+        metrics_and_plots = set(declared)
+        for body in stage_defs.values():
+            metrics_and_plots.update(p for p, _ in _path_entries(body.get("plots")))
+
+        model_md5: dict[str, tuple[str, str | None]] = {}
+        all_inputs: list[DatasetRef] = []
+        all_models: list[str] = []
+        all_artifacts: dict[str, Artifact] = {}
+        stage_runs: list[Run] = []
+        for sname in sorted(lock_stages):
+            body = lock_stages[sname]
+            run_key = f"{state_key}/{sname}"
+            tags: dict[str, str] = {}
+            if isinstance(body.get("cmd"), (str, list)):
+                cmd = body["cmd"]
+                tags["dvc.cmd"] = cmd if isinstance(cmd, str) else " && ".join(map(str, cmd))
+            if sname in stale:
+                tags["dvc.stale"] = "true"
+            inputs: list[DatasetRef] = []
+            upstream: set[str] = set()
+            for path, entry in _lock_entries(body.get("deps")):
+                md5 = _digest(entry)
+                for out_path, (producer, _m) in outs_by_path.items():
+                    if producer != sname and _under(path, out_path):
+                        upstream.add(producer)
+                if path in model_paths:
+                    tags[f"dvc.model:{path}"] = md5 or ""
+                    continue
+                if _is_code(path):
+                    tags[f"dvc.code:{path}"] = md5 or ""
+                    continue
+                ds = self._dataset(path, entry, sname, "dvc.lock")
+                if ds is not None:
+                    records.append(ds)
+                key = f"{path}@{md5}" if md5 else path
+                inputs.append(DatasetRef(key))
+                produced = any(
+                    _under(path, op) for op, (prod, _m) in outs_by_path.items() if prod not in stale
+                )
+                if sname not in stale and not produced:
+                    all_inputs.append(DatasetRef(key, context=sname))
+            if upstream:
+                tags["dvc.upstream"] = ",".join(sorted(upstream))
+            outputs: list[str] = []
+            artifacts: list[Artifact] = []
+            for path, entry in _lock_entries(body.get("outs")):
+                md5 = _digest(entry)
+                size = _int(entry.get("size"))
+                artifacts.append(Artifact(path, size))
+                if path in model_paths:
+                    name = model_paths[path]
+                    lm = self._logged_model(name, path, md5, size, run_key,
+                                            (artifacts_decl or {}).get(name, {}))
+                    if lm is not None:
+                        outputs.append(lm.key)
+                        if lm.key not in self.seen:
+                            self.seen.add(lm.key)
+                            records.append(lm)
+                    if md5 and sname not in stale:
+                        model_md5[name] = (md5, lm.key if lm else None)
+                elif path not in metrics_and_plots:
+                    ds = self._dataset(path, entry, sname, "dvc.lock")
+                    if ds is not None:
+                        records.append(ds)
+            if sname not in stale:
+                all_models.extend(outputs)
+                for a in artifacts:
+                    all_artifacts[a.path] = a
+            params = _lock_params(body.get("params"))
+            metrics = _metrics_from_files(
+                [(p, metric_files[p]) for p in stage_metrics.get(sname, []) if p in metric_files]
+            )
+            stage_runs.append(
+                Run(
+                    key=run_key,
+                    id=f"{state.id}/{sname}",
+                    name=sname,
+                    origin=self.origin("dvc.lock"),
+                    experiment_key=self.exp_key,
+                    status=RunStatus.FINISHED,
+                    start_time=state.time,
+                    user=state.user,
+                    params=frozen_map(params),
+                    tags=frozen_map(tags),
+                    metrics=metrics,
+                    parent_key=state_key,
+                    inputs=_sorted_refs(inputs),
+                    output_model_keys=tuple(sorted(set(outputs))),
+                    artifacts=tuple(sorted(artifacts, key=lambda a: a.path)),
+                    git=GitInfo(commit=state.sha, dirty=state.dirty),
+                )
+            )
+
+        # Models declared but not produced by a stage: a `<path>.dvc` pointer (dvc add /
+        # dvclive log_artifact) gives their md5.
+        missing = [
+            (name, _norm(spec.get("path", "")))
+            for name, spec in (artifacts_decl or {}).items()
+            if str(spec.get("type", "")) == "model" and spec.get("path") and name not in model_md5
+            and _norm(spec.get("path", "")) not in outs_by_path
+        ]
+        if missing:
+            pointers = tree.read_many([f"{p}.dvc" for _, p in missing])
+            for name, path in missing:
+                data = pointers[f"{path}.dvc"]
+                if isinstance(data, OSError):
+                    continue
+                try:
+                    doc = _load_yaml(data)
+                except ValueError as exc:
+                    self.problem(f"{path}.dvc", str(exc), state)
+                    continue
+                outs = _lock_entries(doc.get("outs") if isinstance(doc, Mapping) else None)
+                if not outs:
+                    continue
+                _p, entry = outs[0]
+                md5 = _digest(entry)
+                lm = self._logged_model(name, path, md5, _int(entry.get("size")), state_key,
+                                        (artifacts_decl or {}).get(name, {}), pointer=True)
+                if lm is not None and md5:
+                    if lm.key not in self.seen:
+                        self.seen.add(lm.key)
+                        records.append(lm)
+                    all_models.append(lm.key)
+                    model_md5[name] = (md5, lm.key)
+
+        # dvclive runs.
+        live_records: list[Run] = []
+        main_metrics: tuple[Metric, ...] = ()
+        main_params: dict[str, str] = {}
+        times: list[int] = []
+        for live in live_dirs:
+            metrics, lparams, first, last = self._read_live(state, live)
+            if live is main_live:
+                main_metrics, main_params = metrics, lparams
+                times = [t for t in (first, last) if t is not None]
+                continue
+            live_records.append(
+                Run(
+                    key=f"{state_key}:{live.path}",
+                    id=f"{state.id}:{live.path}",
+                    name=live.path,
+                    origin=self.origin(live.path),
+                    experiment_key=self.exp_key,
+                    start_time=first if state.sha is None else state.time,
+                    end_time=last if state.sha is None else None,
+                    user=state.user,
+                    params=frozen_map(lparams),
+                    metrics=metrics,
+                    parent_key=state_key,
+                    git=GitInfo(commit=state.sha, dirty=state.dirty),
+                )
+            )
+
+        # The state run.
+        params: dict[str, str] = {}
+        _flatten_params(params_doc, "", params)
+        extra_params = [p for p in top_params if p != "params.yaml"
+                        and not (main_live and _live_owns(main_live, p))]
+        for sname in sorted(lock_stages):
+            if sname in stale:
+                continue
+            lp = lock_stages[sname].get("params")
+            if isinstance(lp, Mapping):
+                extra_params.extend(str(f) for f in lp if str(f) != "params.yaml")
+        extra_params = sorted(set(extra_params))
+        if extra_params:
+            got = tree.read_many(extra_params)
+            for pfile in extra_params:
+                data = got[pfile]
+                if isinstance(data, OSError):
+                    continue
+                try:
+                    doc = _load_by_suffix(pfile, data)
+                except ValueError as exc:
+                    self.problem(pfile, str(exc), state)
+                    continue
+                flat: dict[str, str] = {}
+                _flatten_params(doc, "", flat)
+                for k, v in flat.items():
+                    params.setdefault(f"{pfile}:{k}", v)
+        for k, v in main_params.items():
+            params.setdefault(k, v)
+
+        metrics_list = list(main_metrics)
+        taken = {m.key for m in metrics_list}
+        for path in own:
+            if path not in metric_files:
+                continue
+            for m in _metrics_from_files([(path, metric_files[path])]):
+                if m.key in taken:
+                    m = dataclasses.replace(m, key=f"{path}:{m.key}")
+                taken.add(m.key)
+                metrics_list.append(m)
+
+        if state.sha is not None:
+            start, end = state.time, None
+        else:
+            start = min(times) if times else None
+            end = max(times) if times else None
+        git_info = GitInfo(commit=state.sha or state.tags.get("dvc.baseline"), dirty=state.dirty)
+        state_tags = dict(state.tags)
+        if main_live is not None:
+            state_tags["dvclive.dir"] = main_live.path or "."
+        state_run = Run(
+            key=state_key,
+            id=state.id,
+            name=state.name,
+            origin=self.origin("dvc.lock" if lock_stages else (main_live.path if main_live else "")),
+            experiment_key=self.exp_key,
+            status=RunStatus.FINISHED if lock_stages else RunStatus.UNKNOWN,
+            start_time=start,
+            end_time=end,
+            user=state.user,
+            description=state.description,
+            params=frozen_map(params),
+            tags=frozen_map(state_tags),
+            metrics=tuple(sorted(metrics_list, key=lambda m: m.key)),
+            inputs=_sorted_refs(all_inputs),
+            output_model_keys=tuple(sorted(set(all_models))),
+            artifacts=tuple(all_artifacts[p] for p in sorted(all_artifacts)),
+            git=git_info,
+        )
+        if not has_pipeline and main_live is None and not live_records:
+            return _StateResult(records, model_md5), artifacts_decl
+        return (
+            _StateResult([*records, state_run, *stage_runs, *live_records], model_md5),
+            artifacts_decl,
+        )
+
+    def _load_vars(self, state: _State, vars_: object, context: dict[str, object]) -> None:
+        if not isinstance(vars_, list):
+            return
+        files: list[tuple[str, list[str] | None]] = []
+        for item in vars_:
+            if isinstance(item, Mapping):
+                context.update({str(k): v for k, v in item.items()})
+            elif isinstance(item, str):
+                fpath, _, keys = item.partition(":")
+                files.append((_norm(fpath), keys.split(",") if keys else None))
+        if not files:
+            return
+        got = state.tree.read_many([f for f, _ in files if f])
+        for fpath, keys in files:
+            data = got.get(fpath)
+            if data is None or isinstance(data, OSError):
+                continue  # DVC would fail; for a catalog the stage names just stay literal
+            try:
+                doc = _load_by_suffix(fpath, data)
+            except ValueError as exc:
+                self.problem(fpath, str(exc), state)
+                continue
+            if isinstance(doc, Mapping):
+                context.update({str(k): v for k, v in doc.items() if keys is None or k in keys})
+
+    def _dataset(
+        self, path: str, entry: Mapping[str, object], stage: str, source: str
+    ) -> Dataset | None:
+        md5 = _digest(entry)
+        key = f"{path}@{md5}" if md5 else path
+        if key in self.seen:
+            return None
+        self.seen.add(key)
+        profile = {k: _int(entry.get(k)) for k in ("size", "nfiles") if _int(entry.get(k)) is not None}
+        return Dataset(
+            key=key,
+            name=path,
+            origin=self.origin(source),
+            digest=md5,
+            source_type="dvc",
+            source=path,
+            profile=json.dumps(profile, sort_keys=True) if profile else None,
+        )
+
+    def _logged_model(
+        self, name: str, path: str, md5: str | None, size: int | None, run_key: str,
+        spec: Mapping[str, object], pointer: bool = False,
+    ) -> LoggedModel | None:
+        if not md5:
+            return None
+        tags: dict[str, str] = {"dvc.path": path}
+        if spec.get("desc"):
+            tags["dvc.desc"] = str(spec["desc"])
+        labels = spec.get("labels")
+        if isinstance(labels, list) and labels:
+            tags["dvc.labels"] = ",".join(str(x) for x in labels)
+        meta = spec.get("meta")
+        if isinstance(meta, Mapping):
+            flat: dict[str, str] = {}
+            _flatten_params(meta, "", flat)
+            tags.update({f"meta.{k}": v for k, v in flat.items()})
+        return LoggedModel(
+            key=f"dvc-model:{path}@{md5}",
+            id=md5,
+            name=name,
+            origin=self.origin(f"{path}.dvc" if pointer else "dvc.lock"),
+            experiment_key=self.exp_key,
+            run_key=run_key,
+            status="READY",
+            model_type=str(spec.get("type") or "model"),
+            tags=frozen_map(tags),
+            artifacts=(Artifact(path, size),),
+            artifact_uri=path,
+        )
+
+    def _read_metric_files(self, state: _State, paths: list[str]) -> dict[str, dict[str, float]]:
+        if not paths:
+            return {}
+        got = state.tree.read_many(paths)
+        out: dict[str, dict[str, float]] = {}
+        for p in paths:
+            data = got[p]
+            if isinstance(data, FileNotFoundError):
+                self.problem(p, "declared metrics file is missing", state)
+                continue
+            if isinstance(data, OSError):
+                self.problem(p, f"cannot read metrics file: {data.strerror or data}", state)
+                continue
+            try:
+                doc = _load_by_suffix(p, data)
+            except ValueError as exc:
+                self.problem(p, str(exc), state)
+                continue
+            flat: dict[str, float] = {}
+            _flatten_metrics(doc, "", flat)
+            out[p] = flat
+        return out
+
+    # -- dvclive
+
+    def _find_live_dirs(
+        self, tree: _Tree, top_metrics: list[str], top_params: list[str],
+        yaml_doc: Mapping[str, object] | None,
+    ) -> list[_LiveDir]:
+        """dvclive dirs: the project folder itself, declared ones, top-level ones, and the ones
+        nested inside those (``dvclive/fold_0``). The first is the main one."""
+        found: dict[str, _LiveDir] = {}
+
+        def check(path: str) -> _LiveDir | None:
+            names = {e.name: e.is_dir for e in tree.ls(path)}
+            if names.get("plots") and any(
+                e.name == "metrics" and e.is_dir for e in tree.ls(join(path, "plots"))
+            ):
+                return _LiveDir(path)
+            if "metrics.json" in names and names["metrics.json"] is False and (
+                "params.yaml" in names or "report.html" in names or "report.md" in names
+                or "dvc.yaml" in names or path.rsplit("/", 1)[-1].startswith("dvclive")
+            ):
+                return _LiveDir(path)
+            return None
+
+        def nested(live: _LiveDir) -> None:
+            for e in tree.ls(live.path):
+                if not e.is_dir or e.name in ("plots", "artifacts", "scalars", "images"):
+                    continue
+                child = join(live.path, e.name)
+                if child in found:
+                    continue
+                sub = check(child)
+                if sub is not None:
+                    found[child] = sub
+                    nested(sub)
+
+        root_entries = tree.ls("")
+        me = check("")
+        if me is not None:
+            found[""] = me
+        names = {e.name: e.is_dir for e in root_entries}
+        # dvclive 0.x: <dir>.json beside <dir>/
+        for e in root_entries:
+            if not e.is_dir and e.name.endswith(".json") and names.get(e.name[:-5]):
+                d = e.name[:-5]
+                sub = {x.name: x.is_dir for x in tree.ls(d)}
+                if sub.get("scalars") or any(n.endswith(".tsv") for n in sub):
+                    found[d] = _LiveDir(d, old=True)
+        candidates: list[str] = []
+        for p in top_metrics:
+            if p.endswith("/metrics.json"):
+                candidates.append(p[: -len("/metrics.json")])
+        for p in top_params:
+            if p.endswith("/params.yaml"):
+                candidates.append(p[: -len("/params.yaml")])
+        if yaml_doc is not None:
+            for p, _ in _path_entries(yaml_doc.get("plots")):
+                if p.endswith("/plots/metrics"):
+                    candidates.append(p[: -len("/plots/metrics")])
+        candidates.extend(
+            e.name for e in root_entries
+            if e.is_dir and not e.name.startswith(".") and e.name not in ("src",)
+        )
+        for c in dict.fromkeys(candidates):
+            if c in found:
+                continue
+            sub = check(c)
+            if sub is not None:
+                found[c] = sub
+        for live in list(found.values()):
+            if not live.old:
+                nested(live)
+        # Drop dirs nested inside an old-layout dir, then order: "" first, "dvclive" next,
+        # then the rest by depth and name.
+        ordered = sorted(
+            found.values(),
+            key=lambda d: (d.path != "", d.path != "dvclive", d.path.count("/"), d.path),
+        )
+        return ordered
+
+    def _read_live(
+        self, state: _State, live: _LiveDir
+    ) -> tuple[tuple[Metric, ...], dict[str, str], int | None, int | None]:
+        tree = state.tree
+        if live.old:
+            summary_path = f"{live.path}.json"
+            hist_roots = [join(live.path, "scalars"), live.path]
+        else:
+            summary_path = join(live.path, "metrics.json")
+            hist_roots = [join(live.path, "plots", "metrics")]
+        tsvs: dict[str, str] = {}  # metric name -> file path
+        for hroot in hist_roots:
+            for rel in _walk(tree, hroot, skip=("scalars",) if hroot == live.path else ()):
+                if rel.endswith(".tsv"):
+                    tsvs.setdefault(rel[: -len(".tsv")], join(hroot, rel))
+        params_path = join(live.path, "params.yaml")
+        got = tree.read_many([summary_path, params_path, *tsvs.values()])
+
+        summary: dict[str, float] = {}
+        summary_step = 0
+        data = got[summary_path]
+        if not isinstance(data, OSError):
+            try:
+                doc = _load_json(data)
+            except ValueError as exc:
+                self.problem(summary_path, str(exc), state)
+                doc = None
+            if isinstance(doc, Mapping):
+                step = doc.get("step")
+                if isinstance(step, int) and not isinstance(step, bool):
+                    summary_step = step
+                _flatten_metrics({k: v for k, v in doc.items() if k != "step"}, "", summary)
+
+        params: dict[str, str] = {}
+        data = got[params_path]
+        if not isinstance(data, OSError):
+            try:
+                _flatten_params(_load_yaml(data), "", params)
+            except ValueError as exc:
+                self.problem(params_path, str(exc), state)
+
+        metrics: list[Metric] = []
+        first: int | None = None
+        last: int | None = None
+        for name in sorted(tsvs):
+            tpath = tsvs[name]
+            data = got[tpath]
+            if isinstance(data, OSError):
+                self.problem(tpath, f"cannot read history: {data.strerror or data}", state)
+                continue
+            points = self._parse_tsv(state, tpath, data)
+            if not points:
+                continue
+            history = MetricHistory.from_points(points)
+            metric = Metric.from_history(name, history)
+            if not self.options.history:
+                metric = dataclasses.replace(metric, history=None)
+            metrics.append(metric)
+            stamps = [t for t in history.timestamps if t >= 0]
+            if stamps:
+                first = min(stamps) if first is None else min(first, min(stamps))
+                last = max(stamps) if last is None else max(last, max(stamps))
+        have = {m.key for m in metrics}
+        for key in sorted(summary):
+            if key not in have:
+                metrics.append(Metric.single(key, summary[key], summary_step))
+        metrics.sort(key=lambda m: m.key)
+        return tuple(metrics), params, first, last
+
+    def _parse_tsv(self, state: _State, path: str, data: bytes) -> list[tuple[int, int, float]]:
+        text = data.decode("utf-8", "replace")
+        rows = list(csv.reader(io.StringIO(text), delimiter="\t"))
+        if not rows:
+            return []
+        header = [h.strip() for h in rows[0]]
+        step_i = header.index("step") if "step" in header else None
+        ts_i = header.index("timestamp") if "timestamp" in header else None
+        value_cols = [i for i, h in enumerate(header) if i not in (step_i, ts_i)]
+        if not value_cols:
+            self.problem(path, "no value column in the header", state)
+            return []
+        value_i = value_cols[-1]
+        points: list[tuple[int, int, float]] = []
+        bad: list[int] = []
+        for lineno, row in enumerate(rows[1:], 2):
+            if not row or all(not c.strip() for c in row):
+                continue
+            try:
+                value = float(row[value_i])
+                step = int(float(row[step_i])) if step_i is not None else lineno - 2
+                ts = -1
+                if ts_i is not None and row[ts_i].strip():
+                    raw_ts = float(row[ts_i])
+                    ts = int(raw_ts if raw_ts >= 1e11 else raw_ts * 1000)  # seconds -> ms
+            except (ValueError, IndexError, OverflowError):
+                bad.append(lineno)
+                continue
+            points.append((step, ts, value))
+        if bad:
+            shown = ", ".join(str(n) for n in bad[:5]) + (" …" if len(bad) > 5 else "")
+            self.problem(path, f"{len(bad)} row(s) are not numbers (line {shown}); skipped", state)
+        return points
+
+    # -- registry
+
+    def registry(
+        self,
+        decl: Mapping[str, Mapping[str, object]],
+        per_state: list[tuple[_State, dict[str, tuple[str, str | None]]]],
+        tags: list[tuple[str, str, int | None, str | None, str]],
+    ) -> Iterator[Record]:
+        models = {n: s for n, s in decl.items() if str(s.get("type", "")) == "model"}
+        by_sha = {s.sha: (s, mm) for s, mm in per_state if s.sha}
+
+        # GTO: versions and stage assignments.
+        versions: dict[str, dict[str, dict[str, object]]] = {}
+        assignments: list[tuple[str, str, str, bool, int, int, str]] = []
+        for tag, sha, when, tagger, subject in tags:
+            m = _GTO_VERSION.match(tag)
+            if m:
+                name, version = m.group("name"), m.group("version")
+                vmap = versions.setdefault(name, {})
+                if m.group("dereg"):
+                    vmap.pop(version, None)
+                    vmap.setdefault(f"!{version}", {})
+                    continue
+                if f"!{version}" in vmap:
+                    continue
+                vmap[version] = {"sha": sha, "when": when, "user": tagger, "tag": tag,
+                                 "message": subject}
+                continue
+            s = _GTO_STAGE.match(tag)
+            if s:
+                assignments.append(
+                    (s.group("name"), s.group("stage"), sha, bool(s.group("unassign")),
+                     int(s.group("n") or 0), when or 0, tag)
+                )
+        for name in versions:
+            versions[name] = {k: v for k, v in versions[name].items() if not k.startswith("!")}
+        # stage holder: the assignment with the highest number, then the newest, wins
+        holders: dict[tuple[str, str], str | None] = {}
+        for name, stage, sha, unassign, _n, _w, _t in sorted(assignments, key=lambda a: (a[4], a[5], a[6])):
+            holders[(name, stage)] = None if unassign else sha
+
+        names = sorted(set(models) | set(versions) | {a[0] for a in assignments})
+        for name in names:
+            spec = models.get(name, {})
+            out_versions: list[ModelVersion] = []
+            tags_common = _model_tags(spec)
+
+            def lm_at(sha: str | None, name: str = name) -> str | None:
+                if sha is None or sha not in by_sha:
+                    return None
+                found = by_sha[sha][1].get(name)
+                return found[1] if found else None
+
+            vmap = versions.get(name, {})
+            sha_version: dict[str, str] = {}
+            if vmap or any(a[0] == name for a in assignments):
+                for version, info in vmap.items():
+                    sha = str(info["sha"])
+                    sha_version.setdefault(sha, version)
+                    out_versions.append(
+                        ModelVersion(
+                            model=name, version=version, origin=self.origin(""),
+                            status="READY",
+                            description=str(info["message"]) or None,
+                            created=info["when"],  # type: ignore[arg-type]
+                            user=info["user"],  # type: ignore[arg-type]
+                            source=f"git:{sha}",
+                            run_key=f"dvc:{sha}",
+                            logged_model_key=lm_at(sha),
+                            tags=frozen_map({"gto.tag": str(info["tag"])}),
+                        )
+                    )
+                # a stage on a commit with no version tag: the commit is a version of its own
+                for (mname, _stage), sha in sorted(holders.items()):
+                    if mname != name or sha is None or sha in sha_version:
+                        continue
+                    version = _fallback_version(name, sha, by_sha)
+                    sha_version[sha] = version
+                    state = by_sha.get(sha, (None, {}))[0]
+                    out_versions.append(
+                        ModelVersion(
+                            model=name, version=version, origin=self.origin(""), status="READY",
+                            created=state.time if state else None,
+                            user=state.user if state else None,
+                            source=f"git:{sha}", run_key=f"dvc:{sha}", logged_model_key=lm_at(sha),
+                        )
+                    )
+            else:
+                seen_md5: set[str] = set()
+                for state, mm in per_state:
+                    if state.is_exp or name not in mm:
+                        continue
+                    md5, lm_key = mm[name]
+                    if md5 in seen_md5:
+                        continue
+                    seen_md5.add(md5)
+                    out_versions.append(
+                        ModelVersion(
+                            model=name, version=_short_digest(md5), origin=self.origin("dvc.lock"),
+                            status="READY", created=state.time, user=state.user,
+                            source=str(spec.get("path") or "") or None,
+                            run_key=state.key, logged_model_key=lm_key,
+                        )
+                    )
+            # stages -> aliases
+            stages_by_version: dict[str, list[tuple[int, int, str]]] = {}
+            aliases: dict[str, str] = {}
+            for (mname, stage), sha in holders.items():
+                if mname != name or sha is None or sha not in sha_version:
+                    continue
+                version = sha_version[sha]
+                aliases[stage] = version
+                order = max(
+                    (a[4], a[5]) for a in assignments if a[0] == name and a[1] == stage
+                )
+                stages_by_version.setdefault(version, []).append((order[0], order[1], stage))
+            yield RegisteredModel(
+                name=name,
+                origin=self.origin("dvc.yaml" if spec else ""),
+                description=str(spec["desc"]) if spec.get("desc") else None,
+                tags=frozen_map(tags_common),
+                aliases=frozen_map(aliases),
+            )
+            for mv in sorted(out_versions, key=lambda v: (v.created or 0, v.version)):
+                held = sorted(stages_by_version.get(mv.version, []))
+                if held:
+                    mv = dataclasses.replace(
+                        mv, stage=held[-1][2], aliases=tuple(sorted(s for _, _, s in held))
+                    )
+                yield mv
+
+
+def _fallback_version(
+    name: str, sha: str, by_sha: Mapping[str, tuple[_State, dict[str, tuple[str, str | None]]]]
+) -> str:
+    found = by_sha.get(sha, (None, {}))[1].get(name)
+    return _short_digest(found[0]) if found else sha[:7]
+
+
+def _model_tags(spec: Mapping[str, object]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    if spec.get("path"):
+        tags["dvc.path"] = _norm(spec["path"])
+    if spec.get("type"):
+        tags["dvc.type"] = str(spec["type"])
+    labels = spec.get("labels")
+    if isinstance(labels, list) and labels:
+        tags["dvc.labels"] = ",".join(str(x) for x in labels)
+    meta = spec.get("meta")
+    if isinstance(meta, Mapping):
+        flat: dict[str, str] = {}
+        _flatten_params(meta, "", flat)
+        tags.update({f"meta.{k}": v for k, v in flat.items()})
+    return tags
+
+
+def _live_owns(live: _LiveDir, path: str) -> bool:
+    if live.old:
+        return path == f"{live.path}.json" or _under(path, live.path)
+    return _under(path, live.path) if live.path else path in ("metrics.json", "params.yaml")
+
+
+def _walk(tree: _Tree, base: str, skip: tuple[str, ...] = ()) -> list[str]:
+    out: list[str] = []
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        for e in tree.ls(join(base, rel)):
+            child = join(rel, e.name)
+            if e.is_dir:
+                if not (rel == "" and e.name in skip):
+                    stack.append(child)
+            else:
+                out.append(child)
+    return sorted(out)
+
+
+def _lock_entries(items: object) -> list[tuple[str, Mapping[str, object]]]:
+    out: list[tuple[str, Mapping[str, object]]] = []
+    if not isinstance(items, list):
+        return out
+    for item in items:
+        if isinstance(item, Mapping) and item.get("path"):
+            out.append((_norm(item["path"]), item))
+    return out
+
+
+def _digest(entry: Mapping[str, object]) -> str | None:
+    for k in ("md5", "etag", "checksum"):
+        v = entry.get(k)
+        if isinstance(v, str) and v:
+            return v
+    return None
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def _lock_params(params: object) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if not isinstance(params, Mapping):
+        return out
+    for pfile, values in params.items():
+        flat: dict[str, str] = {}
+        _flatten_params(values, "", flat)
+        prefix = "" if str(pfile) == "params.yaml" else f"{pfile}:"
+        out.update({f"{prefix}{k}": v for k, v in flat.items()})
+    return out
+
+
+def _metrics_from_files(files: list[tuple[str, dict[str, float]]]) -> tuple[Metric, ...]:
+    out: dict[str, Metric] = {}
+    for path, flat in files:
+        for key, value in flat.items():
+            name = key if key not in out else f"{path}:{key}"
+            out[name] = Metric.single(name, value)
+    return tuple(out[k] for k in sorted(out))
+
+
+def _sorted_refs(refs: list[DatasetRef]) -> tuple[DatasetRef, ...]:
+    unique = {(r.dataset_key, r.context or ""): r for r in refs}
+    return tuple(unique[k] for k in sorted(unique))

@@ -1,0 +1,620 @@
+"""Hugging Face Trainer output directories (``TrainingArguments.output_dir``).
+
+Format: FORMATS.md §3. Read with json and PyYAML only; ``training_args.bin``, ``*.pt`` and
+``*.pth`` are pickles and are never opened.
+
+How an output dir maps onto the catalog (one dir = one run, no experiment):
+
+- :class:`~mlreport.model.Run`: key ``hf:<path>`` (``hf:<dir name>`` for the store root), id the
+  dir name, name the model card's ``model-index`` name or the dir name. No user, no times (the
+  Trainer writes none; file mtimes are not used, so output stays deterministic). Status FINISHED
+  when the final summary entry (``train_runtime``) is in ``log_history`` or a ``*_results.json``,
+  else UNKNOWN.
+- Metrics: every numeric key of every ``log_history`` entry is a series over ``step`` with no
+  timestamps: training (``loss``, ``grad_norm``, ``learning_rate``), evaluation (``eval_*``,
+  ``test_*``), the summary (``train_runtime``, ``train_loss``, ``total_flos`` …) and ``epoch``.
+  ``*_results.json`` (``all_results.json`` first) add the keys that have no history as single
+  values at the last step; the card's ``model-index`` results add ``<type>`` (e.g. ``accuracy``)
+  when neither ``<type>`` nor ``eval_<type>`` is known yet.
+- Params: ``trainer_state.json``'s ``train_batch_size``, ``num_train_epochs``, ``max_steps``,
+  ``logging_steps``, ``eval_steps``, ``save_steps``, ``trial_name``, ``trial_params.*``; the card's
+  "Training hyperparameters" list (``learning_rate``, ``seed``, ``optimizer`` …); and
+  ``config.<field>`` for the model config fields worth showing (architectures, model_type,
+  finetuning_task, transformers_version, sizes, labels). Non-string values are sorted JSON.
+- Tags: ``hf.global_step``, ``hf.epoch``, ``hf.best_metric``, ``hf.best_global_step``,
+  ``hf.best_model_checkpoint``, ``hf.is_hyper_param_search`` from the state; from the card
+  ``hf.base_model`` (a list is joined with ``, ``; without a card, a v4 config's hub-like
+  ``_name_or_path``), ``hf.base_model_relation``, ``hf.library_name``, ``hf.license``,
+  ``hf.pipeline_tag``, ``hf.language``, ``hf.tags``; ``hf.git_lfs_pointers`` lists files that
+  are Git LFS pointers. The base model is a lineage hint kept in tags only: it is not a record.
+- Lineage: the card's ``datasets`` are :class:`~mlreport.model.Dataset` records (key = the hub
+  id) used in context ``training``; ``model-index`` result datasets (key = their ``type``, the
+  hub id) in context ``evaluation`` with ``config``/``split``/``args``/``revision`` as ref tags.
+- Models: when the dir holds checkpoints or model files, a
+  :class:`~mlreport.model.RegisteredModel` named like the run, a
+  :class:`~mlreport.model.ModelVersion` ``checkpoint-N`` per ``checkpoint-<N>/`` dir and
+  ``final`` for the output dir itself when it holds a config or weights; alias ``best`` on the
+  version named by ``best_model_checkpoint`` when that dir is present. Version tags:
+  ``hf.step``, ``hf.epoch``.
+- Artifacts: every file below the output dir. A Git LFS pointer (a small text file starting
+  with ``version https://git-lfs.github.com/spec/v1``) is listed with the real size from the
+  pointer and named in the ``hf.git_lfs_pointers`` tag with its pointer size; a needed file that
+  is a pointer is a Problem and is not parsed.
+
+``trainer_state.json`` missing or unreadable: the newest ``checkpoint-N/trainer_state.json``
+gives the history instead. Event files in ``runs/`` are left to the ``tensorboard`` reader (point
+mlreport at ``<output_dir>/runs``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import posixpath
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+
+import yaml
+
+from ..model import (
+    Artifact,
+    Dataset,
+    DatasetRef,
+    Metric,
+    MetricHistory,
+    ModelVersion,
+    Origin,
+    Problem,
+    Record,
+    RegisteredModel,
+    Run,
+    RunStatus,
+    frozen_map,
+)
+from ..stores import Store, join
+from . import ReadOptions
+
+LFS_SPEC = b"version https://git-lfs.github.com/spec/v1"
+_LFS_MAX_SIZE = 1024  # the spec's limit for a pointer file
+
+_STATE = "trainer_state.json"
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+_RESULTS = re.compile(r"^[A-Za-z0-9_.-]+_results\.json$")
+_MODEL_FILES = re.compile(
+    r"^(config\.json|(pytorch_|tf_|flax_|adapter_)?model([-.][^/]*)?"
+    r"\.(safetensors|bin|h5|msgpack|ckpt|index\.json))$"
+)
+_STATE_PARAMS = (
+    "train_batch_size", "num_train_epochs", "max_steps", "logging_steps", "eval_steps",
+    "save_steps", "trial_name",
+)
+_STATE_TAGS = (
+    "global_step", "epoch", "best_metric", "best_global_step", "best_model_checkpoint",
+    "is_hyper_param_search",
+)
+_CONFIG_FIELDS = (
+    "architectures", "model_type", "finetuning_task", "problem_type", "transformers_version",
+    "torch_dtype", "dtype", "_name_or_path", "vocab_size", "hidden_size", "num_hidden_layers",
+    "num_attention_heads", "num_key_value_heads", "intermediate_size", "max_position_embeddings",
+    "hidden_act", "d_model", "d_ff", "num_layers", "num_decoder_layers", "num_heads",
+    "n_positions", "n_ctx", "n_embd", "n_layer", "n_head", "image_size", "patch_size",
+    "num_channels",
+)
+_MAX_LABELS = 50
+_CARD_TAGS = ("library_name", "license", "pipeline_tag", "language", "tags", "base_model_relation")
+
+
+# --- Git LFS pointers (shared with the tensorboard reader) -----------------------------------
+
+def lfs_pointer(data: bytes) -> tuple[str, int | None] | None:
+    """``(oid, size)`` when ``data`` is a Git LFS pointer file, else ``None``."""
+    if not data.startswith(LFS_SPEC) or len(data) > _LFS_MAX_SIZE:
+        return None
+    oid, size = "", None
+    for line in data.decode("utf-8", errors="replace").splitlines()[1:]:
+        key, _, value = line.partition(" ")
+        if key == "oid":
+            oid = value.strip()
+        elif key == "size" and value.strip().isdigit():
+            size = int(value.strip())
+    return oid, size
+
+
+def lfs_problem_reason(pointer: tuple[str, int | None]) -> str:
+    oid, size = pointer
+    shown = size if size is not None else "unknown"
+    return f"git-lfs pointer, not the file (oid {oid or 'unknown'}, size {shown})"
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+def _param_str(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+def _flatten(prefix: str, value: object, out: dict[str, str]) -> None:
+    if isinstance(value, Mapping) and value:
+        for k in value:
+            _flatten(f"{prefix}.{k}", value[k], out)
+    elif value is not None:
+        out[prefix] = _param_str(value)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
+def _names(value: object) -> list[str]:
+    """A card field that is a string or a list of strings."""
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, list):
+        return [str(v) for v in value if isinstance(v, (str, int, float)) and str(v).strip()]
+    return []
+
+
+def _hub_like(name: str) -> bool:
+    """``org/name`` or ``name``: not a local path such as ``./output`` or ``/abs/dir``."""
+    if not name or name.startswith(("/", ".", "~")) or "\\" in name or ":" in name:
+        return False
+    return name.count("/") <= 1
+
+
+def split_front_matter(text: str) -> tuple[str | None, str]:
+    """The YAML between the first two ``---`` lines of a model card, and the body after it."""
+    text = text.lstrip("\ufeff")
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        return None, text
+    for i in range(1, len(lines)):
+        if lines[i].strip() == "---":
+            return "\n".join(lines[1:i]), "\n".join(lines[i + 1 :])
+    return None, text
+
+
+def card_hyperparameters(body: str) -> dict[str, str]:
+    """The "Training hyperparameters" bullet list that ``Trainer.create_model_card`` writes."""
+    out: dict[str, str] = {}
+    inside = False
+    for line in body.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            inside = stripped.lstrip("#").strip().lower() == "training hyperparameters"
+            continue
+        if inside and stripped.startswith("- ") and ":" in stripped:
+            key, _, value = stripped[2:].partition(":")
+            if key.strip():
+                out[key.strip()] = value.strip()
+    return out
+
+
+@dataclass
+class _Ctx:
+    store: Store
+    root: str
+    problems: list[Problem] = field(default_factory=list)
+
+    def origin(self, path: str) -> Origin:
+        return Origin(self.store.url, path, HfTrainerReader.name)
+
+    def problem(self, path: str, reason: str) -> None:
+        self.problems.append(Problem(self.origin(path), reason))
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _load_json(ctx: _Ctx, path: str, data: bytes | OSError | None) -> object:
+    """Parse a needed JSON file, or record a Problem and raise :class:`_Unreadable`."""
+    if data is None:
+        raise _Unreadable
+    if isinstance(data, OSError):
+        ctx.problem(path, f"cannot read: {data.strerror or data}")
+        raise _Unreadable
+    pointer = lfs_pointer(data)
+    if pointer is not None:
+        ctx.problem(path, lfs_problem_reason(pointer))
+        raise _Unreadable
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        ctx.problem(path, "not UTF-8 text")
+        raise _Unreadable from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        ctx.problem(path, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        raise _Unreadable from None
+    except RecursionError:
+        ctx.problem(path, "not valid JSON: nested too deeply")
+        raise _Unreadable from None
+
+
+def _load_object(ctx: _Ctx, path: str, data: bytes | OSError | None) -> dict[str, object] | None:
+    try:
+        value = _load_json(ctx, path, data)
+    except _Unreadable:
+        return None
+    if not isinstance(value, dict):
+        ctx.problem(path, "not a JSON object")
+        return None
+    return value
+
+
+@dataclass
+class _Parts:
+    """What one output dir holds, gathered before any record is built."""
+
+    files: list[tuple[str, int | None]]
+    top: set[str]
+    checkpoints: list[tuple[int, str]]
+    contents: dict[str, bytes | OSError]
+    state: dict[str, object] | None = None
+    config: dict[str, object] | None = None
+    card: dict[str, object] = field(default_factory=dict)
+    body: str = ""
+    results: dict[str, float] = field(default_factory=dict)
+    results_finished: bool = False
+
+
+class HfTrainerReader:
+    """Reads one Hugging Face Trainer output dir: a run, its checkpoints as model versions."""
+
+    name = "hf"
+    label = "Hugging Face Trainer"
+
+    def detect(self, store: Store, path: str) -> bool:
+        entries = store.ls(path)
+        files = {e.name for e in entries if not e.is_dir}
+        if _STATE in files:
+            return True
+        if "config.json" in files and any(_RESULTS.match(n) for n in files):
+            return True
+        checkpoints = [e.name for e in entries if e.is_dir and _CHECKPOINT.match(e.name)]
+        return any(store.is_file(join(path, c, _STATE)) for c in checkpoints[-3:])
+
+    def read(self, store: Store, path: str, options: ReadOptions) -> Iterator[Record]:
+        ctx = _Ctx(store, path)
+        options.progress("runs", 0, 1)
+        parts = self._gather(ctx, path)
+
+        dir_name = _dir_name(store, path)
+        index_name = _model_index_name(parts.card)
+        run_key = f"hf:{path or dir_name}"
+        run_name = index_name or dir_name
+        state = parts.state or {}
+
+        metrics, finished = _state_metrics(ctx, path, state, options)
+        gs = state.get("global_step")
+        global_step = gs if isinstance(gs, int) and not isinstance(gs, bool) else None
+        last_step = global_step if global_step is not None else max(
+            (m.final_step for m in metrics.values()), default=0
+        )
+        for key, value in parts.results.items():
+            if key not in metrics:
+                metrics[key] = Metric.single(key, value, step=last_step)
+
+        params: dict[str, str] = {}
+        tags: dict[str, str] = {}
+        for key in _STATE_PARAMS:
+            if state.get(key) is not None:
+                params[key] = _param_str(state[key])
+        if isinstance(state.get("trial_params"), Mapping):
+            _flatten("trial_params", state["trial_params"], params)
+        for key in _STATE_TAGS:
+            if state.get(key) is not None:
+                tags[f"hf.{key}"] = _param_str(state[key])
+
+        datasets, refs, index_metrics = _card_lineage(ctx, join(path, "README.md"), parts.card)
+        for key, value in index_metrics:
+            if key not in metrics and f"eval_{key}" not in metrics:
+                metrics[key] = Metric.single(key, value, step=last_step)
+        for key, value in card_hyperparameters(parts.body).items():
+            params.setdefault(key, value)
+        base_models = _names(parts.card.get("base_model"))
+        if base_models:
+            tags["hf.base_model"] = ", ".join(base_models)
+        for key in _CARD_TAGS:
+            names = _names(parts.card.get(key))
+            if names:
+                tags[f"hf.{key}"] = ", ".join(names)
+        _config_params(parts.config, params, tags)
+
+        artifacts, pointers = _artifacts(parts)
+        if pointers:
+            tags["hf.git_lfs_pointers"] = "; ".join(pointers)
+
+        yield from (datasets[k] for k in sorted(datasets))
+        yield Run(
+            key=run_key,
+            id=dir_name,
+            name=run_name,
+            origin=ctx.origin(join(path, _STATE) if _STATE in parts.top else path),
+            status=RunStatus.FINISHED if finished or parts.results_finished else RunStatus.UNKNOWN,
+            params=frozen_map(params),
+            tags=frozen_map(tags),
+            metrics=tuple(metrics[k] for k in sorted(metrics)),
+            inputs=tuple(sorted(refs, key=lambda r: (r.dataset_key, r.context or ""))),
+            artifacts=artifacts,
+        )
+        yield from _models(ctx, path, run_key, run_name, index_name, parts, metrics.get("epoch"),
+                           global_step)
+        options.progress("runs", 1, 1)
+        yield from ctx.problems
+
+    def _gather(self, ctx: _Ctx, path: str) -> _Parts:
+        store = ctx.store
+        files = list(store.walk_files(path))  # one walk: artifacts, checkpoints, pointers
+        top = {rel for rel, _size in files if "/" not in rel}
+        checkpoints = sorted(
+            (int(m.group(1)), m.group(0))
+            for m in (_CHECKPOINT.match(e.name) for e in store.ls(path) if e.is_dir)
+            if m
+        )
+        needed = {n for n in top if n in (_STATE, "config.json", "README.md") or _RESULTS.match(n)}
+        # Every small file is read once: it may be a Git LFS pointer.
+        small = {rel for rel, size in files if size is not None and size <= _LFS_MAX_SIZE}
+        wanted = sorted(needed | small)
+        raw = store.read_many([join(path, rel) for rel in wanted])
+        parts = _Parts(files, top, checkpoints, {rel: raw[join(path, rel)] for rel in wanted})
+
+        # trainer_state.json, or the newest checkpoint's when it is missing or unreadable.
+        if _STATE in top:
+            parts.state = _load_object(ctx, join(path, _STATE), parts.contents.get(_STATE))
+        if parts.state is None:
+            names = {rel for rel, _size in files}
+            for _n, name in reversed(checkpoints):
+                rel = join(name, _STATE)
+                if rel in names:
+                    data = parts.contents.get(rel)
+                    if data is None:
+                        data = store.read_many([join(path, rel)])[join(path, rel)]
+                    parts.state = _load_object(ctx, join(path, rel), data)
+                    break
+        if "config.json" in top:
+            config_path = join(path, "config.json")
+            parts.config = _load_object(ctx, config_path, parts.contents["config.json"])
+        if "README.md" in top:
+            parts.card, parts.body = _read_card(ctx, join(path, "README.md"),
+                                                parts.contents["README.md"])
+        results_files = sorted((n for n in top if _RESULTS.match(n)),
+                               key=lambda n: (n != "all_results.json", n))
+        for name in results_files:
+            obj = _load_object(ctx, join(path, name), parts.contents[name])
+            if obj is None:
+                continue
+            for key in sorted(obj):
+                value = _number(obj[key])
+                if value is not None and key not in parts.results:
+                    parts.results[key] = value
+            parts.results_finished = parts.results_finished or "train_runtime" in obj
+        return parts
+
+
+def _model_index_name(card: Mapping[str, object]) -> str | None:
+    index = card.get("model-index")
+    if isinstance(index, list) and index and isinstance(index[0], dict):
+        name = index[0].get("name")
+        if name not in (None, ""):
+            return str(name)
+    return None
+
+
+def _state_metrics(
+    ctx: _Ctx, path: str, state: Mapping[str, object], options: ReadOptions
+) -> tuple[dict[str, Metric], bool]:
+    """Every numeric key of ``log_history`` as a series over ``step``; and whether the final
+    summary entry (``train_runtime``) is there."""
+    history = state.get("log_history")
+    if history is None:
+        history = []
+    if not isinstance(history, list):
+        ctx.problem(join(path, _STATE), "log_history is not a list")
+        history = []
+    points: dict[str, list[tuple[int, int, float]]] = {}
+    finished = False
+    no_step = 0
+    for entry in history:
+        step = entry.get("step") if isinstance(entry, dict) else None
+        if _number(step) is None or not math.isfinite(step):  # type: ignore[arg-type]
+            no_step += 1
+            continue
+        finished = finished or "train_runtime" in entry
+        for key, raw in entry.items():
+            value = _number(raw)
+            if key != "step" and value is not None:
+                points.setdefault(key, []).append((int(step), -1, value))  # type: ignore[arg-type]
+    if no_step:
+        ctx.problem(join(path, _STATE), f"{no_step} log_history entries have no step; skipped")
+    metrics = {}
+    for key in sorted(points):
+        metric = Metric.from_history(key, MetricHistory.from_points(points[key]))
+        metrics[key] = metric if options.history else replace(metric, history=None)
+    return metrics, finished
+
+
+def _read_card(ctx: _Ctx, readme: str, data: bytes | OSError) -> tuple[dict[str, object], str]:
+    """The model card's YAML front matter (``{}`` when absent or broken) and its body."""
+    if isinstance(data, OSError):
+        ctx.problem(readme, f"cannot read: {data.strerror or data}")
+        return {}, ""
+    pointer = lfs_pointer(data)
+    if pointer is not None:
+        ctx.problem(readme, lfs_problem_reason(pointer))
+        return {}, ""
+    front, body = split_front_matter(data.decode("utf-8", errors="replace"))
+    if front is None:
+        return {}, body
+    try:
+        card = yaml.safe_load(front)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""  # +1: 0-based, +1: '---'
+        ctx.problem(readme, f"invalid YAML front matter{where}")
+        return {}, body
+    if card is None:
+        return {}, body
+    if not isinstance(card, dict):
+        ctx.problem(readme, "YAML front matter is not a mapping")
+        return {}, body
+    return card, body
+
+
+def _card_lineage(
+    ctx: _Ctx, readme: str, card: Mapping[str, object]
+) -> tuple[dict[str, Dataset], list[DatasetRef], list[tuple[str, float]]]:
+    """Datasets and refs from ``datasets`` and the ``model-index`` results, and the results'
+    metric values as (type, value)."""
+    datasets: dict[str, Dataset] = {}
+    refs: list[DatasetRef] = []
+
+    def add(name: str, context: str, ref_tags: Mapping[str, str]) -> None:
+        if name not in datasets:
+            datasets[name] = Dataset(key=name, name=name, origin=ctx.origin(readme),
+                                     source_type="hugging_face", source=name)
+        ref = DatasetRef(name, context, frozen_map(ref_tags))
+        if ref not in refs:
+            refs.append(ref)
+
+    for name in _names(card.get("datasets")):
+        add(name, "training", {})
+    values: list[tuple[str, float]] = []
+    index = card.get("model-index")
+    for model in index if isinstance(index, list) else []:
+        results = model.get("results") if isinstance(model, dict) else None
+        for result in results if isinstance(results, list) else []:
+            if not isinstance(result, dict):
+                continue
+            ds = result.get("dataset")
+            if isinstance(ds, dict):
+                ds_id = ds.get("type") or ds.get("name")
+                if isinstance(ds_id, str) and ds_id.strip():
+                    keys = ("config", "split", "args", "revision")
+                    add(ds_id, "evaluation",
+                        {k: _param_str(ds[k]) for k in keys if ds.get(k) is not None})
+            metrics = result.get("metrics")
+            for m in metrics if isinstance(metrics, list) else []:
+                if not isinstance(m, dict):
+                    continue
+                key = m.get("type") or m.get("name")
+                value = _number(m.get("value"))
+                if isinstance(key, str) and key and value is not None:
+                    values.append((key, value))
+    return datasets, refs, values
+
+
+def _config_params(
+    config: Mapping[str, object] | None, params: dict[str, str], tags: dict[str, str]
+) -> None:
+    if config is None:
+        return
+    for key in _CONFIG_FIELDS:
+        if config.get(key) is not None:
+            params[f"config.{key}"] = _param_str(config[key])
+    labels = config.get("id2label")
+    if isinstance(labels, Mapping) and labels:
+        params["config.num_labels"] = str(len(labels))
+        if len(labels) <= _MAX_LABELS:
+            params["config.id2label"] = _param_str(labels)
+    # v4 configs name the base checkpoint; v5 no longer saves it (FORMATS.md §3).
+    name_or_path = config.get("_name_or_path")
+    if "hf.base_model" not in tags and isinstance(name_or_path, str) and _hub_like(name_or_path):
+        tags["hf.base_model"] = name_or_path
+
+
+def _artifacts(parts: _Parts) -> tuple[tuple[Artifact, ...], list[str]]:
+    """Every file with its size (a Git LFS pointer's real size), and the pointers found."""
+    artifacts = []
+    pointers = []
+    for rel, size in parts.files:
+        data = parts.contents.get(rel)
+        pointer = lfs_pointer(data) if isinstance(data, bytes) else None
+        if pointer is not None:
+            pointers.append(f"{rel}: {pointer[1]} bytes (pointer {size} bytes)")
+            artifacts.append(Artifact(rel, pointer[1]))
+        else:
+            artifacts.append(Artifact(rel, size))
+    return tuple(artifacts), pointers
+
+
+def _models(
+    ctx: _Ctx,
+    path: str,
+    run_key: str,
+    model_name: str,
+    index_name: str | None,
+    parts: _Parts,
+    epoch: Metric | None,
+    global_step: int | None,
+) -> Iterator[Record]:
+    has_final = any(_MODEL_FILES.match(n) for n in parts.top)
+    if not parts.checkpoints and not has_final:
+        return
+    state = parts.state or {}
+    best = state.get("best_model_checkpoint")
+    best_version = None
+    if isinstance(best, str) and best.strip():
+        candidate = posixpath.basename(best.replace("\\", "/").rstrip("/"))
+        if any(name == candidate for _n, name in parts.checkpoints):
+            best_version = candidate
+    yield RegisteredModel(
+        name=model_name,
+        origin=ctx.origin(join(path, "README.md") if index_name else path),
+        aliases=frozen_map({"best": best_version} if best_version else None),
+    )
+    epochs: dict[int, float] = {}
+    if epoch is not None and epoch.history is not None:
+        for s, v in zip(epoch.history.steps, epoch.history.values, strict=True):
+            epochs[s] = v  # sorted by step: the last point of a step wins
+    for n, name in parts.checkpoints:
+        vtags = {"hf.step": str(n)}
+        if n in epochs:
+            vtags["hf.epoch"] = _param_str(epochs[n])
+        yield ModelVersion(
+            model=model_name,
+            version=name,
+            origin=ctx.origin(join(path, name)),
+            aliases=("best",) if name == best_version else (),
+            source=join(path, name),
+            run_key=run_key,
+            tags=frozen_map(vtags),
+        )
+    if has_final:
+        vtags = {}
+        if global_step is not None:
+            vtags["hf.step"] = str(global_step)
+        if state.get("epoch") is not None:
+            vtags["hf.epoch"] = _param_str(state["epoch"])
+        yield ModelVersion(
+            model=model_name,
+            version="final",
+            origin=ctx.origin(path),
+            source=path or ".",
+            run_key=run_key,
+            tags=frozen_map(vtags),
+        )
+
+
+def _dir_name(store: Store, path: str) -> str:
+    if path:
+        return posixpath.basename(path.rstrip("/"))
+    url = store.url.rstrip("/")
+    if "://" in url:
+        url = url.split("://", 1)[1]
+    name = posixpath.basename(url.replace("\\", "/"))
+    if name in ("", ".", ".."):
+        local = store.local_root()
+        name = local.name if local is not None else ""
+    return name or "output"
+
+
+__all__ = ["HfTrainerReader", "card_hyperparameters", "lfs_pointer", "split_front_matter"]

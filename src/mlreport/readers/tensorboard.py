@@ -1,0 +1,658 @@
+"""TensorBoard event files (``events.out.tfevents.*``), read with the standard library.
+
+Format: FORMATS.md §5. A file is a sequence of TFRecord frames (``uint64 length``, masked
+CRC-32C of the length, the data, masked CRC-32C of the data); each data blob is a protobuf
+``Event``. Nothing from ``tensorboard`` or ``tensorflow`` is imported (DESIGN.md decision 6): the
+framing and the CRC are here, the protobuf wire format is :mod:`._protobuf`.
+
+How the logdir maps onto the catalog:
+
+- The logdir (the ``path`` given to :meth:`TensorboardReader.read`) is one
+  :class:`~mlreport.model.Experiment`, key ``tb-logdir:<path>`` (``tb-logdir:.`` for the store
+  root), named after the logdir's base name.
+- Every directory holding event files is one :class:`~mlreport.model.Run`: key
+  ``tb:<dir relative to the logdir>`` (``tb:.`` for the logdir itself), id the same relative dir,
+  name the relative dir (the logdir's base name for the logdir itself). Several event files in
+  one directory (a restarted writer) are one run: their points are merged, exact duplicates
+  dropped.
+- A sub-directory named like ``time.time()`` (``<run>/1795499709.201343/``) that holds
+  ``_hparams_/session_start_info`` (or no readable event at all) is what ``add_hparams`` of
+  tensorboardX and ``torch.utils.tensorboard`` writes; it belongs to the parent run, whose
+  params and metrics it joins (the parent run exists even when its own dir has no event file).
+- Scalars are metrics, in both encodings: ``simple_value`` (tensorboardX, PyTorch, TF1) and a
+  rank-0 ``tensor`` whose plugin is ``scalars`` (TF2, Keras, ``tensorboard.summary``; a tag's
+  plugin is remembered from the first event that carries its metadata). Points are (step,
+  wall time in ms, value).
+- The hparams plugin: ``session_start_info`` hparams are params (strings; numbers written
+  without a trailing ``.0`` when integral, bools as ``true``/``false``, anything else as sorted
+  JSON); ``session_end_info`` gives the status (success → FINISHED, failure → FAILED, running
+  → RUNNING) and the end time. Without it the status is UNKNOWN.
+- Text summaries become run tags: ``<tag>`` (tensorboardX's ``/text_summary`` suffix removed) =
+  the text of the last step. Images, histograms, audio, graphs and other plugins are ignored.
+- Run start/end time: the earliest/latest event wall time (end: the hparams end time when
+  written). Artifacts: the run's event files with their sizes.
+
+Damage: a file that ends inside a record is what a live writer leaves, so reading stops there
+without a Problem; a zero-length file holds no events and is not a Problem either. A CRC
+mismatch or an undecodable record is a Problem naming the byte offset, and the rest of that file
+is skipped. A Git LFS pointer in place of an event file is a Problem too.
+
+An HF Trainer output dir (holding ``trainer_state.json``) is left to the ``hf`` reader, which does
+not read its ``runs/`` event files; point mlreport at ``<output_dir>/runs`` to read those here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import posixpath
+import re
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+from ..model import (
+    Artifact,
+    Experiment,
+    Metric,
+    MetricHistory,
+    Origin,
+    Problem,
+    Record,
+    Run,
+    RunStatus,
+    frozen_map,
+)
+from ..stores import Store, join
+from . import ReadOptions
+from ._protobuf import (
+    FIXED32,
+    FIXED64,
+    LENGTH,
+    VARINT,
+    ProtobufError,
+    as_double,
+    as_float,
+    as_signed64,
+    fields,
+    packed_doubles,
+    packed_floats,
+    packed_varints,
+)
+from .hf import lfs_pointer, lfs_problem_reason
+
+EVENT_FILE_PREFIX = "events.out.tfevents."
+_DETECT_DEPTH = 3
+_DETECT_MAX_DIRS = 200
+_HPARAMS_DIR = re.compile(r"^\d+\.\d+$")
+_TEXT_SUFFIX = "/text_summary"
+_ALWAYS_CHECK = 4096  # payloads up to this size have their CRC checked whatever they hold
+
+# hparams api.proto Status
+_HPARAMS_STATUS = {1: RunStatus.FINISHED, 2: RunStatus.FAILED, 3: RunStatus.RUNNING}
+
+
+# --- CRC-32C (Castagnoli), table-driven ------------------------------------------------------
+
+def _crc32c_tables() -> list[tuple[int, ...]]:
+    """The byte table of CRC-32C and the seven derived ones for slicing-by-8."""
+    base = []
+    for n in range(256):
+        c = n
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        base.append(c)
+    tables = [tuple(base)]
+    for _ in range(7):
+        prev = tables[-1]
+        tables.append(tuple((prev[i] >> 8) ^ base[prev[i] & 0xFF] for i in range(256)))
+    return tables
+
+
+_T0, _T1, _T2, _T3, _T4, _T5, _T6, _T7 = _crc32c_tables()
+_WORDS = struct.Struct("<II")
+_HALF = struct.Struct("<e")
+_HALF_BITS = struct.Struct("<H")
+
+
+def crc32c(data: bytes) -> int:
+    """CRC-32C of ``data`` (reflected polynomial 0x82F63B78), as TFRecord uses it.
+
+    Pure Python, slicing-by-8: about 14 MB/s, which is why only the records the reader uses
+    are checked (see :meth:`TensorboardReader._read_dir`).
+    """
+    crc = 0xFFFFFFFF
+    t0, t1, t2, t3, t4, t5, t6, t7 = _T0, _T1, _T2, _T3, _T4, _T5, _T6, _T7
+    whole = len(data) // 8 * 8
+    for a, b in _WORDS.iter_unpack(memoryview(data)[:whole]):
+        a ^= crc
+        crc = (t7[a & 0xFF] ^ t6[(a >> 8) & 0xFF] ^ t5[(a >> 16) & 0xFF] ^ t4[a >> 24]
+               ^ t3[b & 0xFF] ^ t2[(b >> 8) & 0xFF] ^ t1[(b >> 16) & 0xFF] ^ t0[b >> 24])
+    for byte in data[whole:]:
+        crc = t0[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def masked_crc32c(data: bytes) -> int:
+    crc = crc32c(data)
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+class RecordError(ValueError):
+    """A damaged record: ``offset`` is the byte where it starts."""
+
+    def __init__(self, offset: int, reason: str) -> None:
+        super().__init__(reason)
+        self.offset = offset
+        self.reason = reason
+
+
+def iter_frames(data: bytes) -> Iterator[tuple[int, bytes, int]]:
+    """The (offset, payload, masked CRC of the payload) of each whole TFRecord frame.
+
+    The length's CRC is checked here (a bad one raises :class:`RecordError`: the framing after
+    it cannot be trusted); the payload's is left to the caller. A partial trailing frame, what a
+    live writer leaves, ends the iteration silently.
+    """
+    pos = 0
+    end = len(data)
+    while pos + 12 <= end:
+        header = data[pos : pos + 8]
+        length, header_crc = struct.unpack_from("<QI", data, pos)
+        if masked_crc32c(header) != header_crc:
+            raise RecordError(pos, f"bad CRC in record header at byte {pos}")
+        if pos + 16 + length > end:
+            return
+        payload = data[pos + 12 : pos + 12 + length]
+        (data_crc,) = struct.unpack_from("<I", data, pos + 12 + length)
+        yield pos, payload, data_crc
+        pos += 16 + length
+
+
+def iter_records(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """The (offset, payload) of each whole frame, both CRCs checked."""
+    for offset, payload, crc in iter_frames(data):
+        if masked_crc32c(payload) != crc:
+            raise RecordError(offset, f"bad CRC in record at byte {offset}")
+        yield offset, payload
+
+
+# --- Event / Summary decoding ------------------------------------------------------------------
+
+_DT_FLOAT, _DT_DOUBLE, _DT_INT32, _DT_UINT8, _DT_INT16, _DT_INT8 = 1, 2, 3, 4, 5, 6
+_DT_STRING, _DT_INT64, _DT_BOOL, _DT_HALF = 7, 9, 10, 19
+_CONTENT_FORMATS = {
+    _DT_FLOAT: "f", _DT_DOUBLE: "d", _DT_INT32: "i", _DT_UINT8: "B", _DT_INT16: "h",
+    _DT_INT8: "b", _DT_INT64: "q", _DT_BOOL: "?", _DT_HALF: "e",
+}
+
+
+@dataclass
+class _Tensor:
+    dtype: int = 0
+    rank: int = 0
+    content: bytes = b""
+    numbers: list[float] = field(default_factory=list)
+    strings: list[bytes] = field(default_factory=list)
+
+    def scalar(self) -> float | None:
+        """The value of a rank-0 (or one-element) numeric tensor."""
+        if self.rank > 1:
+            return None
+        if self.numbers:
+            return self.numbers[0] if len(self.numbers) == 1 or self.rank == 0 else None
+        fmt = _CONTENT_FORMATS.get(self.dtype)
+        if fmt is None or not self.content:
+            return None
+        size = struct.calcsize(fmt)
+        if len(self.content) != size:
+            return None
+        return float(struct.unpack("<" + fmt, self.content)[0])
+
+
+def _decode_tensor(data: bytes) -> _Tensor:
+    t = _Tensor()
+    for number, wire, value in fields(data):
+        if number == 1 and wire == VARINT:
+            t.dtype = int(value)  # type: ignore[arg-type]
+        elif number == 2 and wire == LENGTH:
+            t.rank = sum(1 for n, _w, _v in fields(value) if n == 2)  # type: ignore[arg-type]
+        elif number == 4 and wire == LENGTH:
+            t.content = value  # type: ignore[assignment]
+        elif number == 5:  # float_val
+            t.numbers.extend(_floats(wire, value))
+        elif number == 6:  # double_val
+            t.numbers.extend(_doubles(wire, value))
+        elif number in (7, 10, 13, 16, 17):  # int_val, int64_val, half_val, uint32_val, uint64_val
+            ints = _ints(wire, value)
+            if number == 13:  # half floats travel as the int32 of their bits
+                t.numbers.extend(_HALF.unpack(_HALF_BITS.pack(i & 0xFFFF))[0] for i in ints)
+            elif number in (7, 10):
+                t.numbers.extend(float(as_signed64(i)) for i in ints)
+            else:
+                t.numbers.extend(float(i) for i in ints)
+        elif number == 11:  # bool_val
+            t.numbers.extend(float(bool(i)) for i in _ints(wire, value))
+        elif number == 8 and wire == LENGTH:
+            t.strings.append(value)  # type: ignore[arg-type]
+    return t
+
+
+def _floats(wire: int, value: int | bytes) -> list[float]:
+    if wire == FIXED32 and isinstance(value, bytes):
+        return [as_float(value)]
+    if wire == LENGTH and isinstance(value, bytes):
+        return packed_floats(value)
+    return []
+
+
+def _doubles(wire: int, value: int | bytes) -> list[float]:
+    if wire == FIXED64 and isinstance(value, bytes):
+        return [as_double(value)]
+    if wire == LENGTH and isinstance(value, bytes):
+        return packed_doubles(value)
+    return []
+
+
+def _ints(wire: int, value: int | bytes) -> list[int]:
+    if wire == VARINT and isinstance(value, int):
+        return [value]
+    if wire == LENGTH and isinstance(value, bytes):
+        return packed_varints(value)
+    return []
+
+
+@dataclass
+class _Value:
+    tag: str = ""
+    simple_value: float | None = None
+    tensor: _Tensor | None = None
+    plugin_name: str | None = None
+    plugin_content: bytes = b""
+
+
+def _decode_value(data: bytes) -> _Value:
+    v = _Value()
+    for number, wire, value in fields(data):
+        if number == 1 and wire == LENGTH:
+            v.tag = value.decode("utf-8", errors="replace")  # type: ignore[union-attr]
+        elif number == 7 and wire == LENGTH and not v.tag:
+            v.tag = value.decode("utf-8", errors="replace")  # type: ignore[union-attr]
+        elif number == 2 and wire == FIXED32:
+            v.simple_value = as_float(value)  # type: ignore[arg-type]
+        elif number == 8 and wire == LENGTH:
+            v.tensor = _decode_tensor(value)  # type: ignore[arg-type]
+        elif number == 9 and wire == LENGTH:
+            for n, w, pd in fields(value):  # type: ignore[arg-type]
+                if n == 1 and w == LENGTH:  # plugin_data
+                    for pn, pw, pv in fields(pd):  # type: ignore[arg-type]
+                        if pn == 1 and pw == LENGTH:
+                            v.plugin_name = pv.decode("utf-8", errors="replace")  # type: ignore[union-attr]
+                        elif pn == 2 and pw == LENGTH:
+                            v.plugin_content = pv  # type: ignore[assignment]
+    return v
+
+
+@dataclass
+class _Event:
+    wall_time: float | None = None
+    step: int = 0
+    values: list[_Value] = field(default_factory=list)
+
+
+def _decode_event(data: bytes) -> _Event:
+    ev = _Event()
+    for number, wire, value in fields(data):
+        if number == 1 and wire == FIXED64:
+            ev.wall_time = as_double(value)  # type: ignore[arg-type]
+        elif number == 2 and wire == VARINT:
+            ev.step = as_signed64(value)  # type: ignore[arg-type]
+        elif number == 5 and wire == LENGTH:
+            for n, w, sv in fields(value):  # type: ignore[arg-type]
+                if n == 1 and w == LENGTH:
+                    ev.values.append(_decode_value(sv))  # type: ignore[arg-type]
+    return ev
+
+
+def _decode_protobuf_value(data: bytes) -> str | None:
+    """A ``google.protobuf.Value`` as a param string."""
+    for number, wire, value in fields(data):
+        if number == 1:
+            return "null"
+        if number == 2 and wire == FIXED64:
+            return format_number(as_double(value))  # type: ignore[arg-type]
+        if number == 3 and wire == LENGTH:
+            return value.decode("utf-8", errors="replace")  # type: ignore[union-attr]
+        if number == 4 and wire == VARINT:
+            return "true" if value else "false"
+        if number in (5, 6) and wire == LENGTH:
+            return json.dumps(_protobuf_json(number, value), sort_keys=True)  # type: ignore[arg-type]
+    return None
+
+
+def _protobuf_json(kind: int, data: bytes) -> object:
+    """A Struct (5) or ListValue (6) as plain JSON data."""
+    if kind == 5:
+        out: dict[str, object] = {}
+        for n, w, entry in fields(data):
+            if n == 1 and w == LENGTH:
+                key, val = _map_entry(entry)  # type: ignore[arg-type]
+                out[key] = _protobuf_value_json(val)
+        return out
+    return [_protobuf_value_json(v) for n, w, v in fields(data) if n == 1 and w == LENGTH]  # type: ignore[arg-type]
+
+
+def _protobuf_value_json(data: bytes) -> object:
+    for number, wire, value in fields(data):
+        if number == 2 and wire == FIXED64:
+            return as_double(value)  # type: ignore[arg-type]
+        if number == 3 and wire == LENGTH:
+            return value.decode("utf-8", errors="replace")  # type: ignore[union-attr]
+        if number == 4 and wire == VARINT:
+            return bool(value)
+        if number in (5, 6) and wire == LENGTH:
+            return _protobuf_json(number, value)  # type: ignore[arg-type]
+    return None
+
+
+def _map_entry(data: bytes) -> tuple[str, bytes]:
+    key, val = "", b""
+    for n, w, v in fields(data):
+        if n == 1 and w == LENGTH:
+            key = v.decode("utf-8", errors="replace")  # type: ignore[union-attr]
+        elif n == 2 and w == LENGTH:
+            val = v  # type: ignore[assignment]
+    return key, val
+
+
+def format_number(value: float) -> str:
+    """A number as a param string: ``32`` rather than ``32.0``, otherwise Python's shortest repr."""
+    if math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(value)
+
+
+# --- Reading runs ------------------------------------------------------------------------------
+
+@dataclass
+class _RunData:
+    """Everything gathered for one run directory from its event files (and hparams sub-dirs)."""
+
+    rel_dir: str
+    files: list[tuple[str, int | None]] = field(default_factory=list)  # (path rel. to run, size)
+    points: dict[str, list[tuple[int, int, float]]] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    texts: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+    first_ms: int | None = None
+    last_ms: int | None = None
+    status: RunStatus = RunStatus.UNKNOWN
+    end_ms: int | None = None
+    has_hparams: bool = False
+    has_events: bool = False
+
+    def merge(self, other: _RunData, prefix: str) -> None:
+        self.files.extend((join(prefix, p), s) for p, s in other.files)
+        for tag, pts in other.points.items():
+            self.points.setdefault(tag, []).extend(pts)
+        self.params.update(other.params)
+        for tag, text in other.texts.items():
+            if tag not in self.texts or text[:2] >= self.texts[tag][:2]:
+                self.texts[tag] = text
+        for t in (other.first_ms, other.last_ms):
+            if t is not None:
+                self._seen(t)
+        if other.status is not RunStatus.UNKNOWN:
+            self.status = other.status
+            self.end_ms = other.end_ms
+
+    def _seen(self, ms: int) -> None:
+        if self.first_ms is None or ms < self.first_ms:
+            self.first_ms = ms
+        if self.last_ms is None or ms > self.last_ms:
+            self.last_ms = ms
+
+
+def _to_ms(seconds: float) -> int:
+    return int(round(seconds * 1000))
+
+
+class _FileReader:
+    """Decodes the events of one file into a :class:`_RunData`."""
+
+    def __init__(self, run: _RunData) -> None:
+        self.run = run
+        self.plugins: dict[str, str] = {}  # tag -> plugin name, from the first metadata seen
+
+    def uses(self, event: _Event) -> bool:
+        """Whether :meth:`feed` takes anything from ``event`` (its CRC then matters)."""
+        for v in event.values:
+            plugin = v.plugin_name or self.plugins.get(v.tag, "")
+            if v.simple_value is not None or plugin in ("hparams", "text"):
+                return True
+            if v.tensor is not None and plugin in ("scalars", ""):
+                return True
+        return False
+
+    def feed(self, event: _Event) -> None:
+        run = self.run
+        run.has_events = True
+        ts = -1
+        if event.wall_time is not None and math.isfinite(event.wall_time):
+            ts = _to_ms(event.wall_time)
+            run._seen(ts)
+        for v in event.values:
+            if v.plugin_name is not None:
+                self.plugins.setdefault(v.tag, v.plugin_name)
+            plugin = v.plugin_name or self.plugins.get(v.tag, "")
+            if v.simple_value is not None:
+                run.points.setdefault(v.tag, []).append((event.step, ts, v.simple_value))
+            elif v.tensor is not None and plugin in ("scalars", ""):
+                value = v.tensor.scalar()
+                if value is not None and v.tensor.dtype != _DT_STRING:
+                    run.points.setdefault(v.tag, []).append((event.step, ts, value))
+            elif plugin == "hparams" and v.plugin_content:
+                self._hparams(v.plugin_content)
+            elif plugin == "text" and v.tensor is not None:
+                tag = v.tag[: -len(_TEXT_SUFFIX)] if v.tag.endswith(_TEXT_SUFFIX) else v.tag
+                text = "\n".join(s.decode("utf-8", errors="replace") for s in v.tensor.strings)
+                old = run.texts.get(tag)
+                if old is None or (event.step, ts) >= old[:2]:
+                    run.texts[tag] = (event.step, ts, text)
+
+    def _hparams(self, content: bytes) -> None:
+        run = self.run
+        for number, wire, value in fields(content):
+            if wire != LENGTH:
+                continue
+            if number == 3:  # session_start_info
+                run.has_hparams = True
+                for n, w, entry in fields(value):  # type: ignore[arg-type]
+                    if n == 1 and w == LENGTH:
+                        key, raw = _map_entry(entry)  # type: ignore[arg-type]
+                        text = _decode_protobuf_value(raw)
+                        if text is not None:
+                            run.params[key] = text
+            elif number == 4:  # session_end_info
+                status, end = 0, None
+                for n, w, v in fields(value):  # type: ignore[arg-type]
+                    if n == 1 and w == VARINT:
+                        status = int(v)  # type: ignore[arg-type]
+                    elif n == 2 and w == FIXED64:
+                        end = as_double(v)  # type: ignore[arg-type]
+                run.status = _HPARAMS_STATUS.get(status, RunStatus.UNKNOWN)
+                run.end_ms = _to_ms(end) if end else None
+
+
+def _is_event_file(name: str) -> bool:
+    return name.startswith(EVENT_FILE_PREFIX)
+
+
+class TensorboardReader:
+    """Reads a TensorBoard logdir: every directory with event files below it is a run."""
+
+    name = "tensorboard"
+    label = "TensorBoard"
+
+    def detect(self, store: Store, path: str) -> bool:
+        kind = store.kind(path)
+        if kind == "file":
+            return _is_event_file(posixpath.basename(path))
+        if kind != "dir" or store.is_file(join(path, "trainer_state.json")):
+            return False
+        level = [path]
+        visited = 0
+        for _depth in range(_DETECT_DEPTH + 1):
+            nxt: list[str] = []
+            for d in level:
+                visited += 1
+                if visited > _DETECT_MAX_DIRS:
+                    return False
+                for e in store.ls(d):
+                    if e.is_dir:
+                        nxt.append(join(d, e.name))
+                    elif _is_event_file(e.name):
+                        return True
+            level = nxt
+        return False
+
+    def read(self, store: Store, path: str, options: ReadOptions) -> Iterator[Record]:
+        if store.kind(path) == "file":
+            # One event file named directly: its directory is the logdir and the run.
+            files = [(posixpath.basename(path), _size_of(store, path))]
+            path = posixpath.dirname(path)
+        else:
+            files = [(rel, size) for rel, size in store.walk_files(path)
+                     if _is_event_file(posixpath.basename(rel))]
+        by_dir: dict[str, list[tuple[str, int | None]]] = {}
+        for rel, size in files:
+            by_dir.setdefault(posixpath.dirname(rel), []).append((rel, size))
+
+        experiment_id = path or "."
+        experiment = Experiment(
+            key=f"tb-logdir:{experiment_id}",
+            id=experiment_id,
+            name=_base_name(store, path),
+            origin=Origin(store.url, path, self.name),
+        )
+        yield experiment
+
+        total = len(by_dir)
+        options.progress("runs", 0, total)
+        runs: dict[str, _RunData] = {}
+        problems: list[Problem] = []
+        for done, rel_dir in enumerate(sorted(by_dir), 1):
+            runs[rel_dir] = self._read_dir(store, path, rel_dir, by_dir[rel_dir], problems)
+            if done % 100 == 0 or done == total:
+                options.progress("runs", done, total)
+
+        # add_hparams sub-directories join their parent run (FORMATS.md §5).
+        for rel_dir in sorted(runs, key=lambda d: (-d.count("/"), d)):
+            data = runs[rel_dir]
+            base = posixpath.basename(rel_dir)
+            # (one whose events cannot be read, e.g. Git LFS pointers, is taken to be one too)
+            if rel_dir and _HPARAMS_DIR.match(base) and (data.has_hparams or not data.has_events):
+                parent = posixpath.dirname(rel_dir)
+                target = runs.setdefault(parent, _RunData(parent))
+                target.merge(data, base)
+                del runs[rel_dir]
+
+        for rel_dir in sorted(runs):
+            yield self._run(store, path, runs[rel_dir], experiment.key, options)
+        yield from problems
+
+    def _read_dir(
+        self,
+        store: Store,
+        root: str,
+        rel_dir: str,
+        files: list[tuple[str, int | None]],
+        problems: list[Problem],
+    ) -> _RunData:
+        run = _RunData(rel_dir)
+        contents = store.read_many([join(root, rel) for rel, _size in files])
+        # Sorted by name = by the creation time in the name; points are merged, so order only
+        # matters for which text wins at equal (step, time).
+        for rel, size in sorted(files):
+            full = join(root, rel)
+            run.files.append((posixpath.basename(rel), size))
+            data = contents[full]
+            if isinstance(data, OSError):
+                problems.append(self._problem(store, full, f"cannot read: {data.strerror or data}"))
+                continue
+            pointer = lfs_pointer(data)
+            if pointer is not None:
+                problems.append(self._problem(store, full, lfs_problem_reason(pointer)))
+                continue
+            reader = _FileReader(run)
+            try:
+                for offset, payload, crc in iter_frames(data):
+                    try:
+                        event = _decode_event(payload)
+                    except (ProtobufError, UnicodeDecodeError, struct.error):
+                        event = None
+                    # The payload CRC is checked for every record that is used, and for every
+                    # small one; large records the reader ignores (images, histograms, graphs)
+                    # skip the pure-Python CRC.
+                    if (event is None or len(payload) <= _ALWAYS_CHECK or reader.uses(event)) \
+                            and masked_crc32c(payload) != crc:
+                        raise RecordError(offset, f"bad CRC in record at byte {offset}")
+                    if event is None:
+                        raise RecordError(offset, f"undecodable event in record at byte {offset}")
+                    reader.feed(event)
+            except RecordError as exc:
+                reason = f"{exc.reason}; rest of the file skipped"
+                problems.append(self._problem(store, full, reason))
+        return run
+
+    def _run(
+        self, store: Store, root: str, data: _RunData, experiment_key: str, options: ReadOptions
+    ) -> Run:
+        metrics = []
+        for tag in sorted(data.points):
+            history = MetricHistory.from_points(data.points[tag])
+            metric = Metric.from_history(tag, history)
+            metrics.append(metric if options.history else replace(metric, history=None))
+        run_id = data.rel_dir or "."
+        end = data.end_ms if data.end_ms is not None else data.last_ms
+        return Run(
+            key=f"tb:{run_id}",
+            id=run_id,
+            name=data.rel_dir or _base_name(store, root),
+            origin=Origin(store.url, join(root, data.rel_dir), self.name),
+            experiment_key=experiment_key,
+            status=data.status,
+            start_time=data.first_ms,
+            end_time=end,
+            params=frozen_map(data.params),
+            tags=frozen_map({tag: text for tag, (_s, _t, text) in data.texts.items()}),
+            metrics=tuple(metrics),
+            artifacts=tuple(Artifact(p, s) for p, s in sorted(data.files)),
+        )
+
+    def _problem(self, store: Store, path: str, reason: str) -> Problem:
+        return Problem(Origin(store.url, path, self.name), reason)
+
+
+def _size_of(store: Store, path: str) -> int | None:
+    parent, name = posixpath.split(path)
+    for e in store.ls(parent):
+        if e.name == name:
+            return e.size
+    return None
+
+
+def _base_name(store: Store, path: str) -> str:
+    """The name of the directory at ``path``: its base name, or the store's for the root."""
+    if path:
+        return posixpath.basename(path.rstrip("/"))
+    url = store.url.rstrip("/")
+    if "://" in url:
+        url = url.split("://", 1)[1]
+    name = posixpath.basename(url.replace("\\", "/"))
+    if name in ("", ".", ".."):
+        local = store.local_root()
+        name = local.name if local is not None else ""
+    return name or "logdir"
+
+
+__all__ = ["TensorboardReader", "crc32c", "iter_frames", "iter_records", "masked_crc32c"]

@@ -1,0 +1,1138 @@
+"""Weights & Biases run directories (``wandb/``), every layout from 0.8 to 0.31, without ``wandb``.
+
+Layout and quirks: FORMATS.md §2. A ``wandb/`` directory holds one directory per run session:
+``run-<YYYYMMDD_HHMMSS>-<id>`` (online), ``offline-run-…`` (offline), ``dryrun-…`` (pre-0.10
+offline), plus ``latest-run`` (a symlink, or a real copy once a store has been copied around).
+A run dir has the binary transaction log ``run-<id>.wandb`` (the only place the metric history
+of a current run lives) and, for online runs, ``files/config.yaml``, ``files/wandb-summary.json``
+and ``files/wandb-metadata.json``. Before 0.10 those files sat directly in the run dir, next to
+a text history ``wandb-history.jsonl``; current offline runs have only the ``.wandb``.
+
+How the reader maps a run (decisions not fixed by the format are marked *chosen*):
+
+* Experiment: the W&B project, key ``wandb-project:<project>``; named ``<entity>/<project>``
+  when some run of the store knows the entity. The project comes from the run record, else the
+  metadata, else ``wandb/settings``, else (*chosen*) the one project every other run of the same
+  ``wandb/`` dir names.
+* Run: key ``wandb:<run id>``; sessions of a resumed run (several dirs, one id) are merged in
+  directory order, and ``latest-run`` is read only when it holds a run no other dir holds.
+* Status: an exit record means FINISHED (exit code 0) or FAILED. Pre-0.10 metadata ``state``
+  is mapped as written. *Chosen*: with no exit record the status is UNKNOWN, half-written file
+  or not: a crashed, a killed and a still-running run leave the same bytes behind.
+* Times: start = the run record's ``start_time`` (else the metadata's ``startedAt``); end =
+  start + the run's runtime (exit record, else the last ``_runtime``), i.e. when it was last seen.
+* Params: the config, nested keys flattened with ``.``; strings as they are, every other value
+  as JSON (sorted keys). ``_wandb`` and ``wandb_version`` are left out.
+* Metrics: one per numeric history key (x = ``_step``, time = ``_timestamp`` in ms); keys
+  starting with ``_``, strings, booleans and media (``{"_type": …}``) are not metrics. *Chosen*:
+  the summary gives the final value whenever it holds a number for the key, as the W&B UI
+  shows it (``run.summary[k] = …`` and ``define_metric`` overrides); a summary key with no
+  history becomes a single-value metric.
+* Tags (*chosen*): W&B tags are labels without values, so each becomes a tag with an empty
+  value; the group, job type, sweep and host become ``wandb.group``, ``wandb.job_type``,
+  ``wandb.sweep_id``, ``wandb.host``. Notes become the description.
+* Artifacts of type ``model``: a LoggedModel (key ``wandb-artifact:<name>:<digest[:12]>``, the
+  manifest as its files), a ModelVersion (version ``v<N>`` when an alias of that form exists,
+  else the digest's first 8 characters; aliases without ``latest``) and a RegisteredModel per
+  name whose aliases point at the version that got them last. The same digest logged twice is
+  one version. Other artifacts are listed in the run's artifacts as ``artifacts/<name>/<path>``,
+  next to the run dir's own ``files/<path>``.
+
+The ``.wandb`` decoder (LevelDB log framing + protobuf by field number) is in this module; bad
+bytes become Problems that say how much was lost, and reading goes on (FORMATS.md §2.3).
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import json
+import logging
+import math
+import re
+import struct
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import yaml
+
+from ..model import (
+    Artifact,
+    Experiment,
+    GitInfo,
+    LoggedModel,
+    Metric,
+    MetricHistory,
+    ModelVersion,
+    Origin,
+    Problem,
+    Record,
+    RegisteredModel,
+    Run,
+    RunStatus,
+    frozen_map,
+)
+from ..stores import Store, join
+from . import ReadOptions
+from ._protobuf import ProtobufError, as_double, as_signed64, fields
+
+log = logging.getLogger("mlreport.readers.wandb")
+
+_RUN_DIR = re.compile(r"^(?:run|offline-run|dryrun)-(\d{8}_\d{6})-(.+)$")
+LATEST = "latest-run"
+
+try:  # libyaml when present: config.yaml files of big sweeps are long
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,unused-ignore]
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+
+# --- the .wandb transaction log: framing (FORMATS.md §2.3) ----------------------------------------
+
+HEADER_MAGIC = b":W&B"
+HEADER_IDENT = 0xBEE1
+HEADER_SIZE = 7
+BLOCK_SIZE = 32768
+CHUNK_HEADER = 7
+FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
+
+
+@dataclass
+class LogScan:
+    """What :func:`scan_log` found: (file offset, payload) per whole record, and what was lost."""
+
+    records: list[tuple[int, bytes]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def scan_log(data: bytes) -> LogScan:
+    """Split a ``.wandb`` file into its records.
+
+    LevelDB log format after a 7-byte file header: 32 KiB blocks counted from the start of the
+    file (so the first block holds 7 bytes less), each holding chunks ``crc32 u32 | length u16 |
+    type u8 | payload``; FIRST/MIDDLE/LAST chunks join into one record; fewer than 7 bytes left
+    in a block are padding. A bad chunk loses the rest of its block (its length cannot be
+    trusted), and reading resumes at the next block, as LevelDB's own reader does.
+    """
+    scan = LogScan()
+    n = len(data)
+    if n < HEADER_SIZE:
+        scan.problems.append(
+            f"not a W&B transaction log: {n} bytes, shorter than the 7-byte header"
+        )
+        return scan
+    if data[:4] != HEADER_MAGIC:
+        scan.problems.append(
+            f"not a W&B transaction log: the file starts with {data[:4]!r}, not b':W&B'; "
+            "file skipped"
+        )
+        return scan
+    ident, version = struct.unpack_from("<HB", data, 4)
+    if ident != HEADER_IDENT or version != 0:
+        scan.problems.append(
+            f"unsupported W&B log header (magic 0x{ident:04X}, version {version}); file skipped"
+        )
+        return scan
+
+    pos = HEADER_SIZE
+    parts: list[bytes] = []
+    start = -1  # offset of the first chunk of the record being joined, -1 when none
+    resyncing = False  # after a skipped block, continuation chunks belong to a lost record
+
+    def lose_block(at: int, why: str) -> int:
+        nonlocal parts, start, resyncing
+        block_end = min(n, (at // BLOCK_SIZE + 1) * BLOCK_SIZE)
+        lost = f"; the record started at byte {start} is lost with it" if start >= 0 else ""
+        scan.problems.append(
+            f"{why} at byte {at}; rest of its 32 KiB block skipped ({block_end - at} bytes), "
+            f"reading resumed at byte {block_end}{lost}"
+        )
+        parts, start, resyncing = [], -1, True
+        return block_end
+
+    while pos < n:
+        left = BLOCK_SIZE - pos % BLOCK_SIZE
+        if left < CHUNK_HEADER:
+            pos += left
+            continue
+        if pos + CHUNK_HEADER > n:
+            if any(data[pos:]):
+                _truncated(scan, data, start if start >= 0 else pos)
+            elif start >= 0:
+                _truncated(scan, data, start)
+            return scan
+        crc, length, kind = struct.unpack_from("<IHB", data, pos)
+        if crc == 0 and length == 0 and kind == 0:
+            pos += left  # zero fill (a preallocated tail); the next block may hold more
+            continue
+        if CHUNK_HEADER + length > left:
+            pos = lose_block(pos, f"bad chunk length {length}")
+            continue
+        end = pos + CHUNK_HEADER + length
+        if end > n:
+            _truncated(scan, data, start if start >= 0 else pos)
+            return scan
+        payload = data[pos + CHUNK_HEADER : end]
+        if zlib.crc32(payload, zlib.crc32(bytes([kind]))) != crc:
+            pos = lose_block(pos, "bad CRC in chunk")
+            continue
+        if kind == FULL or kind == FIRST:
+            if start >= 0:
+                scan.problems.append(
+                    f"record at byte {start} has no last chunk; dropped ({pos - start} bytes)"
+                )
+            resyncing = False
+            if kind == FULL:
+                scan.records.append((pos, payload))
+                parts, start = [], -1
+            else:
+                parts, start = [payload], pos
+        elif kind == MIDDLE or kind == LAST:
+            if start < 0:
+                if not resyncing:
+                    scan.problems.append(f"chunk at byte {pos} continues no record; skipped")
+            else:
+                parts.append(payload)
+                if kind == LAST:
+                    scan.records.append((start, b"".join(parts)))
+                    parts, start = [], -1
+        else:
+            pos = lose_block(pos, f"unknown chunk type {kind}")
+            continue
+        pos = end
+    if start >= 0:
+        _truncated(scan, data, start)
+    return scan
+
+
+def _truncated(scan: LogScan, data: bytes, start: int) -> None:
+    scan.problems.append(
+        f"file ends inside a record: the last {len(data) - start} bytes (from byte {start}) "
+        f"were dropped; {len(scan.records)} whole records read"
+    )
+
+
+# --- the .wandb transaction log: protobuf records -------------------------------------------------
+
+# wandb_internal.Record oneof field numbers (wandb/proto/wandb_internal.proto).
+R_HISTORY, R_SUMMARY, R_CONFIG, R_ARTIFACT, R_RUN, R_EXIT, R_ENVIRONMENT = 2, 3, 5, 8, 17, 18, 26
+
+
+def _msg(data: bytes) -> dict[int, list[int | bytes]]:
+    """Fields of one message by number (repeated fields keep their order)."""
+    out: dict[int, list[int | bytes]] = {}
+    for number, _wire, value in fields(data):
+        out.setdefault(number, []).append(value)
+    return out
+
+
+def _str(msg: Mapping[int, list[int | bytes]], number: int) -> str | None:
+    values = msg.get(number)
+    if not values or not isinstance(values[-1], bytes):
+        return None
+    return values[-1].decode("utf-8", errors="replace")
+
+
+def _strs(msg: Mapping[int, list[int | bytes]], number: int) -> list[str]:
+    values = msg.get(number, [])
+    return [v.decode("utf-8", errors="replace") for v in values if isinstance(v, bytes)]
+
+
+def _int(msg: Mapping[int, list[int | bytes]], number: int) -> int | None:
+    values = msg.get(number)
+    if not values or not isinstance(values[-1], int):
+        return None
+    return as_signed64(values[-1])
+
+
+def _sub(msg: Mapping[int, list[int | bytes]], number: int) -> dict[int, list[int | bytes]] | None:
+    values = msg.get(number)
+    if not values or not isinstance(values[-1], bytes):
+        return None
+    return _msg(values[-1])
+
+
+def _timestamp_ms(msg: Mapping[int, list[int | bytes]] | None) -> int | None:
+    """google.protobuf.Timestamp {seconds=1, nanos=2} -> epoch ms."""
+    if msg is None:
+        return None
+    seconds = _int(msg, 1) or 0
+    nanos = _int(msg, 2) or 0
+    ms = seconds * 1000 + nanos // 1_000_000
+    return ms if ms and abs(ms) < _INT64 else None
+
+
+_MISSING = object()
+
+
+def _item(raw: bytes) -> tuple[list[str], object]:
+    """A ConfigItem/SummaryItem/HistoryItem: (key path, decoded value or _MISSING)."""
+    msg = _msg(raw)
+    path = _strs(msg, 2) or [(_str(msg, 1) or "")]
+    value_json = _str(msg, 16)
+    if value_json is not None:
+        try:
+            return path, json.loads(value_json)
+        except ValueError:
+            return path, _MISSING
+    # Typed HistoryItem fields (none=3, boolean=4, integer=5 sint64, number=6, text=7, json=8).
+    for number, _wire, value in fields(raw):
+        if number == 4 and isinstance(value, int):
+            return path, bool(value)
+        if number == 5 and isinstance(value, int):
+            return path, (value >> 1) ^ -(value & 1)
+        if number == 6 and isinstance(value, bytes) and len(value) == 8:
+            return path, as_double(value)
+        if number == 7 and isinstance(value, bytes):
+            return path, value.decode("utf-8", errors="replace")
+        if number == 8 and isinstance(value, bytes):
+            try:
+                return path, json.loads(value)
+            except ValueError:
+                return path, _MISSING
+        if number == 3:
+            return path, None
+    return path, _MISSING
+
+
+def _set_path(target: dict[str, object], path: list[str], value: object) -> None:
+    node = target
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[path[-1]] = value
+
+
+def _del_path(target: dict[str, object], path: list[str]) -> None:
+    node: object = target
+    for part in path[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(path[-1], None)
+
+
+# --- one run, gathered from every source in its dir(s) --------------------------------------------
+
+
+@dataclass
+class _ArtifactRec:
+    type: str
+    name: str
+    digest: str
+    description: str | None
+    metadata: dict[str, object]
+    aliases: list[str]
+    files: list[Artifact]
+    origin_path: str
+    logged_ms: int | None = None  # the last history time before the record: when it was logged
+
+
+@dataclass
+class _RunData:
+    dir_id: str
+    paths: list[str] = field(default_factory=list)
+    log_path: str | None = None
+    run_id: str | None = None
+    entity: str | None = None
+    project: str | None = None
+    display_name: str | None = None
+    group: str | None = None
+    job_type: str | None = None
+    notes: str | None = None
+    tags: list[str] | None = None
+    sweep_id: str | None = None
+    host: str | None = None
+    start_ms: int | None = None
+    git_commit: str | None = None
+    git_remote: str | None = None
+    config: dict[str, object] = field(default_factory=dict)
+    summary: dict[str, object] = field(default_factory=dict)
+    history: list[dict[str, object]] = field(default_factory=list)
+    exit_code: int | None = None
+    exit_runtime: int | None = None
+    env: dict[str, object] = field(default_factory=dict)
+    artifacts: list[_ArtifactRec] = field(default_factory=list)
+    files: list[Artifact] = field(default_factory=list)
+    state: str | None = None  # pre-0.10 metadata "state"
+    legacy_exitcode: int | None = None
+    # from files/*: used where the .wandb had nothing
+    file_config: dict[str, object] | None = None
+    file_summary: dict[str, object] | None = None
+    file_history: list[dict[str, object]] | None = None
+    has_log: bool = False
+    last_ts_ms: int | None = None
+
+    @property
+    def id(self) -> str:
+        return self.run_id or self.dir_id
+
+
+@dataclass
+class _Ctx:
+    store: Store
+    options: ReadOptions
+    problems: list[Problem]
+
+    def origin(self, path: str) -> Origin:
+        return Origin(self.store.url, path, WandbReader.name)
+
+    def problem(self, path: str, reason: str) -> None:
+        self.problems.append(Problem(self.origin(path), reason))
+
+
+def _apply_record(ctx: _Ctx, run: _RunData, path: str, offset: int, raw: bytes) -> None:
+    msg = _msg(raw)
+    if R_HISTORY in msg:
+        body = _sub(msg, R_HISTORY) or {}
+        row: dict[str, object] = {}
+        for item in body.get(1, []):
+            if isinstance(item, bytes):
+                key_path, value = _item(item)
+                if value is not _MISSING:
+                    row[".".join(key_path)] = value
+        step_msg = _sub(body, 2)
+        if "_step" not in row:
+            row["_step"] = (_int(step_msg, 1) if step_msg else None) or 0
+        run.last_ts_ms = _ms_of(row.get("_timestamp")) or run.last_ts_ms
+        run.history.append(row)
+    elif R_SUMMARY in msg or R_CONFIG in msg:
+        number = R_SUMMARY if R_SUMMARY in msg else R_CONFIG
+        _apply_update(_raw(msg, number) or b"", run.summary if number == R_SUMMARY else run.config)
+    elif R_RUN in msg:
+        _apply_run(run, _sub(msg, R_RUN) or {})
+    elif R_EXIT in msg:
+        body = _sub(msg, R_EXIT) or {}
+        run.exit_code = _int(body, 1) or 0
+        runtime = _int(body, 2)
+        if runtime:
+            run.exit_runtime = runtime
+    elif R_ENVIRONMENT in msg:
+        _apply_environment(run, _sub(msg, R_ENVIRONMENT) or {})
+    elif R_ARTIFACT in msg:
+        art = _parse_artifact(_sub(msg, R_ARTIFACT) or {}, path)
+        if art is None:
+            ctx.problem(path, f"artifact record at byte {offset} has no name or digest; skipped")
+        else:
+            art.logged_ms = run.last_ts_ms
+            run.artifacts.append(art)
+
+
+def _apply_update(raw: bytes, target: dict[str, object]) -> None:
+    """ConfigRecord/SummaryRecord: update=1 and remove=2 items, applied in file order."""
+    for number, _wire, item in fields(raw):
+        if not isinstance(item, bytes) or number not in (1, 2):
+            continue
+        key_path, value = _item(item)
+        if number == 1 and value is not _MISSING:
+            _set_path(target, key_path, value)
+        elif number == 2:
+            _del_path(target, key_path)
+
+
+def _raw(msg: Mapping[int, list[int | bytes]], number: int) -> bytes | None:
+    values = msg.get(number)
+    return values[-1] if values and isinstance(values[-1], bytes) else None
+
+
+def _apply_run(run: _RunData, body: Mapping[int, list[int | bytes]]) -> None:
+    # A later run record (an update, a resumed session) overrides what it sets.
+    for attr, number in (("run_id", 1), ("entity", 2), ("project", 3), ("group", 6),
+                         ("job_type", 7), ("display_name", 8), ("notes", 9), ("sweep_id", 12),
+                         ("host", 13)):
+        value = _str(body, number)
+        if value:
+            setattr(run, attr, value)
+    if 10 in body:
+        run.tags = _strs(body, 10)
+    _apply_update(_raw(body, 4) or b"", run.config)
+    _apply_update(_raw(body, 5) or b"", run.summary)
+    start = _timestamp_ms(_sub(body, 17))
+    if start is not None and run.start_ms is None:
+        run.start_ms = start
+    git = _sub(body, 21)
+    if git:
+        run.git_remote = _str(git, 1) or run.git_remote
+        run.git_commit = _str(git, 2) or run.git_commit
+
+
+def _apply_environment(run: _RunData, body: Mapping[int, list[int | bytes]]) -> None:
+    for key, number in (("os", 1), ("python", 2), ("program", 6), ("codePath", 7), ("email", 10),
+                        ("root", 11), ("host", 12), ("username", 13)):
+        value = _str(body, number)
+        if value:
+            run.env.setdefault(key, value)
+    started = _timestamp_ms(_sub(body, 3))
+    if started is not None:
+        run.env.setdefault("startedAt_ms", started)
+    git = _sub(body, 9)
+    if git:
+        run.env.setdefault("git", {"remote": _str(git, 1), "commit": _str(git, 2)})
+
+
+def _parse_artifact(body: Mapping[int, list[int | bytes]], path: str) -> _ArtifactRec | None:
+    name = _str(body, 5)
+    digest = _str(body, 6)
+    if not name or not digest:
+        return None
+    metadata: dict[str, object] = {}
+    raw_meta = _str(body, 8)
+    if raw_meta:
+        try:
+            loaded = json.loads(raw_meta)
+        except ValueError:
+            loaded = None
+        if isinstance(loaded, dict):
+            metadata = loaded
+    files: list[Artifact] = []
+    manifest = _sub(body, 12)
+    for entry in (manifest or {}).get(4, []):
+        if isinstance(entry, bytes):
+            emsg = _msg(entry)
+            entry_path = _str(emsg, 1)
+            if entry_path:
+                files.append(Artifact(entry_path, _int(emsg, 4)))
+    return _ArtifactRec(
+        type=_str(body, 4) or "",
+        name=name,
+        digest=digest,
+        description=_str(body, 7) or None,
+        metadata=metadata,
+        aliases=_strs(body, 11),
+        files=sorted(files, key=lambda a: a.path),
+        origin_path=path,
+    )
+
+
+# --- files/* (online runs) and the pre-0.10 flat layout -------------------------------------------
+
+
+def _load_yaml(text: str) -> dict[str, object]:
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ValueError(f"invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a mapping, found {type(data).__name__}")
+    return {str(k): v for k, v in data.items()}
+
+
+def unwrap_config(data: Mapping[str, object]) -> dict[str, object]:
+    """``{key: {value: v, desc: …}}`` -> ``{key: v}``, without ``_wandb``/``wandb_version``."""
+    out: dict[str, object] = {}
+    for key, value in data.items():
+        if key in ("_wandb", "wandb_version"):
+            continue
+        out[key] = value["value"] if isinstance(value, dict) and "value" in value else value
+    return out
+
+
+def _load_json_object(ctx: _Ctx, path: str, raw: bytes, what: str) -> dict[str, object] | None:
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        ctx.problem(path, f"{what} is not valid JSON ({_short(exc)}); ignored")
+        return None
+    if not isinstance(data, dict):
+        ctx.problem(path, f"{what} is not a JSON object; ignored")
+        return None
+    return data
+
+
+def _load_history_jsonl(ctx: _Ctx, path: str, raw: bytes) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    bad: list[int] = []
+    for lineno, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            bad.append(lineno)
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+        else:
+            bad.append(lineno)
+    if bad:
+        shown = ", ".join(str(n) for n in bad[:5]) + (" …" if len(bad) > 5 else "")
+        ctx.problem(path, f"{len(bad)} line(s) are not JSON objects (line {shown}); skipped")
+    return rows
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+
+
+def _read_session(ctx: _Ctx, run: _RunData, run_dir: str) -> None:
+    """Add one run dir (one session) to ``run``."""
+    store = ctx.store
+    run.paths.append(run_dir)
+    entries = store.ls(run_dir)
+    names = {e.name: e for e in entries}
+    logs = [e.name for e in entries if not e.is_dir and e.name.endswith(".wandb")]
+    preferred = f"run-{run.dir_id}.wandb"
+    if preferred in logs:
+        logs = [preferred]
+    files_dir = join(run_dir, "files") if "files" in names and names["files"].is_dir else run_dir
+
+    if logs:
+        log_path = join(run_dir, logs[0])
+        try:
+            data = store.read_bytes(log_path)
+        except OSError as exc:
+            ctx.problem(log_path, f"cannot read: {exc.strerror or exc}")
+        else:
+            run.has_log = True
+            run.log_path = run.log_path or log_path
+            scan = scan_log(data)
+            for reason in scan.problems:
+                ctx.problem(log_path, reason)
+            bad = 0
+            first_bad = -1
+            for offset, raw in scan.records:
+                try:
+                    _apply_record(ctx, run, log_path, offset, raw)
+                except ProtobufError as exc:
+                    bad += 1
+                    if first_bad < 0:
+                        first_bad = offset
+                        why = str(exc)
+            if bad:
+                ctx.problem(
+                    log_path,
+                    f"{bad} record(s) are not valid protobuf "
+                    f"(first at byte {first_bad}: {why}); skipped",
+                )
+
+    if files_dir != run_dir:
+        listed = list(store.walk_files(files_dir))
+        run.files.extend(Artifact(f"files/{rel}", size) for rel, size in listed)
+        present = {rel for rel, _size in listed}
+    else:
+        present = {e.name for e in entries if not e.is_dir}
+    wanted = [n for n in ("config.yaml", "wandb-summary.json", "wandb-metadata.json",
+                          "wandb-history.jsonl") if n in present]
+    contents = store.read_many([join(files_dir, n) for n in wanted])
+    for name in wanted:
+        path = join(files_dir, name)
+        content = contents[path]
+        if isinstance(content, OSError):
+            ctx.problem(path, f"cannot read: {content.strerror or content}")
+            continue
+        if name == "config.yaml":
+            try:
+                cfg = unwrap_config(_load_yaml(content.decode("utf-8")))
+            except UnicodeDecodeError:
+                ctx.problem(path, "not UTF-8 text; config ignored, run kept")
+                continue
+            except ValueError as exc:
+                ctx.problem(path, f"{exc}; config ignored, run kept")
+                continue
+            run.file_config = {**(run.file_config or {}), **cfg}
+        elif name == "wandb-summary.json":
+            summary = _load_json_object(ctx, path, content, "summary")
+            if summary is not None:
+                run.file_summary = {**(run.file_summary or {}), **summary}
+        elif name == "wandb-metadata.json":
+            meta = _load_json_object(ctx, path, content, "metadata")
+            if meta is not None:
+                _apply_metadata(run, meta)
+        else:
+            run.file_history = (run.file_history or []) + _load_history_jsonl(ctx, path, content)
+
+
+def _apply_metadata(run: _RunData, meta: Mapping[str, object]) -> None:
+    for key in ("os", "python", "program", "codePath", "email", "root", "host", "username",
+                "startedAt", "git", "project", "jobType", "state", "exitcode"):
+        value = meta.get(key)
+        if value is not None and key not in run.env:
+            run.env[key] = value
+
+
+# --- turning gathered runs into records -----------------------------------------------------------
+
+
+def _flatten(value: object, prefix: str, out: dict[str, object]) -> None:
+    if isinstance(value, dict) and "_type" not in value:
+        if not value and prefix:
+            out[prefix] = value
+        for key, child in value.items():
+            _flatten(child, f"{prefix}.{key}" if prefix else str(key), out)
+    elif prefix:
+        out[prefix] = value
+
+
+def _param(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, sort_keys=True)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+_ISO = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def _parse_iso_ms(text: object) -> int | None:
+    if not isinstance(text, str) or not text:
+        return None
+    match = _ISO.match(text.strip())
+    if not match:
+        return None
+    day, hh, mm, ss, frac, zone = match.groups()
+    try:
+        dt = datetime.fromisoformat(f"{day}T{hh}:{mm}:{ss}")
+    except ValueError:
+        return None
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        offset = sign * (int(digits[:2]) * 60 + int(digits[2:]))
+    else:
+        offset = 0  # wandb writes UTC; pre-0.10 naive times were UTC too (datetime.utcnow)
+    seconds = dt.replace(tzinfo=timezone.utc).timestamp() - offset * 60
+    ms = int(seconds) * 1000
+    if frac:
+        ms += int((frac + "000")[:3])
+    return ms
+
+
+def _status(run: _RunData) -> RunStatus:
+    if run.exit_code is not None:
+        return RunStatus.FINISHED if run.exit_code == 0 else RunStatus.FAILED
+    state = run.env.get("state")
+    if isinstance(state, str):
+        code = run.env.get("exitcode")
+        mapped = {"finished": RunStatus.FINISHED, "failed": RunStatus.FAILED,
+                  "crashed": RunStatus.FAILED, "killed": RunStatus.KILLED,
+                  "running": RunStatus.RUNNING}.get(state.lower(), RunStatus.UNKNOWN)
+        if mapped is RunStatus.FINISHED and isinstance(code, int) and code != 0:
+            return RunStatus.FAILED
+        return mapped
+    return RunStatus.UNKNOWN
+
+
+def _metrics(
+    run: _RunData, summary: Mapping[str, object], with_history: bool
+) -> tuple[Metric, ...]:
+    rows = run.history if run.history else (run.file_history or [])
+    points: dict[str, list[tuple[int, int, float]]] = {}
+    for index, row in enumerate(rows):
+        step = _step_of(row.get("_step"), index)
+        ts = _ms_of(row.get("_timestamp"))
+        ts = -1 if ts is None else ts
+        flat: dict[str, object] = {}
+        for key, value in row.items():
+            if not key.startswith("_"):
+                _flatten(value, key, flat)
+        for key, value in flat.items():
+            number = _number(value)
+            if number is not None and not key.split(".")[-1].startswith("_"):
+                points.setdefault(key, []).append((step, ts, number))
+    flat_summary: dict[str, object] = {}
+    for key, value in summary.items():
+        if not key.startswith("_"):
+            _flatten(value, key, flat_summary)
+    metrics: dict[str, Metric] = {}
+    for key, pts in points.items():
+        metric = Metric.from_history(key, MetricHistory.from_points(pts))
+        final = _number(flat_summary.get(key))
+        if final is not None and not _same(final, metric.final):
+            metric = dataclasses.replace(metric, final=final)
+        if not with_history:
+            metric = dataclasses.replace(metric, history=None)
+        metrics[key] = metric
+    last_step = _step_of(summary.get("_step"), 0)
+    last_ts = _ms_of(summary.get("_timestamp"))
+    for key, value in flat_summary.items():
+        number = _number(value)
+        if key in metrics or number is None or key.split(".")[-1].startswith("_"):
+            continue
+        metrics[key] = Metric.single(key, number, last_step, last_ts)
+    return tuple(metrics[k] for k in sorted(metrics))
+
+
+_INT64 = 2**62  # steps and times beyond this are garbage, and would not fit the catalog's arrays
+
+
+def _step_of(value: object, default: int) -> int:
+    number = _number(value)
+    if number is None or not math.isfinite(number) or abs(number) >= _INT64:
+        return default
+    return int(number)
+
+
+def _ms_of(seconds: object) -> int | None:
+    """W&B times are epoch seconds (float); the catalog wants epoch ms."""
+    number = _number(seconds)
+    if number is None or not math.isfinite(number) or abs(number) * 1000 >= _INT64:
+        return None
+    return int(round(number * 1000))
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def _runtime_s(run: _RunData, summary: Mapping[str, object]) -> float | None:
+    """Seconds the run was alive: the largest runtime any record reports (they only grow)."""
+    candidates: list[object] = [run.exit_runtime, summary.get("_runtime")]
+    rows = run.history or run.file_history or []
+    if rows:
+        candidates.append(rows[-1].get("_runtime"))
+    wb = summary.get("_wandb")
+    if isinstance(wb, dict):
+        candidates.append(wb.get("runtime"))
+    numbers = [n for n in map(_number, candidates) if n is not None and math.isfinite(n) and n >= 0]
+    return max(numbers) if numbers else None
+
+
+@dataclass
+class _Built:
+    run: Run
+    models: list[tuple[LoggedModel, _ArtifactRec]]
+
+
+def _build_run(ctx: _Ctx, run: _RunData, experiment_key: str | None) -> _Built:
+    run_key = f"wandb:{run.id}"
+    config = {k: v for k, v in run.config.items() if k not in ("_wandb", "wandb_version")}
+    for key, value in (run.file_config or {}).items():
+        config.setdefault(key, value)
+    params: dict[str, object] = {}
+    _flatten(config, "", params)
+
+    summary = dict(run.summary)
+    for key, value in (run.file_summary or {}).items():
+        summary.setdefault(key, value)
+
+    start = run.start_ms
+    if start is None:
+        env_start = run.env.get("startedAt_ms")
+        start = env_start if isinstance(env_start, int) else None
+    if start is None:
+        start = _parse_iso_ms(run.env.get("startedAt"))
+    runtime = _runtime_s(run, summary)
+    end = start + int(round(runtime * 1000)) if start is not None and runtime is not None else None
+
+    tags: dict[str, str] = {tag: "" for tag in run.tags or []}
+    job_type = run.job_type or _env_str(run, "jobType")
+    for name, value in (("wandb.group", run.group), ("wandb.job_type", job_type),
+                        ("wandb.sweep_id", run.sweep_id),
+                        ("wandb.host", run.host or _env_str(run, "host"))):
+        if value:
+            tags[name] = value
+
+    git_env = run.env.get("git")
+    git_map: Mapping[str, object] = git_env if isinstance(git_env, dict) else {}
+    commit = run.git_commit or _opt_str(git_map.get("commit"))
+    remote = run.git_remote or _opt_str(git_map.get("remote"))
+
+    models: list[tuple[LoggedModel, _ArtifactRec]] = []
+    artifacts = list(run.files)
+    seen_models: set[str] = set()
+    for art in run.artifacts:
+        if art.type == "model":
+            key = f"wandb-artifact:{art.name}:{art.digest[:12]}"
+            if key in seen_models:
+                continue
+            seen_models.add(key)
+            model_params: dict[str, object] = {}
+            _flatten(art.metadata, "", model_params)
+            models.append((
+                LoggedModel(
+                    key=key,
+                    id=art.digest,
+                    name=art.name,
+                    origin=ctx.origin(art.origin_path),
+                    experiment_key=experiment_key,
+                    run_key=run_key,
+                    created=art.logged_ms or start,
+                    params=frozen_map({k: _param(v) for k, v in model_params.items()}),
+                    tags=frozen_map({"wandb.artifact_type": art.type, "wandb.digest": art.digest}),
+                    artifacts=tuple(art.files),
+                ),
+                art,
+            ))
+        else:
+            artifacts.extend(Artifact(f"artifacts/{art.name}/{f.path}", f.size) for f in art.files)
+
+    record = Run(
+        key=run_key,
+        id=run.id,
+        name=run.display_name or run.id,
+        origin=ctx.origin(run.log_path or run.paths[0]),
+        experiment_key=experiment_key,
+        status=_status(run),
+        start_time=start,
+        end_time=end,
+        user=_env_str(run, "username") or _env_str(run, "email"),
+        description=run.notes or None,
+        params=frozen_map({k: _param(v) for k, v in params.items()}),
+        tags=frozen_map(tags),
+        metrics=_metrics(run, summary, ctx.options.history),
+        output_model_keys=tuple(m.key for m, _ in models),
+        artifacts=tuple(sorted(artifacts, key=lambda a: a.path)),
+        git=GitInfo(commit=commit, repo_url=remote) if commit or remote else GitInfo(),
+        source_name=_env_str(run, "codePath") or _env_str(run, "program"),
+    )
+    return _Built(record, models)
+
+
+def _env_str(run: _RunData, key: str) -> str | None:
+    return _opt_str(run.env.get(key))
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+# --- the reader -----------------------------------------------------------------------------------
+
+
+def _is_run_dir_name(name: str) -> bool:
+    return _RUN_DIR.match(name) is not None
+
+
+class WandbReader:
+    """Reads a ``wandb/`` directory of run dirs, or a single run dir."""
+
+    name = "wandb"
+    label = "Weights & Biases"
+
+    def detect(self, store: Store, path: str) -> bool:
+        base = path.rsplit("/", 1)[-1]
+        if _is_run_dir_name(base) or base == LATEST:
+            return _looks_like_run(store, path)
+        return any(e.is_dir and _is_run_dir_name(e.name) for e in store.ls(path))
+
+    def read(self, store: Store, path: str, options: ReadOptions) -> Iterator[Record]:
+        ctx = _Ctx(store, options, [])
+        base = path.rsplit("/", 1)[-1]
+        if _is_run_dir_name(base) or (base == LATEST and _looks_like_run(store, path)):
+            container = path.rsplit("/", 1)[0] if "/" in path else ""
+            groups = {_dir_id(base): [path]}
+            latest: str | None = None
+            settings_dir = container
+        else:
+            entries = [e for e in store.ls(path) if e.is_dir]
+            groups = {}
+            for entry in entries:
+                if _is_run_dir_name(entry.name):
+                    groups.setdefault(_dir_id(entry.name), []).append(join(path, entry.name))
+            latest = join(path, LATEST) if any(e.name == LATEST for e in entries) else None
+            settings_dir = path
+
+        total = len(groups)
+        options.progress("runs", 0, total)
+        runs: list[_RunData] = []
+        for done, dir_id in enumerate(sorted(groups, key=lambda i: (sorted(groups[i])[0], i)), 1):
+            run = _RunData(dir_id)
+            for run_dir in sorted(groups[dir_id], key=lambda p: (_session_key(p), p)):
+                _guarded_session(ctx, run, run_dir)
+            runs.append(run)
+            if done % 100 == 0 or done == total:
+                options.progress("runs", done, total)
+        if latest is not None:
+            extra = _read_latest(ctx, latest, runs)
+            if extra is not None:
+                runs.append(extra)
+
+        settings = _read_settings(ctx, join(settings_dir, "settings"))
+        yield from _records(ctx, runs, settings)
+        yield from ctx.problems
+
+
+def _guarded_session(ctx: _Ctx, run: _RunData, run_dir: str) -> None:
+    # The decoders above turn bad bytes into Problems; this is the net for what they missed,
+    # so that one strange run dir costs one Problem, never the crawl.
+    try:
+        _read_session(ctx, run, run_dir)
+    except Exception as exc:  # noqa: BLE001
+        log.debug("unexpected error reading %s", run_dir, exc_info=True)
+        if run_dir not in run.paths:
+            run.paths.append(run_dir)
+        ctx.problem(run_dir, f"unexpected {type(exc).__name__} while reading: {_short(exc)}")
+
+
+def _dir_id(name: str) -> str:
+    match = _RUN_DIR.match(name)
+    return match.group(2) if match else name
+
+
+def _session_key(path: str) -> str:
+    match = _RUN_DIR.match(path.rsplit("/", 1)[-1])
+    return match.group(1) if match else ""
+
+
+def _looks_like_run(store: Store, path: str) -> bool:
+    names = {e.name for e in store.ls(path)}
+    return bool(
+        "files" in names
+        or any(n.endswith(".wandb") for n in names)
+        or names & {"config.yaml", "wandb-metadata.json", "wandb-summary.json",
+                    "wandb-history.jsonl"}
+    )
+
+
+def _read_latest(ctx: _Ctx, path: str, runs: list[_RunData]) -> _RunData | None:
+    """``latest-run`` is a symlink or a copy of the newest run dir: read it only when it is not."""
+    entries = ctx.store.ls(path)
+    if not entries:
+        return None  # a dangling symlink, or a store that does not list symlinks
+    known = {r.id for r in runs} | {r.dir_id for r in runs}
+    logs = sorted(
+        e.name for e in entries if e.name.startswith("run-") and e.name.endswith(".wandb")
+    )
+    if logs and logs[0][len("run-") : -len(".wandb")] in known:
+        return None
+    run = _RunData(logs[0][len("run-") : -len(".wandb")] if logs else LATEST)
+    scratch = _Ctx(ctx.store, ctx.options, [])
+    _guarded_session(scratch, run, path)
+    if run.id in known:
+        return None
+    if not logs and runs:
+        started = run.env.get("startedAt")
+        if started is None or any(r.env.get("startedAt") == started for r in runs):
+            return None  # no run id to tell; a copy of a run already read
+    ctx.problems.extend(scratch.problems)
+    return run
+
+
+def _read_settings(ctx: _Ctx, path: str) -> dict[str, str]:
+    """``wandb/settings``: an INI file whose ``[default]`` names the project and entity."""
+    if not ctx.store.is_file(path):
+        return {}
+    try:
+        text = ctx.store.read_text(path)
+    except (OSError, UnicodeDecodeError):
+        return {}
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        ctx.problem(path, "not an INI file; ignored")
+        return {}
+    if not parser.has_section("default"):
+        return {}
+    return {k: v for k, v in parser.items("default") if k in ("project", "entity") and v}
+
+
+def _records(ctx: _Ctx, runs: list[_RunData], settings: Mapping[str, str]) -> Iterator[Record]:
+    for run in runs:
+        if not run.project and isinstance(run.env.get("project"), str):
+            run.project = str(run.env["project"])
+        if not run.project and settings.get("project"):
+            run.project = settings["project"]
+        if not run.entity and run.project and run.project == settings.get("project"):
+            run.entity = settings.get("entity")
+    known = {r.project for r in runs if r.project}
+    if len(known) == 1:
+        (only,) = known
+        for run in runs:
+            run.project = run.project or only
+
+    entities: dict[str, set[str]] = {}
+    first_origin: dict[str, str] = {}
+    for run in runs:
+        if run.project:
+            entities.setdefault(run.project, set())
+            if run.entity:
+                entities[run.project].add(run.entity)
+            first_origin.setdefault(run.project, run.log_path or run.paths[0])
+    for project in sorted(entities):
+        names = sorted(entities[project])
+        yield Experiment(
+            key=f"wandb-project:{project}",
+            id=project,
+            name=f"{names[0]}/{project}" if len(names) == 1 else project,
+            origin=ctx.origin(first_origin[project]),
+            tags=frozen_map({"wandb.entity": ", ".join(names)}) if names else frozen_map(),
+        )
+
+    built: list[_Built] = []
+    for run in runs:
+        exp_key = f"wandb-project:{run.project}" if run.project else None
+        try:
+            one = _build_run(ctx, run, exp_key)
+        except Exception as exc:  # noqa: BLE001 - the net for one strange run, as in reading
+            log.debug("unexpected error building run %s", run.id, exc_info=True)
+            ctx.problem(run.log_path or run.paths[0],
+                        f"unexpected {type(exc).__name__} while reading: {_short(exc)}")
+            continue
+        built.append(one)
+        yield one.run
+
+    # Model versions: one per (name, digest); the first run that logged it is its source, later
+    # loggers add aliases. Runs in start order so that an alias ends on the newest holder.
+    ordered = sorted(
+        built, key=lambda b: (b.run.start_time is None, b.run.start_time or 0, b.run.id)
+    )
+    versions: dict[tuple[str, str], ModelVersion] = {}
+    alias_map: dict[str, dict[str, str]] = {}
+    seen_models: set[str] = set()
+    model_origin: dict[str, Origin] = {}
+    for one in ordered:
+        for model, art in one.models:
+            if model.key not in seen_models:
+                seen_models.add(model.key)
+                yield model
+            numbered = [a for a in art.aliases if re.fullmatch(r"v\d+", a)]
+            version = numbered[0] if numbered else art.digest[:8]
+            user_aliases = [a for a in art.aliases if a != "latest" and a not in numbered]
+            vkey = (art.name, art.digest)
+            current = versions.get(vkey)
+            if current is None:
+                versions[vkey] = ModelVersion(
+                    model=art.name,
+                    version=version,
+                    origin=model.origin,
+                    aliases=tuple(sorted(set(user_aliases))),
+                    description=art.description,
+                    created=art.logged_ms or one.run.start_time,
+                    user=one.run.user,
+                    source=f"wandb-artifact:{art.name}:{art.digest}",
+                    run_key=one.run.key,
+                    logged_model_key=model.key,
+                    tags=frozen_map({"wandb.digest": art.digest}),
+                )
+                model_origin.setdefault(art.name, model.origin)
+            else:
+                version = current.version
+                versions[vkey] = dataclasses.replace(
+                    current, aliases=tuple(sorted(set(current.aliases) | set(user_aliases)))
+                )
+            holders = alias_map.setdefault(art.name, {})
+            for alias in user_aliases:
+                holders[alias] = version
+    # An alias names one version: drop it from the versions it moved away from.
+    for vkey in sorted(versions):
+        mv = versions[vkey]
+        held = tuple(a for a in mv.aliases if alias_map.get(mv.model, {}).get(a) == mv.version)
+        yield dataclasses.replace(mv, aliases=held) if held != mv.aliases else mv
+    for name in sorted(alias_map):
+        yield RegisteredModel(
+            name=name,
+            origin=model_origin[name],
+            aliases=frozen_map(alias_map[name]),
+        )

@@ -1,0 +1,777 @@
+"""The page set: catalog + config -> {docs-relative path: Markdown text or bytes}.
+
+Pure: no file system, no fsspec. URLs follow the public contract in DESIGN.md
+(``models/<model>/``, ``models/<model>/<version>/``, ``runs/<run>/``, ``experiments/<name>/``,
+``datasets/<name>/``); slugs come from :func:`~mlreport.render.text.assign_slugs`, so they are
+collision-safe and depend only on the names that collide.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+
+from .. import __version__
+from ..catalog import Catalog, key_metrics
+from ..config import Config
+from ..model import Dataset, Experiment, LoggedModel, Metric, ModelVersion, RegisteredModel, Run
+from .charts import category_figure, figure_div, line_figure
+from .lineage import Node, lineage_svg
+from .tables import Cell, csv_bytes, html_table, key_value_table, num
+from .templates import make_environment
+from .text import (
+    assign_slugs,
+    fmt_duration,
+    fmt_number,
+    fmt_size,
+    fmt_time,
+    h,
+    md,
+    multiline,
+    rel_url,
+    slugify,
+)
+
+PageSet = dict[str, str | bytes]
+MAX_CHARTS = 24
+KEY_PARAMS = 8
+
+
+def safe_title(text: str) -> str:
+    """A page title for MkDocs/Material, which print titles without escaping: characters that
+    could open markup are swapped for look-alikes, so the title is inert in any context."""
+    table = str.maketrans({"<": "‹", ">": "›", "&": "＆", '"': "”", "'": "’", "`": "ˋ", "\n": " ", "\r": " "})
+    return " ".join(text.translate(table).split())[:120] or "untitled"
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Every page's directory (relative to the docs root, with the configured prefix)."""
+
+    prefix: str
+    model: Mapping[str, str]
+    version: Mapping[tuple[str, str], str]
+    alias: Mapping[tuple[str, str], str]
+    run: Mapping[str, str]
+    experiment: Mapping[str, str]
+    dataset: Mapping[str, str]
+    logged_model: Mapping[str, str]
+
+    def p(self, path: str) -> str:
+        return f"{self.prefix}{path}"
+
+
+def plan_urls(catalog: Catalog, prefix: str = "") -> Urls:
+    model_slugs = assign_slugs((m.name for m in catalog.models), "model")
+    version: dict[tuple[str, str], str] = {}
+    alias: dict[tuple[str, str], str] = {}
+    for name, versions in catalog.versions_by_model.items():
+        vslugs = assign_slugs((v.version for v in versions), "version")
+        for v in versions:
+            version[(name, v.version)] = f"{prefix}models/{model_slugs[name]}/{vslugs[v.version]}/"
+    for m in catalog.models:
+        aslugs = assign_slugs(m.aliases, "alias")
+        for a in m.aliases:
+            alias[(m.name, a)] = f"{prefix}models/{model_slugs[m.name]}/@{aslugs[a]}/"
+    # Run URLs are by run id; two runs with one id (two stores) are told apart by their keys.
+    run_ids: dict[str, list[str]] = {}
+    for r in catalog.runs:
+        run_ids.setdefault(r.id, []).append(r.key)
+    run_slugs = assign_slugs((r.id for r in catalog.runs), "run")
+    run_urls = {}
+    for rid, keys in run_ids.items():
+        for i, key in enumerate(sorted(keys)):
+            slug = run_slugs[rid] if i == 0 else f"{run_slugs[rid]}-{slugify(key)[-12:]}"
+            run_urls[key] = f"{prefix}runs/{slug}/"
+    exp_slugs = assign_slugs((e.name for e in catalog.experiments), "experiment")
+    exp_count: dict[str, int] = {}
+    exp_urls = {}
+    for e in sorted(catalog.experiments, key=lambda e: e.key):
+        slug = exp_slugs[e.name]
+        n = exp_count.get(slug, 0)
+        exp_count[slug] = n + 1
+        exp_urls[e.key] = f"{prefix}experiments/{slug if n == 0 else f'{slug}-{slugify(e.key)}'}/"
+    ds_names = {d.key: (f"{d.name}-{d.digest[:8]}" if d.digest else d.name) for d in catalog.datasets}
+    ds_slugs = assign_slugs(ds_names.values(), "dataset")
+    lm_slugs = assign_slugs((m.key for m in catalog.logged_models), "model")
+    return Urls(
+        prefix=prefix,
+        model={m.name: f"{prefix}models/{model_slugs[m.name]}/" for m in catalog.models},
+        version=version,
+        alias=alias,
+        run=run_urls,
+        experiment=exp_urls,
+        dataset={k: f"{prefix}datasets/{ds_slugs[v]}/" for k, v in ds_names.items()},
+        logged_model={m.key: f"{prefix}logged-models/{lm_slugs[m.key]}/" for m in catalog.logged_models},
+    )
+
+
+def docs_path(page_dir: str) -> str:
+    return f"{page_dir}index.md" if page_dir else "index.md"
+
+
+class SiteRenderer:
+    """Renders every page of the site from one catalog."""
+
+    def __init__(self, catalog: Catalog, config: Config, templates_dir: str | None = None) -> None:
+        self.c = catalog
+        self.config = config
+        self.prefix = (config.prefix.strip("/") + "/") if config.prefix else ""
+        self.urls = plan_urls(catalog, self.prefix)
+        self.env = make_environment(templates_dir)
+        self.model_key_metrics = {
+            m.name: key_metrics(
+                catalog,
+                [r for v in catalog.versions_by_model.get(m.name, ()) if (r := self._run(v.run_key))],
+                config.key_metrics,
+            )
+            for m in catalog.models
+        }
+        self.pages: PageSet = {}
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _run(self, key: str | None) -> Run | None:
+        return self.c.run_by_key.get(key) if key else None
+
+    def link(self, here: str, target: str | None) -> str | None:
+        return rel_url(here, target) if target is not None else None
+
+    def render(self, template: str, here: str, **context: Any) -> str:
+        tpl = self.env.get_template(template)
+        return tpl.render(
+            here=here,
+            root=rel_url(here, self.prefix) if self.prefix else rel_url(here, ""),
+            site_title=self.config.title,
+            mlreport_version=__version__,
+            md=md,
+            h=h,
+            safe_title=safe_title,
+            **context,
+        )
+
+    def emit(self, page_dir: str, text: str) -> None:
+        self.pages[docs_path(page_dir)] = text
+
+    def metric_cells(self, run: Run | None, keys: Sequence[str]) -> list[Cell]:
+        cells = []
+        for key in keys:
+            m = run.metric(key) if run else None
+            cells.append(num(m.final, fmt_number(m.final)) if m else Cell(""))
+        return cells
+
+    def status_cell(self, run: Run | None) -> Cell:
+        if run is None:
+            return Cell("")
+        return Cell(run.status.value.lower(), html=Markup(f'<span class="mlr-status mlr-{run.status.value.lower()}">') + h(run.status.value.lower()) + Markup("</span>"))
+
+    # -- the pages ----------------------------------------------------------------------------
+
+    def render_all(self) -> PageSet:
+        self.home()
+        self.models_index()
+        for m in self.c.models:
+            self.model_page(m)
+            for v in self.c.versions_by_model.get(m.name, ()):
+                self.version_page(m, v)
+            for alias in m.aliases:
+                self.alias_page(m, alias)
+        self.experiments_index()
+        for e in self.c.experiments:
+            self.experiment_page(e)
+        self.runs_index()
+        for r in self.c.runs:
+            self.run_page(r)
+        self.datasets_index()
+        for d in self.c.datasets:
+            self.dataset_page(d)
+        for lm in self.c.logged_models:
+            self.logged_model_page(lm)
+        self.problems_page()
+        return self.pages
+
+    def home(self) -> None:
+        here = self.prefix
+        latest = sorted(self.c.versions, key=lambda v: (-(v.created or 0), v.model, v.version))[:10]
+        model_rows = []
+        for m in self.c.models:
+            versions = self.c.versions_by_model.get(m.name, ())
+            aliases = " ".join(f"@{a}→{v}" for a, v in m.aliases.items())
+            newest = versions[-1] if versions else None
+            model_rows.append([
+                Cell(m.name, self.link(here, self.urls.model[m.name])),
+                num(len(versions), str(len(versions))),
+                Cell(aliases),
+                Cell(newest.version if newest else "", self.link(here, self.urls.version.get((m.name, newest.version))) if newest else None),
+            ])
+        latest_rows = [
+            [
+                Cell(v.model, self.link(here, self.urls.model.get(v.model))),
+                Cell(v.version, self.link(here, self.urls.version[(v.model, v.version)])),
+                Cell(" ".join(f"@{a}" for a in v.aliases)),
+                Cell(v.stage or ""),
+                Cell(fmt_time(v.created), sort=v.created),
+            ]
+            for v in latest
+        ]
+        counts = [
+            ("Models", len(self.c.models), "models/"),
+            ("Model versions", len(self.c.versions), "models/"),
+            ("Experiments", len(self.c.experiments), "experiments/"),
+            ("Runs", len(self.c.runs), "runs/"),
+            ("Datasets", len(self.c.datasets), "datasets/"),
+            ("Problems", len(self.c.problems), "problems/"),
+        ]
+        stores = [
+            [Cell(s.display), Cell(s.reader_label), Cell(s.reader)] for s in self.c.stores
+        ]
+        self.emit(here, self.render(
+            "home.md.j2", here,
+            counts=[(n, c, rel_url(here, self.urls.p(p))) for n, c, p in counts],
+            models_table=html_table(["Model", "Versions", "Aliases", "Latest version"], model_rows, searchable=True, numeric=[False, True], empty="No models yet."),
+            latest_table=html_table(["Model", "Version", "Aliases", "Stage", "Created"], latest_rows, searchable=True, empty="No model versions yet."),
+            stores_table=html_table(["Store", "Format", "Reader"], stores, searchable=False),
+            catalog=self.c,
+        ))
+
+    def models_index(self) -> None:
+        here = self.urls.p("models/")
+        columns = ["Model", "Versions", "Aliases", "Latest version", "Stage", "Updated", "Description"]
+        rows = []
+        for m in self.c.models:
+            versions = self.c.versions_by_model.get(m.name, ())
+            newest = versions[-1] if versions else None
+            rows.append([
+                Cell(m.name, self.link(here, self.urls.model[m.name])),
+                num(len(versions), str(len(versions))),
+                Cell(" ".join(f"@{a}→{v}" for a, v in m.aliases.items())),
+                Cell(newest.version if newest else "", self.link(here, self.urls.version.get((m.name, newest.version))) if newest else None),
+                Cell(newest.stage or "" if newest else ""),
+                Cell(fmt_time(m.updated or (newest.created if newest else None)), sort=m.updated),
+                Cell((m.description or "")[:200]),
+            ])
+        self.pages[docs_path(here)[:-len("index.md")] + "models.csv"] = csv_bytes(columns, rows)
+        self.emit(here, self.render(
+            "models.md.j2", here,
+            table=html_table(columns, rows, csv_url="models.csv", searchable=True, numeric=[False, True], empty="No models: no registry was found and no promotion rule matched."),
+        ))
+
+    def model_page(self, m: RegisteredModel) -> None:
+        here = self.urls.model[m.name]
+        versions = self.c.versions_by_model.get(m.name, ())
+        keys = self.model_key_metrics[m.name]
+        columns = ["Version", "Status", "Stage", "Aliases", *keys, "Source run", "Created"]
+        rows = []
+        for v in reversed(versions):
+            run = self._run(v.run_key)
+            rows.append([
+                Cell(v.version, self.link(here, self.urls.version[(m.name, v.version)]), sort=_version_sort(v.version)),
+                self.status_cell(run) if run else Cell(v.status or ""),
+                Cell(v.stage or ""),
+                Cell(" ".join(f"@{a}" for a in v.aliases)),
+                *self.metric_cells(run, keys),
+                Cell(run.name if run else (v.run_key or ""), self.link(here, self.urls.run.get(v.run_key or ""))),
+                Cell(fmt_time(v.created), sort=v.created),
+            ])
+        self.pages[docs_path(here)[:-len("index.md")] + "versions.csv"] = csv_bytes(columns, rows)
+        charts = []
+        labels = [v.version for v in versions]
+        for key in keys:
+            values: list[float | None] = []
+            for v in versions:
+                run = self._run(v.run_key)
+                metric = run.metric(key) if run else None
+                values.append(metric.final if metric else None)
+            if sum(1 for x in values if x is not None) >= 1:
+                charts.append(figure_div(category_figure(f"{key} across versions", labels, [(key, values)])))
+        aliases = [
+            (a, ver, self.link(here, self.urls.alias[(m.name, a)]), self.link(here, self.urls.version.get((m.name, ver))))
+            for a, ver in m.aliases.items()
+        ]
+        self.emit(here, self.render(
+            "model.md.j2", here,
+            model=m,
+            title=safe_title(f"{m.name} · model"),
+            description=multiline(m.description) if m.description else None,
+            aliases=aliases,
+            tags_table=self.tags_table(m.tags),
+            versions_table=html_table(columns, rows, csv_url="versions.csv", searchable=True, numeric=[False, False, False, False, *[True] * len(keys)]),
+            charts=charts,
+            key_metrics=keys,
+            origin=m.origin,
+            store_display=_display(m.origin.store, m.origin.path),
+        ))
+
+    def alias_page(self, m: RegisteredModel, alias: str) -> None:
+        here = self.urls.alias[(m.name, alias)]
+        version = m.aliases[alias]
+        target = self.urls.version.get((m.name, version))
+        self.emit(here, self.render(
+            "alias.md.j2", here,
+            model=m, alias=alias, version=version,
+            title=safe_title(f"{m.name} @{alias}"),
+            target=self.link(here, target),
+            model_url=self.link(here, self.urls.model[m.name]),
+        ))
+
+    def version_page(self, m: RegisteredModel, v: ModelVersion) -> None:
+        here = self.urls.version[(m.name, v.version)]
+        run = self._run(v.run_key)
+        lm = self.c.logged_model_by_key.get(v.logged_model_key or "")
+        exp = self.c.experiment_by_key.get(run.experiment_key or "") if run else None
+        keys = self.model_key_metrics[m.name]
+        summary: list[tuple[str, Cell]] = [
+            ("Model", Cell(m.name, self.link(here, self.urls.model[m.name]))),
+            ("Version", Cell(v.version)),
+        ]
+        if v.aliases:
+            summary.append(("Aliases", Cell(" ".join(f"@{a}" for a in v.aliases))))
+        if v.stage:
+            summary.append(("Stage", Cell(v.stage)))
+        if v.status:
+            summary.append(("Registration", Cell(v.status)))
+        if run:
+            summary.append(("Run status", self.status_cell(run)))
+        summary.append(("Created", Cell(fmt_time(v.created))))
+        if v.user or (run and run.user):
+            summary.append(("User", Cell(v.user or (run.user if run else "") or "")))
+        if run:
+            summary.append(("Source run", Cell(run.name, self.link(here, self.urls.run[run.key]))))
+        elif v.run_key:
+            summary.append(("Source run", Cell(f"{v.run_key} (not in the store)")))
+        if exp:
+            summary.append(("Experiment", Cell(exp.name, self.link(here, self.urls.experiment[exp.key]))))
+        if lm:
+            summary.append(("Logged model", Cell(f"{lm.name} ({lm.id})", self.link(here, self.urls.logged_model[lm.key]))))
+        if v.source:
+            summary.append(("Source", Cell(v.source)))
+        if run and run.git.commit:
+            summary.append(("Git commit", self.commit_cell(run)))
+        if v.promoted_by:
+            summary.append(("Promoted by", Cell(v.promoted_by)))
+        metrics = run.metrics if run else (lm.metrics if lm else ())
+        key_rows = [(k, Cell(fmt_number(mm.final))) for k in keys if (mm := _find(metrics, k))]
+        params = run.params if run else (lm.params if lm else {})
+        self.emit(here, self.render(
+            "version.md.j2", here,
+            model=m, v=v, run=run, logged_model=lm, experiment=exp,
+            title=safe_title(f"{m.name} · version {v.version}"),
+            summary=key_value_table(summary),
+            key_metrics=key_value_table(key_rows),
+            description=multiline(v.description) if v.description else None,
+            run_description=multiline(run.description) if run and run.description else None,
+            tags_table=self.tags_table(v.tags),
+            key_params=self.key_params(params, m.name),
+            params_table=self.params_table(params),
+            metrics_table=self.metrics_table(metrics),
+            charts=self.history_charts(metrics),
+            lineage=self.version_lineage(here, v, run, lm),
+            artifacts_table=self.artifacts_table((lm.artifacts if lm and lm.artifacts else (run.artifacts if run else ()))),
+            origin=v.origin,
+            store_display=_display(v.origin.store, v.origin.path),
+        ))
+
+    def run_page(self, r: Run) -> None:
+        here = self.urls.run[r.key]
+        exp = self.c.experiment_by_key.get(r.experiment_key or "")
+        parent = self._run(r.parent_key)
+        summary: list[tuple[str, Cell]] = [("Run", Cell(r.name)), ("Run id", Cell(r.id)), ("Status", self.status_cell(r))]
+        if exp:
+            summary.append(("Experiment", Cell(exp.name, self.link(here, self.urls.experiment[exp.key]))))
+        if parent:
+            summary.append(("Parent run", Cell(parent.name, self.link(here, self.urls.run[parent.key]))))
+        elif r.parent_key:
+            summary.append(("Parent run", Cell(f"{r.parent_key} (not in the store)")))
+        summary.append(("Started", Cell(fmt_time(r.start_time))))
+        if r.end_time:
+            summary.append(("Ended", Cell(fmt_time(r.end_time))))
+            summary.append(("Duration", Cell(fmt_duration(r.start_time, r.end_time))))
+        if r.user:
+            summary.append(("User", Cell(r.user)))
+        if r.source_name:
+            summary.append(("Entry point", Cell(r.source_name)))
+        if r.git.commit:
+            summary.append(("Git commit", self.commit_cell(r)))
+        if r.git.branch:
+            summary.append(("Git branch", Cell(r.git.branch)))
+        if r.deleted:
+            summary.append(("Deleted", Cell("yes")))
+        versions = self.c.versions_by_run.get(r.key, ())
+        for v in versions:
+            summary.append(("Model version", Cell(f"{v.model} version {v.version}", self.link(here, self.urls.version[(v.model, v.version)]))))
+        children = [self.c.run_by_key[k] for k in self.c.children_by_run.get(r.key, ()) if k in self.c.run_by_key]
+        child_rows = [[Cell(c.name, self.link(here, self.urls.run[c.key])), self.status_cell(c), Cell(fmt_time(c.start_time), sort=c.start_time)] for c in children]
+        input_rows = []
+        for ref in r.inputs:
+            d = self.c.dataset_by_key.get(ref.dataset_key)
+            input_rows.append([
+                Cell(d.name if d else ref.dataset_key, self.link(here, self.urls.dataset.get(ref.dataset_key))),
+                Cell(d.digest or "" if d else ""),
+                Cell(ref.context or ""),
+                Cell(d.source or "" if d else ""),
+            ])
+        self.emit(here, self.render(
+            "run.md.j2", here,
+            run=r, experiment=exp,
+            title=safe_title(f"{r.name} · run"),
+            summary=key_value_table(summary),
+            description=multiline(r.description) if r.description else None,
+            key_params=self.key_params(r.params, None),
+            params_table=self.params_table(r.params),
+            metrics_table=self.metrics_table(r.metrics),
+            key_metrics=key_value_table([(m.key, Cell(fmt_number(m.final))) for m in r.metrics[:KEY_PARAMS]]),
+            charts=self.history_charts(r.metrics),
+            tags_table=self.tags_table({k: v for k, v in r.tags.items() if not k.startswith("mlflow.")}),
+            system_tags_table=self.tags_table({k: v for k, v in r.tags.items() if k.startswith("mlflow.")}, searchable=False),
+            inputs_table=html_table(["Dataset", "Digest", "Context", "Source"], input_rows, searchable=True) if input_rows else None,
+            children_table=html_table(["Run", "Status", "Started"], child_rows) if child_rows else None,
+            lineage=self.run_lineage(here, r),
+            artifacts_table=self.artifacts_table(r.artifacts),
+            artifact_uri=r.artifact_uri,
+            origin=r.origin,
+            store_display=_display(r.origin.store, r.origin.path),
+        ))
+
+    def experiment_page(self, e: Experiment) -> None:
+        here = self.urls.experiment[e.key]
+        runs = [self.c.run_by_key[k] for k in self.c.runs_by_experiment.get(e.key, ())]
+        columns, rows = self.runs_rows(here, runs, with_experiment=False)
+        self.pages[docs_path(here)[:-len("index.md")] + "runs.csv"] = csv_bytes(columns, rows)
+        summary = [("Experiment", Cell(e.name)), ("Id", Cell(e.id)), ("Runs", Cell(str(len(runs))))]
+        if e.created:
+            summary.append(("Created", Cell(fmt_time(e.created))))
+        if e.deleted:
+            summary.append(("Deleted", Cell("yes")))
+        self.emit(here, self.render(
+            "experiment.md.j2", here,
+            experiment=e,
+            title=safe_title(f"{e.name} · experiment"),
+            summary=key_value_table(summary),
+            description=multiline(e.description) if e.description else None,
+            tags_table=self.tags_table(e.tags),
+            runs_table=html_table(columns, rows, csv_url="runs.csv", numeric=self._numeric(columns)),
+            origin=e.origin,
+            store_display=_display(e.origin.store, e.origin.path),
+        ))
+
+    def experiments_index(self) -> None:
+        here = self.urls.p("experiments/")
+        columns = ["Experiment", "Runs", "Created", "Store"]
+        rows = [
+            [
+                Cell(e.name + (" (deleted)" if e.deleted else ""), self.link(here, self.urls.experiment[e.key])),
+                num(len(self.c.runs_by_experiment.get(e.key, ())), str(len(self.c.runs_by_experiment.get(e.key, ())))),
+                Cell(fmt_time(e.created), sort=e.created),
+                Cell(_display(e.origin.store, e.origin.path)),
+            ]
+            for e in self.c.experiments
+        ]
+        self.pages[docs_path(here)[:-len("index.md")] + "experiments.csv"] = csv_bytes(columns, rows)
+        self.emit(here, self.render("experiments.md.j2", here, table=html_table(columns, rows, csv_url="experiments.csv", searchable=True, numeric=[False, True])))
+
+    def runs_index(self) -> None:
+        here = self.urls.p("runs/")
+        columns, rows = self.runs_rows(here, list(self.c.runs), with_experiment=True)
+        self.pages[docs_path(here)[:-len("index.md")] + "runs.csv"] = csv_bytes(columns, rows)
+        self.emit(here, self.render("runs.md.j2", here, table=html_table(columns, rows, csv_url="runs.csv", numeric=self._numeric(columns))))
+
+    def _numeric(self, columns: Sequence[str]) -> list[bool]:
+        return [c.startswith("metric: ") for c in columns]
+
+    def runs_rows(self, here: str, runs: Sequence[Run], with_experiment: bool) -> tuple[list[str], list[list[Cell]]]:
+        keys = key_metrics(self.c, runs, self.config.key_metrics)
+        param_counts: dict[str, set[str]] = {}
+        for r in runs:
+            for k, v in r.params.items():
+                param_counts.setdefault(k, set()).add(v)
+        # The params worth a column are those that vary between the runs shown.
+        varying = sorted(k for k, vals in param_counts.items() if len(vals) > 1)[:4]
+        columns = ["Run", "Status", *(["Experiment"] if with_experiment else []), "Started", "Duration", "User",
+                   *[f"metric: {k}" for k in keys], *[f"param: {k}" for k in varying]]
+        rows = []
+        for r in runs:
+            exp = self.c.experiment_by_key.get(r.experiment_key or "")
+            row = [Cell(r.name, self.link(here, self.urls.run[r.key])), self.status_cell(r)]
+            if with_experiment:
+                row.append(Cell(exp.name if exp else "", self.link(here, self.urls.experiment.get(exp.key)) if exp else None))
+            row += [
+                Cell(fmt_time(r.start_time), sort=r.start_time),
+                Cell(fmt_duration(r.start_time, r.end_time), sort=(r.end_time - r.start_time) if r.end_time and r.start_time else None),
+                Cell(r.user or ""),
+                *self.metric_cells(r, keys),
+                *[Cell(r.params.get(k, "")) for k in varying],
+            ]
+            rows.append(row)
+        return columns, rows
+
+    def datasets_index(self) -> None:
+        here = self.urls.p("datasets/")
+        columns = ["Dataset", "Digest", "Source type", "Source", "Runs"]
+        rows = [
+            [
+                Cell(d.name, self.link(here, self.urls.dataset[d.key])),
+                Cell(d.digest or ""),
+                Cell(d.source_type or ""),
+                Cell(d.source or ""),
+                num(len(self.c.runs_by_dataset.get(d.key, ())), str(len(self.c.runs_by_dataset.get(d.key, ())))),
+            ]
+            for d in self.c.datasets
+        ]
+        self.pages[docs_path(here)[:-len("index.md")] + "datasets.csv"] = csv_bytes(columns, rows)
+        self.emit(here, self.render("datasets.md.j2", here, table=html_table(columns, rows, csv_url="datasets.csv", searchable=True, numeric=[False, False, False, False, True])))
+
+    def dataset_page(self, d: Dataset) -> None:
+        here = self.urls.dataset[d.key]
+        runs = [self.c.run_by_key[k] for k in self.c.runs_by_dataset.get(d.key, ()) if k in self.c.run_by_key]
+        columns, rows = self.runs_rows(here, runs, with_experiment=True)
+        summary = [("Dataset", Cell(d.name))]
+        for label, value in (("Digest", d.digest), ("Source type", d.source_type), ("Source", d.source)):
+            if value:
+                summary.append((label, Cell(value)))
+        extra = []
+        for label, raw in (("Schema", d.schema), ("Profile", d.profile)):
+            if raw:
+                extra.append((label, _pretty_json(raw)))
+        self.emit(here, self.render(
+            "dataset.md.j2", here,
+            dataset=d,
+            title=safe_title(f"{d.name} · dataset"),
+            summary=key_value_table(summary),
+            extra=extra,
+            runs_table=html_table(columns, rows, numeric=self._numeric(columns)),
+            origin=d.origin,
+            store_display=_display(d.origin.store, d.origin.path),
+        ))
+
+    def logged_model_page(self, lm: LoggedModel) -> None:
+        here = self.urls.logged_model[lm.key]
+        run = self._run(lm.run_key)
+        summary = [("Logged model", Cell(lm.name)), ("Id", Cell(lm.id))]
+        if lm.status:
+            summary.append(("Status", Cell(lm.status)))
+        if lm.model_type:
+            summary.append(("Type", Cell(lm.model_type)))
+        if run:
+            summary.append(("Run", Cell(run.name, self.link(here, self.urls.run[run.key]))))
+        summary.append(("Created", Cell(fmt_time(lm.created))))
+        versions = [v for v in self.c.versions if v.logged_model_key == lm.key]
+        for v in versions:
+            summary.append(("Model version", Cell(f"{v.model} version {v.version}", self.link(here, self.urls.version[(v.model, v.version)]))))
+        self.emit(here, self.render(
+            "logged_model.md.j2", here,
+            logged_model=lm,
+            title=safe_title(f"{lm.name} · logged model {lm.id}"),
+            summary=key_value_table(summary),
+            params_table=self.params_table(lm.params),
+            metrics_table=self.metrics_table(lm.metrics),
+            tags_table=self.tags_table(lm.tags, searchable=False),
+            artifacts_table=self.artifacts_table(lm.artifacts),
+            origin=lm.origin,
+            store_display=_display(lm.origin.store, lm.origin.path),
+        ))
+
+    def problems_page(self) -> None:
+        here = self.urls.p("problems/")
+        rows = [
+            [Cell(_display(p.origin.store, p.origin.path)), Cell(p.origin.format), Cell(p.severity.value), Cell(p.reason)]
+            for p in self.c.problems
+        ]
+        self.pages[docs_path(here)[:-len("index.md")] + "problems.csv"] = csv_bytes(["File", "Format", "Severity", "Reason"], rows)
+        self.emit(here, self.render(
+            "problems.md.j2", here,
+            count=len(rows),
+            table=html_table(["File", "Format", "Severity", "Reason"], rows, csv_url="problems.csv", searchable=False, empty="Every record was read."),
+        ))
+
+    # -- blocks -------------------------------------------------------------------------------
+
+    def commit_cell(self, r: Run) -> Cell:
+        commit = r.git.commit or ""
+        url = _commit_url(r.git.repo_url, commit)
+        return Cell(commit[:12], url, html=Markup("<code>") + h(commit[:12]) + Markup("</code>"))
+
+    def tags_table(self, tags: Mapping[str, str], searchable: bool = True) -> Markup | None:
+        if not tags:
+            return None
+        rows = [[Cell(k), Cell(v if len(v) <= 500 else v[:500] + "…")] for k, v in tags.items()]
+        return html_table(["Tag", "Value"], rows, searchable=searchable)
+
+    def key_params(self, params: Mapping[str, str], model: str | None) -> Markup | None:
+        """The params worth searching for: those that differ between the model's versions,
+        else the first few; short values only."""
+        if not params:
+            return None
+        chosen: list[str] = []
+        if model is not None:
+            values: dict[str, set[str]] = {}
+            for v in self.c.versions_by_model.get(model, ()):
+                run = self._run(v.run_key)
+                for k, val in (run.params.items() if run else ()):
+                    values.setdefault(k, set()).add(val)
+            chosen = [k for k in params if len(values.get(k, ())) > 1]
+        if not chosen:
+            chosen = list(params)
+        chosen = [k for k in chosen if len(params[k]) <= 80][:KEY_PARAMS]
+        return key_value_table([(k, Cell(params[k])) for k in chosen])
+
+    def params_table(self, params: Mapping[str, str]) -> Markup | None:
+        if not params:
+            return None
+        rows = [[Cell(k), Cell(v)] for k, v in params.items()]
+        return html_table(["Parameter", "Value"], rows)
+
+    def metrics_table(self, metrics: Sequence[Metric]) -> Markup | None:
+        if not metrics:
+            return None
+        rows = []
+        for m in metrics:
+            best, best_step = self.c.best(m)
+            rows.append([
+                Cell(m.key),
+                num(m.final, fmt_number(m.final)),
+                num(m.final_step, str(m.final_step)),
+                num(best, fmt_number(best)),
+                Cell("" if best_step is None else str(best_step), sort=best_step),
+                num(m.minimum, fmt_number(m.minimum)),
+                Cell("" if m.minimum_step is None else str(m.minimum_step), sort=m.minimum_step),
+                num(m.maximum, fmt_number(m.maximum)),
+                Cell("" if m.maximum_step is None else str(m.maximum_step), sort=m.maximum_step),
+                num(m.count, str(m.count)),
+            ])
+        return html_table(
+            ["Metric", "Final", "Final step", "Best", "Best step", "Min", "Min step", "Max", "Max step", "Points"],
+            rows, numeric=[False] + [True] * 9,
+        )
+
+    def history_charts(self, metrics: Sequence[Metric]) -> list[Markup]:
+        charts = []
+        for m in metrics:
+            if m.history is None or len(m.history) < 2:
+                continue
+            if len(charts) >= MAX_CHARTS:
+                break
+            charts.append(figure_div(line_figure(m.key, [(m.key, m.history.steps, m.history.values)], "step", m.key)))
+        return charts
+
+    def artifacts_table(self, artifacts: Iterable[Any]) -> Markup | None:
+        items = list(artifacts)
+        if not items:
+            return None
+        rows = [[Cell(a.path), num(a.size, fmt_size(a.size))] for a in items]
+        return html_table(["Path", "Size"], rows, numeric=[False, True])
+
+    def dataset_nodes(self, here: str, run: Run) -> list[Node]:
+        nodes = []
+        for ref in run.inputs:
+            d = self.c.dataset_by_key.get(ref.dataset_key)
+            nodes.append(Node(
+                f"d:{ref.dataset_key}", "dataset", d.name if d else ref.dataset_key,
+                " · ".join(x for x in ((d.digest if d else None), ref.context) if x) or "dataset",
+                self.link(here, self.urls.dataset.get(ref.dataset_key)),
+            ))
+        return nodes
+
+    def version_lineage(self, here: str, v: ModelVersion, run: Run | None, lm: LoggedModel | None) -> Markup:
+        nodes: list[Node] = []
+        edges: list[tuple[str, str]] = []
+        vid = f"v:{v.model}:{v.version}"
+        if run:
+            nodes += self.dataset_nodes(here, run)
+            edges += [(n.id, f"r:{run.key}") for n in nodes]
+            parent = self._run(run.parent_key)
+            if parent:
+                nodes.append(Node(f"r:{parent.key}", "parent", parent.name, "parent run", self.link(here, self.urls.run[parent.key])))
+                edges.append((f"r:{parent.key}", f"r:{run.key}"))
+            if run.git.commit:
+                nodes.append(Node("git", "commit", run.git.commit[:12], "git commit", _commit_url(run.git.repo_url, run.git.commit) or self.link(here, self.urls.run[run.key]) + "#summary"))
+                edges.append(("git", f"r:{run.key}"))
+            nodes.append(Node(f"r:{run.key}", "run", run.name, f"run · {run.status.value.lower()}", self.link(here, self.urls.run[run.key])))
+        if lm:
+            nodes.append(Node(f"m:{lm.key}", "model", lm.name, "logged model", self.link(here, self.urls.logged_model[lm.key])))
+            if run:
+                edges.append((f"r:{run.key}", f"m:{lm.key}"))
+            edges.append((f"m:{lm.key}", vid))
+        elif run:
+            edges.append((f"r:{run.key}", vid))
+        nodes.append(Node(vid, "version", f"{v.model} v{v.version}", " ".join(f"@{a}" for a in v.aliases) or (v.stage or "model version"), None, current=True))
+        return lineage_svg(nodes, edges, f"lineage of {v.model} version {v.version}")
+
+    def run_lineage(self, here: str, run: Run) -> Markup:
+        nodes = self.dataset_nodes(here, run)
+        rid = f"r:{run.key}"
+        edges = [(n.id, rid) for n in nodes]
+        parent = self._run(run.parent_key)
+        if parent:
+            nodes.append(Node(f"r:{parent.key}", "parent", parent.name, "parent run", self.link(here, self.urls.run[parent.key])))
+            edges.append((f"r:{parent.key}", rid))
+        if run.git.commit:
+            url = _commit_url(run.git.repo_url, run.git.commit)
+            nodes.append(Node("git", "commit", run.git.commit[:12], "git commit", url or "#summary"))
+            edges.append(("git", rid))
+        nodes.append(Node(rid, "run", run.name, f"run · {run.status.value.lower()}", None, current=True))
+        for key in run.output_model_keys:
+            lm = self.c.logged_model_by_key.get(key)
+            if lm:
+                nodes.append(Node(f"m:{lm.key}", "model", lm.name, "logged model", self.link(here, self.urls.logged_model[lm.key])))
+                edges.append((rid, f"m:{lm.key}"))
+        for v in self.c.versions_by_run.get(run.key, ()):
+            vid = f"v:{v.model}:{v.version}"
+            nodes.append(Node(vid, "version", f"{v.model} v{v.version}", " ".join(f"@{a}" for a in v.aliases) or "model version", self.link(here, self.urls.version[(v.model, v.version)])))
+            src = f"m:{v.logged_model_key}" if v.logged_model_key in self.c.logged_model_by_key else rid
+            edges.append((src, vid))
+        if len(nodes) == 1:
+            return Markup("")
+        return lineage_svg(nodes, edges, f"lineage of run {run.name}")
+
+
+def _find(metrics: Sequence[Metric], key: str) -> Metric | None:
+    return next((m for m in metrics if m.key == key), None)
+
+
+def _version_sort(version: str) -> float | str:
+    try:
+        return float(version)
+    except ValueError:
+        return version
+
+
+def _display(store: str, path: str) -> str:
+    from ..stores import display_path
+
+    return display_path(store, path)
+
+
+def _commit_url(repo_url: str | None, commit: str | None) -> str | None:
+    """A link to the commit on its forge, only for plain http(s) repository URLs."""
+    if not repo_url or not commit or not all(c in "0123456789abcdefABCDEF" for c in commit):
+        return None
+    url = repo_url.strip()
+    if url.startswith("git@") and ":" in url:
+        host, _, path = url[4:].partition(":")
+        url = f"https://{host}/{path}"
+    if not url.startswith(("https://", "http://")):
+        return None
+    if url.endswith(".git"):
+        url = url[:-4]
+    return f"{url.rstrip('/')}/commit/{commit}"
+
+
+def _pretty_json(raw: str) -> Markup:
+    try:
+        text = json.dumps(json.loads(raw), indent=2, sort_keys=True)
+    except ValueError:
+        text = raw
+    return Markup('<pre class="mlreport-json" data-search-exclude><code>') + h(text) + Markup("</code></pre>")
+
+
+def render_site(catalog: Catalog, config: Config, templates_dir: str | None = None) -> PageSet:
+    """Every page of the site as {docs-relative path: Markdown text or CSV bytes}."""
+    return SiteRenderer(catalog, config, templates_dir).render_all()
+
+
+__all__ = ["PageSet", "SiteRenderer", "plan_urls", "render_site", "safe_title", "math"]

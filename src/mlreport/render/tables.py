@@ -1,0 +1,111 @@
+"""Index tables: raw HTML that ``assets/mlreport.js`` makes sortable and filterable, and the
+same rows as CSV for download.
+
+Tables are HTML, not Markdown pipes: a pipe or a backtick in a param value cannot break them,
+and Python-Markdown passes a raw HTML block through without parsing it, which is also faster.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from .text import h
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: the text shown (or trusted HTML), an optional link, and a sort key."""
+
+    text: str = ""
+    url: str | None = None
+    sort: float | str | None = None
+    html: Markup | None = None
+    csv: str | float | None = None
+
+
+def num(value: float | None, text: str) -> Cell:
+    if value is None or math.isnan(value):
+        return Cell(text, sort=None, csv=None if value is None else text)
+    return Cell(text, sort=value, csv=value)
+
+
+def html_table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Cell]],
+    *,
+    caption: str | None = None,
+    csv_url: str | None = None,
+    searchable: bool = False,
+    numeric: Sequence[bool] | None = None,
+    empty: str = "Nothing to show.",
+) -> Markup:
+    """A sortable, filterable table; excluded from search unless ``searchable``."""
+    if not rows:
+        return Markup('<p class="mlreport-empty">') + h(empty) + Markup("</p>")
+    out = ['<div class="mlreport-table-wrap"' + ("" if searchable else " data-search-exclude") + ">"]
+    if csv_url:
+        out.append(
+            f'<p class="mlreport-csv"><a href="{h(csv_url)}" download>Download CSV</a> · '
+            f"{len(rows)} row{'s' if len(rows) != 1 else ''}</p>"
+        )
+    out.append('<table class="mlreport-table" data-sortable>')
+    if caption:
+        out.append(f"<caption>{h(caption)}</caption>")
+    out.append("<thead><tr>")
+    for i, col in enumerate(columns):
+        kind = ' data-type="number"' if numeric and i < len(numeric) and numeric[i] else ""
+        out.append(f"<th{kind}>{h(col)}</th>")
+    out.append("</tr></thead><tbody>")
+    for row in rows:
+        out.append("<tr>")
+        for cell in row:
+            attr = ""
+            if cell.sort is not None:
+                attr = f' data-sort="{h(repr(cell.sort) if isinstance(cell.sort, float) else cell.sort)}"'
+            inner = cell.html if cell.html is not None else h(cell.text)
+            if cell.url:
+                inner = Markup(f'<a href="{h(cell.url)}">') + inner + Markup("</a>")
+            out.append(f"<td{attr}>{inner}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table></div>")
+    return Markup("".join(out))
+
+
+def key_value_table(rows: Sequence[tuple[str, Cell]], searchable: bool = True) -> Markup:
+    """A two-column name/value table (a summary); searchable by default."""
+    if not rows:
+        return Markup("")
+    out = ['<table class="mlreport-kv"' + ("" if searchable else " data-search-exclude") + "><tbody>"]
+    for name, cell in rows:
+        inner = cell.html if cell.html is not None else h(cell.text)
+        if cell.url:
+            inner = Markup(f'<a href="{h(cell.url)}">') + inner + Markup("</a>")
+        out.append(f"<tr><th>{h(name)}</th><td>{inner}</td></tr>")
+    out.append("</tbody></table>")
+    return Markup("".join(out))
+
+
+def csv_bytes(columns: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
+    """The rows as CSV (pandas writes it: quoting, numbers, and Excel-safe UTF-8)."""
+    import pandas as pd
+
+    records = [[_csv_safe(c.csv if c.csv is not None else c.text) for c in row] for row in rows]
+    frame = pd.DataFrame(records, columns=list(columns))
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue().encode("utf-8")
+
+
+def _csv_safe(value: str | float) -> str | float:
+    """Keep spreadsheet programs from running a store's string as a formula (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value

@@ -1,0 +1,177 @@
+"""Escaping and formatting of untrusted strings for Markdown, HTML and URLs.
+
+Every string that comes from a store passes through :func:`md` (Markdown text) or :func:`h`
+(inside raw HTML blocks) before it reaches a page. Markdown escaping uses HTML entities rather than
+backslashes: they survive every Markdown extension (tables, attr_list's ``{: …}``, emphasis)
+and the browser shows the original characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from urllib.parse import quote
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+from markupsafe import Markup, escape
+
+_MD_ENTITIES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "'": "&#39;",
+    "\\": "&#92;",
+    "`": "&#96;",
+    "*": "&#42;",
+    "_": "&#95;",
+    "[": "&#91;",
+    "]": "&#93;",
+    "(": "&#40;",
+    ")": "&#41;",
+    "{": "&#123;",
+    "}": "&#125;",
+    "|": "&#124;",
+    "#": "&#35;",
+    "!": "&#33;",
+    "~": "&#126;",
+    "^": "&#94;",
+    "=": "&#61;",
+    ":": "&#58;",
+    "$": "&#36;",
+    "+": "&#43;",
+    "-": "&#45;",
+}
+_MD_TABLE = str.maketrans(_MD_ENTITIES)
+_MD_RE = re.compile("[" + re.escape("".join(_MD_ENTITIES)) + "]")
+
+
+def md(value: object) -> Markup:
+    """Text that shows as itself in Markdown: no emphasis, links, HTML, tables or attributes.
+
+    Line breaks become spaces (one record field never starts a new Markdown block).
+    """
+    if isinstance(value, Markup):
+        return value
+    text = "" if value is None else str(value)
+    text = " ".join(text.split()) if ("\n" in text or "\r" in text) else text
+    if _MD_RE.search(text):
+        text = text.translate(_MD_TABLE)
+    return Markup(text)
+
+
+def h(value: object) -> Markup:
+    """HTML-escaped text for raw HTML blocks (Markdown is not processed inside them)."""
+    return escape("" if value is None else str(value))
+
+
+def multiline(value: object) -> Markup:
+    """A multi-line text (a run's notes) shown as escaped text with its line breaks kept."""
+    text = "" if value is None else str(value)
+    return Markup('<div class="mlreport-text">') + h(text.strip("\n")) + Markup("</div>")
+
+
+def fmt_number(value: float | int | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return format(value, ".6g")
+
+
+def fmt_time(ms: int | None) -> str:
+    """A time as UTC ``YYYY-MM-DD HH:MM`` (the same on every machine that builds the site)."""
+    if ms is None:
+        return ""
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
+def fmt_duration(start: int | None, end: int | None) -> str:
+    if start is None or end is None or end < start:
+        return ""
+    seconds = (end - start) / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def fmt_size(size: int | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+_SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def slugify(text: str, fallback: str = "item") -> str:
+    """A URL path segment: letters, digits, ``.``, ``_`` and ``-``; case kept."""
+    slug = _SLUG_UNSAFE.sub("-", text).strip("-.")
+    slug = re.sub(r"-{2,}", "-", slug)
+    return slug[:80] or fallback
+
+
+def short_hash(text: str, n: int = 6) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:n]
+
+
+def assign_slugs(names: Iterable[str], fallback: str = "item", reserved: Iterable[str] = ()) -> dict[str, str]:
+    """Collision-safe slugs for distinct names.
+
+    A name gets its plain slug unless another name maps to the same slug; then the name that
+    is already its own slug keeps it and the others get a suffix from a hash of the exact name,
+    so a URL depends only on the names that collide with it, never on their order.
+    """
+    unique = sorted(set(names))
+    groups: dict[str, list[str]] = {}
+    for name in unique:
+        groups.setdefault(slugify(name, fallback).lower(), []).append(name)
+    taken = {r.lower() for r in reserved}
+    out: dict[str, str] = {}
+    for key in sorted(groups):
+        members = groups[key]
+        for name in members:
+            base = slugify(name, fallback)
+            if (len(members) == 1 or name == base) and key not in taken:
+                out[name] = base
+            else:
+                out[name] = f"{base}-{short_hash(name)}"
+    return out
+
+
+def rel_url(from_dir: str, target: str) -> str:
+    """Relative URL from a page directory (``models/a/1/``) to a page directory (``runs/x/``,
+    trailing slash) or a file (``assets/plotly.min.js``)."""
+    is_dir = target.endswith("/") or not target
+    src = [p for p in from_dir.strip("/").split("/") if p]
+    dst = [p for p in target.strip("/").split("/") if p]
+    common = 0
+    while common < min(len(src), len(dst)) and src[common] == dst[common]:
+        common += 1
+    parts = [".."] * (len(src) - common) + [quote(p) for p in dst[common:]]
+    url = "/".join(parts)
+    if is_dir:
+        return url + "/" if url else "./"
+    return url
