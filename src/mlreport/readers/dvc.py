@@ -590,7 +590,7 @@ class _Reading:
     def git_states(
         self, git: _Git, work: _StoreTree
     ) -> tuple[list[_State], list[tuple[str, str, int | None, str | None, str]]]:
-        pathspecs = ["dvc.lock", "dvc.yaml", "params.yaml", "dvclive/metrics.json", "dvclive.json"]
+        pathspecs = ["dvc.lock", "dvclive/metrics.json", "dvclive.json"]
         decl = self._work_tree_metric_paths(work)
         pathspecs.extend(p for p in decl if p not in pathspecs)
         log_out = git.run(
@@ -976,8 +976,11 @@ class _Reading:
                 _flatten_params(doc, "", flat)
                 for k, v in flat.items():
                     params.setdefault(f"{pfile}:{k}", v)
+        # dvclive's own params.yaml: plain keys when the project has no params.yaml, else
+        # under its file name like any other params file (they often repeat params.yaml).
+        live_prefix = f"{join(main_live.path, 'params.yaml')}:" if params_doc and main_live else ""
         for k, v in main_params.items():
-            params.setdefault(k, v)
+            params.setdefault(f"{live_prefix}{k}", v)
 
         metrics_list = list(main_metrics)
         taken = {m.key for m in metrics_list}
@@ -1497,6 +1500,8 @@ def _digest(entry: Mapping[str, object]) -> str | None:
         v = entry.get(k)
         if isinstance(v, str) and v:
             return v
+        if isinstance(v, int) and not isinstance(v, bool):  # an all-digit md5 left unquoted
+            return str(v)
     return None
 
 

@@ -323,11 +323,11 @@ def make_templated(out_dir: Path) -> None:
             deps:
             - path: data/raw/identity.jsonl
               hash: md5
-              md5: 11111111111111111111111111111111
+              md5: a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1
               size: 100
             - path: src/split.py
               hash: md5
-              md5: 22222222222222222222222222222222
+              md5: b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2
               size: 50
             params:
               params.yaml:
@@ -335,18 +335,18 @@ def make_templated(out_dir: Path) -> None:
             outs:
             - path: data/split/train_identity.jsonl
               hash: md5
-              md5: 33333333333333333333333333333333
+              md5: c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3
               size: 80
           split@orca.jsonl:
             cmd: python src/split.py "data/raw/orca.jsonl"
             deps:
             - path: data/raw/orca.jsonl
               hash: md5
-              md5: 44444444444444444444444444444444
+              md5: d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4
               size: 200
             - path: src/split.py
               hash: md5
-              md5: 22222222222222222222222222222222
+              md5: b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2
               size: 50
             params:
               params.yaml:
@@ -354,39 +354,39 @@ def make_templated(out_dir: Path) -> None:
             outs:
             - path: data/split/train_orca.jsonl
               hash: md5
-              md5: 55555555555555555555555555555555
+              md5: e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5
               size: 160
           split@platypus.jsonl:
             cmd: python src/split.py "data/raw/platypus.jsonl"
             deps:
             - path: data/raw/platypus.jsonl
               hash: md5
-              md5: 66666666666666666666666666666666
+              md5: f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6
               size: 300
             outs:
             - path: data/split/train_platypus.jsonl
               hash: md5
-              md5: 77777777777777777777777777777777
+              md5: a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7
               size: 240
           convert@small:
             cmd: python src/convert.py --size 1 --name small --out build/out
             deps:
             - path: data/split
               hash: md5
-              md5: 88888888888888888888888888888888.dir
+              md5: b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8.dir
               size: 240
               nfiles: 2
             outs:
             - path: data/small.csv
               hash: md5
-              md5: 99999999999999999999999999999999
+              md5: c9c9c9c9c9c9c9c9c9c9c9c9c9c9c9c9
               size: 10
           train:
             cmd: python src/train.py --missing ${nowhere.to.be.found}
             deps:
             - path: data/small.csv
               hash: md5
-              md5: 99999999999999999999999999999999
+              md5: c9c9c9c9c9c9c9c9c9c9c9c9c9c9c9c9
               size: 10
             - path: models/Llama-2-7b-chat-hf
               hash: md5
@@ -485,21 +485,21 @@ def make_broken(root: Path) -> None:
             cmd: python featurize.py
             deps:
             - path: raw.csv
-              md5: 00000000000000000000000000000001
+              md5: 0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f
               size: 9
             outs:
             - path: data.csv
-              md5: 00000000000000000000000000000002
+              md5: 1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e
               size: 4
           train:
             cmd: python train.py
             deps:
             - path: data.csv
-              md5: 00000000000000000000000000000002
+              md5: 1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e
               size: 4
             outs:
             - path: model.bin
-              md5: 00000000000000000000000000000003
+              md5: 2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d
               size: 2
         """,
     )

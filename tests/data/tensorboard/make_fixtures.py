@@ -15,12 +15,13 @@
   byte in a record's data, a flipped byte in a record's length, a zero-length file, and a Git LFS
   pointer (``git lfs pointer --file``, Debian's git-lfs 3.3.0) instead of the file.
 
-The clock, host name and pid are fixed so that a rerun writes the same bytes.
+The clock, host name and pid are fixed, and the hparams maps serialized in key order, so that a
+rerun writes the same bytes.
 
 Run from the repository root::
 
     python3.11 -m venv /tmp/venv-tb
-    /tmp/venv-tb/bin/pip install tensorboard==2.21.0 tensorboardX==2.6.5 numpy==2.5.5
+    /tmp/venv-tb/bin/pip install tensorboard==2.21.0 tensorboardX==2.6.5 numpy==2.4.6
     apt-get install -y git-lfs
     /tmp/venv-tb/bin/python tests/data/tensorboard/make_fixtures.py
 
@@ -68,7 +69,19 @@ from tensorboard.plugins.hparams import summary_v2 as hparams_summary  # noqa: E
 from tensorboard.plugins.scalar import summary_v2 as scalar_summary  # noqa: E402
 from tensorboard.plugins.text import summary_v2 as text_summary  # noqa: E402
 from tensorboard.summary.writer.event_file_writer import EventFileWriter  # noqa: E402
+from tensorboard.plugins.hparams import plugin_data_pb2  # noqa: E402
 from tensorboardX import SummaryWriter  # noqa: E402
+from tensorboardX.proto import plugin_hparams_pb2  # noqa: E402
+
+
+def _deterministic(cls: type) -> None:
+    """Protobuf map fields (the hparams) serialize in hash order unless asked otherwise."""
+    original = cls.SerializeToString
+    cls.SerializeToString = lambda self, **kw: original(self, deterministic=True)
+
+
+_deterministic(plugin_data_pb2.HParamsPluginData)
+_deterministic(plugin_hparams_pb2.HParamsPluginData)
 
 
 def fresh(path: Path) -> Path:
