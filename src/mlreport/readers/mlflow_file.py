@@ -227,9 +227,13 @@ def _parse_metric(ctx: _Ctx, path: str, text: str, with_run_id: bool = False) ->
             f"{len(bad)} line(s) are not '<timestamp> <value> <step>' (line {shown}); skipped",
         )
     if not points:
-        if not bad:
-            return None
         return None
+    # MLflow 3's log_model re-logs every metric at step 0, and its own parser reads the step of a
+    # dataset line (`ts value step name digest`) as 0: the copy is a step-0 point with the
+    # timestamp and value of a real later point. Drop such echoes (FORMATS.md §1.3).
+    later = {(ts, value) for step, ts, value in points if step != 0}
+    if later:
+        points = [p for p in points if p[0] != 0 or (p[1], p[2]) not in later]
     return MetricHistory.from_points(points)
 
 
