@@ -19,9 +19,9 @@ What is real and what is hand-made (see README.md for the logical content):
   ``files/`` (legacy ``wandb_version``/``desc`` wrappers); ``run-…-mixed001`` has a real
   ``.wandb`` (written offline, then renamed into an online-style directory) next to hand-written
   ``files/config.yaml``, ``wandb-summary.json`` and ``wandb-metadata.json``.
-* ``legacy_flat/wandb/``: the pre-0.10 layout (files directly in the run dir, ``wandb-history.jsonl``,
-  a ``dryrun-*`` dir, a ``settings`` file) written BY HAND after the shapes in the corpus store
-  ``wandb-connect4-v08`` (wandb 0.8.19); tiny, no copied content.
+* ``legacy_flat/wandb/``: the pre-0.10 layout (files directly in the run dir,
+  ``wandb-history.jsonl``, a ``dryrun-*`` dir, a ``settings`` file) written BY HAND after the
+  shapes in the corpus store ``wandb-connect4-v08`` (wandb 0.8.19); tiny, no copied content.
 * ``broken/wandb/``: real offline runs corrupted by this script (truncated ``.wandb``, a flipped
   payload byte so the CRC fails, a bad header) plus hand-made dirs (a run killed before writing
   its ``.wandb``, a ``config.yaml`` that is not YAML).
@@ -57,7 +57,7 @@ def _git_repo(root: Path) -> None:
         subprocess.run(cmd, cwd=root, check=True, env=env)
 
 
-# --- the child: runs wandb in a fresh process per store so no global state leaks -----------------
+# --- the child: runs wandb in a fresh process per store so no global state leaks ------------------
 
 
 def _child(kind: str, workdir: Path) -> None:
@@ -68,10 +68,13 @@ def _child(kind: str, workdir: Path) -> None:
     payload = workdir / "payload"
     payload.mkdir(exist_ok=True)
 
-    def model_artifact(name: str, content: str, aliases: list[str]) -> tuple[wandb.Artifact, list[str]]:
+    def model_artifact(
+        name: str, content: str, aliases: list[str]
+    ) -> tuple[wandb.Artifact, list[str]]:
         (payload / "weights.txt").write_text(content)
         (payload / "card.md").write_text(f"# {name}\n")
-        art = wandb.Artifact(name, type="model", description="a tiny model", metadata={"arch": "mlp"})
+        art = wandb.Artifact(name, type="model", description="a tiny model",
+                             metadata={"arch": "mlp"})
         art.add_file(str(payload / "weights.txt"))
         art.add_file(str(payload / "card.md"))
         return art, aliases
@@ -88,7 +91,8 @@ def _child(kind: str, workdir: Path) -> None:
             project="demo-proj", id="alpha001", name="wb-run-1", group="grp", job_type="train",
             notes="first <b>run</b>", tags=["baseline", "t2"], mode="offline", dir=str(workdir),
             config={"lr": 0.01, "epochs": 4,
-                    "model": {"layers": 2, "act": "relu", "opt": {"name": "adam", "betas": [0.9, 0.999]}},
+                    "model": {"layers": 2, "act": "relu",
+                              "opt": {"name": "adam", "betas": [0.9, 0.999]}},
                     "data_dir": None},
         )
         for step in range(4):
@@ -141,7 +145,7 @@ def _child(kind: str, workdir: Path) -> None:
         raise SystemExit(f"unknown kind {kind}")
 
 
-# --- the parent ------------------------------------------------------------------------------------
+# --- the parent -----------------------------------------------------------------------------------
 
 
 def _run_child(kind: str) -> Path:
@@ -167,7 +171,8 @@ def _clean(wandb_dir: Path) -> None:
 
 
 def _run_dir(wandb_dir: Path, run_id: str) -> Path:
-    (found,) = [p for p in wandb_dir.iterdir() if p.name.endswith(f"-{run_id}") and not p.is_symlink()]
+    (found,) = [p for p in wandb_dir.iterdir()
+                if p.name.endswith(f"-{run_id}") and not p.is_symlink()]
     return found
 
 
@@ -222,7 +227,8 @@ model:
         "username": "ana", "executable": "/usr/bin/python3", "cpu_count": 8,
     }, indent=2))
     _write(files / "requirements.txt", "torch==2.5.0\n")
-    _write(files / "media" / "table" / "samples_3_abc.table.json", '{"columns": ["x"], "data": [[1]]}\n')
+    _write(files / "media" / "table" / "samples_3_abc.table.json",
+           '{"columns": ["x"], "data": [[1]]}\n')
 
     # Real .wandb (written offline) in an online-style dir, with hand-written files/ beside it.
     src = _run_child("mixed")
@@ -279,10 +285,12 @@ epochs:
         "graph": {"_type": "graph", "format": "keras", "nodes": []},
         "epoch": 2, "reward": 4.0, "_step": 2, "_runtime": 6.5, "_timestamp": 1577712672.25,
     }))
-    _write(run / "wandb-events.jsonl", '{"system.cpu": 50.1, "_wandb": true, "_timestamp": 1577712698, "_runtime": 31}\n')
+    _write(run / "wandb-events.jsonl",
+           '{"system.cpu": 50.1, "_wandb": true, "_timestamp": 1577712698, "_runtime": 31}\n')
     _write(run / "wandb-metadata.json", json.dumps({
         "root": "C:/Users/p/proj", "program": "c:/Users/p/proj/c4.py",
-        "git": {"remote": "https://example.com/p/c4.git", "commit": "b9763d382d2ce587689a3aae0243387267a049e2"},
+        "git": {"remote": "https://example.com/p/c4.git",
+                "commit": "b9763d382d2ce587689a3aae0243387267a049e2"},
         "email": "p@example.com", "startedAt": "2019-12-30T13:31:06.786978", "host": "DESKTOP",
         "username": "P L", "os": "Windows-10", "python": "3.6.7", "state": "finished",
         "jobType": None, "mode": "run", "project": "flat-proj",

@@ -1,0 +1,119 @@
+"""The command line: exit statuses and messages, asserted in full."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlreport import __version__
+from mlreport.cli import main
+
+from .conftest import DATA, tree_digest
+
+BROKEN = DATA / "mlflow" / "broken" / "mlruns"
+V3 = DATA / "mlflow" / "v3_file" / "mlruns"
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlreport", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"mlreport {__version__}\n"
+
+
+def test_no_source_and_no_config_says_what_to_pass(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build"]) == 2
+    assert capsys.readouterr().err == (
+        "mlreport: nothing to build: pass a SOURCE (an mlruns/ folder, an mlflow.db file, a project "
+        "folder or a bucket URL) or list sources in mlreport.yml\n"
+    )
+
+
+def test_missing_source(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", "nowhere/mlruns", "-q"]) == 2
+    assert capsys.readouterr().err == "mlreport: cannot open nowhere/mlruns: no such file or directory\n"
+    assert not (chdir_tmp / "site").exists()
+
+
+def test_folder_that_is_not_a_store(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (chdir_tmp / "empty" / "sub").mkdir(parents=True)
+    (chdir_tmp / "empty" / "notes.txt").write_text("hello")
+    assert main(["build", "empty", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mlreport: cannot read empty: not a store of a known format (looked for MLflow file store, MLflow SQLite")
+    assert err.count("\n") == 1
+
+
+def test_file_that_is_not_a_database(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (chdir_tmp / "mlflow.db").write_text("not sqlite")
+    assert main(["build", "mlflow.db", "-q"]) == 2
+    assert capsys.readouterr().err.startswith("mlreport: cannot read mlflow.db: not a store of a known format")
+
+
+def test_unknown_format(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", str(V3), "--format", "mlfow"]) == 2
+    assert capsys.readouterr().err.startswith("mlreport: unknown format 'mlfow' (known: mlflow, mlflow-sql")
+
+
+def test_broken_store_builds_and_lists_problems(tmp_path: Path) -> None:
+    store = tmp_path / "mlruns"
+    shutil.copytree(BROKEN, store)
+    before = tree_digest(store)
+    result = run_cli("build", "mlruns", "-o", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if ": warning: " in line]
+    assert warnings == [
+        "mlreport: warning: cannot read mlruns/1/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/meta.yaml: missing meta.yaml",
+        "mlreport: warning: cannot read mlruns/1/cccccccccccccccccccccccccccccccc/meta.yaml: invalid YAML at line 2: did not find expected ',' or ']'",
+        "mlreport: warning: cannot read mlruns/1/dddddddddddddddddddddddddddddddd/meta.yaml: missing field 'run_id'",
+        "mlreport: warning: cannot read mlruns/1/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee/metrics/loss: 2 line(s) are not '<timestamp> <value> <step>' (line 11, 12); skipped",
+        "mlreport: warning: cannot read mlruns/1/ffffffffffffffffffffffffffffffff/params/binary: param value is not UTF-8 text",
+        "mlreport: warning: cannot read mlruns/7/meta.yaml: missing meta.yaml; its runs are listed under experiment 7",
+    ]
+    assert "Traceback" not in result.stderr
+    problems = (tmp_path / "out" / "problems" / "index.html").read_text()
+    assert "mlruns/1/dddddddddddddddddddddddddddddddd/meta.yaml" in problems
+    assert "missing field &#39;run_id&#39;" in problems or "missing field 'run_id'" in problems
+    assert (tmp_path / "out" / "runs" / ("a" * 32) / "index.html").is_file()
+    assert (tmp_path / "out" / "runs" / ("0" * 32) / "index.html").is_file()
+    assert not (tmp_path / "out" / "runs" / ("d" * 32)).exists()
+    assert tree_digest(store) == before  # nothing under the source was created, changed or deleted
+
+    strict = run_cli("build", "mlruns", "-o", "out", "--strict", "-q", cwd=tmp_path)
+    assert strict.returncode == 1
+    assert strict.stderr.splitlines()[-1] == "mlreport: error: 6 record(s) could not be read (--strict)"
+
+
+def test_inspect_prints_the_catalog(tmp_path: Path) -> None:
+    result = run_cli("inspect", str(V3), "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert sorted(data) == ["datasets", "experiments", "logged_models", "models", "problems", "runs", "stores", "versions"]
+    assert [v["version"] for v in data["versions"]] == ["1", "2"]
+    assert data["stores"] == [{"reader": "mlflow", "path": ""}]
+
+
+def test_config_file_sources_and_errors(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (chdir_tmp / "mlreport.yml").write_text("sources:\n  - path: x\n    format: mlfow\n")
+    assert main(["build"]) == 2
+    assert capsys.readouterr().err == (
+        "mlreport: mlreport.yml: sources[0].format: unknown format 'mlfow' (known: mlflow, mlflow-sql, "
+        "wandb, hf, dvc, tensorboard, manifest)\n"
+    )
+    (chdir_tmp / "mlreport.yml").write_text("titel: x\n")
+    assert main(["build"]) == 2
+    assert capsys.readouterr().err.startswith("mlreport: mlreport.yml: titel: unknown key (known: ")
+    (chdir_tmp / "mlreport.yml").write_text("sources: [a\n")
+    assert main(["build"]) == 2
+    assert capsys.readouterr().err == "mlreport: cannot read mlreport.yml: invalid YAML at line 2\n"
