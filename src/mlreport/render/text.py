@@ -175,3 +175,48 @@ def rel_url(from_dir: str, target: str) -> str:
     if is_dir:
         return url + "/" if url else "./"
     return url
+
+
+_HEADINGS = {"h1": "h4", "h2": "h5", "h3": "h6", "h4": "h6", "h5": "h6"}
+_SAFE_SCHEMES = ("http://", "https://", "mailto:", "#", "/", "./", "../")
+
+
+def note(value: object) -> Markup:
+    """A store's free-text note (MLflow's ``mlflow.note.content`` is Markdown) rendered safely.
+
+    Raw HTML is escaped before Markdown sees it; links keep only http(s), mailto and relative
+    targets; images become links (an image would be a request leaving the site).
+    """
+    import xml.etree.ElementTree as ET
+
+    import markdown
+    from markdown.treeprocessors import Treeprocessor
+
+    class _Sanitize(Treeprocessor):
+        def run(self, root: ET.Element) -> None:
+            for parent in root.iter():
+                for i, el in enumerate(list(parent)):
+                    if el.tag in _HEADINGS:
+                        el.tag = _HEADINGS[el.tag]  # a note's headings stay below the page's
+                    if el.tag == "img":
+                        link = ET.Element("a")
+                        link.text = el.get("alt") or el.get("src") or "image"
+                        src = el.get("src") or ""
+                        if src.lower().startswith(_SAFE_SCHEMES):
+                            link.set("href", src)
+                        link.tail = el.tail
+                        parent.remove(el)
+                        parent.insert(i, link)
+                    elif el.tag == "a":
+                        href = (el.get("href") or "").strip()
+                        if not href.lower().startswith(_SAFE_SCHEMES):
+                            el.attrib.pop("href", None)
+
+    class _Extension(markdown.Extension):
+        def extendMarkdown(self, md_: markdown.Markdown) -> None:  # noqa: N802 - Markdown API
+            md_.treeprocessors.register(_Sanitize(md_), "mlreport-sanitize", 0)
+
+    text = "" if value is None else str(value)
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    html = markdown.markdown(escaped, extensions=["tables", "fenced_code", "sane_lists", _Extension()])
+    return Markup('<div class="mlreport-note" markdown="0">') + Markup(html) + Markup("</div>")
