@@ -8,8 +8,8 @@ in one of two modes:
 * **git mode** (only a :class:`~mlreport.stores.LocalStore` whose folder is the top of a git
   repository, or lies inside one whose top is inside the store, with ``git`` on ``PATH``): git is
   run read-only (``GIT_OPTIONAL_LOCKS=0``, ``core.fsmonitor`` off, nothing that writes). Every
-  commit on a branch or tag that changed ``dvc.lock``, ``dvc.yaml``, ``params.yaml``, a declared
-  metrics file or dvclive's ``metrics.json`` is a state, and so is every ``dvc exp`` ref
+  commit on a branch or tag that changed ``dvc.lock``, a declared metrics file or dvclive's
+  ``metrics.json``/``dvclive.json`` is a state, and so is every ``dvc exp`` ref
   (``refs/exps/<2>/<38>/<name>``) and every commit a GTO tag points at. The work tree is one more
   state only when its ``dvc.lock`` or metrics differ from ``HEAD``.
 
@@ -107,10 +107,8 @@ from . import ReadOptions
 
 log = logging.getLogger("mlreport.readers.dvc")
 
-try:  # libyaml is several times faster on big dvc.lock files
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined,assignment]
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+# libyaml is several times faster on big dvc.lock files; PyYAML may be built without it
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _CODE_SUFFIXES = (".py", ".sh", ".ipynb")
 _TEMPLATE = re.compile(r"\$\{\s*([^${}]+?)\s*\}")
@@ -454,8 +452,9 @@ def _expand_stages(
                 out[name] = body
                 continue
             template = {k: v for k, v in body.items() if k != "matrix"}
-            for combo in itertools.product(*axes.values()):  # type: ignore[arg-type]
-                item = dict(zip(axes, combo))
+            lists = [v for v in axes.values() if isinstance(v, list)]
+            for combo in itertools.product(*lists):
+                item = dict(zip(axes, combo, strict=True))
                 suffix = "-".join(
                     str(v) if isinstance(v, (str, int, float)) else f"{k}{i}"
                     for i, (k, v) in enumerate(item.items())
@@ -590,6 +589,10 @@ class _Reading:
     def git_states(
         self, git: _Git, work: _StoreTree
     ) -> tuple[list[_State], list[tuple[str, str, int | None, str | None, str]]]:
+        try:
+            git.run(["rev-parse", "--verify", "-q", "HEAD"])
+        except _GitError:
+            return [], []  # a repository without commits: the work tree is all there is
         pathspecs = ["dvc.lock", "dvclive/metrics.json", "dvclive.json"]
         decl = self._work_tree_metric_paths(work)
         pathspecs.extend(p for p in decl if p not in pathspecs)
@@ -727,8 +730,12 @@ class _Reading:
             stages = yaml_doc.get("stages")
             if isinstance(stages, Mapping):
                 stage_defs, unexpanded = _expand_stages(stages, context)
-            top_metrics = [p for p, _ in _path_entries(_substitute(yaml_doc.get("metrics"), context))]
-            top_params = [p for p, _ in _path_entries(_substitute(yaml_doc.get("params"), context))]
+            top_metrics = [
+                p for p, _ in _path_entries(_substitute(yaml_doc.get("metrics"), context))
+            ]
+            top_params = [
+                p for p, _ in _path_entries(_substitute(yaml_doc.get("params"), context))
+            ]
             arts = yaml_doc.get("artifacts")
             artifacts_decl = {}
             if isinstance(arts, Mapping):
@@ -779,7 +786,9 @@ class _Reading:
         stage_metrics: dict[str, list[str]] = {}
         for sname, body in stage_defs.items():
             stage_metrics[sname] = [p for p, _ in _path_entries(body.get("metrics"))]
-        declared = list(dict.fromkeys(top_metrics + [p for ps in stage_metrics.values() for p in ps]))
+        declared = list(
+            dict.fromkeys(top_metrics + [p for ps in stage_metrics.values() for p in ps])
+        )
         own = [
             p for p in declared
             if not any(_live_owns(d, p) for d in live_dirs)
@@ -808,9 +817,11 @@ class _Reading:
             body = lock_stages[sname]
             run_key = f"{state_key}/{sname}"
             tags: dict[str, str] = {}
-            if isinstance(body.get("cmd"), (str, list)):
-                cmd = body["cmd"]
-                tags["dvc.cmd"] = cmd if isinstance(cmd, str) else " && ".join(map(str, cmd))
+            cmd = body.get("cmd")
+            if isinstance(cmd, str):
+                tags["dvc.cmd"] = cmd
+            elif isinstance(cmd, list):
+                tags["dvc.cmd"] = " && ".join(str(c) for c in cmd)
             if sname in stale:
                 tags["dvc.stale"] = "true"
             inputs: list[DatasetRef] = []
@@ -950,8 +961,8 @@ class _Reading:
             )
 
         # The state run.
-        params: dict[str, str] = {}
-        _flatten_params(params_doc, "", params)
+        state_params: dict[str, str] = {}
+        _flatten_params(params_doc, "", state_params)
         extra_params = [p for p in top_params if p != "params.yaml"
                         and not (main_live and _live_owns(main_live, p))]
         for sname in sorted(lock_stages):
@@ -975,12 +986,14 @@ class _Reading:
                 flat: dict[str, str] = {}
                 _flatten_params(doc, "", flat)
                 for k, v in flat.items():
-                    params.setdefault(f"{pfile}:{k}", v)
+                    state_params.setdefault(f"{pfile}:{k}", v)
         # dvclive's own params.yaml: plain keys when the project has no params.yaml, else
         # under its file name like any other params file (they often repeat params.yaml).
-        live_prefix = f"{join(main_live.path, 'params.yaml')}:" if params_doc and main_live else ""
+        live_prefix = ""
+        if params_doc and main_live is not None:
+            live_prefix = f"{join(main_live.path, 'params.yaml')}:"
         for k, v in main_params.items():
-            params.setdefault(f"{live_prefix}{k}", v)
+            state_params.setdefault(f"{live_prefix}{k}", v)
 
         metrics_list = list(main_metrics)
         taken = {m.key for m in metrics_list}
@@ -1006,14 +1019,16 @@ class _Reading:
             key=state_key,
             id=state.id,
             name=state.name,
-            origin=self.origin("dvc.lock" if lock_stages else (main_live.path if main_live else "")),
+            origin=self.origin(
+                "dvc.lock" if lock_stages else (main_live.path if main_live else "")
+            ),
             experiment_key=self.exp_key,
             status=RunStatus.FINISHED if lock_stages else RunStatus.UNKNOWN,
             start_time=start,
             end_time=end,
             user=state.user,
             description=state.description,
-            params=frozen_map(params),
+            params=frozen_map(state_params),
             tags=frozen_map(state_tags),
             metrics=tuple(sorted(metrics_list, key=lambda m: m.key)),
             inputs=_sorted_refs(all_inputs),
@@ -1041,7 +1056,7 @@ class _Reading:
         if not files:
             return
         got = state.tree.read_many([f for f, _ in files if f])
-        for fpath, keys in files:
+        for fpath, wanted in files:
             data = got.get(fpath)
             if data is None or isinstance(data, OSError):
                 continue  # DVC would fail; for a catalog the stage names just stay literal
@@ -1051,7 +1066,9 @@ class _Reading:
                 self.problem(fpath, str(exc), state)
                 continue
             if isinstance(doc, Mapping):
-                context.update({str(k): v for k, v in doc.items() if keys is None or k in keys})
+                context.update(
+                    {str(k): v for k, v in doc.items() if wanted is None or k in wanted}
+                )
 
     def _dataset(
         self, path: str, entry: Mapping[str, object], stage: str, source: str
@@ -1061,7 +1078,9 @@ class _Reading:
         if key in self.seen:
             return None
         self.seen.add(key)
-        profile = {k: _int(entry.get(k)) for k in ("size", "nfiles") if _int(entry.get(k)) is not None}
+        profile = {
+            k: _int(entry.get(k)) for k in ("size", "nfiles") if _int(entry.get(k)) is not None
+        }
         return Dataset(
             key=key,
             name=path,
@@ -1170,8 +1189,8 @@ class _Reading:
         for e in root_entries:
             if not e.is_dir and e.name.endswith(".json") and names.get(e.name[:-5]):
                 d = e.name[:-5]
-                sub = {x.name: x.is_dir for x in tree.ls(d)}
-                if sub.get("scalars") or any(n.endswith(".tsv") for n in sub):
+                listing = {x.name: x.is_dir for x in tree.ls(d)}
+                if listing.get("scalars") or any(n.endswith(".tsv") for n in listing):
                     found[d] = _LiveDir(d, old=True)
         candidates: list[str] = []
         for p in top_metrics:
@@ -1346,7 +1365,8 @@ class _Reading:
             versions[name] = {k: v for k, v in versions[name].items() if not k.startswith("!")}
         # stage holder: the assignment with the highest number, then the newest, wins
         holders: dict[tuple[str, str], str | None] = {}
-        for name, stage, sha, unassign, _n, _w, _t in sorted(assignments, key=lambda a: (a[4], a[5], a[6])):
+        ordered = sorted(assignments, key=lambda a: (a[4], a[5], a[6]))
+        for name, stage, sha, unassign, _n, _w, _t in ordered:
             holders[(name, stage)] = None if unassign else sha
 
         names = sorted(set(models) | set(versions) | {a[0] for a in assignments})
@@ -1381,9 +1401,10 @@ class _Reading:
                         )
                     )
                 # a stage on a commit with no version tag: the commit is a version of its own
-                for (mname, _stage), sha in sorted(holders.items()):
-                    if mname != name or sha is None or sha in sha_version:
+                for (mname, _stage), holder in sorted(holders.items()):
+                    if mname != name or holder is None or holder in sha_version:
                         continue
+                    sha = holder
                     version = _fallback_version(name, sha, by_sha)
                     sha_version[sha] = version
                     state = by_sha.get(sha, (None, {}))[0]
@@ -1415,10 +1436,10 @@ class _Reading:
             # stages -> aliases
             stages_by_version: dict[str, list[tuple[int, int, str]]] = {}
             aliases: dict[str, str] = {}
-            for (mname, stage), sha in holders.items():
-                if mname != name or sha is None or sha not in sha_version:
+            for (mname, stage), holder in holders.items():
+                if mname != name or holder is None or holder not in sha_version:
                     continue
-                version = sha_version[sha]
+                version = sha_version[holder]
                 aliases[stage] = version
                 order = max(
                     (a[4], a[5]) for a in assignments if a[0] == name and a[1] == stage

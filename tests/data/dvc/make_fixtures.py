@@ -9,13 +9,15 @@ Real-tool cases need two throwaway virtualenvs (never the project's python):
 
 then, from the repository root:
 
-    /tmp/dvcvenv/bin/python tests/data/dvc/make_fixtures.py [--dvclive0-python /tmp/dvclive0/bin/python]
+    /tmp/dvcvenv/bin/python tests/data/dvc/make_fixtures.py \
+        [--dvclive0-python /tmp/dvclive0/bin/python] [--only pipeline nested old templated broken]
 
 Cases (see README.md): ``pipeline`` (+ ``pipeline.bundle``: its git history, cloned by the tests),
 ``nested`` and ``old_dvclive`` are written by dvc/dvclive/gto; ``templated`` and the broken cases
 (``broken_yaml``, ``missing_metrics``, ``stale_lock``, ``bad_tsv``) are hand-made text.
-Commit and tag dates are fixed; the ``dvc exp run`` commit and the dvclive timestamps carry the
-time the script ran (they are the tools' own values).
+Commit dates are fixed; the GTO tags (gto sets its own tagger date), the ``dvc exp run`` commit and
+the dvclive timestamps carry the time the script ran (they are the tools' own values), so a rerun
+changes those and the tests' expected experiment sha.
 """
 
 from __future__ import annotations
@@ -55,6 +57,20 @@ def run(cmd: list[str], cwd: Path, date: str | None = None, **kw: object) -> str
 def write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text).lstrip("\n"))
+
+
+def run_outside_git(cmd: list[str], out_dir: Path) -> None:
+    """Run a dvclive script in a scratch folder outside any git repository, then copy its output.
+
+    dvclive 3.x runs `dvc init` at the top of the enclosing git repository when it finds one
+    without DVC, which inside this project would write a stray `.dvc/` into it.
+    """
+    with tempfile.TemporaryDirectory(prefix="dvcfix-") as tmp:
+        env = {**ENV, "GIT_CEILING_DIRECTORIES": tmp}
+        subprocess.run(cmd, cwd=tmp, env=env, check=True, capture_output=True)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        shutil.copytree(tmp, out_dir)
 
 
 def venv_bin(name: str) -> str:
@@ -98,7 +114,7 @@ model = json.load(open("models/model.json"))
 acc = round(0.6 + model["lr"] * model["epochs"], 4)
 pathlib.Path("eval").mkdir(exist_ok=True)
 pathlib.Path("eval/metrics.json").write_text(json.dumps({"test": {"acc": acc, "loss": round(1 - acc, 4)}}))
-"""
+"""  # noqa: E501
 
 DVC_YAML = """
 stages:
@@ -189,11 +205,15 @@ def make_pipeline(out_dir: Path, bundle: Path) -> None:
         tag_dates = iter(
             [f"2026-11-0{d}T12:00:00+00:00" for d in (2, 3, 3, 4, 5)]
         )
-        run([gto, "register", "demo-model", commits[0], "--version", "v1.0.0"], repo, date=next(tag_dates))
-        run([gto, "register", "demo-model", commits[1], "--version", "v1.1.0"], repo, date=next(tag_dates))
-        run([gto, "assign", "demo-model", "--version", "v1.0.0", "--stage", "prod"], repo, date=next(tag_dates))
-        run([gto, "assign", "demo-model", "--version", "v1.0.0", "--stage", "staging"], repo, date=next(tag_dates))
-        run([gto, "assign", "demo-model", "--version", "v1.1.0", "--stage", "prod"], repo, date=next(tag_dates))
+        gto_calls = [
+            ["register", "demo-model", commits[0], "--version", "v1.0.0"],
+            ["register", "demo-model", commits[1], "--version", "v1.1.0"],
+            ["assign", "demo-model", "--version", "v1.0.0", "--stage", "prod"],
+            ["assign", "demo-model", "--version", "v1.0.0", "--stage", "staging"],
+            ["assign", "demo-model", "--version", "v1.1.0", "--stage", "prod"],
+        ]
+        for args in gto_calls:
+            run([gto, *args], repo, date=next(tag_dates))
 
         # One DVC experiment from the last commit.
         run([dvc, "exp", "run", "-q", "-S", "train.lr=0.1", "-n", "exp-lr01"], repo)
@@ -216,9 +236,6 @@ def make_pipeline(out_dir: Path, bundle: Path) -> None:
 
 def make_nested(out_dir: Path) -> None:
     """dvclive without DVC: a main dvclive dir and two fold dirs nested inside it."""
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
     script = """
 from dvclive import Live
 with Live("dvclive", dvcyaml=None, save_dvc_exp=False) as live:
@@ -234,14 +251,11 @@ for fold in range(2):
             live.log_metric("train/loss", 0.9 - step * 0.1 - fold * 0.05)
             live.next_step()
 """
-    subprocess.run([sys.executable, "-c", script], cwd=out_dir, env=ENV, check=True)
+    run_outside_git([sys.executable, "-c", script], out_dir)
 
 
 def make_old(out_dir: Path, python: str) -> None:
     """dvclive 0.12.1: `dvclive.json` summary beside `dvclive/scalars/*.tsv`."""
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
     script = """
 from dvclive import Live
 live = Live()
@@ -251,7 +265,7 @@ for i in range(3):
     live.log("acc", 0.5 + i * 0.1)
     live.next_step()
 """
-    subprocess.run([python, "-c", script], cwd=out_dir, env=ENV, check=True, capture_output=True)
+    run_outside_git([python, "-c", script], out_dir)
     (out_dir / "dvclive/report.html").unlink(missing_ok=True)  # a vega page, not run data
 
 

@@ -1,0 +1,456 @@
+"""The DVC / dvclive reader against fixtures written by dvc, dvclive and gto (tests/data/dvc/)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mlreport.model import (
+    Dataset,
+    DatasetRef,
+    Experiment,
+    LoggedModel,
+    ModelVersion,
+    Problem,
+    Record,
+    RegisteredModel,
+    Run,
+    RunStatus,
+)
+from mlreport.readers import ReadOptions
+from mlreport.readers.dvc import DvcReader
+from mlreport.stores import open_store
+
+DATA = Path(__file__).resolve().parent / "data" / "dvc"
+CASES = [
+    "pipeline", "nested", "old_dvclive", "templated",
+    "broken_yaml", "missing_metrics", "stale_lock", "bad_tsv",
+]
+MODEL_MD5 = {  # models/model.json per commit of pipeline.bundle
+    "c1": "f4075542c83add0c519def1d9f2a9237",
+    "c2": "fa7ec4912210d188c6ce80d407bde8f9",
+    "c3": "15e67aa71cc066f46c8dcd5bd51f6717",
+}
+C1 = "b3096bf9e3eafd1408a5b82659ffa4933941b6d0"
+C2 = "84a68871fb6eba3c4e62f1a7413e7f64642a219a"
+C3 = "e5a0fc75b5c5ecf44aa60c8607c56fa14600a764"
+EXP = "93624c4d1b4a1f4650876c6f9b5da4ebc7ba845a"
+RAW = "data/raw.csv@6f541272252224d234b976cd6d507f4b"
+PREPARED = "data/prepared@572d5d6c6aca16471e0ac34916d4aa9b.dir"
+_prefixes = itertools.count()
+
+needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def read(source: str | Path, **options: object) -> list[Record]:
+    store = open_store(str(source))
+    return list(DvcReader().read(store, "", ReadOptions(**options)))  # type: ignore[arg-type]
+
+
+def of(records: list[Record], kind: type) -> list:  # type: ignore[type-arg]
+    return [r for r in records if isinstance(r, kind)]
+
+
+def runs(records: list[Record]) -> dict[str, Run]:
+    return {r.key: r for r in of(records, Run)}
+
+
+def reasons(records: list[Record]) -> list[tuple[str, str]]:
+    return [(p.origin.path, p.reason) for p in of(records, Problem)]
+
+
+def to_memory(local: Path, name: str) -> str:
+    """Upload a folder to memory://<unique>/<name> (the last part names the project)."""
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    prefix = f"/mlreport-dvc-{os.getpid()}-{next(_prefixes)}/{name}"
+    for dirpath, dirs, files in os.walk(local):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for f in files:
+            p = Path(dirpath) / f
+            fs.pipe_file(f"{prefix}/{p.relative_to(local).as_posix()}", p.read_bytes())
+    return f"memory://{prefix}"
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    done = subprocess.run(["git", "-C", str(repo), *args], env=env, check=True,
+                          capture_output=True, text=True)
+    return done.stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """pipeline.bundle restored with every ref (refs/exps too), main checked out."""
+    target = tmp_path / "pipeline"
+    target.mkdir()
+    git(target, "init", "-q")
+    git(target, "fetch", "-q", str(DATA / "pipeline.bundle"), "+refs/*:refs/*")
+    git(target, "checkout", "-q", "main")
+    return target
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    out = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for f in files:
+            p = Path(dirpath) / f
+            out[str(p.relative_to(root))] = p.read_bytes()
+    return out
+
+
+# -- detect
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_detect_fixture_cases(case: str) -> None:
+    assert DvcReader().detect(open_store(str(DATA / case)), "")
+
+
+def test_detect_rejects_other_folders(tmp_path: Path) -> None:
+    assert not DvcReader().detect(open_store(str(DATA)), "")
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "metrics.json").write_text("{}")
+    assert not DvcReader().detect(open_store(str(tmp_path)), "")
+    assert DvcReader().detect(open_store(str(DATA / "nested")), "dvclive")
+    assert DvcReader().detect(open_store(str(DATA / "old_dvclive")), "")
+
+
+# -- pipeline, work-tree mode
+
+
+def test_pipeline_work_tree() -> None:
+    records = read(DATA / "pipeline")
+    assert reasons(records) == []
+    [exp] = of(records, Experiment)
+    assert (exp.key, exp.name) == ("dvc-project:.", "pipeline")
+    by_key = runs(records)
+    assert list(by_key) == [
+        "dvc:workspace", "dvc:workspace/evaluate", "dvc:workspace/prepare", "dvc:workspace/train",
+    ]
+    ws = by_key["dvc:workspace"]
+    assert ws.status is RunStatus.FINISHED
+    assert ws.experiment_key == "dvc-project:."
+    assert dict(ws.params) == {
+        "prepare.split": "0.25", "train.epochs": "4", "train.lr": "0.05",
+        "train.model.layers": "2", "dvclive/params.yaml:epochs": "4",
+        "dvclive/params.yaml:lr": "0.05", "dvclive/params.yaml:model.layers": "2",
+    }
+    finals = {m.key: (m.final, m.final_step, m.count) for m in ws.metrics}
+    assert finals == {
+        "acc": (0.99, 3, 4), "best_acc": (0.99, 3, 1), "test/acc": (0.8, 0, 1),
+        "test/loss": (0.2, 0, 1), "train/loss": (0.4, 3, 4),
+    }
+    loss = ws.metric("train/loss")
+    assert loss is not None and loss.history is not None
+    assert list(loss.history.steps) == [0, 1, 2, 3]
+    assert all(t > 1_700_000_000_000 for t in loss.history.timestamps)  # epoch ms
+    acc = ws.metric("acc")
+    assert acc is not None and acc.history is not None
+    assert list(acc.history.timestamps) == [-1, -1, -1, -1]  # logged without timestamp=True
+    assert ws.start_time == loss.history.timestamps[0]
+    assert ws.end_time == loss.history.timestamps[-1]
+    assert ws.inputs == (DatasetRef(RAW, "prepare"),)
+    model_key = f"dvc-model:models/model.json@{MODEL_MD5['c3']}"
+    assert ws.output_model_keys == (model_key,)
+    assert [(a.path, a.size) for a in ws.artifacts] == [
+        ("data/prepared", 32), ("eval/metrics.json", 35), ("models/model.json", 25),
+    ]
+    assert ws.tags["dvclive.dir"] == "dvclive"
+
+    train = by_key["dvc:workspace/train"]
+    assert train.parent_key == "dvc:workspace"
+    assert dict(train.params) == {
+        "train.epochs": "4", "train.lr": "0.05", "train.model.layers": "2",
+    }
+    assert train.inputs == (DatasetRef(PREPARED),)
+    assert train.output_model_keys == (model_key,)
+    assert train.tags["dvc.cmd"] == "python src/train.py"
+    assert train.tags["dvc.upstream"] == "prepare"
+    assert train.tags["dvc.code:src/train.py"] == "9a5428cc448e37c038223bfb9a7457c6"
+    evaluate = by_key["dvc:workspace/evaluate"]
+    assert evaluate.tags["dvc.upstream"] == "prepare,train"
+    assert evaluate.tags["dvc.model:models/model.json"] == MODEL_MD5["c3"]
+    assert {m.key: m.final for m in evaluate.metrics} == {"test/acc": 0.8, "test/loss": 0.2}
+
+    assert [(d.key, d.digest, d.profile) for d in of(records, Dataset)] == [
+        (PREPARED, "572d5d6c6aca16471e0ac34916d4aa9b.dir", '{"nfiles": 2, "size": 32}'),
+        (RAW, "6f541272252224d234b976cd6d507f4b", '{"size": 32}'),
+    ]
+    [lm] = of(records, LoggedModel)
+    assert (lm.key, lm.id, lm.name, lm.run_key) == (
+        model_key, MODEL_MD5["c3"], "demo-model", "dvc:workspace/train",
+    )
+    assert dict(lm.tags) == {
+        "dvc.desc": "demo classifier", "dvc.labels": "cv,demo", "dvc.path": "models/model.json",
+        "meta.framework": "none",
+    }
+    [rm] = of(records, RegisteredModel)
+    assert (rm.name, rm.description, dict(rm.aliases)) == ("demo-model", "demo classifier", {})
+    assert rm.tags["dvc.type"] == "model"
+    [mv] = of(records, ModelVersion)
+    assert (mv.model, mv.version, mv.run_key, mv.logged_model_key, mv.stage) == (
+        "demo-model", "15e67aa7", "dvc:workspace", model_key, None,
+    )
+
+
+def test_history_option_drops_arrays_keeps_summary() -> None:
+    ws = runs(read(DATA / "pipeline", history=False))["dvc:workspace"]
+    loss = ws.metric("train/loss")
+    assert loss is not None
+    assert loss.history is None
+    assert (loss.final, loss.count, loss.minimum) == (0.4, 4, 0.4)
+
+
+# -- pipeline, git mode
+
+
+@needs_git
+def test_git_mode_commits_experiments_and_gto(repo: Path) -> None:
+    before = snapshot(repo)
+    records = read(repo)
+    assert snapshot(repo) == before  # git ran read-only: no index refresh, no new files
+    assert reasons(records) == []
+    [exp] = of(records, Experiment)
+    assert exp.created == 1793613600000  # first commit that ran the pipeline
+    by_key = runs(records)
+    states = [k for k, r in by_key.items() if r.parent_key is None]
+    assert states == [f"dvc:{C1}", f"dvc:{C2}", f"dvc:{C3}", f"dvc:{EXP}"]
+    assert len(by_key) == 16  # 4 states x (1 + 3 stages)
+    c1 = by_key[f"dvc:{C1}"]
+    assert (c1.name, c1.user, c1.start_time, c1.description) == (
+        C1[:7], "Ada Example", 1793613600000, "Train lr=0.01 epochs=3",
+    )
+    assert c1.git.commit == C1
+    assert (c1.params["train.lr"], c1.params["train.epochs"]) == ("0.01", "3")
+    assert {m.key: m.count for m in c1.metrics}["train/loss"] == 3
+    assert by_key[f"dvc:{C3}"].metric("train/loss").count == 4  # type: ignore[union-attr]
+    e = by_key[f"dvc:{EXP}"]
+    assert e.name == "exp-lr01"
+    assert dict(e.tags) == {
+        "dvc.exp.baseline": C3, "dvc.exp.name": "exp-lr01", "dvclive.dir": "dvclive",
+    }
+    assert e.params["train.lr"] == "0.1"
+    assert by_key[f"dvc:{C2}/train"].parent_key == f"dvc:{C2}"
+
+    models = {m.key: m.run_key for m in of(records, LoggedModel)}
+    assert models[f"dvc-model:models/model.json@{MODEL_MD5['c1']}"] == f"dvc:{C1}/train"
+    assert len(models) == 4  # one per distinct model md5, the experiment's included
+    assert len(of(records, Dataset)) == 2  # the data never changed: deduplicated across commits
+
+    [rm] = of(records, RegisteredModel)
+    assert dict(rm.aliases) == {"prod": "v1.1.0", "staging": "v1.0.0"}
+    versions = [
+        (v.version, v.stage, v.aliases, v.run_key, v.logged_model_key, v.user, v.tags["gto.tag"])
+        for v in of(records, ModelVersion)
+    ]
+    assert versions == [
+        ("v1.0.0", "staging", ("staging",), f"dvc:{C1}",
+         f"dvc-model:models/model.json@{MODEL_MD5['c1']}", "Ada Example", "demo-model@v1.0.0"),
+        ("v1.1.0", "prod", ("prod",), f"dvc:{C2}",
+         f"dvc-model:models/model.json@{MODEL_MD5['c2']}", "Ada Example", "demo-model@v1.1.0"),
+    ]
+
+
+@needs_git
+def test_git_mode_stage_on_unregistered_commit_and_dirty_work_tree(repo: Path) -> None:
+    git(repo, "tag", "-a", "demo-model#dev", C3, "-m", "Assigning stage dev")
+    lock = repo / "dvc.lock"
+    lock.write_text(lock.read_text().replace("size: 25", "size: 26"))
+    records = read(repo)
+    by_version = {v.version: v for v in of(records, ModelVersion)}
+    assert sorted(by_version) == ["15e67aa7", "v1.0.0", "v1.1.0"]
+    dev = by_version["15e67aa7"]
+    assert (dev.stage, dev.run_key) == ("dev", f"dvc:{C3}")
+    [rm] = of(records, RegisteredModel)
+    assert dict(rm.aliases) == {"dev": "15e67aa7", "prod": "v1.1.0", "staging": "v1.0.0"}
+    ws = runs(records)["dvc:workspace"]
+    assert (ws.git.commit, ws.git.dirty) == (C3, True)
+    assert ws.tags["dvc.baseline"] == C3
+
+
+@needs_git
+def test_git_mode_only_for_local_stores(repo: Path) -> None:
+    records = read(to_memory(repo, "pipeline"))
+    assert [k for k, r in runs(records).items() if r.parent_key is None] == ["dvc:workspace"]
+    assert [v.version for v in of(records, ModelVersion)] == ["15e67aa7"]
+
+
+def test_folder_inside_another_repo_is_read_as_work_tree() -> None:
+    # tests/data/dvc/pipeline sits inside this project's own git repository
+    records = read(DATA / "pipeline")
+    assert "dvc:workspace" in runs(records)
+
+
+# -- templating, dvclive layouts
+
+
+def test_templated_foreach_vars_and_stale_entry() -> None:
+    records = read(DATA / "templated")
+    assert reasons(records) == [
+        (
+            "dvc.lock",
+            "stage 'split@platypus.jsonl' in dvc.lock is not in dvc.yaml (stale lock entry)",
+        ),
+    ]
+    by_key = runs(records)
+    assert sorted(by_key) == [
+        "dvc:workspace", "dvc:workspace/convert@small", "dvc:workspace/split@identity.jsonl",
+        "dvc:workspace/split@orca.jsonl", "dvc:workspace/split@platypus.jsonl",
+        "dvc:workspace/train",
+    ]
+    assert by_key["dvc:workspace/split@platypus.jsonl"].tags["dvc.stale"] == "true"
+    assert "dvc.stale" not in by_key["dvc:workspace/split@orca.jsonl"].tags
+    assert by_key["dvc:workspace/train"].tags["dvc.upstream"] == "convert@small"
+    assert by_key["dvc:workspace/train"].tags["dvc.cmd"] == (
+        "python src/train.py --missing ${nowhere.to.be.found}"
+    )
+    ws = by_key["dvc:workspace"]
+    assert dict(ws.params) == {
+        "data.val_size": "0.2", "train.epochs": "2", "train.model_size": "7b",
+    }
+    # external inputs only: split outputs feed convert, stale entries do not count
+    assert [(r.dataset_key, r.context) for r in ws.inputs] == [
+        ("data/raw/identity.jsonl@a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "split@identity.jsonl"),
+        ("data/raw/orca.jsonl@d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4", "split@orca.jsonl"),
+        ("data/split@b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8.dir", "convert@small"),
+        ("models/Llama-2-7b-chat-hf@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.dir", "train"),
+    ]
+    assert len(of(records, Dataset)) == 10
+
+
+def test_expand_stages_unit() -> None:
+    from mlreport.readers.dvc import _expand_stages
+
+    stages = {
+        "a": {"foreach": [1, 2], "do": {"cmd": "run ${item} ${x.y} ${nope}"}},
+        "b": {"foreach": {"k1": {"f": "v1"}}, "do": {"cmd": "${key}=${item.f}"}},
+        "c": {"matrix": {"m": ["p", "q"], "n": [3]}, "cmd": "${item.m}${item.n}"},
+        "d": {"foreach": "${missing}", "do": {"cmd": "x"}},
+    }
+    out, unexpanded = _expand_stages(stages, {"x": {"y": 7}})
+    assert {k: v.get("cmd") for k, v in out.items()} == {
+        "a@1": "run 1 7 ${nope}", "a@2": "run 2 7 ${nope}", "b@k1": "k1=v1",
+        "c@p-3": "p3", "c@q-3": "q3", "d": None,  # left as written: foreach, do
+    }
+    assert unexpanded == {"d"}
+
+
+def test_nested_dvclive_dirs_are_runs() -> None:
+    records = read(DATA / "nested")
+    assert reasons(records) == []
+    by_key = runs(records)
+    assert list(by_key) == [
+        "dvc:workspace", "dvc:workspace:dvclive/fold_0", "dvc:workspace:dvclive/fold_1",
+    ]
+    ws = by_key["dvc:workspace"]
+    assert ws.status is RunStatus.UNKNOWN
+    assert dict(ws.params) == {"folds": "2"}
+    assert {m.key: (m.final, m.count) for m in ws.metrics} == {
+        "eval/loss": (pytest.approx(0.7), 3), "train/loss": (0.5, 3),
+    }
+    fold1 = by_key["dvc:workspace:dvclive/fold_1"]
+    assert (fold1.name, fold1.parent_key, dict(fold1.params)) == (
+        "dvclive/fold_1", "dvc:workspace", {"fold": "1"},
+    )
+    assert {m.key: m.count for m in fold1.metrics} == {"train/loss": 3}
+    assert {m.key: m.count for m in by_key["dvc:workspace:dvclive/fold_0"].metrics} == {
+        "train/loss": 2
+    }
+
+
+def test_old_dvclive_layout() -> None:
+    records = read(DATA / "old_dvclive")
+    assert reasons(records) == []
+    [ws] = of(records, Run)
+    assert dict(ws.params) == {"lr": "0.1"}
+    finals = {m.key: (m.final, m.final_step, m.count) for m in ws.metrics}
+    assert finals == {"acc": (0.7, 2, 3), "train/loss": (0.3333333333333333, 2, 3)}
+    acc = ws.metric("acc")
+    assert acc is not None and acc.history is not None
+    assert all(t > 1_700_000_000_000 for t in acc.history.timestamps)
+    assert ws.start_time is not None and ws.end_time is not None
+    assert ws.start_time <= ws.end_time
+
+
+# -- broken stores
+
+
+def test_broken_yaml_still_reads_the_lock() -> None:
+    records = read(DATA / "broken_yaml")
+    assert reasons(records) == [
+        ("dvc.yaml", "invalid YAML at line 5: did not find expected ',' or ']'"),
+    ]
+    by_key = runs(records)
+    assert sorted(by_key) == ["dvc:workspace", "dvc:workspace/train"]
+    assert dict(by_key["dvc:workspace"].params) == {"lr": "0.1"}
+    assert by_key["dvc:workspace/train"].inputs == (
+        DatasetRef("data.csv@0123456789abcdef0123456789abcdef"),
+    )
+    assert of(records, RegisteredModel) == []
+
+
+def test_missing_and_invalid_metrics_files() -> None:
+    records = read(DATA / "missing_metrics")
+    assert reasons(records) == [
+        ("eval/summary.yaml", "declared metrics file is missing"),
+        (
+            "eval/metrics.json",
+            "invalid JSON at line 1: expecting property name enclosed in double quotes",
+        ),
+    ]
+    [ws] = of(records, Run)
+    assert [(m.key, m.final) for m in ws.metrics] == [("f1", 0.5)]  # the string value is skipped
+    assert ws.status is RunStatus.UNKNOWN  # no dvc.lock: nothing says a stage ran
+
+
+def test_stale_lock_entry_is_read_and_flagged() -> None:
+    records = read(DATA / "stale_lock")
+    [problem] = of(records, Problem)
+    assert problem.reason == "stage 'featurize' in dvc.lock is not in dvc.yaml (stale lock entry)"
+    assert problem.severity.value == "warning"
+    assert problem.origin.path == "dvc.lock"
+    by_key = runs(records)
+    assert by_key["dvc:workspace/featurize"].tags["dvc.stale"] == "true"
+    assert by_key["dvc:workspace"].inputs == (
+        DatasetRef("data.csv@1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e", "train"),
+    )
+    assert [a.path for a in by_key["dvc:workspace"].artifacts] == ["model.bin"]
+
+
+def test_tsv_with_garbage_row() -> None:
+    records = read(DATA / "bad_tsv")
+    assert reasons(records) == [
+        ("dvclive/plots/metrics/loss.tsv", "1 row(s) are not numbers (line 3); skipped"),
+    ]
+    [ws] = of(records, Run)
+    loss = ws.metric("loss")
+    assert loss is not None and loss.history is not None
+    assert (list(loss.history.steps), list(loss.history.values)) == ([0, 2], [1.0, 0.25])
+
+
+# -- the same through memory://
+
+
+def _without_store(record: Record) -> Record:
+    origin = dataclasses.replace(record.origin, store="")
+    return dataclasses.replace(record, origin=origin)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_memory_store_reads_the_same(case: str) -> None:
+    local = [_without_store(r) for r in read(DATA / case)]
+    remote_url = to_memory(DATA / case, case)
+    remote = read(remote_url)
+    assert all(r.origin.store == remote_url for r in remote)
+    assert [_without_store(r) for r in remote] == local
+    assert local  # every case yields records
