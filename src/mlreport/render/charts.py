@@ -55,6 +55,11 @@ def lttb(xs: Sequence[float], ys: Sequence[float], threshold: int = MAX_POINTS) 
     return [p[0] for p in out], [p[1] for p in out]
 
 
+def _round(values: Sequence[float]) -> list[float]:
+    """Nine significant digits: what a chart can show, without float noise in the page."""
+    return [float(f"{v:.9g}") for v in values]
+
+
 def _clean(values: Sequence[float]) -> list[float | None]:
     return [None if (math.isnan(v) or math.isinf(v)) else v for v in values]
 
@@ -76,8 +81,8 @@ def line_figure(
                 "type": "scatter",
                 "mode": "lines+markers" if len(sx) <= 60 else "lines",
                 "name": name,
-                "x": sx,
-                "y": sy,
+                "x": _round(sx),
+                "y": _round(sy),
             }
         )
     return {

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
+from .pages import safe_title
 
 ASSETS = "assets/mlreport/"
 SECTIONS = (
@@ -104,7 +105,7 @@ def standalone_config(title: str, site_url: str | None, docs_dir: str, site_dir:
     if site_url:
         # Instant navigation works only when site_url matches where the site is served.
         features.insert(0, "navigation.instant")
-    config: dict[str, Any] = {"site_name": title}
+    config: dict[str, Any] = {"site_name": safe_title(title)}  # Material prints it unescaped
     if site_url:
         config["site_url"] = site_url
     config.update(
@@ -166,7 +167,7 @@ def extended_config(
         config["hooks"] = [str((base / h).resolve()) if isinstance(h, str) else h for h in config["hooks"]]
     if "INHERIT" in config and isinstance(config["INHERIT"], str):
         config["INHERIT"] = str((base / config["INHERIT"]).resolve())
-    section = {title: _nav(prefix, "Overview")}
+    section = {safe_title(title): _nav(prefix, "Overview")}
     if isinstance(config.get("nav"), list):
         config["nav"] = [*config["nav"], section]
     else:
