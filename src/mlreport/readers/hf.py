@@ -232,7 +232,7 @@ def _load_json(ctx: _Ctx, path: str, data: bytes | OSError | None) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        ctx.problem(path, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        ctx.problem(path, f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
         raise _Unreadable from None
     except RecursionError:
         ctx.problem(path, "not valid JSON: nested too deeply")
@@ -318,8 +318,8 @@ class HfTrainerReader:
         for key, value in index_metrics:
             if key not in metrics and f"eval_{key}" not in metrics:
                 metrics[key] = Metric.single(key, value, step=last_step)
-        for key, value in card_hyperparameters(parts.body).items():
-            params.setdefault(key, value)
+        for key, text in card_hyperparameters(parts.body).items():
+            params.setdefault(key, text)
         base_models = _names(parts.card.get("base_model"))
         if base_models:
             tags["hf.base_model"] = ", ".join(base_models)
@@ -424,15 +424,15 @@ def _state_metrics(
     finished = False
     no_step = 0
     for entry in history:
-        step = entry.get("step") if isinstance(entry, dict) else None
-        if _number(step) is None or not math.isfinite(step):  # type: ignore[arg-type]
+        step = _number(entry.get("step")) if isinstance(entry, dict) else None
+        if step is None or not math.isfinite(step) or not isinstance(entry, dict):
             no_step += 1
             continue
         finished = finished or "train_runtime" in entry
         for key, raw in entry.items():
             value = _number(raw)
             if key != "step" and value is not None:
-                points.setdefault(key, []).append((int(step), -1, value))  # type: ignore[arg-type]
+                points.setdefault(key, []).append((int(step), -1, value))
     if no_step:
         ctx.problem(join(path, _STATE), f"{no_step} log_history entries have no step; skipped")
     metrics = {}

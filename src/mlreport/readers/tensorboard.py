@@ -38,7 +38,9 @@ mismatch or an undecodable record is a Problem naming the byte offset, and the r
 is skipped. A Git LFS pointer in place of an event file is a Problem too.
 
 An HF Trainer output dir (holding ``trainer_state.json``) is left to the ``hf`` reader, which does
-not read its ``runs/`` event files; point mlreport at ``<output_dir>/runs`` to read those here.
+not read its ``runs/`` event files: :meth:`TensorboardReader.detect` says no for a directory that
+is, or holds within three levels, such a dir. Point mlreport at ``<output_dir>/runs`` (or force
+the format) to read those event files here.
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ from .hf import lfs_pointer, lfs_problem_reason
 EVENT_FILE_PREFIX = "events.out.tfevents."
 _DETECT_DEPTH = 3
 _DETECT_MAX_DIRS = 200
+_HF_STATE = "trainer_state.json"
+_UNDECODABLE = (ProtobufError, struct.error, RecursionError)
 _HPARAMS_DIR = re.compile(r"^\d+\.\d+$")
 _TEXT_SUFFIX = "/text_summary"
 _ALWAYS_CHECK = 4096  # payloads up to this size have their CRC checked whatever they hold
@@ -210,56 +214,64 @@ class _Tensor:
         return float(struct.unpack("<" + fmt, self.content)[0])
 
 
+def _typed(data: bytes) -> Iterator[tuple[int, int, int, bytes]]:
+    """:func:`._protobuf.fields` with the value split by type: (number, wire, int, bytes); the
+    side that does not apply is ``0`` or ``b""``."""
+    for number, wire, value in fields(data):
+        if isinstance(value, int):
+            yield number, wire, value, b""
+        else:
+            yield number, wire, 0, value
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
 def _decode_tensor(data: bytes) -> _Tensor:
     t = _Tensor()
-    for number, wire, value in fields(data):
+    for number, wire, i, b in _typed(data):
         if number == 1 and wire == VARINT:
-            t.dtype = int(value)  # type: ignore[arg-type]
+            t.dtype = i
         elif number == 2 and wire == LENGTH:
-            t.rank = sum(1 for n, _w, _v in fields(value) if n == 2)  # type: ignore[arg-type]
+            t.rank = sum(1 for n, _w, _i, _b in _typed(b) if n == 2)  # TensorShapeProto.dim
         elif number == 4 and wire == LENGTH:
-            t.content = value  # type: ignore[assignment]
+            t.content = b
         elif number == 5:  # float_val
-            t.numbers.extend(_floats(wire, value))
+            t.numbers.extend(_floats(wire, b))
         elif number == 6:  # double_val
-            t.numbers.extend(_doubles(wire, value))
+            t.numbers.extend(_doubles(wire, b))
         elif number in (7, 10, 13, 16, 17):  # int_val, int64_val, half_val, uint32_val, uint64_val
-            ints = _ints(wire, value)
+            ints = _ints(wire, i, b)
             if number == 13:  # half floats travel as the int32 of their bits
-                t.numbers.extend(_HALF.unpack(_HALF_BITS.pack(i & 0xFFFF))[0] for i in ints)
+                t.numbers.extend(_HALF.unpack(_HALF_BITS.pack(n & 0xFFFF))[0] for n in ints)
             elif number in (7, 10):
-                t.numbers.extend(float(as_signed64(i)) for i in ints)
+                t.numbers.extend(float(as_signed64(n)) for n in ints)
             else:
-                t.numbers.extend(float(i) for i in ints)
+                t.numbers.extend(float(n) for n in ints)
         elif number == 11:  # bool_val
-            t.numbers.extend(float(bool(i)) for i in _ints(wire, value))
+            t.numbers.extend(float(bool(n)) for n in _ints(wire, i, b))
         elif number == 8 and wire == LENGTH:
-            t.strings.append(value)  # type: ignore[arg-type]
+            t.strings.append(b)
     return t
 
 
-def _floats(wire: int, value: int | bytes) -> list[float]:
-    if wire == FIXED32 and isinstance(value, bytes):
-        return [as_float(value)]
-    if wire == LENGTH and isinstance(value, bytes):
-        return packed_floats(value)
-    return []
+def _floats(wire: int, raw: bytes) -> list[float]:
+    if wire == FIXED32:
+        return [as_float(raw)]
+    return packed_floats(raw) if wire == LENGTH else []
 
 
-def _doubles(wire: int, value: int | bytes) -> list[float]:
-    if wire == FIXED64 and isinstance(value, bytes):
-        return [as_double(value)]
-    if wire == LENGTH and isinstance(value, bytes):
-        return packed_doubles(value)
-    return []
+def _doubles(wire: int, raw: bytes) -> list[float]:
+    if wire == FIXED64:
+        return [as_double(raw)]
+    return packed_doubles(raw) if wire == LENGTH else []
 
 
-def _ints(wire: int, value: int | bytes) -> list[int]:
-    if wire == VARINT and isinstance(value, int):
+def _ints(wire: int, value: int, raw: bytes) -> list[int]:
+    if wire == VARINT:
         return [value]
-    if wire == LENGTH and isinstance(value, bytes):
-        return packed_varints(value)
-    return []
+    return packed_varints(raw) if wire == LENGTH else []
 
 
 @dataclass
@@ -273,23 +285,23 @@ class _Value:
 
 def _decode_value(data: bytes) -> _Value:
     v = _Value()
-    for number, wire, value in fields(data):
+    for number, wire, _i, b in _typed(data):
         if number == 1 and wire == LENGTH:
-            v.tag = value.decode("utf-8", errors="replace")  # type: ignore[union-attr]
-        elif number == 7 and wire == LENGTH and not v.tag:
-            v.tag = value.decode("utf-8", errors="replace")  # type: ignore[union-attr]
+            v.tag = _text(b)
+        elif number == 7 and wire == LENGTH and not v.tag:  # node_name, TF1's fallback tag
+            v.tag = _text(b)
         elif number == 2 and wire == FIXED32:
-            v.simple_value = as_float(value)  # type: ignore[arg-type]
+            v.simple_value = as_float(b)
         elif number == 8 and wire == LENGTH:
-            v.tensor = _decode_tensor(value)  # type: ignore[arg-type]
-        elif number == 9 and wire == LENGTH:
-            for n, w, pd in fields(value):  # type: ignore[arg-type]
-                if n == 1 and w == LENGTH:  # plugin_data
-                    for pn, pw, pv in fields(pd):  # type: ignore[arg-type]
+            v.tensor = _decode_tensor(b)
+        elif number == 9 and wire == LENGTH:  # SummaryMetadata
+            for n, w, _pi, plugin_data in _typed(b):
+                if n == 1 and w == LENGTH:
+                    for pn, pw, _ci, pb in _typed(plugin_data):
                         if pn == 1 and pw == LENGTH:
-                            v.plugin_name = pv.decode("utf-8", errors="replace")  # type: ignore[union-attr]
+                            v.plugin_name = _text(pb)
                         elif pn == 2 and pw == LENGTH:
-                            v.plugin_content = pv  # type: ignore[assignment]
+                            v.plugin_content = pb
     return v
 
 
@@ -302,31 +314,31 @@ class _Event:
 
 def _decode_event(data: bytes) -> _Event:
     ev = _Event()
-    for number, wire, value in fields(data):
+    for number, wire, i, b in _typed(data):
         if number == 1 and wire == FIXED64:
-            ev.wall_time = as_double(value)  # type: ignore[arg-type]
+            ev.wall_time = as_double(b)
         elif number == 2 and wire == VARINT:
-            ev.step = as_signed64(value)  # type: ignore[arg-type]
-        elif number == 5 and wire == LENGTH:
-            for n, w, sv in fields(value):  # type: ignore[arg-type]
+            ev.step = as_signed64(i)
+        elif number == 5 and wire == LENGTH:  # Summary
+            for n, w, _si, value in _typed(b):
                 if n == 1 and w == LENGTH:
-                    ev.values.append(_decode_value(sv))  # type: ignore[arg-type]
+                    ev.values.append(_decode_value(value))
     return ev
 
 
 def _decode_protobuf_value(data: bytes) -> str | None:
     """A ``google.protobuf.Value`` as a param string."""
-    for number, wire, value in fields(data):
+    for number, wire, i, b in _typed(data):
         if number == 1:
             return "null"
         if number == 2 and wire == FIXED64:
-            return format_number(as_double(value))  # type: ignore[arg-type]
+            return format_number(as_double(b))
         if number == 3 and wire == LENGTH:
-            return value.decode("utf-8", errors="replace")  # type: ignore[union-attr]
+            return _text(b)
         if number == 4 and wire == VARINT:
-            return "true" if value else "false"
+            return "true" if i else "false"
         if number in (5, 6) and wire == LENGTH:
-            return json.dumps(_protobuf_json(number, value), sort_keys=True)  # type: ignore[arg-type]
+            return json.dumps(_protobuf_json(number, b), sort_keys=True)
     return None
 
 
@@ -334,34 +346,34 @@ def _protobuf_json(kind: int, data: bytes) -> object:
     """A Struct (5) or ListValue (6) as plain JSON data."""
     if kind == 5:
         out: dict[str, object] = {}
-        for n, w, entry in fields(data):
+        for n, w, _i, entry in _typed(data):
             if n == 1 and w == LENGTH:
-                key, val = _map_entry(entry)  # type: ignore[arg-type]
+                key, val = _map_entry(entry)
                 out[key] = _protobuf_value_json(val)
         return out
-    return [_protobuf_value_json(v) for n, w, v in fields(data) if n == 1 and w == LENGTH]  # type: ignore[arg-type]
+    return [_protobuf_value_json(b) for n, w, _i, b in _typed(data) if n == 1 and w == LENGTH]
 
 
 def _protobuf_value_json(data: bytes) -> object:
-    for number, wire, value in fields(data):
+    for number, wire, i, b in _typed(data):
         if number == 2 and wire == FIXED64:
-            return as_double(value)  # type: ignore[arg-type]
+            return as_double(b)
         if number == 3 and wire == LENGTH:
-            return value.decode("utf-8", errors="replace")  # type: ignore[union-attr]
+            return _text(b)
         if number == 4 and wire == VARINT:
-            return bool(value)
+            return bool(i)
         if number in (5, 6) and wire == LENGTH:
-            return _protobuf_json(number, value)  # type: ignore[arg-type]
+            return _protobuf_json(number, b)
     return None
 
 
 def _map_entry(data: bytes) -> tuple[str, bytes]:
     key, val = "", b""
-    for n, w, v in fields(data):
+    for n, w, _i, b in _typed(data):
         if n == 1 and w == LENGTH:
-            key = v.decode("utf-8", errors="replace")  # type: ignore[union-attr]
+            key = _text(b)
         elif n == 2 and w == LENGTH:
-            val = v  # type: ignore[assignment]
+            val = b
     return key, val
 
 
@@ -461,24 +473,24 @@ class _FileReader:
 
     def _hparams(self, content: bytes) -> None:
         run = self.run
-        for number, wire, value in fields(content):
+        for number, wire, _i, value in _typed(content):  # HParamsPluginData
             if wire != LENGTH:
                 continue
             if number == 3:  # session_start_info
                 run.has_hparams = True
-                for n, w, entry in fields(value):  # type: ignore[arg-type]
-                    if n == 1 and w == LENGTH:
-                        key, raw = _map_entry(entry)  # type: ignore[arg-type]
+                for n, w, _i, entry in _typed(value):
+                    if n == 1 and w == LENGTH:  # map<string, google.protobuf.Value> hparams
+                        key, raw = _map_entry(entry)
                         text = _decode_protobuf_value(raw)
                         if text is not None:
                             run.params[key] = text
             elif number == 4:  # session_end_info
                 status, end = 0, None
-                for n, w, v in fields(value):  # type: ignore[arg-type]
+                for n, w, i, b in _typed(value):
                     if n == 1 and w == VARINT:
-                        status = int(v)  # type: ignore[arg-type]
+                        status = i
                     elif n == 2 and w == FIXED64:
-                        end = as_double(v)  # type: ignore[arg-type]
+                        end = as_double(b)
                 run.status = _HPARAMS_STATUS.get(status, RunStatus.UNKNOWN)
                 run.end_ms = _to_ms(end) if end else None
 
@@ -497,8 +509,11 @@ class TensorboardReader:
         kind = store.kind(path)
         if kind == "file":
             return _is_event_file(posixpath.basename(path))
-        if kind != "dir" or store.is_file(join(path, "trainer_state.json")):
+        if kind != "dir":
             return False
+        # Event files within three levels, and no HF Trainer output dir among them: a folder of
+        # HF output dirs (each with runs/ inside) is left for discovery to descend into.
+        found = False
         level = [path]
         visited = 0
         for _depth in range(_DETECT_DEPTH + 1):
@@ -506,14 +521,16 @@ class TensorboardReader:
             for d in level:
                 visited += 1
                 if visited > _DETECT_MAX_DIRS:
-                    return False
+                    return found
                 for e in store.ls(d):
                     if e.is_dir:
                         nxt.append(join(d, e.name))
+                    elif e.name == _HF_STATE:
+                        return False
                     elif _is_event_file(e.name):
-                        return True
+                        found = True
             level = nxt
-        return False
+        return found
 
     def read(self, store: Store, path: str, options: ReadOptions) -> Iterator[Record]:
         if store.kind(path) == "file":
@@ -588,7 +605,7 @@ class TensorboardReader:
                 for offset, payload, crc in iter_frames(data):
                     try:
                         event = _decode_event(payload)
-                    except (ProtobufError, UnicodeDecodeError, struct.error):
+                    except _UNDECODABLE:
                         event = None
                     # The payload CRC is checked for every record that is used, and for every
                     # small one; large records the reader ignores (images, histograms, graphs)
@@ -596,9 +613,14 @@ class TensorboardReader:
                     if (event is None or len(payload) <= _ALWAYS_CHECK or reader.uses(event)) \
                             and masked_crc32c(payload) != crc:
                         raise RecordError(offset, f"bad CRC in record at byte {offset}")
-                    if event is None:
-                        raise RecordError(offset, f"undecodable event in record at byte {offset}")
-                    reader.feed(event)
+                    try:
+                        if event is None:
+                            raise ProtobufError("undecodable")
+                        reader.feed(event)  # decodes plugin content (hparams) in turn
+                    except _UNDECODABLE:
+                        raise RecordError(
+                            offset, f"undecodable event in record at byte {offset}"
+                        ) from None
             except RecordError as exc:
                 reason = f"{exc.reason}; rest of the file skipped"
                 problems.append(self._problem(store, full, reason))

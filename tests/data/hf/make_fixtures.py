@@ -81,7 +81,8 @@ def history_until(step: int, final: bool) -> list[dict]:
         if entry[0] in EVAL:
             out.append(eval_entry(entry[0]))
     if final:
-        out.append(eval_entry(40, prefix="test"))  # trainer.evaluate(test_ds, metric_key_prefix="test")
+        # trainer.evaluate(test_ds, metric_key_prefix="test")
+        out.append(eval_entry(40, prefix="test"))
         out.append(dict(SUMMARY))
     return out
 
@@ -120,7 +121,8 @@ def save_metrics(out: Path, split: str, metrics: dict) -> None:
 def tiny_config() -> BertConfig:
     return BertConfig(
         vocab_size=1000, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, finetuning_task="mrpc", architectures=["BertForSequenceClassification"],
+        intermediate_size=64, finetuning_task="mrpc",
+        architectures=["BertForSequenceClassification"],
         id2label={0: "not_equivalent", 1: "equivalent"},
         label2id={"not_equivalent": 0, "equivalent": 1},
     )

@@ -65,11 +65,11 @@ os.getpid = lambda: 4242
 
 import numpy as np  # noqa: E402
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, types_pb2  # noqa: E402
+from tensorboard.plugins.hparams import plugin_data_pb2  # noqa: E402
 from tensorboard.plugins.hparams import summary_v2 as hparams_summary  # noqa: E402
 from tensorboard.plugins.scalar import summary_v2 as scalar_summary  # noqa: E402
 from tensorboard.plugins.text import summary_v2 as text_summary  # noqa: E402
 from tensorboard.summary.writer.event_file_writer import EventFileWriter  # noqa: E402
-from tensorboard.plugins.hparams import plugin_data_pb2  # noqa: E402
 from tensorboardX import SummaryWriter  # noqa: E402
 from tensorboardX.proto import plugin_hparams_pb2  # noqa: E402
 
@@ -109,12 +109,15 @@ def write_tbx(run: Path) -> None:
     w.close()
 
 
-def tensor_event(step: int, tag: str, tensor: tensor_pb2.TensorProto, first: bool) -> event_pb2.Event:
+def tensor_event(
+    step: int, tag: str, tensor: tensor_pb2.TensorProto, first: bool
+) -> event_pb2.Event:
     value = summary_pb2.Summary.Value(tag=tag, tensor=tensor)
     if first:
         value.metadata.plugin_data.plugin_name = "scalars"
         value.metadata.data_class = summary_pb2.DATA_CLASS_SCALAR
-    return event_pb2.Event(wall_time=Clock.now, step=step, summary=summary_pb2.Summary(value=[value]))
+    summary = summary_pb2.Summary(value=[value])
+    return event_pb2.Event(wall_time=Clock.now, step=step, summary=summary)
 
 
 def write_tf2(run: Path) -> None:
@@ -123,7 +126,8 @@ def write_tf2(run: Path) -> None:
     w = EventFileWriter(str(run), flush_secs=3600)
     Clock.at(101)
     hp = hparams_summary.hparams_pb(
-        {"learning_rate": 0.001, "layers": 4, "optimizer": "adam", "dropout": 0.25, "use_bn": False},
+        {"learning_rate": 0.001, "layers": 4, "optimizer": "adam", "dropout": 0.25,
+         "use_bn": False},
         trial_id="trial-7", start_time_secs=T0 + 101,
     )
     w.add_event(event_pb2.Event(wall_time=Clock.now, summary=hp))

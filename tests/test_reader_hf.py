@@ -1,0 +1,401 @@
+"""The Hugging Face Trainer reader on output dirs written with transformers 5.23.0's classes."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import os
+from collections.abc import Mapping
+
+import fsspec
+import pytest
+
+from mlreport.model import (
+    Artifact,
+    Dataset,
+    DatasetRef,
+    ModelVersion,
+    Problem,
+    Record,
+    RegisteredModel,
+    Run,
+    RunStatus,
+)
+from mlreport.readers import ReadOptions
+from mlreport.readers.hf import (
+    HfTrainerReader,
+    card_hyperparameters,
+    lfs_pointer,
+    split_front_matter,
+)
+from mlreport.stores import Store, open_store
+
+from .conftest import DATA, to_memory
+
+HF = DATA / "hf"
+CASES = ("full", "minimal", "broken_json", "lfs_pointer")
+READER = HfTrainerReader()
+
+
+def read(case: str, store: Store | None = None, **options: object) -> list[Record]:
+    store = store or open_store(str(HF))
+    return list(READER.read(store, case, ReadOptions(**options)))  # type: ignore[arg-type]
+
+
+def only(records: list[Record], kind: type) -> list:  # type: ignore[type-arg]
+    return [r for r in records if isinstance(r, kind)]
+
+
+def the_run(records: list[Record]) -> Run:
+    (run,) = only(records, Run)
+    return run
+
+
+def metric(run: Run, key: str):  # type: ignore[no-untyped-def]
+    m = run.metric(key)
+    assert m is not None, key
+    return m
+
+
+_ids = itertools.count()
+
+
+def memory_store(files: Mapping[str, bytes | str]) -> Store:
+    """A hand-made store: {relative path: content}."""
+    fs = fsspec.filesystem("memory")
+    prefix = f"/hf-handmade-{os.getpid()}-{next(_ids)}"
+    for rel, content in files.items():
+        fs.pipe_file(f"{prefix}/{rel}", content.encode() if isinstance(content, str) else content)
+    return open_store(f"memory://{prefix}")
+
+
+# --- detection -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_detects_every_fixture_output_dir(case: str) -> None:
+    assert READER.detect(open_store(str(HF)), case)
+
+
+def test_does_not_detect_other_dirs() -> None:
+    assert not READER.detect(open_store(str(DATA)), "hf")
+    assert not READER.detect(open_store(str(DATA)), "tensorboard/logdir")
+
+
+def test_detects_results_with_config_and_checkpoint_only_dirs() -> None:
+    store = memory_store({
+        "a/config.json": "{}", "a/eval_results.json": '{"eval_loss": 0.5}',
+        "b/checkpoint-5/trainer_state.json": "{}",
+        "c/config.json": "{}",
+    })
+    assert READER.detect(store, "a")
+    assert READER.detect(store, "b")
+    assert not READER.detect(store, "c")
+
+
+# --- full: a finished run with checkpoints and a model card ----------------------------------
+
+
+def test_full_run_identity_status_and_origin() -> None:
+    run = the_run(read("full"))
+    assert (run.key, run.id, run.name) == ("hf:full", "full", "bert-tiny-mrpc")
+    assert run.status is RunStatus.FINISHED
+    assert run.start_time is None and run.end_time is None and run.user is None
+    assert run.experiment_key is None
+    assert run.origin.path == "full/trainer_state.json" and run.origin.format == "hf"
+
+
+def test_full_run_metric_histories_over_steps() -> None:
+    run = the_run(read("full"))
+    loss = metric(run, "loss")
+    assert list(loss.history.steps) == [10, 20, 30, 40]
+    assert list(loss.history.values) == [0.6931, 0.5123, 0.3512, 0.2875]
+    assert list(loss.history.timestamps) == [-1, -1, -1, -1]
+    assert loss.final_timestamp is None
+    eval_loss = metric(run, "eval_loss")
+    assert (eval_loss.count, eval_loss.final, eval_loss.final_step) == (2, 0.43, 40)
+    assert (eval_loss.best, eval_loss.best_step) == (0.40, 20)
+    assert metric(run, "eval_accuracy").final == 0.86
+    assert metric(run, "test_loss").count == 1 and metric(run, "test_f1").final == 0.89
+    epoch = metric(run, "epoch")  # the epoch of every entry, duplicates at one step dropped
+    assert list(epoch.history.steps) == [10, 20, 30, 40]
+    assert list(epoch.history.values) == [0.5, 1.0, 1.5, 2.0]
+    for key, grad in (("grad_norm", 1.95), ("learning_rate", 1e-05)):
+        assert metric(run, key).count == 4 and metric(run, key).final == grad
+
+
+def test_full_run_summary_entry_and_results_files() -> None:
+    run = the_run(read("full"))
+    assert metric(run, "train_runtime").final == 55.1
+    assert metric(run, "train_loss").final == 0.461025
+    assert metric(run, "total_flos").final == 1315286016000.0
+    # only in *_results.json: single values at the last step, no history
+    samples = metric(run, "train_samples")
+    assert (samples.final, samples.final_step, samples.count) == (1600.0, 40, 1)
+    assert samples.history is None
+    assert metric(run, "eval_samples").final == 408.0
+    # a key with a history keeps it: all_results.json's eval_loss (best model, 0.4) does not win
+    assert metric(run, "eval_loss").final == 0.43
+    assert [m.key for m in run.metrics] == sorted(m.key for m in run.metrics)
+    assert len(run.metrics) == 23
+
+
+def test_full_run_params_from_state_card_and_config() -> None:
+    run = the_run(read("full"))
+    assert {k: run.params[k] for k in (
+        "train_batch_size", "num_train_epochs", "max_steps", "logging_steps", "eval_steps",
+        "save_steps",
+    )} == {"train_batch_size": "8", "num_train_epochs": "2", "max_steps": "40",
+           "logging_steps": "10", "eval_steps": "20", "save_steps": "20"}
+    assert run.params["learning_rate"] == "5e-05"
+    assert run.params["seed"] == "42"
+    assert run.params["optimizer"] == "Use adamw_torch with betas=(0.9,0.999) and epsilon=1e-08"
+    assert run.params["lr_scheduler_type"] == "linear"
+    assert run.params["config.architectures"] == '["BertForSequenceClassification"]'
+    assert run.params["config.model_type"] == "bert"
+    assert run.params["config.finetuning_task"] == "mrpc"
+    assert run.params["config.transformers_version"] == "5.23.0"
+    assert run.params["config.hidden_size"] == "32"
+    assert run.params["config.num_hidden_layers"] == "2"
+    assert run.params["config.num_labels"] == "2"
+    assert run.params["config.id2label"] == '{"0": "not_equivalent", "1": "equivalent"}'
+    assert "config.label2id" not in run.params and "config.pad_token_id" not in run.params
+    assert list(run.params) == sorted(run.params)
+
+
+def test_full_run_tags() -> None:
+    run = the_run(read("full"))
+    assert dict(run.tags) == {
+        "hf.base_model": "google-bert/bert-base-uncased",
+        "hf.best_global_step": "20",
+        "hf.best_metric": "0.4",
+        "hf.best_model_checkpoint": "outputs/full/checkpoint-20",
+        "hf.epoch": "2.0",
+        "hf.global_step": "40",
+        "hf.is_hyper_param_search": "false",
+        "hf.language": "en",
+        "hf.library_name": "transformers",
+        "hf.license": "apache-2.0",
+        "hf.tags": "generated_from_trainer",
+    }
+
+
+def test_full_dataset_lineage() -> None:
+    records = read("full")
+    (ds,) = only(records, Dataset)
+    assert ds == Dataset(key="glue", name="glue", origin=ds.origin, source_type="hugging_face",
+                         source="glue")
+    assert ds.origin.path == "full/README.md"
+    assert the_run(records).inputs == (
+        DatasetRef("glue", "evaluation", {"args": "mrpc", "config": "mrpc", "split": "validation"}),
+        DatasetRef("glue", "training", {}),
+    )
+
+
+def test_full_checkpoints_are_model_versions_with_best_alias() -> None:
+    records = read("full")
+    (model,) = only(records, RegisteredModel)
+    assert model.name == "bert-tiny-mrpc" and dict(model.aliases) == {"best": "checkpoint-20"}
+    assert model.origin.path == "full/README.md"
+    versions = only(records, ModelVersion)
+    assert [(v.model, v.version, v.aliases, dict(v.tags)) for v in versions] == [
+        ("bert-tiny-mrpc", "checkpoint-20", ("best",), {"hf.epoch": "1.0", "hf.step": "20"}),
+        ("bert-tiny-mrpc", "checkpoint-40", (), {"hf.epoch": "2.0", "hf.step": "40"}),
+        ("bert-tiny-mrpc", "final", (), {"hf.epoch": "2.0", "hf.step": "40"}),
+    ]
+    assert {v.run_key for v in versions} == {"hf:full"}
+    assert [v.source for v in versions] == ["full/checkpoint-20", "full/checkpoint-40", "full"]
+    assert [v.origin.path for v in versions] == ["full/checkpoint-20", "full/checkpoint-40", "full"]
+
+
+def test_full_artifacts_are_every_file_with_its_size() -> None:
+    run = the_run(read("full"))
+    expected = sorted(
+        (p.relative_to(HF / "full").as_posix(), p.stat().st_size)
+        for p in (HF / "full").rglob("*") if p.is_file()
+    )
+    assert sorted((a.path, a.size) for a in run.artifacts) == expected
+    assert len(run.artifacts) == 10
+
+
+def test_full_reads_no_problem_and_records_come_in_order() -> None:
+    records = read("full")
+    assert only(records, Problem) == []
+    assert [type(r).__name__ for r in records] == [
+        "Dataset", "Run", "RegisteredModel", "ModelVersion", "ModelVersion", "ModelVersion",
+    ]
+
+
+def test_reading_the_output_dir_as_store_root_gives_the_same_keys() -> None:
+    records = list(READER.read(open_store(str(HF / "full")), "", ReadOptions()))
+    run = the_run(records)
+    assert (run.key, run.id, run.name) == ("hf:full", "full", "bert-tiny-mrpc")
+    assert [v.source for v in only(records, ModelVersion)][-1] == "."
+
+
+def test_history_false_drops_the_arrays_but_keeps_the_summary() -> None:
+    run = the_run(read("full", history=False))
+    loss = metric(run, "loss")
+    assert loss.history is None and (loss.final, loss.count, loss.minimum) == (0.2875, 4, 0.2875)
+
+
+# --- minimal ---------------------------------------------------------------------------------
+
+
+def test_minimal_dir_with_only_trainer_state() -> None:
+    records = read("minimal")
+    assert [type(r).__name__ for r in records] == ["Run"]
+    run = the_run(records)
+    assert (run.key, run.name, run.status) == ("hf:minimal", "minimal", RunStatus.UNKNOWN)
+    assert [m.key for m in run.metrics] == ["epoch", "grad_norm", "learning_rate", "loss"]
+    assert all(m.count == 3 and m.final_step == 30 for m in run.metrics)
+    assert metric(run, "loss").final == 0.3512
+    assert dict(run.tags) == {"hf.epoch": "1.5", "hf.global_step": "30",
+                              "hf.is_hyper_param_search": "false"}
+    assert run.params["train_batch_size"] == "8" and run.inputs == ()
+    assert run.artifacts == (Artifact("trainer_state.json", 896),)
+
+
+# --- broken ----------------------------------------------------------------------------------
+
+
+def test_broken_json_is_a_problem_and_the_checkpoint_state_stands_in() -> None:
+    records = read("broken_json")
+    (problem,) = only(records, Problem)
+    assert problem.origin.path == "broken_json/trainer_state.json"
+    assert problem.reason == "not valid JSON: Unterminated string starting at (line 47, column 7)"
+    assert problem.message() == (
+        "cannot read broken_json/trainer_state.json: "
+        "not valid JSON: Unterminated string starting at (line 47, column 7)"
+    )
+    run = the_run(records)
+    assert run.status is RunStatus.UNKNOWN
+    assert metric(run, "loss").count == 2 and metric(run, "eval_loss").final == 0.4
+    assert run.tags["hf.global_step"] == "20"
+    (version,) = only(records, ModelVersion)
+    assert (version.model, version.version) == ("broken_json", "checkpoint-20")
+    assert version.aliases == ("best",)
+    assert records[-1] == problem
+
+
+def test_lfs_pointer_trainer_state_is_a_problem_not_parsed() -> None:
+    records = read("lfs_pointer")
+    (problem,) = only(records, Problem)
+    assert problem.origin.path == "lfs_pointer/trainer_state.json"
+    assert problem.reason == (
+        "git-lfs pointer, not the file "
+        "(oid sha256:c5f86c60a7d1b2c19090e608a9f673e72e5d7868fd33a8d2bb1fcc2ac05de866, size 1964)"
+    )
+    run = the_run(records)
+    assert run.metrics == () and run.status is RunStatus.UNKNOWN
+    assert run.params["config.model_type"] == "bert"
+    assert run.tags["hf.git_lfs_pointers"] == (
+        "model.safetensors: 1048576 bytes (pointer 132 bytes); "
+        "trainer_state.json: 1964 bytes (pointer 129 bytes)"
+    )
+    assert run.artifacts == (
+        Artifact("config.json", 827),
+        Artifact("model.safetensors", 1048576),
+        Artifact("trainer_state.json", 1964),
+    )
+    (version,) = only(records, ModelVersion)
+    assert (version.model, version.version, dict(version.tags)) == ("lfs_pointer", "final", {})
+
+
+def test_lfs_pointer_parser() -> None:
+    text = (HF / "lfs_pointer" / "model.safetensors").read_bytes()
+    assert lfs_pointer(text) == (
+        "sha256:fbbab289f7f94b25736c58be46a994c441fd02552cc6022352e3d86d2fab7c83", 1048576
+    )
+    assert lfs_pointer(b'{"version": 1}') is None
+    assert lfs_pointer(b"version https://git-lfs.github.com/spec/v1\n" + b"x" * 2000) is None
+
+
+def test_handmade_damage_is_reported_and_reading_goes_on() -> None:
+    state = {"global_step": 3, "log_history": [
+        {"loss": 1.0, "step": 1}, {"loss": 0.5}, "junk", {"loss": 0.25, "step": 3},
+    ]}
+    store = memory_store({
+        "out/trainer_state.json": json.dumps(state),
+        "out/README.md": "---\nmodel-index: [unclosed\n---\n# card\n",
+        "out/config.json": "[1, 2]",
+        "out/all_results.json": b"\xff\xfe not utf-8",
+    })
+    records = list(READER.read(store, "out", ReadOptions()))
+    problems = sorted((p.origin.path, p.reason) for p in only(records, Problem))
+    assert problems == [
+        ("out/README.md", "invalid YAML front matter at line 2"),
+        ("out/all_results.json", "not UTF-8 text"),
+        ("out/config.json", "not a JSON object"),
+        ("out/trainer_state.json", "2 log_history entries have no step; skipped"),
+    ]
+    run = the_run(records)
+    assert list(metric(run, "loss").history.steps) == [1, 3]
+
+
+def test_model_index_results_fill_in_unknown_metrics_only() -> None:
+    card = """---
+base_model: [org/a, org/b]
+datasets: imdb
+model-index:
+- name: my-model
+  results:
+  - task: {type: text-classification}
+    dataset: {name: IMDB, type: imdb, split: test}
+    metrics:
+    - {type: accuracy, value: 0.9}
+    - {type: rouge1, value: 41.5}
+    - {type: note, value: n/a}
+---
+## Training hyperparameters
+- seed: 7
+"""
+    state = {"global_step": 12, "log_history": [{"eval_accuracy": 0.88, "step": 12}]}
+    store = memory_store({"m/README.md": card, "m/trainer_state.json": json.dumps(state)})
+    run = the_run(list(READER.read(store, "m", ReadOptions())))
+    assert run.name == "my-model"
+    assert metric(run, "rouge1").final == 41.5 and metric(run, "rouge1").final_step == 12
+    assert run.metric("accuracy") is None  # eval_accuracy is known
+    assert run.metric("note") is None
+    assert run.tags["hf.base_model"] == "org/a, org/b"
+    assert run.params["seed"] == "7"
+    assert run.inputs == (DatasetRef("imdb", "evaluation", {"split": "test"}),
+                          DatasetRef("imdb", "training", {}))
+
+
+def test_front_matter_and_hyperparameter_helpers() -> None:
+    assert split_front_matter("---\na: 1\n---\nbody") == ("a: 1", "body")
+    assert split_front_matter("# no front matter") == (None, "# no front matter")
+    assert split_front_matter("---\nnever closed") == (None, "---\nnever closed")
+    body = "### Training hyperparameters\n\n- lr: 0.1\n- seed: 3\n\n### Training results\n- x: 1\n"
+    assert card_hyperparameters(body) == {"lr": "0.1", "seed": "3"}
+
+
+# --- memory:// -------------------------------------------------------------------------------
+
+
+def _without_store(record: Record) -> Record:
+    return dataclasses.replace(record, origin=dataclasses.replace(record.origin, store="-"))  # type: ignore[type-var]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_memory_store_reads_the_same_as_local(case: str) -> None:
+    remote_store = open_store(to_memory(HF))
+    local = read(case)
+    remote = read(case, store=remote_store)
+    assert remote and all(r.origin.store.startswith("memory://") for r in remote)  # type: ignore[union-attr]
+    assert [_without_store(r) for r in remote] == [_without_store(r) for r in local]
+
+
+# --- corpus-like shapes ----------------------------------------------------------------------
+
+
+def test_v4_config_name_or_path_is_the_base_model_without_a_card() -> None:
+    config = {"_name_or_path": "google/vit-base-patch16-224-in21k", "model_type": "vit"}
+    store = memory_store({"o/config.json": json.dumps(config), "o/train_results.json": "{}"})
+    run = the_run(list(READER.read(store, "o", ReadOptions())))
+    assert run.tags["hf.base_model"] == "google/vit-base-patch16-224-in21k"
+    assert run.params["config._name_or_path"] == "google/vit-base-patch16-224-in21k"
+    local = memory_store({"o/config.json": json.dumps({"_name_or_path": "./output/x"})})
+    assert "hf.base_model" not in the_run(list(READER.read(local, "o", ReadOptions()))).tags
