@@ -66,7 +66,8 @@ def lineage_svg(nodes: Sequence[Node], edges: Sequence[tuple[str, str]], title: 
             height = max(height, y + NODE_H + PAD)
     width = PAD + (max(columns) + 1) * (NODE_W + COL_GAP) - COL_GAP + PAD
     parts = [
-        f'<svg class="mlreport-lineage" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'<svg class="mlreport-lineage" xmlns="http://www.w3.org/2000/svg" '
+        f'xmlns:xlink="http://www.w3.org/1999/xlink" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="',
         str(h(title)),
         '"><defs><marker id="mlr-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
@@ -97,7 +98,9 @@ def lineage_svg(nodes: Sequence[Node], edges: Sequence[tuple[str, str]], title: 
             + "</text></g>"
         )
         if n.url and not n.current:
-            parts.append(f'<a href="{h(n.url)}">' + box + "</a>")
+            # xlink:href, not href: Material's instant navigation rewrites every a[href] and
+            # fails on SVG links (their href is read-only); browsers follow xlink:href alike.
+            parts.append(f'<a xlink:href="{h(n.url)}">' + box + "</a>")
         else:
             parts.append(box)
     parts.append("</svg>")

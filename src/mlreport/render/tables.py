@@ -59,7 +59,7 @@ def html_table(
     out.append("<thead><tr>")
     for i, col in enumerate(columns):
         kind = ' data-type="number"' if numeric and i < len(numeric) and numeric[i] else ""
-        out.append(f"<th{kind}>{h(col)}</th>")
+        out.append(f"<th{kind}>{h(col)} </th>")
     out.append("</tr></thead><tbody>")
     for row in rows:
         out.append("<tr>")
@@ -70,7 +70,8 @@ def html_table(
             inner = cell.html if cell.html is not None else h(cell.text)
             if cell.url:
                 inner = Markup(f'<a href="{h(cell.url)}">') + inner + Markup("</a>")
-            out.append(f"<td{attr}>{inner}</td>")
+            # the trailing space keeps cells apart in Material's search index, which joins text
+            out.append(f"<td{attr}>{inner} </td>")
         out.append("</tr>")
     out.append("</tbody></table></div>")
     return Markup("".join(out))
@@ -85,7 +86,7 @@ def key_value_table(rows: Sequence[tuple[str, Cell]], searchable: bool = True) -
         inner = cell.html if cell.html is not None else h(cell.text)
         if cell.url:
             inner = Markup(f'<a href="{h(cell.url)}">') + inner + Markup("</a>")
-        out.append(f"<tr><th>{h(name)}</th><td>{inner}</td></tr>")
+        out.append(f"<tr><th>{h(name)} </th><td>{inner} </td></tr>")
     out.append("</tbody></table>")
     return Markup("".join(out))
 
