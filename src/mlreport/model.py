@@ -95,6 +95,15 @@ class MetricHistory:
         )
 
     @classmethod
+    def from_columns(
+        cls, steps: list[int], timestamps: list[int], values: list[float], increasing: bool = False
+    ) -> MetricHistory:
+        """Build from parallel columns; fast when steps strictly increase (the usual file)."""
+        if increasing or steps == sorted(set(steps)):
+            return cls(array("q", steps), array("q", timestamps), array("d", values))
+        return cls.from_points(list(zip(steps, timestamps, values)))
+
+    @classmethod
     def from_points(cls, points: list[tuple[int, int, float]]) -> MetricHistory:
         """Build from (step, timestamp_ms or -1, value) triples in any order, with duplicates."""
         unique = sorted(set(points), key=lambda p: (p[0], p[1], _nan_key(p[2])))
@@ -136,14 +145,13 @@ class Metric:
             raise ValueError(f"metric {key!r} has no points")
         # history is sorted by (step, timestamp, value): the last point is MLflow's "latest".
         last = n - 1
-        min_i = max_i = -1
-        for i, v in enumerate(history.values):
-            if math.isnan(v):
-                continue
-            if min_i < 0 or v < history.values[min_i]:
-                min_i = i
-            if max_i < 0 or v > history.values[max_i]:
-                max_i = i
+        values = history.values
+        finite = [v for v in values if v == v]  # NaN is the only value unequal to itself
+        if finite:
+            low, high = min(finite), max(finite)
+            min_i, max_i = values.index(low), values.index(high)
+        else:
+            min_i = max_i = -1
         ts = history.timestamps[last]
         return cls(
             key=key,

@@ -90,6 +90,16 @@ class Store(ABC):
                 out[p] = exc
         return out
 
+    def read_tree(self, path: str) -> dict[str, bytes | OSError]:
+        """Every file under ``path`` (relative path -> content, or the error reading it).
+
+        One call per directory of small files (MLflow's params/, tags/, metrics/): local
+        stores read them without a stat each, remote stores in one concurrent batch.
+        """
+        files = [rel for rel, _size in self.walk_files(path)]
+        contents = self.read_many([join(path, f) for f in files])
+        return {rel: contents[join(path, rel)] for rel in files}
+
     def walk_files(self, path: str = "") -> Iterator[tuple[str, int | None]]:
         """Every file under ``path`` as (path relative to ``path``, size), in sorted order."""
         stack = [""]
@@ -177,6 +187,27 @@ class LocalStore(Store):
     def read_bytes(self, path: str) -> bytes:
         with open(self._abs(path), "rb") as f:
             return f.read()
+
+    def read_tree(self, path: str) -> dict[str, bytes | OSError]:
+        out: dict[str, bytes | OSError] = {}
+        stack = [(self._abs(path), "")]
+        while stack:
+            directory, prefix = stack.pop()
+            try:
+                entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for e in entries:
+                rel = f"{prefix}{e.name}"
+                try:
+                    if e.is_dir():
+                        stack.append((e.path, rel + "/"))
+                        continue
+                    with open(e.path, "rb") as f:
+                        out[rel] = f.read()
+                except OSError as exc:
+                    out[rel] = exc
+        return dict(sorted(out.items()))
 
     def read_text(self, path: str) -> str:
         with open(self._abs(path), encoding="utf-8") as f:

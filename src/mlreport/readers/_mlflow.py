@@ -52,6 +52,59 @@ def load_yaml_mapping(text: str) -> dict[str, object]:
     return {str(k): v for k, v in data.items()}
 
 
+_PLAIN = re.compile(r"[A-Za-z_/](?:[^\s#'\"\[\]{}]| (?![\s#]))*")
+_QUOTED = re.compile(r"'[^'\n]*'")
+_INT = re.compile(r"-?[0-9]+")
+_HEX_ID = re.compile(r"[0-9a-f]*[a-f][0-9a-f]*")  # run ids: YAML reads them as strings too
+_KEY = re.compile(r"[a-z_]+")
+
+
+def parse_flat_yaml(text: str) -> dict[str, object] | None:
+    """The flat ``key: scalar`` meta.yaml files MLflow writes, parsed without a YAML parser.
+
+    Returns None (use PyYAML) unless every line is a lowercase key and a value that means the
+    same in YAML and here: an int, ``null``, ``''``-quoted text without quotes inside, or a plain
+    word that YAML cannot read as anything but a string. A 10,000-run store has 10,000 of these
+    files; this is ~10x faster than libyaml.
+    """
+    out: dict[str, object] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(": ")
+        if not sep:
+            if line.endswith(":") or not line:
+                return None
+            return None
+        if not _KEY.fullmatch(key):
+            return None
+        if value in ("null", "~", ""):
+            out[key] = None
+        elif _INT.fullmatch(value):
+            if len(value) > 1 and value.lstrip("-").startswith("0"):
+                return None  # octal in YAML 1.1
+            out[key] = int(value)
+        elif _HEX_ID.fullmatch(value):
+            out[key] = value
+        elif _QUOTED.fullmatch(value):
+            out[key] = value[1:-1]
+        elif value == "[]":
+            out[key] = []
+        elif value == "{}":
+            out[key] = {}
+        elif (
+            _PLAIN.fullmatch(value)
+            and value.lower() not in _YAML_WORDS
+            and not value.endswith((":", " "))
+            and ": " not in value
+        ):
+            out[key] = value
+        else:
+            return None
+    return out
+
+
+_YAML_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "null", ".nan", ".inf"})
+
+
 def parse_status(value: object) -> RunStatus:
     if value is None:
         return RunStatus.RUNNING  # MLflow writes no status while a run is being created
