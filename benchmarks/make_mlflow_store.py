@@ -294,10 +294,12 @@ def write_registry(rng: random.Random, w: Writer, root: str, origin: str,
                    run_info: dict[str, tuple[str, int, int, str]], versions: int,
                    models: int) -> None:
     finished = [rid for rid, info in run_info.items() if info[2] == 3]
-    if versions > len(finished):
-        raise SystemExit(f"make_mlflow_store: --versions {versions} exceeds the "
-                         f"{len(finished)} finished runs")
-    chosen = rng.sample(finished, versions)
+    if versions <= len(finished):
+        chosen = rng.sample(finished, versions)
+    else:
+        # As many versions as runs: failed runs get registered too (a registry allows it).
+        others = [rid for rid, info in run_info.items() if info[2] != 3]
+        chosen = finished + rng.sample(others, versions - len(finished))
     names = [MODEL_NAMES[i % len(MODEL_NAMES)] + (f"-{i // len(MODEL_NAMES)}"
                                                   if i >= len(MODEL_NAMES) else "")
              for i in range(models)]

@@ -46,6 +46,10 @@ class _Links(HTMLParser):
         href = a.get("href") or a.get("xlink:href")
         if tag == "a" and href:
             self.links.append(href)
+        if tag == "table" and a.get("data-rows"):
+            # rows that mlreport.js renders: [text, url, sort, class] per cell
+            for row in json.loads(a["data-rows"] or "[]"):
+                self.links += [cell[1] for cell in row if len(cell) > 1 and cell[1]]
         if tag in ("script", "img", "iframe") and a.get("src"):
             self.scripts.append(a["src"] or "")
         if tag == "link" and a.get("href"):

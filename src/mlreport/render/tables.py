@@ -8,6 +8,7 @@ and Python-Markdown passes a raw HTML block through without parsing it, which is
 from __future__ import annotations
 
 import io
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,7 +54,14 @@ def html_table(
             f'<p class="mlreport-csv"><a href="{h(csv_url)}" download>Download CSV</a> · '
             f"{len(rows)} row{'s' if len(rows) != 1 else ''}</p>"
         )
-    out.append('<table class="mlreport-table" data-sortable>')
+    if searchable:
+        out.append('<table class="mlreport-table" data-sortable>')
+    else:
+        # Rows that search does not index travel as one JSON attribute that mlreport.js turns
+        # into the table body: MkDocs and Material parse every HTML tag of a page (twice), and
+        # these tables are most of the tags of a run page.
+        payload = json.dumps([[_cell_json(c) for c in row] for row in rows], separators=(",", ":"), ensure_ascii=False)
+        out.append(f'<table class="mlreport-table" data-sortable data-rows="{h(payload)}">')
     if caption:
         out.append(f"<caption>{h(caption)}</caption>")
     out.append("<thead><tr>")
@@ -61,7 +69,7 @@ def html_table(
         kind = ' data-type="number"' if numeric and i < len(numeric) and numeric[i] else ""
         out.append(f"<th{kind}>{h(col)} </th>")
     out.append("</tr></thead><tbody>")
-    for row in rows:
+    for row in rows if searchable else ():
         out.append("<tr>")
         for cell in row:
             attr = ""
@@ -89,6 +97,22 @@ def key_value_table(rows: Sequence[tuple[str, Cell]], searchable: bool = True) -
         out.append(f"<tr><th>{h(name)} </th><td>{inner} </td></tr>")
     out.append("</tbody></table>")
     return Markup("".join(out))
+
+
+def _cell_json(cell: Cell) -> list[object]:
+    """[text, url, sort key, css class] for mlreport.js; HTML cells go as their text."""
+    text = cell.text
+    css = None
+    if cell.html is not None and not text:
+        text = str(cell.html.striptags())
+    if cell.html is not None and 'class="mlr-status' in str(cell.html):
+        css = f"mlr-status mlr-{text}"
+    out: list[object] = [text]
+    if cell.url or cell.sort is not None or css:
+        out += [cell.url, cell.sort]
+    if css:
+        out.append(css)
+    return out
 
 
 def csv_bytes(columns: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:

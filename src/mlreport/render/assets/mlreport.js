@@ -38,9 +38,34 @@
     return cell.textContent.trim().toLowerCase();
   }
 
+  function fillRows(table) {
+    var raw = table.getAttribute("data-rows");
+    if (raw === null || !table.tBodies[0] || table.tBodies[0].rows.length) return;
+    var rows;
+    try { rows = JSON.parse(raw); } catch (e) { return; }
+    var body = table.tBodies[0];
+    var fragment = document.createDocumentFragment();
+    rows.forEach(function (cells) {
+      var tr = document.createElement("tr");
+      cells.forEach(function (cell) {
+        var td = document.createElement("td");
+        var text = cell[0], url = cell[1], sort = cell[2], css = cell[3];
+        if (sort !== undefined && sort !== null) td.setAttribute("data-sort", String(sort));
+        var target = td;
+        if (css) { var span = document.createElement("span"); span.className = css; td.appendChild(span); target = span; }
+        if (url) { var a = document.createElement("a"); a.setAttribute("href", url); target.appendChild(a); target = a; }
+        target.textContent = text;
+        tr.appendChild(td);
+      });
+      fragment.appendChild(tr);
+    });
+    body.appendChild(fragment);
+  }
+
   function makeSortable(table) {
     if (table.hasAttribute("data-ready")) return;
     table.setAttribute("data-ready", "");
+    fillRows(table);
     var headers = table.querySelectorAll("thead th");
     headers.forEach(function (th, index) {
       th.setAttribute("role", "button");
