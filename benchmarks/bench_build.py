@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -44,9 +43,17 @@ print(json.dumps({"seconds": elapsed, "runs": len(c.runs), "points": points,
 def generate(out: Path, runs: int, versions: int) -> Path:
     if not (out / "mlruns").exists():
         subprocess.run(
-            [sys.executable, str(HERE / "make_mlflow_store.py"), str(out), "--runs", str(runs),
-             "--versions", str(versions)],
-            check=True, stdout=subprocess.DEVNULL,
+            [
+                sys.executable,
+                str(HERE / "make_mlflow_store.py"),
+                str(out),
+                "--runs",
+                str(runs),
+                "--versions",
+                str(versions),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
     return out / "mlruns"
 
@@ -61,8 +68,9 @@ def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> t
         "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
         "print(json.dumps({'seconds': e, 'rss': rss, 'rc': p.returncode, 'err': p.stderr[-2000:]}))\n"
     )
-    result = subprocess.run([sys.executable, "-c", wrapper, *command], cwd=cwd, capture_output=True,
-                            text=True, check=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", wrapper, *command], cwd=cwd, capture_output=True, text=True, check=True, env=env
+    )
     data = json.loads(result.stdout)
     if data["rc"] != 0:
         raise SystemExit(f"{' '.join(command)} failed: {data['err']}")
@@ -95,14 +103,27 @@ def main() -> None:
         site_dir = work / "site"
         shutil.rmtree(site_dir, ignore_errors=True)
         shutil.rmtree(work / ".site.mlreport", ignore_errors=True)
-        seconds, rss, _ = timed([sys.executable, "-m", "mlreport", "build", str(store), "-o", str(site_dir), "-q"], work)
+        seconds, rss, _ = timed(
+            [sys.executable, "-m", "mlreport", "build", str(store), "-o", str(site_dir), "-q"], work
+        )
         pages = sum(1 for _ in site_dir.rglob("index.html"))
         # The baseline: MkDocs alone on the same docs and config mlreport generated.
         env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
         plain_site = work / "plain-site"
         base_seconds, base_rss, _ = timed(
-            [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(work / ".site.mlreport" / "mkdocs.yml"),
-             "-d", str(plain_site)], work, env,
+            [
+                sys.executable,
+                "-m",
+                "mkdocs",
+                "build",
+                "-q",
+                "-f",
+                str(work / ".site.mlreport" / "mkdocs.yml"),
+                "-d",
+                str(plain_site),
+            ],
+            work,
+            env,
         )
         print(
             f"build: {args.build_runs} runs + {args.build_runs} versions -> {pages} pages in {seconds:.1f} s, "

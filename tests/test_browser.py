@@ -24,8 +24,13 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
 ]
 
 
@@ -56,7 +61,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     mp.chdir(work)
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(work / "site")))
     base = f"http://127.0.0.1:{server.server_address[1]}/"
-    build_site(Config(sources=(SourceConfig(str(ROOT / "site_example")),), output="site", title="Example", site_url=base))
+    build_site(
+        Config(sources=(SourceConfig(str(ROOT / "site_example")),), output="site", title="Example", site_url=base)
+    )
     mp.undo()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -138,7 +145,8 @@ def test_charts_render_after_instant_navigation(page: object, served: str) -> No
 def test_lineage_nodes_link_to_existing_pages(page: object, served: str) -> None:
     page.goto(served + "models/churn-classifier/3/")  # type: ignore[attr-defined]
     hrefs = page.eval_on_selector_all(  # type: ignore[attr-defined]
-        "svg.mlreport-lineage a", "els => els.map(e => new URL(e.getAttributeNS('http://www.w3.org/1999/xlink', 'href'), location.href).href)"
+        "svg.mlreport-lineage a",
+        "els => els.map(e => new URL(e.getAttributeNS('http://www.w3.org/1999/xlink', 'href'), location.href).href)",
     )
     kinds = page.eval_on_selector_all("svg.mlreport-lineage g.mlr-node", "els => els.map(e => e.getAttribute('class'))")  # type: ignore[attr-defined]
     assert any("mlr-dataset" in k for k in kinds) and any("mlr-run" in k for k in kinds)
@@ -161,5 +169,7 @@ def test_index_table_sorts_and_filters(page: object, served: str) -> None:
     assert 0 < visible < total
     page.fill("input.mlreport-filter", "")  # type: ignore[attr-defined]
     page.click("table.mlreport-table th:has-text('Run')")  # type: ignore[attr-defined]
-    names = page.eval_on_selector_all("table.mlreport-table tbody tr td:first-child", "els => els.map(e => e.textContent.trim().toLowerCase())")  # type: ignore[attr-defined]
+    names = page.eval_on_selector_all(
+        "table.mlreport-table tbody tr td:first-child", "els => els.map(e => e.textContent.trim().toLowerCase())"
+    )  # type: ignore[attr-defined]
     assert names == sorted(names)

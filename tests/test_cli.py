@@ -51,7 +51,9 @@ def test_folder_that_is_not_a_store(chdir_tmp: Path, capsys: pytest.CaptureFixtu
     (chdir_tmp / "empty" / "notes.txt").write_text("hello")
     assert main(["build", "empty", "-q"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("mlreport: cannot read empty: not a store of a known format (looked for MLflow file store, MLflow SQLite")
+    assert err.startswith(
+        "mlreport: cannot read empty: not a store of a known format (looked for MLflow file store, MLflow SQLite"
+    )
     assert err.count("\n") == 1
 
 
@@ -99,7 +101,16 @@ def test_inspect_prints_the_catalog(tmp_path: Path) -> None:
     result = run_cli("inspect", str(V3), "-q", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert sorted(data) == ["datasets", "experiments", "logged_models", "models", "problems", "runs", "stores", "versions"]
+    assert sorted(data) == [
+        "datasets",
+        "experiments",
+        "logged_models",
+        "models",
+        "problems",
+        "runs",
+        "stores",
+        "versions",
+    ]
     assert [v["version"] for v in data["versions"]] == ["1", "2"]
     assert data["stores"] == [{"reader": "mlflow", "path": ""}]
 

@@ -37,10 +37,19 @@ def store(request: pytest.FixtureRequest) -> tuple[str, Catalog]:
 def test_reads_every_active_run_and_leaves_deleted_ones_out(store: tuple[str, Catalog]) -> None:
     _, catalog = store
     names = sorted(r.name for r in catalog.runs)
-    assert names == sorted([
-        "<script>alert(1)</script>", "baseline", "candidate", "failed-run", "killed-run",
-        "still-running", "sweep", "trial-lr0.01", "trial-lr0.1",
-    ])
+    assert names == sorted(
+        [
+            "<script>alert(1)</script>",
+            "baseline",
+            "candidate",
+            "failed-run",
+            "killed-run",
+            "still-running",
+            "sweep",
+            "trial-lr0.01",
+            "trial-lr0.1",
+        ]
+    )
     assert sorted(e.name for e in catalog.experiments) == ["Default", "fixture-main"]
     assert catalog.problems == ()
 
@@ -155,8 +164,14 @@ def test_file_and_sqlite_backends_agree() -> None:
 
         def summary(c: Catalog) -> object:
             return sorted(
-                (r.name, r.status, dict(r.params), {m.key: (m.final, m.count) for m in r.metrics
-                 if not math.isnan(m.final)}, r.user, len(r.inputs))
+                (
+                    r.name,
+                    r.status,
+                    dict(r.params),
+                    {m.key: (m.final, m.count) for m in r.metrics if not math.isnan(m.final)},
+                    r.user,
+                    len(r.inputs),
+                )
                 for r in c.runs
             )
 
@@ -173,8 +188,19 @@ def test_memory_store_reads_the_same_as_local(name: str) -> None:
     root = src.parent if src.is_file() else src
     url = to_memory(root)
     remote = read(url + ("/" + src.name if src.is_file() else ""))
-    strip = lambda c: sorted((r.name, dict(r.params), [(m.key, m.count) for m in r.metrics],  # noqa: E731
-                              [(a.path, a.size) for a in r.artifacts], r.origin.path) for r in c.runs)
+
+    def strip(c: Catalog) -> object:
+        return sorted(
+            (
+                r.name,
+                dict(r.params),
+                [(m.key, m.count) for m in r.metrics],
+                [(a.path, a.size) for a in r.artifacts],
+                r.origin.path,
+            )
+            for r in c.runs
+        )
+
     assert strip(local) == strip(remote)
     assert [(v.model, v.version) for v in local.versions] == [(v.model, v.version) for v in remote.versions]
 

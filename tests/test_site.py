@@ -103,7 +103,14 @@ def test_no_request_can_leave_the_site(site: Path) -> None:
 
 def test_detail_pages_stay_out_of_the_nav(site: Path) -> None:
     config = yaml.safe_load((site.parent / ".out.mlreport" / "mkdocs.yml").read_text())
-    assert [next(iter(item)) for item in config["nav"]] == ["Home", "Models", "Experiments", "Runs", "Datasets", "Problems"]
+    assert [next(iter(item)) for item in config["nav"]] == [
+        "Home",
+        "Models",
+        "Experiments",
+        "Runs",
+        "Datasets",
+        "Problems",
+    ]
     nav = (site / "index.html").read_text()
     assert "fixture-model/1/" not in nav.split('class="md-content"')[0]
 
@@ -165,7 +172,10 @@ def test_project_docs_build_with_the_example(tmp_path: Path, monkeypatch: pytest
 
     work = tmp_path / "repo"
     for name in ("mkdocs.yml", "mlreport.yml"):
-        shutil.copy(ROOT / name, work / name) if work.exists() else (work.mkdir(), shutil.copy(ROOT / name, work / name))
+        shutil.copy(ROOT / name, work / name) if work.exists() else (
+            work.mkdir(),
+            shutil.copy(ROOT / name, work / name),
+        )
     shutil.copytree(ROOT / "docs", work / "docs")
     shutil.copytree(ROOT / "site_example", work / "site_example")
     monkeypatch.chdir(work)

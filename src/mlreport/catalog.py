@@ -33,7 +33,7 @@ from .model import (
     RunStatus,
     metric_goal,
 )
-from .readers import ReadOptions, Reader, available_readers
+from .readers import Reader, ReadOptions, available_readers
 from .stores import Store, join, open_store
 
 log = logging.getLogger("mlreport.catalog")
@@ -133,8 +133,10 @@ def discover(
             continue
         matched = None
         for name, reader in readers.items():
-            if name in excluded or getattr(reader, "file_suffixes", None) and not getattr(
-                reader, "detects_dirs", False
+            if (
+                name in excluded
+                or getattr(reader, "file_suffixes", None)
+                and not getattr(reader, "detects_dirs", False)
             ):
                 continue
             try:
@@ -191,8 +193,7 @@ def read_catalog(config: Config, progress: Progress | None = None) -> Catalog:
     for source in config.sources:
         if source.format is not None and source.format not in readers:
             raise SourceError(
-                f"cannot read {source.path}: unknown format '{source.format}' "
-                f"(known: {', '.join(readers)})"
+                f"cannot read {source.path}: unknown format '{source.format}' (known: {', '.join(readers)})"
             )
         path = _resolve_local(source.path, config)
         store, inner = open_source(replace(source, path=path))
@@ -285,9 +286,7 @@ class _Builder:
                 else:
                     merged = dict(rec.aliases)
                     merged.update(known_model.aliases)
-                    self.models[rec.name] = replace(
-                        _fill(known_model, rec), aliases=dict(sorted(merged.items()))
-                    )
+                    self.models[rec.name] = replace(_fill(known_model, rec), aliases=dict(sorted(merged.items())))
             elif isinstance(rec, ModelVersion):
                 ident = (rec.model, rec.version)
                 if ident in self.versions:
@@ -312,7 +311,10 @@ class _Builder:
             if mv.logged_model_key is None and mv.run_key is not None:
                 versions[(name, version)] = replace(mv, logged_model_key=self._model_of(mv))
         promoted = promote(
-            config.promote, list(self.runs.values()), self.experiments, self.logged_models,
+            config.promote,
+            list(self.runs.values()),
+            self.experiments,
+            self.logged_models,
             default=not config.promote and not versions,
         )
         for mv in promoted:
@@ -516,10 +518,12 @@ def key_metrics(catalog: Catalog, runs: Sequence[Run], configured: Sequence[str]
         chosen = [k for k in configured if k in counts]
         if chosen:
             return chosen
+
     def rank(key: str) -> tuple[int, int, str]:
         lowered = key.lower()
         evaluation = any(t in lowered for t in ("val", "eval", "test"))
         return (-counts[key], 0 if evaluation else 1, key)
+
     return sorted(counts, key=rank)[:limit]
 
 
@@ -556,9 +560,7 @@ def to_jsonable(catalog: Catalog, history: bool = True) -> dict[str, Any]:
         return value
 
     return {
-        "stores": [
-            {"reader": s.reader, "path": s.path} for s in catalog.stores
-        ],
+        "stores": [{"reader": s.reader, "path": s.path} for s in catalog.stores],
         "experiments": conv(catalog.experiments),
         "runs": conv(catalog.runs),
         "logged_models": conv(catalog.logged_models),

@@ -89,7 +89,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--format", metavar="NAME", help="read the sources with this reader, skip detection")
         p.add_argument("--site-url", metavar="URL", help="where the site will be served")
         p.add_argument("--title", metavar="TEXT", help="the site's title")
-        p.add_argument("--include-deleted", action="store_true", default=None, help="also show deleted runs and experiments")
+        p.add_argument(
+            "--include-deleted", action="store_true", default=None, help="also show deleted runs and experiments"
+        )
         p.add_argument("--builder", choices=("mkdocs", "zensical", "properdocs"), help="site builder (default: mkdocs)")
 
     build = sub.add_parser("build", parents=[common], help="build the site")
@@ -167,8 +169,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     c = result.catalog
     log.info(
         "built %s in %.1fs: %d models, %d versions, %d experiments, %d runs, %d problems",
-        result.site_dir, time.perf_counter() - start, len(c.models), len(c.versions), len(c.experiments),
-        len(c.runs), len(c.problems),
+        result.site_dir,
+        time.perf_counter() - start,
+        len(c.models),
+        len(c.versions),
+        len(c.experiments),
+        len(c.runs),
+        len(c.problems),
     )
     if config.strict and c.problems:
         log.error("%d record(s) could not be read (--strict)", len(c.problems))

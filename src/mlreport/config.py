@@ -211,9 +211,7 @@ class _Checker:
             raise self.fail(where, "missing key 'model'")
         version = self.string(data.get("version", "sequence"), f"{where}.version")
         if version not in VERSION_SCHEMES:
-            raise self.fail(
-                f"{where}.version", f"expected one of {', '.join(VERSION_SCHEMES)}, found '{version}'"
-            )
+            raise self.fail(f"{where}.version", f"expected one of {', '.join(VERSION_SCHEMES)}, found '{version}'")
         return PromoteRule(
             model=self.string(data["model"], f"{where}.model"),
             experiment=self.string(data["experiment"], f"{where}.experiment")

@@ -101,7 +101,7 @@ class MetricHistory:
         """Build from parallel columns; fast when steps strictly increase (the usual file)."""
         if increasing or steps == sorted(set(steps)):
             return cls(array("q", steps), array("q", timestamps), array("d", values))
-        return cls.from_points(list(zip(steps, timestamps, values)))
+        return cls.from_points(list(zip(steps, timestamps, values, strict=True)))
 
     @classmethod
     def from_points(cls, points: list[tuple[int, int, float]]) -> MetricHistory:
@@ -193,9 +193,33 @@ class Metric:
 
 
 _LOWER_IS_BETTER = (
-    "loss", "error", "err", "mae", "mse", "rmse", "mape", "smape", "perplexity", "ppl",
-    "wer", "cer", "fpr", "fnr", "logloss", "log_loss", "brier", "runtime", "latency", "time",
-    "distance", "regret", "cost", "nll", "bpd", "fid", "kl",
+    "loss",
+    "error",
+    "err",
+    "mae",
+    "mse",
+    "rmse",
+    "mape",
+    "smape",
+    "perplexity",
+    "ppl",
+    "wer",
+    "cer",
+    "fpr",
+    "fnr",
+    "logloss",
+    "log_loss",
+    "brier",
+    "runtime",
+    "latency",
+    "time",
+    "distance",
+    "regret",
+    "cost",
+    "nll",
+    "bpd",
+    "fid",
+    "kl",
 )
 
 

@@ -116,7 +116,15 @@ def build_site(config: Config, progress: Progress | None = None, catalog: Catalo
     timings["render"] = time.perf_counter() - t1
 
     if extend is not None:
-        mk = extended_config(user, extend, prefix, config.title, str(docs_dir), str(site_dir), [p for p in user_pages if p.endswith(".md")])
+        mk = extended_config(
+            user,
+            extend,
+            prefix,
+            config.title,
+            str(docs_dir),
+            str(site_dir),
+            [p for p in user_pages if p.endswith(".md")],
+        )
     else:
         mk = standalone_config(config.title, config.site_url, str(docs_dir), str(site_dir))
     if config.site_url and extend is not None:

@@ -208,9 +208,7 @@ def uri_parts(uri: str) -> list[str] | None:
     return parts
 
 
-def resolve_artifact_dir(
-    store: Store, uri: str | None, bases: list[str], anchor: str
-) -> str | None:
+def resolve_artifact_dir(store: Store, uri: str | None, bases: list[str], anchor: str) -> str | None:
     """Find the directory an artifact URI points at, inside ``store``.
 
     The URI was written on the machine that ran MLflow; the store may have been copied

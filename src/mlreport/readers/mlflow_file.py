@@ -278,7 +278,10 @@ def _read_experiment(ctx: _Ctx, exp_dir: str, in_trash: bool) -> Experiment | No
         # The runs are still worth showing: keep them under the bare id, and say so.
         ctx.problem(skip.path, f"{skip.reason}; its runs are listed under experiment {exp_id}")
         return Experiment(
-            key=f"exp:{exp_id}", id=exp_id, name=exp_id, origin=ctx.origin(exp_dir),
+            key=f"exp:{exp_id}",
+            id=exp_id,
+            name=exp_id,
+            origin=ctx.origin(exp_dir),
             deleted=in_trash,
         )
     tags = _read_key_files(ctx, join(exp_dir, "tags"), "tag")
@@ -367,9 +370,7 @@ def _artifact_dir(ctx: _Ctx, uri: str | None, own_dir: str, anchor: str) -> str 
     return resolve_artifact_dir(ctx.store, uri, [ctx.root, parent] if ctx.root else [""], anchor)
 
 
-def _read_run(
-    ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping[str, Dataset]
-) -> list[Record]:
+def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping[str, Dataset]) -> list[Record]:
     meta_path = join(run_dir, "meta.yaml")
     meta = _read_meta(ctx, meta_path)
     run_id = as_str(meta.get("run_id")) or as_str(meta.get("run_uuid"))
@@ -516,9 +517,7 @@ def _read_registry(ctx: _Ctx, base: str) -> Iterator[Record]:
         aliases: dict[str, str] = {}
         if isinstance(meta.get("aliases"), dict):
             aliases.update({str(k): str(v) for k, v in meta["aliases"].items()})  # type: ignore[union-attr]
-        aliases.update(
-            {k: v.strip() for k, v in _read_key_files(ctx, join(model_dir, "aliases"), "alias").items()}
-        )
+        aliases.update({k: v.strip() for k, v in _read_key_files(ctx, join(model_dir, "aliases"), "alias").items()})
         tags = _read_key_files(ctx, join(model_dir, "tags"), "tag")
         yield RegisteredModel(
             name=name,

@@ -78,16 +78,14 @@ def open_readonly(path: Path) -> Iterator[sqlite3.Connection]:
 class _Db:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.tables = {
-            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        }
+        self.tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         self._columns: dict[str, set[str]] = {}
 
     def columns(self, table: str) -> set[str]:
         if table not in self._columns:
-            self._columns[table] = {
-                r[1] for r in self.conn.execute(f'PRAGMA table_info("{table}")')
-            } if table in self.tables else set()
+            self._columns[table] = (
+                {r[1] for r in self.conn.execute(f'PRAGMA table_info("{table}")')} if table in self.tables else set()
+            )
         return self._columns[table]
 
     def select(self, table: str, wanted: list[str], order: str = "") -> list[dict[str, object]]:
@@ -202,8 +200,15 @@ class _Reading:
         datasets: dict[str, Dataset] = {}
         for row in db.select(
             "datasets",
-            ["dataset_uuid", "name", "digest", "dataset_source_type", "dataset_source",
-             "dataset_schema", "dataset_profile"],
+            [
+                "dataset_uuid",
+                "name",
+                "digest",
+                "dataset_source_type",
+                "dataset_source",
+                "dataset_schema",
+                "dataset_profile",
+            ],
             "dataset_uuid",
         ):
             name = as_str(row["name"]) or str(row["dataset_uuid"])
@@ -227,7 +232,8 @@ class _Reading:
         run_inputs: dict[str, list[DatasetRef]] = defaultdict(list)
         run_outputs: dict[str, list[str]] = defaultdict(list)
         for row in db.select(
-            "inputs", ["input_uuid", "source_type", "source_id", "destination_type", "destination_id"],
+            "inputs",
+            ["input_uuid", "source_type", "source_id", "destination_type", "destination_id"],
             "input_uuid",
         ):
             if row["source_type"] == "DATASET" and row["destination_type"] == "RUN":
@@ -247,8 +253,18 @@ class _Reading:
 
         runs = db.select(
             "runs",
-            ["run_uuid", "name", "status", "start_time", "end_time", "user_id", "lifecycle_stage",
-             "artifact_uri", "experiment_id", "deleted_time"],
+            [
+                "run_uuid",
+                "name",
+                "status",
+                "start_time",
+                "end_time",
+                "user_id",
+                "lifecycle_stage",
+                "artifact_uri",
+                "experiment_id",
+                "deleted_time",
+            ],
             "run_uuid",
         )
         total = len(runs)
@@ -269,11 +285,7 @@ class _Reading:
                     metrics.append(Metric.single(key, value, step, ts))
             artifact_uri = as_str(row["artifact_uri"])
             artifact_dir = resolve_artifact_dir(self.store, artifact_uri, [self.base], run_id)
-            artifacts = (
-                tuple(Artifact(p, s) for p, s in self.store.walk_files(artifact_dir))
-                if artifact_dir
-                else ()
-            )
+            artifacts = tuple(Artifact(p, s) for p, s in self.store.walk_files(artifact_dir)) if artifact_dir else ()
             model_keys = list(run_outputs.get(run_id, []))
             for entry in parse_log_model_history(run_tags.get(LOG_MODEL_HISTORY_TAG)):
                 artifact_path = str(entry.get("artifact_path") or "model")
@@ -292,9 +304,7 @@ class _Reading:
                     status="READY",
                     model_type=", ".join(sorted(entry.get("flavors") or {})) or None,  # type: ignore[call-overload]
                     artifacts=tuple(
-                        Artifact(a.path[len(prefix) :], a.size)
-                        for a in artifacts
-                        if a.path.startswith(prefix)
+                        Artifact(a.path[len(prefix) :], a.size) for a in artifacts if a.path.startswith(prefix)
                     ),
                 )
             yield Run(
@@ -360,13 +370,26 @@ class _Reading:
             ["model_id", "metric_name", "metric_timestamp_ms", "metric_step", "metric_value"],
         ):
             metric_points[str(row["model_id"])][str(row["metric_name"])].append(
-                (as_int(row["metric_step"]) or 0, as_int(row["metric_timestamp_ms"]) or -1,
-                 _metric_value(row["metric_value"], False))
+                (
+                    as_int(row["metric_step"]) or 0,
+                    as_int(row["metric_timestamp_ms"]) or -1,
+                    _metric_value(row["metric_value"], False),
+                )
             )
         for row in db.select(
             "logged_models",
-            ["model_id", "experiment_id", "name", "artifact_location", "creation_timestamp_ms",
-             "last_updated_timestamp_ms", "status", "lifecycle_stage", "model_type", "source_run_id"],
+            [
+                "model_id",
+                "experiment_id",
+                "name",
+                "artifact_location",
+                "creation_timestamp_ms",
+                "last_updated_timestamp_ms",
+                "status",
+                "lifecycle_stage",
+                "model_type",
+                "source_run_id",
+            ],
             "model_id",
         ):
             model_id = str(row["model_id"])
@@ -421,8 +444,18 @@ class _Reading:
             version_tags[(str(row["name"]), str(row["version"]))][str(row["key"])] = str(row["value"] or "")
         for row in db.select(
             "model_versions",
-            ["name", "version", "creation_time", "last_updated_time", "description", "user_id",
-             "current_stage", "source", "run_id", "status"],
+            [
+                "name",
+                "version",
+                "creation_time",
+                "last_updated_time",
+                "description",
+                "user_id",
+                "current_stage",
+                "source",
+                "run_id",
+                "status",
+            ],
             "name, version",
         ):
             stage = as_str(row["current_stage"])

@@ -81,8 +81,7 @@ def lineage_svg(nodes: Sequence[Node], edges: Sequence[tuple[str, str]], title: 
         x2, y2 = pos[dst][0], pos[dst][1] + NODE_H // 2
         mid = (x1 + x2) // 2
         parts.append(
-            f'<path class="mlr-edge" d="M{x1},{y1}C{mid},{y1} {mid},{y2} {x2 - 2},{y2}" '
-            'marker-end="url(#mlr-arrow)"/>'
+            f'<path class="mlr-edge" d="M{x1},{y1}C{mid},{y1} {mid},{y2} {x2 - 2},{y2}" marker-end="url(#mlr-arrow)"/>'
         )
     for n in nodes:
         x, y = pos[n.id]

@@ -168,7 +168,12 @@ class SiteRenderer:
     def status_cell(self, run: Run | None) -> Cell:
         if run is None:
             return Cell("")
-        return Cell(run.status.value.lower(), html=Markup(f'<span class="mlr-status mlr-{run.status.value.lower()}">') + h(run.status.value.lower()) + Markup("</span>"))
+        return Cell(
+            run.status.value.lower(),
+            html=Markup(f'<span class="mlr-status mlr-{run.status.value.lower()}">')
+            + h(run.status.value.lower())
+            + Markup("</span>"),
+        )
 
     # -- the pages ----------------------------------------------------------------------------
 
@@ -203,12 +208,17 @@ class SiteRenderer:
             versions = self.c.versions_by_model.get(m.name, ())
             aliases = " ".join(f"@{a}→{v}" for a, v in m.aliases.items())
             newest = versions[-1] if versions else None
-            model_rows.append([
-                Cell(m.name, self.link(here, self.urls.model[m.name])),
-                num(len(versions), str(len(versions))),
-                Cell(aliases),
-                Cell(newest.version if newest else "", self.link(here, self.urls.version.get((m.name, newest.version))) if newest else None),
-            ])
+            model_rows.append(
+                [
+                    Cell(m.name, self.link(here, self.urls.model[m.name])),
+                    num(len(versions), str(len(versions))),
+                    Cell(aliases),
+                    Cell(
+                        newest.version if newest else "",
+                        self.link(here, self.urls.version.get((m.name, newest.version))) if newest else None,
+                    ),
+                ]
+            )
         latest_rows = [
             [
                 Cell(v.model, self.link(here, self.urls.model.get(v.model))),
@@ -227,17 +237,30 @@ class SiteRenderer:
             ("Datasets", len(self.c.datasets), "datasets/"),
             ("Problems", len(self.c.problems), "problems/"),
         ]
-        stores = [
-            [Cell(s.display), Cell(s.reader_label), Cell(s.reader)] for s in self.c.stores
-        ]
-        self.emit(here, self.render(
-            "home.md.j2", here,
-            counts=[(n, c, rel_url(here, self.urls.p(p))) for n, c, p in counts],
-            models_table=html_table(["Model", "Versions", "Aliases", "Latest version"], model_rows, searchable=True, numeric=[False, True], empty="No models yet."),
-            latest_table=html_table(["Model", "Version", "Aliases", "Stage", "Created"], latest_rows, searchable=True, empty="No model versions yet."),
-            stores_table=html_table(["Store", "Format", "Reader"], stores, searchable=False),
-            catalog=self.c,
-        ))
+        stores = [[Cell(s.display), Cell(s.reader_label), Cell(s.reader)] for s in self.c.stores]
+        self.emit(
+            here,
+            self.render(
+                "home.md.j2",
+                here,
+                counts=[(n, c, rel_url(here, self.urls.p(p))) for n, c, p in counts],
+                models_table=html_table(
+                    ["Model", "Versions", "Aliases", "Latest version"],
+                    model_rows,
+                    searchable=True,
+                    numeric=[False, True],
+                    empty="No models yet.",
+                ),
+                latest_table=html_table(
+                    ["Model", "Version", "Aliases", "Stage", "Created"],
+                    latest_rows,
+                    searchable=True,
+                    empty="No model versions yet.",
+                ),
+                stores_table=html_table(["Store", "Format", "Reader"], stores, searchable=False),
+                catalog=self.c,
+            ),
+        )
 
     def models_index(self) -> None:
         here = self.urls.p("models/")
@@ -246,20 +269,36 @@ class SiteRenderer:
         for m in self.c.models:
             versions = self.c.versions_by_model.get(m.name, ())
             newest = versions[-1] if versions else None
-            rows.append([
-                Cell(m.name, self.link(here, self.urls.model[m.name])),
-                num(len(versions), str(len(versions))),
-                Cell(" ".join(f"@{a}→{v}" for a, v in m.aliases.items())),
-                Cell(newest.version if newest else "", self.link(here, self.urls.version.get((m.name, newest.version))) if newest else None),
-                Cell(newest.stage or "" if newest else ""),
-                Cell(fmt_time(m.updated or (newest.created if newest else None)), sort=m.updated),
-                Cell((m.description or "")[:200]),
-            ])
-        self.pages[docs_path(here)[:-len("index.md")] + "models.csv"] = csv_bytes(columns, rows)
-        self.emit(here, self.render(
-            "models.md.j2", here,
-            table=html_table(columns, rows, csv_url="models.csv", searchable=True, numeric=[False, True], empty="No models: no registry was found and no promotion rule matched."),
-        ))
+            rows.append(
+                [
+                    Cell(m.name, self.link(here, self.urls.model[m.name])),
+                    num(len(versions), str(len(versions))),
+                    Cell(" ".join(f"@{a}→{v}" for a, v in m.aliases.items())),
+                    Cell(
+                        newest.version if newest else "",
+                        self.link(here, self.urls.version.get((m.name, newest.version))) if newest else None,
+                    ),
+                    Cell(newest.stage or "" if newest else ""),
+                    Cell(fmt_time(m.updated or (newest.created if newest else None)), sort=m.updated),
+                    Cell((m.description or "")[:200]),
+                ]
+            )
+        self.pages[docs_path(here)[: -len("index.md")] + "models.csv"] = csv_bytes(columns, rows)
+        self.emit(
+            here,
+            self.render(
+                "models.md.j2",
+                here,
+                table=html_table(
+                    columns,
+                    rows,
+                    csv_url="models.csv",
+                    searchable=True,
+                    numeric=[False, True],
+                    empty="No models: no registry was found and no promotion rule matched.",
+                ),
+            ),
+        )
 
     def model_page(self, m: RegisteredModel) -> None:
         here = self.urls.model[m.name]
@@ -269,16 +308,22 @@ class SiteRenderer:
         rows = []
         for v in reversed(versions):
             run = self._run(v.run_key)
-            rows.append([
-                Cell(v.version, self.link(here, self.urls.version[(m.name, v.version)]), sort=_version_sort(v.version)),
-                self.status_cell(run) if run else Cell(v.status or ""),
-                Cell(v.stage or ""),
-                Cell(" ".join(f"@{a}" for a in v.aliases)),
-                *self.metric_cells(run, keys),
-                Cell(run.name if run else (v.run_key or ""), self.link(here, self.urls.run.get(v.run_key or ""))),
-                Cell(fmt_time(v.created), sort=v.created),
-            ])
-        self.pages[docs_path(here)[:-len("index.md")] + "versions.csv"] = csv_bytes(columns, rows)
+            rows.append(
+                [
+                    Cell(
+                        v.version,
+                        self.link(here, self.urls.version[(m.name, v.version)]),
+                        sort=_version_sort(v.version),
+                    ),
+                    self.status_cell(run) if run else Cell(v.status or ""),
+                    Cell(v.stage or ""),
+                    Cell(" ".join(f"@{a}" for a in v.aliases)),
+                    *self.metric_cells(run, keys),
+                    Cell(run.name if run else (v.run_key or ""), self.link(here, self.urls.run.get(v.run_key or ""))),
+                    Cell(fmt_time(v.created), sort=v.created),
+                ]
+            )
+        self.pages[docs_path(here)[: -len("index.md")] + "versions.csv"] = csv_bytes(columns, rows)
         charts = []
         labels = [v.version for v in versions]
         for key in keys:
@@ -290,34 +335,55 @@ class SiteRenderer:
             if sum(1 for x in values if x is not None) >= 1:
                 charts.append(figure_div(category_figure(f"{key} across versions", labels, [(key, values)])))
         aliases = [
-            (a, ver, self.link(here, self.urls.alias[(m.name, a)]), self.link(here, self.urls.version.get((m.name, ver))))
+            (
+                a,
+                ver,
+                self.link(here, self.urls.alias[(m.name, a)]),
+                self.link(here, self.urls.version.get((m.name, ver))),
+            )
             for a, ver in m.aliases.items()
         ]
-        self.emit(here, self.render(
-            "model.md.j2", here,
-            model=m,
-            title=safe_title(f"{m.name} · model"),
-            description=note(m.description) if m.description else None,
-            aliases=aliases,
-            tags_table=self.tags_table(m.tags),
-            versions_table=html_table(columns, rows, csv_url="versions.csv", searchable=True, numeric=[False, False, False, False, *[True] * len(keys)]),
-            charts=charts,
-            key_metrics=keys,
-            origin=m.origin,
-            store_display=_display(m.origin.store, m.origin.path),
-        ))
+        self.emit(
+            here,
+            self.render(
+                "model.md.j2",
+                here,
+                model=m,
+                title=safe_title(f"{m.name} · model"),
+                description=note(m.description) if m.description else None,
+                aliases=aliases,
+                tags_table=self.tags_table(m.tags),
+                versions_table=html_table(
+                    columns,
+                    rows,
+                    csv_url="versions.csv",
+                    searchable=True,
+                    numeric=[False, False, False, False, *[True] * len(keys)],
+                ),
+                charts=charts,
+                key_metrics=keys,
+                origin=m.origin,
+                store_display=_display(m.origin.store, m.origin.path),
+            ),
+        )
 
     def alias_page(self, m: RegisteredModel, alias: str) -> None:
         here = self.urls.alias[(m.name, alias)]
         version = m.aliases[alias]
         target = self.urls.version.get((m.name, version))
-        self.emit(here, self.render(
-            "alias.md.j2", here,
-            model=m, alias=alias, version=version,
-            title=safe_title(f"{m.name} @{alias}"),
-            target=self.link(here, target),
-            model_url=self.link(here, self.urls.model[m.name]),
-        ))
+        self.emit(
+            here,
+            self.render(
+                "alias.md.j2",
+                here,
+                model=m,
+                alias=alias,
+                version=version,
+                title=safe_title(f"{m.name} @{alias}"),
+                target=self.link(here, target),
+                model_url=self.link(here, self.urls.model[m.name]),
+            ),
+        )
 
     def version_page(self, m: RegisteredModel, v: ModelVersion) -> None:
         here = self.urls.version[(m.name, v.version)]
@@ -347,7 +413,9 @@ class SiteRenderer:
         if exp:
             summary.append(("Experiment", Cell(exp.name, self.link(here, self.urls.experiment[exp.key]))))
         if lm:
-            summary.append(("Logged model", Cell(f"{lm.name} ({lm.id})", self.link(here, self.urls.logged_model[lm.key]))))
+            summary.append(
+                ("Logged model", Cell(f"{lm.name} ({lm.id})", self.link(here, self.urls.logged_model[lm.key])))
+            )
         if v.source:
             summary.append(("Source", Cell(v.source)))
         if run and run.git.commit:
@@ -357,30 +425,44 @@ class SiteRenderer:
         metrics = run.metrics if run else (lm.metrics if lm else ())
         key_rows = [(k, Cell(fmt_number(mm.final))) for k in keys if (mm := _find(metrics, k))]
         params = run.params if run else (lm.params if lm else {})
-        self.emit(here, self.render(
-            "version.md.j2", here,
-            model=m, v=v, run=run, logged_model=lm, experiment=exp,
-            title=safe_title(f"{m.name} · version {v.version}"),
-            summary=key_value_table(summary),
-            key_metrics=key_value_table(key_rows),
-            description=note(v.description) if v.description else None,
-            run_description=note(run.description) if run and run.description else None,
-            tags_table=self.tags_table(v.tags),
-            key_params=self.key_params(params, m.name),
-            params_table=self.params_table(params),
-            metrics_table=self.metrics_table(metrics),
-            charts=self.history_charts(metrics),
-            lineage=self.version_lineage(here, v, run, lm),
-            artifacts_table=self.artifacts_table((lm.artifacts if lm and lm.artifacts else (run.artifacts if run else ()))),
-            origin=v.origin,
-            store_display=_display(v.origin.store, v.origin.path),
-        ))
+        self.emit(
+            here,
+            self.render(
+                "version.md.j2",
+                here,
+                model=m,
+                v=v,
+                run=run,
+                logged_model=lm,
+                experiment=exp,
+                title=safe_title(f"{m.name} · version {v.version}"),
+                summary=key_value_table(summary),
+                key_metrics=key_value_table(key_rows),
+                description=note(v.description) if v.description else None,
+                run_description=note(run.description) if run and run.description else None,
+                tags_table=self.tags_table(v.tags),
+                key_params=self.key_params(params, m.name),
+                params_table=self.params_table(params),
+                metrics_table=self.metrics_table(metrics),
+                charts=self.history_charts(metrics),
+                lineage=self.version_lineage(here, v, run, lm),
+                artifacts_table=self.artifacts_table(
+                    lm.artifacts if lm and lm.artifacts else (run.artifacts if run else ())
+                ),
+                origin=v.origin,
+                store_display=_display(v.origin.store, v.origin.path),
+            ),
+        )
 
     def run_page(self, r: Run) -> None:
         here = self.urls.run[r.key]
         exp = self.c.experiment_by_key.get(r.experiment_key or "")
         parent = self._run(r.parent_key)
-        summary: list[tuple[str, Cell]] = [("Run", Cell(r.name)), ("Run id", Cell(r.id)), ("Status", self.status_cell(r))]
+        summary: list[tuple[str, Cell]] = [
+            ("Run", Cell(r.name)),
+            ("Run id", Cell(r.id)),
+            ("Status", self.status_cell(r)),
+        ]
         if exp:
             summary.append(("Experiment", Cell(exp.name, self.link(here, self.urls.experiment[exp.key]))))
         if parent:
@@ -403,61 +485,88 @@ class SiteRenderer:
             summary.append(("Deleted", Cell("yes")))
         versions = self.c.versions_by_run.get(r.key, ())
         for v in versions:
-            summary.append(("Model version", Cell(f"{v.model} version {v.version}", self.link(here, self.urls.version[(v.model, v.version)]))))
+            summary.append(
+                (
+                    "Model version",
+                    Cell(f"{v.model} version {v.version}", self.link(here, self.urls.version[(v.model, v.version)])),
+                )
+            )
         children = [self.c.run_by_key[k] for k in self.c.children_by_run.get(r.key, ()) if k in self.c.run_by_key]
-        child_rows = [[Cell(c.name, self.link(here, self.urls.run[c.key])), self.status_cell(c), Cell(fmt_time(c.start_time), sort=c.start_time)] for c in children]
+        child_rows = [
+            [
+                Cell(c.name, self.link(here, self.urls.run[c.key])),
+                self.status_cell(c),
+                Cell(fmt_time(c.start_time), sort=c.start_time),
+            ]
+            for c in children
+        ]
         input_rows = []
         for ref in r.inputs:
             d = self.c.dataset_by_key.get(ref.dataset_key)
-            input_rows.append([
-                Cell(d.name if d else ref.dataset_key, self.link(here, self.urls.dataset.get(ref.dataset_key))),
-                Cell(d.digest or "" if d else ""),
-                Cell(ref.context or ""),
-                Cell(d.source or "" if d else ""),
-            ])
-        self.emit(here, self.render(
-            "run.md.j2", here,
-            run=r, experiment=exp,
-            title=safe_title(f"{r.name} · run"),
-            summary=key_value_table(summary),
-            description=note(r.description) if r.description else None,
-            key_params=self.key_params(r.params, None),
-            params_table=self.params_table(r.params),
-            metrics_table=self.metrics_table(r.metrics),
-            key_metrics=key_value_table([(m.key, Cell(fmt_number(m.final))) for m in r.metrics[:KEY_PARAMS]]),
-            charts=self.history_charts(r.metrics),
-            tags_table=self.tags_table({k: v for k, v in r.tags.items() if not k.startswith("mlflow.")}),
-            system_tags_table=self.tags_table({k: v for k, v in r.tags.items() if k.startswith("mlflow.")}, searchable=False),
-            inputs_table=html_table(["Dataset", "Digest", "Context", "Source"], input_rows, searchable=True) if input_rows else None,
-            children_table=html_table(["Run", "Status", "Started"], child_rows) if child_rows else None,
-            lineage=self.run_lineage(here, r),
-            artifacts_table=self.artifacts_table(r.artifacts),
-            artifact_uri=r.artifact_uri,
-            origin=r.origin,
-            store_display=_display(r.origin.store, r.origin.path),
-        ))
+            input_rows.append(
+                [
+                    Cell(d.name if d else ref.dataset_key, self.link(here, self.urls.dataset.get(ref.dataset_key))),
+                    Cell(d.digest or "" if d else ""),
+                    Cell(ref.context or ""),
+                    Cell(d.source or "" if d else ""),
+                ]
+            )
+        self.emit(
+            here,
+            self.render(
+                "run.md.j2",
+                here,
+                run=r,
+                experiment=exp,
+                title=safe_title(f"{r.name} · run"),
+                summary=key_value_table(summary),
+                description=note(r.description) if r.description else None,
+                key_params=self.key_params(r.params, None),
+                params_table=self.params_table(r.params),
+                metrics_table=self.metrics_table(r.metrics),
+                key_metrics=key_value_table([(m.key, Cell(fmt_number(m.final))) for m in r.metrics[:KEY_PARAMS]]),
+                charts=self.history_charts(r.metrics),
+                tags_table=self.tags_table({k: v for k, v in r.tags.items() if not k.startswith("mlflow.")}),
+                system_tags_table=self.tags_table(
+                    {k: v for k, v in r.tags.items() if k.startswith("mlflow.")}, searchable=False
+                ),
+                inputs_table=html_table(["Dataset", "Digest", "Context", "Source"], input_rows, searchable=True)
+                if input_rows
+                else None,
+                children_table=html_table(["Run", "Status", "Started"], child_rows) if child_rows else None,
+                lineage=self.run_lineage(here, r),
+                artifacts_table=self.artifacts_table(r.artifacts),
+                artifact_uri=r.artifact_uri,
+                origin=r.origin,
+                store_display=_display(r.origin.store, r.origin.path),
+            ),
+        )
 
     def experiment_page(self, e: Experiment) -> None:
         here = self.urls.experiment[e.key]
         runs = [self.c.run_by_key[k] for k in self.c.runs_by_experiment.get(e.key, ())]
         columns, rows = self.runs_rows(here, runs, with_experiment=False)
-        self.pages[docs_path(here)[:-len("index.md")] + "runs.csv"] = csv_bytes(columns, rows)
+        self.pages[docs_path(here)[: -len("index.md")] + "runs.csv"] = csv_bytes(columns, rows)
         summary = [("Experiment", Cell(e.name)), ("Id", Cell(e.id)), ("Runs", Cell(str(len(runs))))]
         if e.created:
             summary.append(("Created", Cell(fmt_time(e.created))))
         if e.deleted:
             summary.append(("Deleted", Cell("yes")))
-        self.emit(here, self.render(
-            "experiment.md.j2", here,
-            experiment=e,
-            title=safe_title(f"{e.name} · experiment"),
-            summary=key_value_table(summary),
-            description=note(e.description) if e.description else None,
-            tags_table=self.tags_table(e.tags),
-            runs_table=html_table(columns, rows, csv_url="runs.csv", numeric=self._numeric(columns)),
-            origin=e.origin,
-            store_display=_display(e.origin.store, e.origin.path),
-        ))
+        self.emit(
+            here,
+            self.render(
+                "experiment.md.j2",
+                here,
+                experiment=e,
+                title=safe_title(f"{e.name} · experiment"),
+                summary=key_value_table(summary),
+                description=note(e.description) if e.description else None,
+                tags_table=self.tags_table(e.tags),
+                runs_table=html_table(columns, rows, csv_url="runs.csv", numeric=self._numeric(columns)),
+                origin=e.origin,
+                store_display=_display(e.origin.store, e.origin.path),
+            ),
+        )
 
     def experiments_index(self) -> None:
         here = self.urls.p("experiments/")
@@ -471,14 +580,26 @@ class SiteRenderer:
             ]
             for e in self.c.experiments
         ]
-        self.pages[docs_path(here)[:-len("index.md")] + "experiments.csv"] = csv_bytes(columns, rows)
-        self.emit(here, self.render("experiments.md.j2", here, table=html_table(columns, rows, csv_url="experiments.csv", searchable=True, numeric=[False, True])))
+        self.pages[docs_path(here)[: -len("index.md")] + "experiments.csv"] = csv_bytes(columns, rows)
+        self.emit(
+            here,
+            self.render(
+                "experiments.md.j2",
+                here,
+                table=html_table(columns, rows, csv_url="experiments.csv", searchable=True, numeric=[False, True]),
+            ),
+        )
 
     def runs_index(self) -> None:
         here = self.urls.p("runs/")
         columns, rows = self.runs_rows(here, list(self.c.runs), with_experiment=True)
-        self.pages[docs_path(here)[:-len("index.md")] + "runs.csv"] = csv_bytes(columns, rows)
-        self.emit(here, self.render("runs.md.j2", here, table=html_table(columns, rows, csv_url="runs.csv", numeric=self._numeric(columns))))
+        self.pages[docs_path(here)[: -len("index.md")] + "runs.csv"] = csv_bytes(columns, rows)
+        self.emit(
+            here,
+            self.render(
+                "runs.md.j2", here, table=html_table(columns, rows, csv_url="runs.csv", numeric=self._numeric(columns))
+            ),
+        )
 
     def _numeric(self, columns: Sequence[str]) -> list[bool]:
         return [c.startswith("metric: ") for c in columns]
@@ -491,17 +612,30 @@ class SiteRenderer:
                 param_counts.setdefault(k, set()).add(v)
         # The params worth a column are those that vary between the runs shown.
         varying = sorted(k for k, vals in param_counts.items() if len(vals) > 1)[:4]
-        columns = ["Run", "Status", *(["Experiment"] if with_experiment else []), "Started", "Duration", "User",
-                   *[f"metric: {k}" for k in keys], *[f"param: {k}" for k in varying]]
+        columns = [
+            "Run",
+            "Status",
+            *(["Experiment"] if with_experiment else []),
+            "Started",
+            "Duration",
+            "User",
+            *[f"metric: {k}" for k in keys],
+            *[f"param: {k}" for k in varying],
+        ]
         rows = []
         for r in runs:
             exp = self.c.experiment_by_key.get(r.experiment_key or "")
             row = [Cell(r.name, self.link(here, self.urls.run[r.key])), self.status_cell(r)]
             if with_experiment:
-                row.append(Cell(exp.name if exp else "", self.link(here, self.urls.experiment.get(exp.key)) if exp else None))
+                row.append(
+                    Cell(exp.name if exp else "", self.link(here, self.urls.experiment.get(exp.key)) if exp else None)
+                )
             row += [
                 Cell(fmt_time(r.start_time), sort=r.start_time),
-                Cell(fmt_duration(r.start_time, r.end_time), sort=(r.end_time - r.start_time) if r.end_time and r.start_time else None),
+                Cell(
+                    fmt_duration(r.start_time, r.end_time),
+                    sort=(r.end_time - r.start_time) if r.end_time and r.start_time else None,
+                ),
                 Cell(r.user or ""),
                 *self.metric_cells(r, keys),
                 *[Cell(r.params.get(k, "")) for k in varying],
@@ -522,8 +656,17 @@ class SiteRenderer:
             ]
             for d in self.c.datasets
         ]
-        self.pages[docs_path(here)[:-len("index.md")] + "datasets.csv"] = csv_bytes(columns, rows)
-        self.emit(here, self.render("datasets.md.j2", here, table=html_table(columns, rows, csv_url="datasets.csv", searchable=True, numeric=[False, False, False, False, True])))
+        self.pages[docs_path(here)[: -len("index.md")] + "datasets.csv"] = csv_bytes(columns, rows)
+        self.emit(
+            here,
+            self.render(
+                "datasets.md.j2",
+                here,
+                table=html_table(
+                    columns, rows, csv_url="datasets.csv", searchable=True, numeric=[False, False, False, False, True]
+                ),
+            ),
+        )
 
     def dataset_page(self, d: Dataset) -> None:
         here = self.urls.dataset[d.key]
@@ -537,16 +680,20 @@ class SiteRenderer:
         for label, raw in (("Schema", d.schema), ("Profile", d.profile)):
             if raw:
                 extra.append((label, _pretty_json(raw)))
-        self.emit(here, self.render(
-            "dataset.md.j2", here,
-            dataset=d,
-            title=safe_title(f"{d.name} · dataset"),
-            summary=key_value_table(summary),
-            extra=extra,
-            runs_table=html_table(columns, rows, numeric=self._numeric(columns)),
-            origin=d.origin,
-            store_display=_display(d.origin.store, d.origin.path),
-        ))
+        self.emit(
+            here,
+            self.render(
+                "dataset.md.j2",
+                here,
+                dataset=d,
+                title=safe_title(f"{d.name} · dataset"),
+                summary=key_value_table(summary),
+                extra=extra,
+                runs_table=html_table(columns, rows, numeric=self._numeric(columns)),
+                origin=d.origin,
+                store_display=_display(d.origin.store, d.origin.path),
+            ),
+        )
 
     def logged_model_page(self, lm: LoggedModel) -> None:
         here = self.urls.logged_model[lm.key]
@@ -561,32 +708,58 @@ class SiteRenderer:
         summary.append(("Created", Cell(fmt_time(lm.created))))
         versions = [v for v in self.c.versions if v.logged_model_key == lm.key]
         for v in versions:
-            summary.append(("Model version", Cell(f"{v.model} version {v.version}", self.link(here, self.urls.version[(v.model, v.version)]))))
-        self.emit(here, self.render(
-            "logged_model.md.j2", here,
-            logged_model=lm,
-            title=safe_title(f"{lm.name} · logged model {lm.id}"),
-            summary=key_value_table(summary),
-            params_table=self.params_table(lm.params),
-            metrics_table=self.metrics_table(lm.metrics),
-            tags_table=self.tags_table(lm.tags, searchable=False),
-            artifacts_table=self.artifacts_table(lm.artifacts),
-            origin=lm.origin,
-            store_display=_display(lm.origin.store, lm.origin.path),
-        ))
+            summary.append(
+                (
+                    "Model version",
+                    Cell(f"{v.model} version {v.version}", self.link(here, self.urls.version[(v.model, v.version)])),
+                )
+            )
+        self.emit(
+            here,
+            self.render(
+                "logged_model.md.j2",
+                here,
+                logged_model=lm,
+                title=safe_title(f"{lm.name} · logged model {lm.id}"),
+                summary=key_value_table(summary),
+                params_table=self.params_table(lm.params),
+                metrics_table=self.metrics_table(lm.metrics),
+                tags_table=self.tags_table(lm.tags, searchable=False),
+                artifacts_table=self.artifacts_table(lm.artifacts),
+                origin=lm.origin,
+                store_display=_display(lm.origin.store, lm.origin.path),
+            ),
+        )
 
     def problems_page(self) -> None:
         here = self.urls.p("problems/")
         rows = [
-            [Cell(_display(p.origin.store, p.origin.path)), Cell(p.origin.format), Cell(p.severity.value), Cell(p.reason)]
+            [
+                Cell(_display(p.origin.store, p.origin.path)),
+                Cell(p.origin.format),
+                Cell(p.severity.value),
+                Cell(p.reason),
+            ]
             for p in self.c.problems
         ]
-        self.pages[docs_path(here)[:-len("index.md")] + "problems.csv"] = csv_bytes(["File", "Format", "Severity", "Reason"], rows)
-        self.emit(here, self.render(
-            "problems.md.j2", here,
-            count=len(rows),
-            table=html_table(["File", "Format", "Severity", "Reason"], rows, csv_url="problems.csv", searchable=False, empty="Every record was read."),
-        ))
+        self.pages[docs_path(here)[: -len("index.md")] + "problems.csv"] = csv_bytes(
+            ["File", "Format", "Severity", "Reason"], rows
+        )
+        self.emit(
+            here,
+            self.render(
+                "problems.md.j2",
+                here,
+                count=len(rows),
+                table=html_table(
+                    ["File", "Format", "Severity", "Reason"],
+                    rows,
+                    csv_url="problems.csv",
+                    searchable=False,
+                    empty="Every record was read.",
+                ),
+            ),
+        )
 
     # -- blocks -------------------------------------------------------------------------------
 
@@ -611,7 +784,7 @@ class SiteRenderer:
             values: dict[str, set[str]] = {}
             for v in self.c.versions_by_model.get(model, ()):
                 run = self._run(v.run_key)
-                for k, val in (run.params.items() if run else ()):
+                for k, val in run.params.items() if run else ():
                     values.setdefault(k, set()).add(val)
             chosen = [k for k in params if len(values.get(k, ())) > 1]
         if not chosen:
@@ -631,21 +804,24 @@ class SiteRenderer:
         rows = []
         for m in metrics:
             best, best_step = self.c.best(m)
-            rows.append([
-                Cell(m.key),
-                num(m.final, fmt_number(m.final)),
-                num(m.final_step, str(m.final_step)),
-                num(best, fmt_number(best)),
-                Cell("" if best_step is None else str(best_step), sort=best_step),
-                num(m.minimum, fmt_number(m.minimum)),
-                Cell("" if m.minimum_step is None else str(m.minimum_step), sort=m.minimum_step),
-                num(m.maximum, fmt_number(m.maximum)),
-                Cell("" if m.maximum_step is None else str(m.maximum_step), sort=m.maximum_step),
-                num(m.count, str(m.count)),
-            ])
+            rows.append(
+                [
+                    Cell(m.key),
+                    num(m.final, fmt_number(m.final)),
+                    num(m.final_step, str(m.final_step)),
+                    num(best, fmt_number(best)),
+                    Cell("" if best_step is None else str(best_step), sort=best_step),
+                    num(m.minimum, fmt_number(m.minimum)),
+                    Cell("" if m.minimum_step is None else str(m.minimum_step), sort=m.minimum_step),
+                    num(m.maximum, fmt_number(m.maximum)),
+                    Cell("" if m.maximum_step is None else str(m.maximum_step), sort=m.maximum_step),
+                    num(m.count, str(m.count)),
+                ]
+            )
         return html_table(
             ["Metric", "Final", "Final step", "Best", "Best step", "Min", "Min step", "Max", "Max step", "Points"],
-            rows, numeric=[False] + [True] * 9,
+            rows,
+            numeric=[False] + [True] * 9,
         )
 
     def history_charts(self, metrics: Sequence[Metric]) -> list[Markup]:
@@ -669,11 +845,15 @@ class SiteRenderer:
         nodes = []
         for ref in run.inputs:
             d = self.c.dataset_by_key.get(ref.dataset_key)
-            nodes.append(Node(
-                f"d:{ref.dataset_key}", "dataset", d.name if d else ref.dataset_key,
-                " · ".join(x for x in ((d.digest if d else None), ref.context) if x) or "dataset",
-                self.link(here, self.urls.dataset.get(ref.dataset_key)),
-            ))
+            nodes.append(
+                Node(
+                    f"d:{ref.dataset_key}",
+                    "dataset",
+                    d.name if d else ref.dataset_key,
+                    " · ".join(x for x in ((d.digest if d else None), ref.context) if x) or "dataset",
+                    self.link(here, self.urls.dataset.get(ref.dataset_key)),
+                )
+            )
         return nodes
 
     def version_lineage(self, here: str, v: ModelVersion, run: Run | None, lm: LoggedModel | None) -> Markup:
@@ -685,20 +865,56 @@ class SiteRenderer:
             edges += [(n.id, f"r:{run.key}") for n in nodes]
             parent = self._run(run.parent_key)
             if parent:
-                nodes.append(Node(f"r:{parent.key}", "parent", parent.name, "parent run", self.link(here, self.urls.run[parent.key])))
+                nodes.append(
+                    Node(
+                        f"r:{parent.key}",
+                        "parent",
+                        parent.name,
+                        "parent run",
+                        self.link(here, self.urls.run[parent.key]),
+                    )
+                )
                 edges.append((f"r:{parent.key}", f"r:{run.key}"))
             if run.git.commit:
-                nodes.append(Node("git", "commit", run.git.commit[:12], "git commit", _commit_url(run.git.repo_url, run.git.commit) or self.link(here, self.urls.run[run.key]) + "#summary"))
+                nodes.append(
+                    Node(
+                        "git",
+                        "commit",
+                        run.git.commit[:12],
+                        "git commit",
+                        _commit_url(run.git.repo_url, run.git.commit)
+                        or self.link(here, self.urls.run[run.key]) + "#summary",
+                    )
+                )
                 edges.append(("git", f"r:{run.key}"))
-            nodes.append(Node(f"r:{run.key}", "run", run.name, f"run · {run.status.value.lower()}", self.link(here, self.urls.run[run.key])))
+            nodes.append(
+                Node(
+                    f"r:{run.key}",
+                    "run",
+                    run.name,
+                    f"run · {run.status.value.lower()}",
+                    self.link(here, self.urls.run[run.key]),
+                )
+            )
         if lm:
-            nodes.append(Node(f"m:{lm.key}", "model", lm.name, "logged model", self.link(here, self.urls.logged_model[lm.key])))
+            nodes.append(
+                Node(f"m:{lm.key}", "model", lm.name, "logged model", self.link(here, self.urls.logged_model[lm.key]))
+            )
             if run:
                 edges.append((f"r:{run.key}", f"m:{lm.key}"))
             edges.append((f"m:{lm.key}", vid))
         elif run:
             edges.append((f"r:{run.key}", vid))
-        nodes.append(Node(vid, "version", f"{v.model} v{v.version}", " ".join(f"@{a}" for a in v.aliases) or (v.stage or "model version"), None, current=True))
+        nodes.append(
+            Node(
+                vid,
+                "version",
+                f"{v.model} v{v.version}",
+                " ".join(f"@{a}" for a in v.aliases) or (v.stage or "model version"),
+                None,
+                current=True,
+            )
+        )
         return lineage_svg(nodes, edges, f"lineage of {v.model} version {v.version}")
 
     def run_lineage(self, here: str, run: Run) -> Markup:
@@ -707,7 +923,9 @@ class SiteRenderer:
         edges = [(n.id, rid) for n in nodes]
         parent = self._run(run.parent_key)
         if parent:
-            nodes.append(Node(f"r:{parent.key}", "parent", parent.name, "parent run", self.link(here, self.urls.run[parent.key])))
+            nodes.append(
+                Node(f"r:{parent.key}", "parent", parent.name, "parent run", self.link(here, self.urls.run[parent.key]))
+            )
             edges.append((f"r:{parent.key}", rid))
         if run.git.commit:
             url = _commit_url(run.git.repo_url, run.git.commit)
@@ -717,11 +935,23 @@ class SiteRenderer:
         for key in run.output_model_keys:
             lm = self.c.logged_model_by_key.get(key)
             if lm:
-                nodes.append(Node(f"m:{lm.key}", "model", lm.name, "logged model", self.link(here, self.urls.logged_model[lm.key])))
+                nodes.append(
+                    Node(
+                        f"m:{lm.key}", "model", lm.name, "logged model", self.link(here, self.urls.logged_model[lm.key])
+                    )
+                )
                 edges.append((rid, f"m:{lm.key}"))
         for v in self.c.versions_by_run.get(run.key, ()):
             vid = f"v:{v.model}:{v.version}"
-            nodes.append(Node(vid, "version", f"{v.model} v{v.version}", " ".join(f"@{a}" for a in v.aliases) or "model version", self.link(here, self.urls.version[(v.model, v.version)])))
+            nodes.append(
+                Node(
+                    vid,
+                    "version",
+                    f"{v.model} v{v.version}",
+                    " ".join(f"@{a}" for a in v.aliases) or "model version",
+                    self.link(here, self.urls.version[(v.model, v.version)]),
+                )
+            )
             src = f"m:{v.logged_model_key}" if v.logged_model_key in self.c.logged_model_by_key else rid
             edges.append((src, vid))
         if len(nodes) == 1:

@@ -118,8 +118,16 @@ def standalone_config(title: str, site_url: str | None, docs_dir: str, site_dir:
                 "font": False,  # otherwise Google Fonts: no request may leave the site
                 "features": features,
                 "palette": [
-                    {"scheme": "default", "primary": "indigo", "toggle": {"icon": "material/brightness-7", "name": "Dark mode"}},
-                    {"scheme": "slate", "primary": "indigo", "toggle": {"icon": "material/brightness-4", "name": "Light mode"}},
+                    {
+                        "scheme": "default",
+                        "primary": "indigo",
+                        "toggle": {"icon": "material/brightness-7", "name": "Dark mode"},
+                    },
+                    {
+                        "scheme": "slate",
+                        "primary": "indigo",
+                        "toggle": {"icon": "material/brightness-4", "name": "Light mode"},
+                    },
                 ],
             },
             "nav": _nav(""),

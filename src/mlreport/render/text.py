@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from urllib.parse import quote
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 from markupsafe import Markup, escape
 
