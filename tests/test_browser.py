@@ -173,3 +173,43 @@ def test_index_table_sorts_and_filters(page: object, served: str) -> None:
         "table.mlreport-table tbody tr td:first-child", "els => els.map(e => e.textContent.trim().toLowerCase())"
     )  # type: ignore[attr-defined]
     assert names == sorted(names)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One site from four formats: MLflow, W&B, Hugging Face and DVC."""
+    _require_browser()
+    work = tmp_path_factory.mktemp("mixed")
+    mp = pytest.MonkeyPatch()
+    mp.chdir(work)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(work / "site")))
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    data = ROOT / "tests" / "data"
+    sources = (ROOT / "site_example", data / "wandb" / "offline", data / "hf" / "full", data / "dvc" / "pipeline")
+    build_site(Config(sources=tuple(SourceConfig(str(s)) for s in sources), output="site", site_url=base))
+    mp.undo()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield base
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("query", "page"),
+    [
+        ("wb-run-1", "runs/alpha001/"),  # a W&B run, by its display name
+        ("bert-tiny-mrpc", "models/bert-tiny-mrpc/"),  # a Hugging Face model-index name
+        ("workspace", "runs/workspace/"),  # the DVC project's work-tree state
+        ("LogisticRegression", "models/churn-classifier/1/"),  # MLflow, next to the others
+    ],
+)
+def test_search_reaches_every_format(browser: object, mixed: str, query: str, page: str) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    pg = context.new_page()
+    outside: list[str] = []
+    pg.route("**/*", lambda route: route.continue_() if route.request.url.startswith(mixed) else (outside.append(route.request.url), route.abort()))
+    try:
+        assert _search(pg, mixed, query) == mixed + page
+    finally:
+        context.close()
+    assert outside == []

@@ -20,6 +20,7 @@ from .config import Config, PromoteRule, SourceConfig
 from .errors import SourceError
 from .model import (
     Dataset,
+    DatasetRef,
     Experiment,
     LoggedModel,
     Metric,
@@ -73,6 +74,7 @@ class Catalog:
     children_by_run: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     versions_by_run: Mapping[str, tuple[ModelVersion, ...]] = field(default_factory=dict)
     runs_by_dataset: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    producers_by_dataset: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     runs_by_experiment: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     metric_goals: Mapping[str, str] = field(default_factory=dict)
 
@@ -306,6 +308,7 @@ class _Builder:
                 self.version_store[ident] = found.display
 
     def finish(self, config: Config) -> Catalog:
+        self._merge_datasets_by_digest()
         versions = dict(self.versions)
         for (name, version), mv in list(versions.items()):
             if mv.logged_model_key is None and mv.run_key is not None:
@@ -334,6 +337,32 @@ class _Builder:
             problems=self.problems,
             metric_goals=config.metric_goals,
         )
+
+    def _merge_datasets_by_digest(self) -> None:
+        """One node per digest: a dataset that two stores name differently (MLflow's
+        ``train-ds@<md5>`` and a DVC stage's ``data/train.csv@<md5>``) is the same data."""
+        by_digest: dict[str, list[str]] = defaultdict(list)
+        for key, ds in self.datasets.items():
+            if ds.digest and len(ds.digest) >= 8:
+                by_digest[ds.digest.removesuffix(".dir")].append(key)
+        alias: dict[str, str] = {}
+        for keys in by_digest.values():
+            if len(keys) > 1:
+                canonical = sorted(keys)[0]
+                for k in keys[1:] if keys[0] == canonical else keys:
+                    if k != canonical:
+                        alias[k] = canonical
+        if not alias:
+            return
+        for k in alias:
+            self.datasets.pop(k, None)
+
+        def remap(refs: tuple[DatasetRef, ...]) -> tuple[DatasetRef, ...]:
+            return tuple(replace(r, dataset_key=alias.get(r.dataset_key, r.dataset_key)) for r in refs)
+
+        for key, run in list(self.runs.items()):
+            if any(r.dataset_key in alias for r in (*run.inputs, *run.produced)):
+                self.runs[key] = replace(run, inputs=remap(run.inputs), produced=remap(run.produced))
 
     def _model_of(self, mv: ModelVersion) -> str | None:
         """MLflow 2.x versions name their model by artifact path: find that logged model."""
@@ -395,6 +424,7 @@ def make_catalog(
             by_run[v.run_key].append(v)
     children: dict[str, list[str]] = defaultdict(list)
     by_dataset: dict[str, list[str]] = defaultdict(list)
+    producers: dict[str, list[str]] = defaultdict(list)
     by_exp: dict[str, list[str]] = defaultdict(list)
     for r in run_list:
         if r.parent_key:
@@ -402,6 +432,9 @@ def make_catalog(
         for ref in r.inputs:
             if r.key not in by_dataset[ref.dataset_key]:
                 by_dataset[ref.dataset_key].append(r.key)
+        for ref in r.produced:
+            if r.key not in producers[ref.dataset_key]:
+                producers[ref.dataset_key].append(r.key)
         if r.experiment_key:
             by_exp[r.experiment_key].append(r.key)
     return Catalog(
@@ -422,6 +455,7 @@ def make_catalog(
         children_by_run={k: tuple(v) for k, v in children.items()},
         versions_by_run={k: tuple(v) for k, v in by_run.items()},
         runs_by_dataset={k: tuple(v) for k, v in by_dataset.items()},
+        producers_by_dataset={k: tuple(v) for k, v in producers.items()},
         runs_by_experiment={k: tuple(v) for k, v in by_exp.items()},
         metric_goals=dict(metric_goals or {}),
     )

@@ -310,6 +310,7 @@ class Run:
     metrics: tuple[Metric, ...] = ()
     parent_key: str | None = None
     inputs: tuple[DatasetRef, ...] = ()
+    produced: tuple[DatasetRef, ...] = ()  # datasets this run wrote (a DVC stage's outs)
     output_model_keys: tuple[str, ...] = ()
     artifacts: tuple[Artifact, ...] = ()
     artifact_uri: str | None = None

@@ -49,6 +49,14 @@ class ReadOptions:
 
 
 class Reader(Protocol):
+    """A store format. Optional class attributes that discovery reads:
+
+    - ``owns_subtree`` (default True): nothing below a detected store is another store; False
+      for project-like formats (a DVC repository) so that discovery looks further down.
+    - ``file_suffixes``: file names (endings) worth a ``detect`` call (``.db`` for SQLite).
+    - ``detects_dirs`` (default: True unless ``file_suffixes`` is set): also try directories.
+    """
+
     name: ClassVar[str]
     label: ClassVar[str]
 

@@ -503,6 +503,8 @@ class DvcReader:
 
     name = "dvc"
     label = "DVC / dvclive"
+    # A DVC project is a whole repository: other stores (mlruns/, wandb/) may sit inside it.
+    owns_subtree = False
 
     def detect(self, store: Store, path: str) -> bool:
         entries = {e.name: e for e in store.ls(path)}
@@ -850,6 +852,7 @@ class _Reading:
             if upstream:
                 tags["dvc.upstream"] = ",".join(sorted(upstream))
             outputs: list[str] = []
+            produced_refs: list[DatasetRef] = []
             artifacts: list[Artifact] = []
             for path, entry in _lock_entries(body.get("outs")):
                 md5 = _digest(entry)
@@ -870,6 +873,7 @@ class _Reading:
                     ds = self._dataset(path, entry, sname, "dvc.lock")
                     if ds is not None:
                         records.append(ds)
+                    produced_refs.append(DatasetRef(f"{path}@{md5}" if md5 else path))
             if sname not in stale:
                 all_models.extend(outputs)
                 for a in artifacts:
@@ -893,6 +897,7 @@ class _Reading:
                     metrics=metrics,
                     parent_key=state_key,
                     inputs=_sorted_refs(inputs),
+                    produced=_sorted_refs(produced_refs),
                     output_model_keys=tuple(sorted(set(outputs))),
                     artifacts=tuple(sorted(artifacts, key=lambda a: a.path)),
                     git=GitInfo(commit=state.sha, dirty=state.dirty),

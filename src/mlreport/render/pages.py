@@ -672,6 +672,8 @@ class SiteRenderer:
         here = self.urls.dataset[d.key]
         runs = [self.c.run_by_key[k] for k in self.c.runs_by_dataset.get(d.key, ()) if k in self.c.run_by_key]
         columns, rows = self.runs_rows(here, runs, with_experiment=True)
+        producers = [self.c.run_by_key[k] for k in self.c.producers_by_dataset.get(d.key, ()) if k in self.c.run_by_key]
+        pcolumns, prows = self.runs_rows(here, producers, with_experiment=True)
         summary = [("Dataset", Cell(d.name))]
         for label, value in (("Digest", d.digest), ("Source type", d.source_type), ("Source", d.source)):
             if value:
@@ -690,6 +692,7 @@ class SiteRenderer:
                 summary=key_value_table(summary),
                 extra=extra,
                 runs_table=html_table(columns, rows, numeric=self._numeric(columns)),
+                producers_table=html_table(pcolumns, prows, numeric=self._numeric(pcolumns)) if prows else None,
                 origin=d.origin,
                 store_display=_display(d.origin.store, d.origin.path),
             ),
@@ -841,6 +844,25 @@ class SiteRenderer:
         rows = [[Cell(a.path), num(a.size, fmt_size(a.size))] for a in items]
         return html_table(["Path", "Size"], rows, numeric=[False, True])
 
+    def upstream(self, here: str, run: Run) -> tuple[list[Node], list[tuple[str, str]]]:
+        """The run's input datasets, each with the runs that produced it (a DVC stage), so the
+        graph reaches back across stores where a digest matches."""
+        nodes = self.dataset_nodes(here, run)
+        edges = [(n.id, f"r:{run.key}") for n in nodes]
+        seen = {n.id for n in nodes}
+        for ref in run.inputs:
+            for key in self.c.producers_by_dataset.get(ref.dataset_key, ())[:3]:
+                producer = self.c.run_by_key.get(key)
+                if producer is None or producer.key == run.key:
+                    continue
+                pid = f"r:{producer.key}"
+                if pid not in seen:
+                    seen.add(pid)
+                    url = self.link(here, self.urls.run[producer.key])
+                    nodes.insert(0, Node(pid, "parent", producer.name, "produced it", url))
+                edges.append((pid, f"d:{ref.dataset_key}"))
+        return nodes, edges
+
     def dataset_nodes(self, here: str, run: Run) -> list[Node]:
         nodes = []
         for ref in run.inputs:
@@ -861,8 +883,7 @@ class SiteRenderer:
         edges: list[tuple[str, str]] = []
         vid = f"v:{v.model}:{v.version}"
         if run:
-            nodes += self.dataset_nodes(here, run)
-            edges += [(n.id, f"r:{run.key}") for n in nodes]
+            nodes, edges = self.upstream(here, run)
             parent = self._run(run.parent_key)
             if parent:
                 nodes.append(
@@ -918,9 +939,8 @@ class SiteRenderer:
         return lineage_svg(nodes, edges, f"lineage of {v.model} version {v.version}")
 
     def run_lineage(self, here: str, run: Run) -> Markup:
-        nodes = self.dataset_nodes(here, run)
+        nodes, edges = self.upstream(here, run)
         rid = f"r:{run.key}"
-        edges = [(n.id, rid) for n in nodes]
         parent = self._run(run.parent_key)
         if parent:
             nodes.append(
@@ -932,6 +952,13 @@ class SiteRenderer:
             nodes.append(Node("git", "commit", run.git.commit[:12], "git commit", url or "#summary"))
             edges.append(("git", rid))
         nodes.append(Node(rid, "run", run.name, f"run · {run.status.value.lower()}", None, current=True))
+        for ref in run.produced:
+            d = self.c.dataset_by_key.get(ref.dataset_key)
+            did = f"d:{ref.dataset_key}"
+            if did not in {n.id for n in nodes}:
+                url = self.link(here, self.urls.dataset.get(ref.dataset_key))
+                nodes.append(Node(did, "dataset", d.name if d else ref.dataset_key, "produced", url))
+                edges.append((rid, did))
         for key in run.output_model_keys:
             lm = self.c.logged_model_by_key.get(key)
             if lm:

@@ -56,9 +56,9 @@ def write_store(backend: str, store_dir: Path) -> None:
         os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
     warnings.filterwarnings("ignore")
 
+    import mlflow
     import numpy as np
     import pandas as pd
-    import mlflow
     from mlflow import MlflowClient
 
     major = mlflow.__version__.split(".")[0]

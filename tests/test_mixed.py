@@ -1,0 +1,48 @@
+"""Several stores in one catalog: discovery in a project folder, cross-store lineage by digest."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from mlreport.catalog import read_catalog
+from mlreport.config import Config, SourceConfig
+
+from .conftest import DATA
+
+DVC_PREPARED = "572d5d6c6aca16471e0ac34916d4aa9b.dir"  # the md5 of data/prepared in the DVC fixture
+
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    shutil.copytree(DATA / "dvc" / "pipeline", project)
+    shutil.copytree(DATA / "mlflow" / "v3_file" / "mlruns", project / "mlruns")
+    shutil.copytree(DATA / "wandb" / "offline" / "wandb", project / "wandb")
+    return project
+
+
+def test_a_project_folder_yields_every_store_inside(tmp_path: Path) -> None:
+    catalog = read_catalog(Config(sources=(SourceConfig(str(_project(tmp_path))),)))
+    assert sorted((s.reader, s.path) for s in catalog.stores) == [("dvc", ""), ("mlflow", "mlruns"), ("wandb", "wandb")]
+    formats = {r.origin.format for r in catalog.runs}
+    assert formats == {"dvc", "mlflow", "wandb"}
+
+
+def test_one_dataset_node_when_digests_match_across_stores(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    # An MLflow run logged the DVC stage's output as its training data, with the DVC md5.
+    for meta in (project / "mlruns").glob("*/datasets/*/meta.yaml"):
+        text = meta.read_text()
+        if "name: train-ds" in text:
+            meta.write_text(re.sub(r"digest: \S+", f"digest: {DVC_PREPARED.removesuffix('.dir')}", text))
+    catalog = read_catalog(Config(sources=(SourceConfig(str(project)),)))
+    merged = [d for d in catalog.datasets if d.digest and d.digest.startswith(DVC_PREPARED[:32])]
+    assert len(merged) == 1, [d.key for d in merged]
+    key = merged[0].key
+    users = {catalog.run_by_key[k].origin.format for k in catalog.runs_by_dataset[key]}
+    producers = {catalog.run_by_key[k].name for k in catalog.producers_by_dataset[key]}
+    assert "mlflow" in users and "dvc" in users
+    assert producers == {"prepare"}
+    baseline = next(r for r in catalog.runs if r.name == "baseline")
+    assert key in {ref.dataset_key for ref in baseline.inputs}
