@@ -9,8 +9,10 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import shutil
 import threading
 import time
+from collections.abc import Callable
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -47,8 +49,28 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         log.debug("%s - %s", self.address_string(), format % args)
 
 
-def serve(config: Config, port: int = 8000, host: str = "127.0.0.1", stop: threading.Event | None = None) -> int:
-    """Build once, then serve and rebuild on changes until interrupted (or ``stop`` is set)."""
+def _rebuild(config: Config, site_dir: Path) -> None:
+    """Build next to the served site, then swap it in: readers never see a half-built site."""
+    fresh = site_dir.with_name(site_dir.name + ".next")
+    build_site(config.with_overrides(output=str(fresh)))
+    old = site_dir.with_name(site_dir.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    site_dir.rename(old)
+    fresh.rename(site_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def serve(
+    config: Config,
+    port: int = 8000,
+    host: str = "127.0.0.1",
+    stop: threading.Event | None = None,
+    ready: Callable[[str], None] | None = None,
+) -> int:
+    """Build once, then serve and rebuild on changes until interrupted (or ``stop`` is set).
+
+    ``ready`` is called with the URL once the site is served (tests use it).
+    """
     result = build_site(config)
     site_dir = result.site_dir
     handler = functools.partial(_QuietHandler, directory=str(site_dir))
@@ -57,6 +79,8 @@ def serve(config: Config, port: int = 8000, host: str = "127.0.0.1", stop: threa
     log.info("serving %s at %s (Ctrl-C to stop)", site_dir, url)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    if ready is not None:
+        ready(url)
     watched = [Path(s.path) for s in config.sources if "://" not in s.path and Path(s.path).exists()]
     if config.path is not None:
         watched.append(config.path)
@@ -75,7 +99,7 @@ def serve(config: Config, port: int = 8000, host: str = "127.0.0.1", stop: threa
             log.info("change detected, rebuilding")
             started = time.perf_counter()
             try:
-                build_site(config)
+                _rebuild(config, site_dir)
                 log.info("rebuilt in %.1fs: %s", time.perf_counter() - started, url)
             except MlreportError as exc:
                 log.error("rebuild failed, still serving the last site: %s", exc)
