@@ -88,3 +88,9 @@ def run_builder(builder: str, config_file: Path, site_dir: Path, source_date_epo
         tail = [ln for ln in (result.stderr or result.stdout or "").splitlines() if ln.strip()][-3:]
         detail = "; ".join(t.strip() for t in tail) or f"exit status {result.returncode}"
         raise BuildError(f"cannot build the site: {builder} failed: {detail}")
+    if builder == "zensical":
+        # Zensical has no --site-dir and wants the site inside its project: move it out.
+        built = config_file.parent / "site"
+        if site_dir.exists():
+            shutil.rmtree(site_dir)
+        shutil.move(str(built), str(site_dir))

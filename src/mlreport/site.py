@@ -121,12 +121,14 @@ def build_site(config: Config, progress: Progress | None = None, catalog: Catalo
             extend,
             prefix,
             config.title,
-            str(docs_dir),
-            str(site_dir),
+            "docs",
+            "site",
             [p for p in user_pages if p.endswith(".md")],
         )
     else:
-        mk = standalone_config(config.title, config.site_url, str(docs_dir), str(site_dir))
+        # Paths relative to the generated mkdocs.yml: Zensical wants both inside its folder,
+        # and MkDocs gets the real output with -d.
+        mk = standalone_config(config.title, config.site_url, "docs", "site")
     if config.site_url and extend is not None:
         mk.setdefault("site_url", config.site_url)
 

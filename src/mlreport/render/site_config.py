@@ -115,6 +115,7 @@ def standalone_config(title: str, site_url: str | None, docs_dir: str, site_dir:
             "use_directory_urls": True,
             "theme": {
                 "name": "material",
+                "variant": "classic",  # Zensical: keep the Material look; MkDocs ignores it
                 "font": False,  # otherwise Google Fonts: no request may leave the site
                 "features": features,
                 "palette": [
