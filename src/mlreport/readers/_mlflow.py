@@ -13,7 +13,7 @@ from ..model import GitInfo, RunStatus
 from ..stores import Store, join
 
 try:  # libyaml is ~7x faster on the thousands of small meta.yaml files of a big store
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined,assignment]
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 

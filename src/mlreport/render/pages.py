@@ -828,7 +828,7 @@ class SiteRenderer:
         )
 
     def history_charts(self, metrics: Sequence[Metric]) -> list[Markup]:
-        charts = []
+        charts: list[Markup] = []
         for m in metrics:
             if m.history is None or len(m.history) < 2:
                 continue
@@ -904,7 +904,7 @@ class SiteRenderer:
                         run.git.commit[:12],
                         "git commit",
                         _commit_url(run.git.repo_url, run.git.commit)
-                        or self.link(here, self.urls.run[run.key]) + "#summary",
+                        or rel_url(here, self.urls.run[run.key]) + "#summary",
                     )
                 )
                 edges.append(("git", f"r:{run.key}"))

@@ -51,7 +51,7 @@ def _construct_unknown(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) ->
     return Tagged(node.tag, value)
 
 
-_Loader.add_multi_constructor("", _construct_unknown)  # type: ignore[no-untyped-call]
+_Loader.add_multi_constructor("", _construct_unknown)
 
 
 class _Dumper(yaml.SafeDumper):

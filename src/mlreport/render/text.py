@@ -192,7 +192,7 @@ def note(value: object) -> Markup:
     import markdown
     from markdown.treeprocessors import Treeprocessor
 
-    class _Sanitize(Treeprocessor):
+    class _Sanitize(Treeprocessor):  # type: ignore[misc]
         def run(self, root: ET.Element) -> None:
             for parent in root.iter():
                 for i, el in enumerate(list(parent)):
@@ -212,7 +212,7 @@ def note(value: object) -> Markup:
                         if not href.lower().startswith(_SAFE_SCHEMES):
                             el.attrib.pop("href", None)
 
-    class _Extension(markdown.Extension):
+    class _Extension(markdown.Extension):  # type: ignore[misc]
         def extendMarkdown(self, md_: markdown.Markdown) -> None:  # noqa: N802 - Markdown API
             md_.treeprocessors.register(_Sanitize(md_), "mlreport-sanitize", 0)
 
