@@ -44,7 +44,7 @@ def test_serves_and_rebuilds_on_change(tmp_path: Path, monkeypatch: pytest.Monke
         name_file = next(p for p in store.glob("*/*/tags/mlflow.runName") if p.read_text() == "candidate")
         run_id = name_file.parent.parent.name
         name_file.write_text("candidate-renamed")
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 150
         while time.monotonic() < deadline:
             if "candidate-renamed" in _get(f"{url}runs/{run_id}/"):
                 break

@@ -183,6 +183,6 @@ def test_project_docs_build_with_the_example(tmp_path: Path, monkeypatch: pytest
     site = work / "site"
     assert (site / "getting-started" / "index.html").is_file()
     model = site / "example" / "models" / "churn-classifier"
-    assert sorted(p.name for p in model.iterdir() if p.is_dir()) == ["1", "2", "3", "4", "@challenger", "@champion"]
+    assert sorted(p.name for p in model.iterdir() if p.is_dir()) == ["1", "2", "3", "4", "@challenger", "@champion", "compare"]
     champion = (model / "@champion" / "index.html").read_text()
     assert re.search(r'url=\.\./3/"', champion)

@@ -39,6 +39,7 @@ from .text import (
 
 PageSet = dict[str, str | bytes]
 MAX_CHARTS = 24
+MAX_COMPARE = 12
 KEY_PARAMS = 8
 
 
@@ -71,7 +72,7 @@ def plan_urls(catalog: Catalog, prefix: str = "") -> Urls:
     version: dict[tuple[str, str], str] = {}
     alias: dict[tuple[str, str], str] = {}
     for name, versions in catalog.versions_by_model.items():
-        vslugs = assign_slugs((v.version for v in versions), "version")
+        vslugs = assign_slugs((v.version for v in versions), "version", reserved=("compare",))
         for v in versions:
             version[(name, v.version)] = f"{prefix}models/{model_slugs[name]}/{vslugs[v.version]}/"
     for m in catalog.models:
@@ -182,6 +183,7 @@ class SiteRenderer:
         self.models_index()
         for m in self.c.models:
             self.model_page(m)
+            self.compare_page(m)
             for v in self.c.versions_by_model.get(m.name, ()):
                 self.version_page(m, v)
             for alias in m.aliases:
@@ -297,6 +299,51 @@ class SiteRenderer:
                     numeric=[False, True],
                     empty="No models: no registry was found and no promotion rule matched.",
                 ),
+            ),
+        )
+
+    def compare_page(self, m: RegisteredModel) -> None:
+        """Every version side by side: key metrics, then every other metric, then the params
+        that differ between versions (the question a reviewer asks: what changed?)."""
+        here = self.urls.model[m.name] + "compare/"
+        versions = list(self.c.versions_by_model.get(m.name, ()))[-MAX_COMPARE:]
+        runs = [self._run(v.run_key) for v in versions]
+        keys = self.model_key_metrics[m.name]
+        metric_keys = list(keys) + sorted(
+            {mm.key for r in runs if r for mm in r.metrics} - set(keys)
+        )
+        param_values: dict[str, list[str]] = {}
+        for i, r in enumerate(runs):
+            for k, val in (r.params.items() if r else ()):
+                param_values.setdefault(k, [""] * len(runs))[i] = val
+        differing = sorted(k for k, vals in param_values.items() if len(set(vals)) > 1)
+        same = sorted(k for k, vals in param_values.items() if len(set(vals)) == 1)
+        columns = ["", *[f"v{v.version}" + (" @" + " @".join(v.aliases) if v.aliases else "") for v in versions]]
+        rows: list[list[Cell]] = []
+        rows.append(
+            [Cell("run")]
+            + [Cell(r.name if r else "", self.link(here, self.urls.run.get(r.key)) if r else None) for r in runs]
+        )
+        for key in metric_keys:
+            row = [Cell(f"metric: {key}")]
+            for r in runs:
+                mm = r.metric(key) if r else None
+                row.append(num(mm.final, fmt_number(mm.final)) if mm else Cell(""))
+            rows.append(row)
+        for key in differing:
+            rows.append([Cell(f"param: {key}"), *[Cell(v) for v in param_values[key]]])
+        self.emit(
+            here,
+            self.render(
+                "compare.md.j2",
+                here,
+                model=m,
+                title=safe_title(f"{m.name} · compare versions"),
+                model_url=self.link(here, self.urls.model[m.name]),
+                table=html_table(columns, rows, searchable=False, sortable=False),
+                count=len(versions),
+                total=len(self.c.versions_by_model.get(m.name, ())),
+                same_params=key_value_table([(k, Cell(param_values[k][0])) for k in same], searchable=False),
             ),
         )
 

@@ -44,6 +44,7 @@ def html_table(
     searchable: bool = False,
     numeric: Sequence[bool] | None = None,
     empty: str = "Nothing to show.",
+    sortable: bool = True,
 ) -> Markup:
     """A sortable, filterable table; excluded from search unless ``searchable``."""
     if not rows:
@@ -61,7 +62,8 @@ def html_table(
         # into the table body: MkDocs and Material parse every HTML tag of a page (twice), and
         # these tables are most of the tags of a run page.
         payload = json.dumps([[_cell_json(c) for c in row] for row in rows], separators=(",", ":"), ensure_ascii=False)
-        out.append(f'<table class="mlreport-table" data-sortable data-rows="{h(payload)}">')
+        sort_attr = " data-sortable" if sortable else ""
+        out.append(f'<table class="mlreport-table"{sort_attr} data-rows="{h(payload)}">')
     if caption:
         out.append(f"<caption>{h(caption)}</caption>")
     out.append("<thead><tr>")

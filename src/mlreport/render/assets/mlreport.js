@@ -108,6 +108,7 @@
   function init() {
     drawCharts(document);
     document.querySelectorAll("table.mlreport-table[data-sortable]").forEach(makeSortable);
+    document.querySelectorAll("table.mlreport-table[data-rows]:not([data-sortable])").forEach(fillRows);
   }
 
   if (typeof document$ !== "undefined" && document$.subscribe) {
