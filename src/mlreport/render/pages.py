@@ -309,12 +309,10 @@ class SiteRenderer:
         versions = list(self.c.versions_by_model.get(m.name, ()))[-MAX_COMPARE:]
         runs = [self._run(v.run_key) for v in versions]
         keys = self.model_key_metrics[m.name]
-        metric_keys = list(keys) + sorted(
-            {mm.key for r in runs if r for mm in r.metrics} - set(keys)
-        )
+        metric_keys = list(keys) + sorted({mm.key for r in runs if r for mm in r.metrics} - set(keys))
         param_values: dict[str, list[str]] = {}
         for i, r in enumerate(runs):
-            for k, val in (r.params.items() if r else ()):
+            for k, val in r.params.items() if r else ():
                 param_values.setdefault(k, [""] * len(runs))[i] = val
         differing = sorted(k for k, vals in param_values.items() if len(set(vals)) > 1)
         same = sorted(k for k, vals in param_values.items() if len(set(vals)) == 1)
