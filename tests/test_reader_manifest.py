@@ -8,15 +8,17 @@ import json
 import math
 import os
 import re
+import shutil
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from importlib.resources import files
 
 import fsspec
 import pytest
 import yaml
 
-from mlreport.catalog import discover, read_catalog
+from mlreport.catalog import discover, read_catalog, version_sort_key
 from mlreport.config import Config, SourceConfig
 from mlreport.model import (
     Artifact,
@@ -384,11 +386,6 @@ def test_catalog_links_child_to_parent_across_folders() -> None:
     assert catalog.children_by_run["manifest:sweep-42"] == ("manifest:sweep-42-trial-3",)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the catalog renames an experiment key that a second store repeats (sweeps-2); every manifest "
-    "folder is a store, so experiments named in several folders should merge",
-)
 def test_catalog_merges_an_experiment_named_in_two_folders() -> None:
     catalog = read_catalog(Config(sources=(SourceConfig(str(MANIFEST / "parent_child")),)))
     assert [e.key for e in catalog.experiments] == ["manifest-exp:sweeps"]
@@ -908,3 +905,26 @@ def test_memory_store_reads_the_same_as_local(case: str) -> None:
     assert remote and all(r.origin.store.startswith("memory://") for r in remote)  # type: ignore[union-attr]
     assert [_without_store(r) for r in remote] == [_without_store(r) for r in local]
     assert READER.detect(remote_store, case)
+
+
+def test_an_alias_claimed_in_two_folders_goes_to_the_newer_version(tmp_path: Path) -> None:
+    # the usual bucket layout: one folder per version, each manifest claiming @champion
+    for name in sorted(p.name for p in (MANIFEST / "several").glob("*.mlreport.yaml")):
+        folder = tmp_path / name.split(".")[0]
+        folder.mkdir()
+        shutil.copy(MANIFEST / "several" / name, folder / "mlreport.yaml")
+    catalog = read_catalog(Config(sources=(SourceConfig(str(tmp_path)),)))
+    assert len(catalog.stores) == 2
+    model = catalog.models[0]
+    newest = max((v.version for v in catalog.versions), key=version_sort_key)
+    assert model.aliases["champion"] == newest
+    holders = [v.version for v in catalog.versions if "champion" in v.aliases]
+    assert holders == [newest]
+
+
+def test_manifests_nested_in_manifest_folders_are_found(tmp_path: Path) -> None:
+    shutil.copytree(MANIFEST / "parent_child" / "sweep-42", tmp_path / "sweep")
+    shutil.copytree(MANIFEST / "parent_child" / "sweep-42-trial-3", tmp_path / "sweep" / "trial-3")
+    catalog = read_catalog(Config(sources=(SourceConfig(str(tmp_path)),)))
+    assert sorted(s.path for s in catalog.stores) == ["sweep", "sweep/trial-3"]
+    assert catalog.children_by_run["manifest:sweep-42"] == ("manifest:sweep-42-trial-3",)

@@ -151,17 +151,20 @@ def discover(
             found.append((matched, current))
             if getattr(readers[matched], "owns_subtree", True):
                 continue
-            excluded = excluded | {matched}
+            if not getattr(readers[matched], "nested", False):
+                excluded = excluded | {matched}
         if depth >= MAX_DISCOVERY_DEPTH:
             continue
+        # files of a folder a reader took are that reader's; its sub-folders may be stores again
+        file_excluded = excluded | ({matched} if matched is not None else set())
         for entry in store.ls(current):
             if entry.name.startswith(".") or entry.name in _SKIP_DIRS:
                 continue
             child = join(current, entry.name)
             if entry.is_dir:
                 queue.append((child, depth + 1, excluded))
-            elif any(_tries_file(r, child) for r in readers.values()):
-                queue.append((child, depth + 1, excluded))
+            elif any(_tries_file(r, child) for n, r in readers.items() if n not in file_excluded):
+                queue.append((child, depth + 1, frozenset(file_excluded)))
     return found
 
 
@@ -213,6 +216,7 @@ def read_catalog(config: Config, progress: Progress | None = None) -> Catalog:
             builder.add_store(
                 FoundStore(source.path, source.label or display, name, reader.label, store_path, display),
                 reader.read(store, store_path, options),
+                merge_experiments=getattr(reader, "merges_experiments", False),
             )
     return builder.finish(config)
 
@@ -239,8 +243,9 @@ class _Builder:
         self.versions: dict[tuple[str, str], ModelVersion] = {}
         self.problems: list[Problem] = []
         self.version_store: dict[tuple[str, str], str] = {}
+        self.alias_conflicts: set[str] = set()
 
-    def add_store(self, found: FoundStore, records: Iterable[Record]) -> None:
+    def add_store(self, found: FoundStore, records: Iterable[Record], merge_experiments: bool = False) -> None:
         self.stores.append(found)
         batch = list(records)
         # Keys are ids inside one store; a later store reusing an id gets a suffix so that both
@@ -248,7 +253,10 @@ class _Builder:
         renames: dict[str, dict[str, str]] = {"exp": {}, "run": {}, "model": {}}
         for rec in batch:
             if isinstance(rec, Experiment):
-                renames["exp"][rec.key] = _unique(rec.key, self.experiments, renames["exp"])
+                if merge_experiments and rec.key in self.experiments:
+                    renames["exp"][rec.key] = rec.key  # the same named experiment, seen again
+                else:
+                    renames["exp"][rec.key] = _unique(rec.key, self.experiments, renames["exp"])
             elif isinstance(rec, Run):
                 renames["run"][rec.key] = _unique(rec.key, self.runs, renames["run"])
             elif isinstance(rec, LoggedModel):
@@ -262,7 +270,11 @@ class _Builder:
             if isinstance(rec, Problem):
                 self.problems.append(rec)
             elif isinstance(rec, Experiment):
-                self.experiments[exp[rec.key]] = replace(rec, key=exp[rec.key])
+                known_exp = self.experiments.get(exp[rec.key])
+                if known_exp is not None and merge_experiments:
+                    self.experiments[exp[rec.key]] = _fill(known_exp, rec)
+                else:
+                    self.experiments[exp[rec.key]] = replace(rec, key=exp[rec.key])
             elif isinstance(rec, Run):
                 self.runs[run[rec.key]] = replace(
                     rec,
@@ -286,8 +298,13 @@ class _Builder:
                 if known_model is None:
                     self.models[rec.name] = rec
                 else:
-                    merged = dict(rec.aliases)
-                    merged.update(known_model.aliases)
+                    merged = dict(known_model.aliases)
+                    for alias, version in rec.aliases.items():
+                        if alias in merged and merged[alias] != version:
+                            self.alias_conflicts.add(rec.name)
+                            # two stores give one alias to two versions: the newer one holds it
+                            version = max(merged[alias], version, key=version_sort_key)
+                        merged[alias] = version
                     self.models[rec.name] = replace(_fill(known_model, rec), aliases=dict(sorted(merged.items())))
             elif isinstance(rec, ModelVersion):
                 ident = (rec.model, rec.version)
@@ -311,6 +328,11 @@ class _Builder:
         self._merge_datasets_by_digest()
         versions = dict(self.versions)
         for (name, version), mv in list(versions.items()):
+            if name in self.alias_conflicts:
+                holders = self.models[name].aliases
+                mv = versions[(name, version)] = replace(
+                    mv, aliases=tuple(sorted(a for a, v in holders.items() if v == version))
+                )
             if mv.logged_model_key is None and mv.run_key is not None:
                 versions[(name, version)] = replace(mv, logged_model_key=self._model_of(mv))
         promoted = promote(

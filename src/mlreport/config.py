@@ -85,22 +85,31 @@ def load_config(path: Path | None, known_formats: Sequence[str] = ()) -> Config:
     """Read and check a config file; ``None`` gives the defaults for the current folder."""
     if path is None:
         return Config()
+    shown = _shown(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"cannot read {path}: no such file") from None
+        raise ConfigError(f"cannot read {shown}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
+        raise ConfigError(f"cannot read {shown}: {exc}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"cannot read {path}: invalid YAML{where}") from None
+        raise ConfigError(f"cannot read {shown}: invalid YAML{where}") from None
     if data is None:
         data = {}
     checker = _Checker(path.name, known_formats)
     return checker.config(data, base_dir=path.parent.resolve(), path=path)
+
+
+def _shown(path: Path) -> str:
+    """A path as messages show it: relative to the current folder when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 class _Checker:

@@ -785,6 +785,8 @@ class ManifestReader:
     file_suffixes = (".mlreport.yaml", ".mlreport.json", "mlreport.yaml", "mlreport.json")
     detects_dirs = True
     owns_subtree = False  # manifests sit next to other stores and in every folder of a bucket
+    nested = True  # a manifest folder may hold more manifest folders (a sweep and its trials)
+    merges_experiments = True  # `run.experiment: x` in two folders is one experiment
 
     def detect(self, store: Store, path: str) -> bool:
         if _is_file(store, path):

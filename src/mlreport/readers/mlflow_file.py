@@ -285,8 +285,9 @@ def _read_experiment(ctx: _Ctx, exp_dir: str, in_trash: bool) -> Experiment | No
             deleted=in_trash,
         )
     tags = _read_key_files(ctx, join(exp_dir, "tags"), "tag")
-    if isinstance(meta.get("tags"), dict):  # some eras inline experiment tags
-        for k, v in meta["tags"].items():  # type: ignore[union-attr]
+    inline = meta.get("tags")
+    if isinstance(inline, dict):  # some eras inline experiment tags
+        for k, v in inline.items():
             tags.setdefault(str(k), str(v))
     name = as_str(meta.get("name")) or exp_id
     deleted = in_trash or str(meta.get("lifecycle_stage", "active")) == "deleted"
@@ -373,7 +374,11 @@ def _artifact_dir(ctx: _Ctx, uri: str | None, own_dir: str, anchor: str) -> str 
 def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping[str, Dataset]) -> list[Record]:
     meta_path = join(run_dir, "meta.yaml")
     meta = _read_meta(ctx, meta_path)
-    run_id = as_str(meta.get("run_id")) or as_str(meta.get("run_uuid"))
+    raw_id = meta.get("run_id", meta.get("run_uuid"))
+    # An id YAML read as a number (an unquoted all-digit id) lost its zeros: the folder has it.
+    run_id = raw_id if isinstance(raw_id, str) and raw_id else None
+    if run_id is None and raw_id is not None:
+        run_id = run_dir.rsplit("/", 1)[-1]
     if run_id is None:
         raise _Skip(meta_path, "missing field 'run_id'")
     deleted = str(meta.get("lifecycle_stage", "active")) == "deleted" or experiment.deleted
@@ -384,8 +389,8 @@ def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping
     metrics = _read_metrics(ctx, join(run_dir, "metrics"))
 
     inputs = []
-    for entry in ctx.store.ls(join(run_dir, "inputs")):
-        input_path = join(run_dir, "inputs", entry.name, "meta.yaml")
+    for input_entry in ctx.store.ls(join(run_dir, "inputs")):
+        input_path = join(run_dir, "inputs", input_entry.name, "meta.yaml")
         try:
             imeta = _read_meta(ctx, input_path)
         except _Skip as skip:
@@ -397,8 +402,8 @@ def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping
         if ds is None:
             ctx.problem(input_path, f"dataset {imeta.get('source_id')} is not in the experiment")
             continue
-        itags = imeta.get("tags") if isinstance(imeta.get("tags"), dict) else {}
-        itags = {str(k): str(v) for k, v in itags.items()}  # type: ignore[union-attr]
+        raw_tags = imeta.get("tags")
+        itags = {str(k): str(v) for k, v in raw_tags.items()} if isinstance(raw_tags, dict) else {}
         context = itags.pop("mlflow.data.context", None)
         inputs.append(DatasetRef(ds.key, context, frozen_map(itags)))
     outputs = tuple(e.name for e in ctx.store.ls(join(run_dir, "outputs")) if e.is_dir)
@@ -426,7 +431,7 @@ def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping
                 experiment_key=experiment.key,
                 run_key=run_id,
                 status="READY",
-                model_type=", ".join(sorted(entry.get("flavors") or {})) or None,  # type: ignore[call-overload]
+                model_type=_flavors(entry),
                 artifacts=tuple(
                     Artifact(a.path[len(prefix) :], a.size) for a in artifacts if a.path.startswith(prefix)
                 ),
@@ -515,8 +520,9 @@ def _read_registry(ctx: _Ctx, base: str) -> Iterator[Record]:
             continue
         name = as_str(meta.get("name")) or entry.name
         aliases: dict[str, str] = {}
-        if isinstance(meta.get("aliases"), dict):
-            aliases.update({str(k): str(v) for k, v in meta["aliases"].items()})  # type: ignore[union-attr]
+        inline_aliases = meta.get("aliases")
+        if isinstance(inline_aliases, dict):
+            aliases.update({str(k): str(v) for k, v in inline_aliases.items()})
         aliases.update({k: v.strip() for k, v in _read_key_files(ctx, join(model_dir, "aliases"), "alias").items()})
         tags = _read_key_files(ctx, join(model_dir, "tags"), "tag")
         yield RegisteredModel(
@@ -563,6 +569,11 @@ def _read_registry(ctx: _Ctx, base: str) -> Iterator[Record]:
             )
         yield from ctx.problems
         ctx.problems.clear()
+
+
+def _flavors(entry: dict[str, object]) -> str | None:
+    flavors = entry.get("flavors")
+    return ", ".join(sorted(str(f) for f in flavors)) or None if isinstance(flavors, dict) else None
 
 
 def logged_model_from_source(source: str | None) -> str | None:

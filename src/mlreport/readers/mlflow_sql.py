@@ -49,7 +49,7 @@ from ._mlflow import (
     resolve_artifact_dir,
     run_user,
 )
-from .mlflow_file import _dataset_source, dataset_key, logged_model_from_source
+from .mlflow_file import _dataset_source, _flavors, dataset_key, logged_model_from_source
 
 log = logging.getLogger("mlreport.readers.mlflow_sql")
 
@@ -247,7 +247,7 @@ class _Reading:
                 run_outputs[str(row["source_id"])].append(str(row["destination_id"]))
 
         params = self._key_values("params", "run_uuid", "key", "value")
-        tags = self._key_values("tags", "run_uuid", "key", "value")
+        run_tag_rows = self._key_values("tags", "run_uuid", "key", "value")
         histories = self._histories() if self.options.history else {}
         latest = self._latest() if not self.options.history else {}
 
@@ -271,11 +271,11 @@ class _Reading:
         self.options.progress("runs", 0, total)
         for done, row in enumerate(runs, 1):
             run_id = str(row["run_uuid"])
-            exp = experiments.get(str(row["experiment_id"]))
-            deleted = row["lifecycle_stage"] == "deleted" or (exp is not None and exp.deleted)
+            run_exp = experiments.get(str(row["experiment_id"]))
+            deleted = row["lifecycle_stage"] == "deleted" or (run_exp is not None and run_exp.deleted)
             if deleted and not include_deleted:
                 continue
-            run_tags = tags.get(run_id, {})
+            run_tags: dict[str, str] = run_tag_rows.get(run_id, {})
             metrics: list[Metric] = []
             if histories:
                 for key, points in sorted(histories.get(run_id, {}).items()):
@@ -299,10 +299,10 @@ class _Reading:
                     id=key,
                     name=artifact_path,
                     origin=self.origin(f"tags/{run_id}/{LOG_MODEL_HISTORY_TAG}"),
-                    experiment_key=exp.key if exp else None,
+                    experiment_key=run_exp.key if run_exp else None,
                     run_key=run_id,
                     status="READY",
-                    model_type=", ".join(sorted(entry.get("flavors") or {})) or None,  # type: ignore[call-overload]
+                    model_type=_flavors(entry),
                     artifacts=tuple(
                         Artifact(a.path[len(prefix) :], a.size) for a in artifacts if a.path.startswith(prefix)
                     ),
@@ -312,7 +312,7 @@ class _Reading:
                 id=run_id,
                 name=as_str(row["name"]) or run_tags.get(RUN_NAME_TAG) or run_id,
                 origin=self.origin(f"runs/{run_id}"),
-                experiment_key=exp.key if exp else None,
+                experiment_key=run_exp.key if run_exp else None,
                 status=parse_status(row["status"]),
                 start_time=as_int(row["start_time"]),
                 end_time=as_int(row["end_time"]),
