@@ -40,6 +40,7 @@ from .text import (
 PageSet = dict[str, str | bytes]
 MAX_CHARTS = 24
 MAX_COMPARE = 12
+MODEL_CARD = "model_card."  # version tags a reader fills from a model card (intended use …)
 KEY_PARAMS = 8
 
 
@@ -485,7 +486,12 @@ class SiteRenderer:
                 key_metrics=key_value_table(key_rows),
                 description=note(v.description) if v.description else None,
                 run_description=note(run.description) if run and run.description else None,
-                tags_table=self.tags_table(v.tags),
+                tags_table=self.tags_table({k: t for k, t in v.tags.items() if not k.startswith(MODEL_CARD)}),
+                model_card=[
+                    (k[len(MODEL_CARD) :].replace("_", " ").capitalize(), note(t))
+                    for k, t in v.tags.items()
+                    if k.startswith(MODEL_CARD)
+                ],
                 key_params=self.key_params(params, m.name),
                 params_table=self.params_table(params),
                 metrics_table=self.metrics_table(metrics),
