@@ -928,3 +928,15 @@ def test_manifests_nested_in_manifest_folders_are_found(tmp_path: Path) -> None:
     catalog = read_catalog(Config(sources=(SourceConfig(str(tmp_path)),)))
     assert sorted(s.path for s in catalog.stores) == ["sweep", "sweep/trial-3"]
     assert catalog.children_by_run["manifest:sweep-42"] == ("manifest:sweep-42-trial-3",)
+
+
+def test_yaml_12_floats_without_a_dot_are_numbers(tmp_path: Path) -> None:
+    # Go and JavaScript YAML writers emit 1e-07; PyYAML alone would read it as text
+    (tmp_path / "mlreport.yaml").write_text(
+        "mlreport_manifest: 1\nrun: {id: r1}\nparams: {lr: 1e-07}\nmetrics: {loss: 5e-05}\n"
+    )
+    catalog = read_catalog(Config(sources=(SourceConfig(str(tmp_path)),)))
+    assert catalog.problems == ()
+    run = catalog.runs[0]
+    assert run.metric("loss").final == 5e-05  # type: ignore[union-attr]
+    assert run.params["lr"] == "1e-07"

@@ -252,6 +252,14 @@ def _open_git(store: Store, path: str) -> _Git | None:
     if root is None or exe is None:
         return None
     project = (root / path) if path else root
+    # Git mode needs a repository inside the store: look for `.git` before starting git at all
+    # (a subprocess per project costs more than reading the project).
+    store_root = root.resolve()
+    folder = project.resolve()
+    while not (folder / ".git").exists():
+        if folder == store_root or folder.parent == folder:
+            return None
+        folder = folder.parent
     git = _Git(exe, project)
     try:
         top = Path(git.run(["rev-parse", "--show-toplevel"]).decode().strip()).resolve()

@@ -562,6 +562,11 @@ _Loader.yaml_implicit_resolvers = _PureLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+# YAML 1.2 floats without a dot (`1e-07`, as Go and JavaScript writers emit them) are numbers;
+# PyYAML follows YAML 1.1 and would read them as text.
+_FLOAT_12 = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$")
+for _first in "-+0123456789.":
+    _Loader.yaml_implicit_resolvers.setdefault(_first, []).append(("tag:yaml.org,2002:float", _FLOAT_12))
 
 
 def _decode(data: bytes) -> str:
