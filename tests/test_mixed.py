@@ -46,3 +46,35 @@ def test_one_dataset_node_when_digests_match_across_stores(tmp_path: Path) -> No
     assert producers == {"prepare"}
     baseline = next(r for r in catalog.runs if r.name == "baseline")
     assert key in {ref.dataset_key for ref in baseline.inputs}
+
+
+def test_a_mixed_site_is_byte_identical_across_builds(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from mlreport.site import build_site
+
+    from .conftest import tree_digest
+
+    monkeypatch.chdir(tmp_path)
+    sources = tuple(
+        SourceConfig(str(DATA / fmt / case))
+        for fmt, case in (
+            ("mlflow", "v2_sqlite"),
+            ("wandb", "offline"),
+            ("hf", "full"),
+            ("dvc", "pipeline"),
+            ("tensorboard", "logdir"),
+            ("manifest", "basic"),
+        )
+    )
+    digests = []
+    for name in ("one", "two"):
+        result = build_site(Config(sources=sources, output=name))
+        assert {s.reader for s in result.catalog.stores} == {
+            "mlflow-sql",
+            "wandb",
+            "hf",
+            "dvc",
+            "tensorboard",
+            "manifest",
+        }
+        digests.append(tree_digest(tmp_path / name))
+    assert digests[0] == digests[1]
