@@ -135,6 +135,7 @@ class SiteRenderer:
             for m in catalog.models
         }
         self.pages: PageSet = {}
+        self._varying: dict[str, frozenset[str]] = {}
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -835,16 +836,23 @@ class SiteRenderer:
             return None
         chosen: list[str] = []
         if model is not None:
+            varying = self.varying_params(model)
+            chosen = [k for k in params if k in varying]
+        if not chosen:
+            chosen = list(params)
+        chosen = [k for k in chosen if len(params[k]) <= 80][:KEY_PARAMS]
+        return key_value_table([(k, Cell(params[k])) for k in chosen])
+
+    def varying_params(self, model: str) -> frozenset[str]:
+        """The params whose value differs between the versions of ``model`` (computed once)."""
+        if model not in self._varying:
             values: dict[str, set[str]] = {}
             for v in self.c.versions_by_model.get(model, ()):
                 run = self._run(v.run_key)
                 for k, val in run.params.items() if run else ():
                     values.setdefault(k, set()).add(val)
-            chosen = [k for k in params if len(values.get(k, ())) > 1]
-        if not chosen:
-            chosen = list(params)
-        chosen = [k for k in chosen if len(params[k]) <= 80][:KEY_PARAMS]
-        return key_value_table([(k, Cell(params[k])) for k in chosen])
+            self._varying[model] = frozenset(k for k, vals in values.items() if len(vals) > 1)
+        return self._varying[model]
 
     def params_table(self, params: Mapping[str, str]) -> Markup | None:
         if not params:
