@@ -11,8 +11,8 @@ import re
 import shutil
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from importlib.resources import files
+from pathlib import Path
 
 import fsspec
 import pytest

@@ -203,6 +203,8 @@ def read_catalog(config: Config, progress: Progress | None = None) -> Catalog:
         path = _resolve_local(source.path, config)
         store, inner = open_source(replace(source, path=path))
         store.url = source.path
+        if hasattr(store, "progress"):
+            store.progress = options.progress  # a bucket's listing stage shows on the bar too
         found = discover(store, inner, readers, source.format)
         if not found:
             raise SourceError(

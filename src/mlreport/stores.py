@@ -4,23 +4,50 @@ Readers see a :class:`Store` and paths relative to its root, ``/``-separated, ne
 A store has no method that writes, renames or deletes, and the fsspec filesystem behind a remote
 store is wrapped so that only read calls can reach it (see :class:`_ReadOnlyFileSystem`).
 Listings are sorted by name so output never depends on the backend.
+
+A remote store is listed once, in parallel under its first levels of prefixes, and the listing
+is kept: ``ls``, ``kind`` and ``walk_files`` are answered from it, never one request each.
+Reads are concurrent (a bounded number in flight), retried with exponential backoff and jitter on
+throttling and transient errors, and readers may announce the files they will read next
+(:meth:`Store.prefetch`) so that fetching overlaps parsing. A listing is a snapshot: an object
+that vanishes afterwards is a ``FileNotFoundError`` for that one read, which the reader turns
+into a Problem. A server that stops answering altogether ends the crawl with one
+:class:`~mlreport.errors.StoreAccessError`.
+
+S3 reads and listings take a direct path (:class:`_S3Direct`) that signs requests here and sends
+them with aiohttp, using the endpoint, region and credentials that s3fs/botocore resolved (so the
+standard credential chain applies unchanged): botocore spends about 1 ms of CPU per request, which
+made the crawl of an MLflow file store (one object per param) CPU-bound at a third of the speed.
+Any answer the direct path does not expect is retried through s3fs, and the direct path is turned
+off for the store if s3fs succeeds where it failed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
+import datetime
+import errno
+import hashlib
+import hmac
 import logging
 import os
 import posixpath
+import random
+import re
+import shutil
 import stat
 import tempfile
+import threading
 import time
+import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote, unquote_plus, urlsplit
 
 from .errors import SourceError, StoreAccessError
 
@@ -36,6 +63,9 @@ _EXTRAS = {
     "abfs": ("adlfs", "azure"),
     "abfss": ("adlfs", "azure"),
 }
+_BUCKET_PROTOCOLS = frozenset(_EXTRAS)
+
+Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +96,10 @@ class Store(ABC):
 
     def read_text(self, path: str) -> str:
         return self.read_bytes(path).decode("utf-8")
+
+    def read_head(self, path: str, size: int) -> bytes:
+        """The first ``size`` bytes of a file (a magic number), without reading all of it."""
+        return self.read_bytes(path)[:size]
 
     def exists(self, path: str) -> bool:
         return self.kind(path) is not None
@@ -99,6 +133,19 @@ class Store(ABC):
         files = [rel for rel, _size in self.walk_files(path)]
         contents = self.read_many([join(path, f) for f in files])
         return {rel: contents[join(path, rel)] for rel in files}
+
+    def prefetch(self, paths: Iterable[str]) -> None:
+        """Say which files will be read soon; a remote store starts fetching them now.
+
+        Only a hint: reading a file that was never announced works the same. Local stores
+        ignore it.
+        """
+        return None  # noqa: B027 - a hook with a default, not an abstract method
+
+    @property
+    def prefetches(self) -> bool:
+        """Whether :meth:`prefetch` does anything (readers skip working out paths otherwise)."""
+        return False
 
     def walk_files(self, path: str = "") -> Iterator[tuple[str, int | None]]:
         """Every file under ``path`` as (path relative to ``path``, size), in sorted order."""
@@ -213,6 +260,10 @@ class LocalStore(Store):
         with open(self._abs(path), encoding="utf-8") as f:
             return f.read()
 
+    def read_head(self, path: str, size: int) -> bytes:
+        with open(self._abs(path), "rb") as f:
+            return f.read(size)
+
     def kind(self, path: str) -> str | None:
         try:
             mode = os.stat(self._abs(path)).st_mode
@@ -230,10 +281,36 @@ class LocalStore(Store):
         return self.root
 
 
-class _ReadOnlyFileSystem:
-    """Exposes only the read calls of an fsspec filesystem: a write cannot reach a source."""
+# ---------------------------------------------------------------------------------------------
+# the read-only wrapper
 
-    _ALLOWED = frozenset({"ls", "cat_file", "cat", "info", "exists", "isdir", "isfile", "find"})
+
+class _ReadOnlyFileSystem:
+    """Exposes only the read calls of an fsspec filesystem: a write cannot reach a source.
+
+    ``open`` is allowed for reading only; the async variants (``_ls``, ``_cat_file`` …) are the
+    same reads, called on the filesystem's own event loop.
+    """
+
+    _ALLOWED = frozenset(
+        {
+            "ls",
+            "cat_file",
+            "info",
+            "exists",
+            "isdir",
+            "isfile",
+            "find",
+            "_ls",
+            "_cat_file",
+            "_info",
+            "_find",
+            "async_impl",
+            "loop",
+            "protocol",
+            "sep",
+        }
+    )
 
     def __init__(self, fs: Any) -> None:
         object.__setattr__(self, "_fs", fs)
@@ -246,108 +323,939 @@ class _ReadOnlyFileSystem:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("read-only")
 
+    def open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+        if mode != "rb":
+            raise AttributeError(f"mlreport opens sources read-only; mode {mode!r} is not allowed")
+        return self._fs.open(path, mode="rb", **kwargs)
 
-_TRANSIENT_NAMES = ("Throttl", "SlowDown", "TooManyRequests", "ServiceUnavailable", "Timeout")
+
+# ---------------------------------------------------------------------------------------------
+# errors: what is worth retrying, what means the server is gone, and secrets kept out of messages
+
+
+_TRANSIENT_WORDS = (
+    "Throttl",
+    "SlowDown",
+    "TooManyRequests",
+    "Too Many Requests",
+    "ServiceUnavailable",
+    "Service Unavailable",
+    "reduce your request rate",
+    "InternalError",
+    "RequestTimeout",
+    "Timeout",
+    "timed out",
+    "ServerDisconnected",
+    "Server disconnected",
+    "IncompleteRead",
+    "Connection reset",
+    "ServerBusy",
+    "OperationTimedOut",
+    "Bad Gateway",
+    "Gateway Time",
+)
+_TRANSIENT_ERRNOS = frozenset(
+    {errno.EBUSY, errno.EAGAIN, errno.ETIMEDOUT, errno.ECONNRESET, getattr(errno, "EREMOTEIO", 121)}
+)
+_UNREACHABLE_WORDS = (
+    "Could not connect to the endpoint",
+    "Cannot connect to host",
+    "Connection refused",
+    "Name or service not known",
+    "nodename nor servname",
+    "Temporary failure in name resolution",
+    "No route to host",
+    "Network is unreachable",
+    "Failed to establish a new connection",
+)
+_TRANSIENT_STATUS = re.compile(r"(?<!\d)(429|500|502|503|504)(?!\d)")
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    for e in _chain(exc):
+        if isinstance(e, ConnectionRefusedError):
+            return True
+        text = f"{type(e).__name__} {e}"
+        if any(w in text for w in _UNREACHABLE_WORDS):
+            return True
+    return False
 
 
 def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
+    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)):
         return False
-    text = f"{type(exc).__name__} {exc}"
-    return isinstance(exc, (TimeoutError, ConnectionError)) or any(
-        t in text for t in _TRANSIENT_NAMES
-    ) or " 503" in text or " 429" in text or "500" in text
+    for e in _chain(exc):
+        if isinstance(e, (TimeoutError, asyncio.TimeoutError, ConnectionError)):
+            return True
+        if isinstance(e, OSError) and e.errno in _TRANSIENT_ERRNOS:
+            return True
+        text = f"{type(e).__name__} {e}"
+        if any(w in text for w in _TRANSIENT_WORDS) or _TRANSIENT_STATUS.search(text):
+            return True
+    return _is_unreachable(exc)
 
 
-def _retry(call: Callable[[], Any], attempts: int = 5, base_delay: float = 0.2) -> Any:
-    """Run ``call``, retrying throttling and transient network errors with exponential backoff."""
+_SECRET_OPTION = re.compile(r"key|secret|token|password|credential|sas|connection_string|signature", re.I)
+_SECRET_PATTERNS = (
+    re.compile(r"(AccountKey|SharedAccessSignature|SharedAccessKey)=[^;\s]+", re.I),
+    re.compile(r"(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|sig|Signature)=[^&\s,;]+", re.I),
+    re.compile(r"(Authorization:?\s*)\S+(\s+\S+)?", re.I),
+)
+
+
+def _secret_values(options: Mapping[str, Any] | None) -> list[str]:
+    """Every string under a secret-looking key of ``storage_options`` (nested too)."""
+    found: list[str] = []
+
+    def visit(value: Any, secret: bool) -> None:
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                visit(v, secret or bool(_SECRET_OPTION.search(str(k))))
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                visit(v, secret)
+        elif secret and isinstance(value, str) and len(value) >= 4:
+            found.append(value)
+
+    visit(options or {}, False)
+    return sorted(found, key=len, reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without the given secret values and without signatures or account keys."""
+    for s in secrets:
+        text = text.replace(s, "***")
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: f"{m.group(1)}=***" if "=" in m.group(0) else f"{m.group(1)}***", text)
+    return text
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is None and exc.args[1:]:
+        text = str(exc.strerror)
+    if not text:
+        return type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def _retry(call: Callable[[], Any], attempts: int = 5, base_delay: float = 0.1) -> Any:
+    """Run ``call``, retrying throttling and transient network errors (exponential backoff,
+    full jitter)."""
     for attempt in range(attempts):
         try:
             return call()
         except Exception as exc:  # noqa: BLE001 - classified below, re-raised when not transient
-            if attempt == attempts - 1 or not _is_transient(exc):
+            if attempt == attempts - 1 or not _is_transient(exc) or _is_unreachable(exc):
                 raise
-            delay = base_delay * (2**attempt)
-            log.debug("transient error (%s), retrying in %.1fs", exc, delay)
+            delay = _backoff(attempt, base_delay)
+            log.debug("transient error (%s), retrying in %.2fs", type(exc).__name__, delay)
             time.sleep(delay)
     raise AssertionError("unreachable")
 
 
-class FsspecStore(Store):
-    """Any fsspec filesystem, read through :class:`_ReadOnlyFileSystem`, with retries and a
-    bounded thread pool for batches of small reads."""
+def _backoff(attempt: int, base: float = 0.1, cap: float = 5.0) -> float:
+    return random.uniform(0, min(cap, base * (2**attempt)))
 
-    def __init__(self, fs: Any, root: str, url: str, concurrency: int = 32) -> None:
+
+# ---------------------------------------------------------------------------------------------
+# the listing snapshot
+
+
+class _Listing:
+    """Every directory of a store with its entries: one listing, answered from memory."""
+
+    def __init__(self) -> None:
+        self.children: dict[str, dict[str, Entry]] = {"": {}}
+        self._sorted: dict[str, list[Entry]] = {}
+        self.objects = 0
+
+    def add_dir(self, rel: str) -> None:
+        if not rel or rel in self.children:
+            return
+        parent, _, name = rel.rpartition("/")
+        self.add_dir(parent)
+        self.children[rel] = {}
+        self.children[parent][name] = Entry(name, True)  # a key that is also a prefix: the directory wins
+
+    def add_file(self, rel: str, size: int | None) -> None:
+        parent, _, name = rel.rpartition("/")
+        if not name or rel in self.children:
+            return  # a directory marker, or a key that is also a prefix: the directory wins
+        self.add_dir(parent)
+        self.children[parent][name] = Entry(name, False, size)
+        self.objects += 1
+
+    def ls(self, rel: str) -> list[Entry]:
+        cached = self._sorted.get(rel)
+        if cached is None:
+            entries = self.children.get(rel)
+            if entries is None:
+                return []
+            cached = self._sorted[rel] = [entries[k] for k in sorted(entries)]
+        return list(cached)
+
+    def kind(self, rel: str) -> str | None:
+        if rel in self.children:
+            return "dir"
+        parent, _, name = rel.rpartition("/")
+        entry = self.children.get(parent, {}).get(name)
+        return None if entry is None else ("dir" if entry.is_dir else "file")
+
+
+# ---------------------------------------------------------------------------------------------
+# fsspec stores
+
+
+_LIST_SPLIT_WIDTH = 48  # prefixes listed one level at a time until there are this many …
+_LIST_MAX_DEPTH = 3  # … or this deep; each is then listed recursively, all in parallel
+_MAX_PENDING = 200_000  # prefetched reads kept before the oldest are dropped
+_CHUNK = 32  # objects per future
+_ATTEMPTS = 6
+
+
+class _Unreachable(Exception):
+    """The server stopped answering (after retries)."""
+
+
+class FsspecStore(Store):
+    """Any fsspec filesystem, read through :class:`_ReadOnlyFileSystem`.
+
+    Listed once (see the module docstring); reads run as coroutines on the filesystem's event
+    loop (fsspec's own loop for synchronous filesystems, in threads), at most ``concurrency``
+    at a time.
+    """
+
+    def __init__(
+        self,
+        fs: Any,
+        root: str,
+        url: str,
+        concurrency: int = 64,
+        *,
+        secrets: Iterable[str] = (),
+        direct: _S3Direct | None = None,
+    ) -> None:
         self._fs = _ReadOnlyFileSystem(fs)
-        self._root = root.rstrip("/")
+        self._root = root.rstrip("/") if root not in ("/", "") else root
         self.url = url
         self.concurrency = concurrency
+        self.progress: Progress | None = None
+        self._secrets = list(secrets)
+        self._async = bool(getattr(fs, "async_impl", False))
+        self._direct = direct
+        self._listing: _Listing | None = None
+        self._listing_lock = threading.Lock()
+        self._pending: dict[str, concurrent.futures.Future[dict[str, bytes | OSError]]] = {}
+        self._broken: StoreAccessError | None = None
+        self._skipped: list[str] = []  # prefixes the listing could not see into
+        self._sem: asyncio.Semaphore | None = None
+        self._copies: dict[str, Path] = {}
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._threads: concurrent.futures.ThreadPoolExecutor | None = None
+
+    # -- plumbing
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        import fsspec.asyn
+
+        loop: asyncio.AbstractEventLoop = self._fs.loop if self._async else fsspec.asyn.get_loop()
+        return loop
+
+    def _run(self, coro: Awaitable[Any]) -> Any:
+        """Run a coroutine on the store's loop from this (synchronous) thread."""
+        self._check()
+        future: concurrent.futures.Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
+        try:
+            return future.result()
+        except _Unreachable as exc:
+            raise self._fail(exc) from None
+
+    def _check(self) -> None:
+        if self._broken is not None:
+            raise self._broken
+
+    def _fail(self, exc: BaseException) -> StoreAccessError:
+        if self._broken is None:
+            reason = redact(_first_line(exc.__cause__ or exc), self._secrets)
+            self._broken = StoreAccessError(f"cannot read {self.url}: the server stopped answering: {reason}")
+        return self._broken
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        if self._sem is None:
+            self._sem = asyncio.Semaphore(self.concurrency)
+        return self._sem
+
+    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """One fsspec call: awaited on an async filesystem, in a thread on a synchronous one."""
+        if self._async:
+            return await getattr(self._fs, "_" + name)(*args, **kwargs)
+        if self._threads is None:
+            self._threads = concurrent.futures.ThreadPoolExecutor(self.concurrency, "mlreport-store")
+            weakref.finalize(self, self._threads.shutdown, wait=False)
+        func = getattr(self._fs, name)
+        return await asyncio.get_running_loop().run_in_executor(self._threads, lambda: func(*args, **kwargs))
+
+    async def _retrying(self, what: str, make: Callable[[], Awaitable[Any]]) -> Any:
+        """Await ``make()`` under the concurrency limit, retrying transient errors."""
+        for attempt in range(_ATTEMPTS):
+            if self._broken is not None:
+                raise _Unreachable(what) from self._broken
+            try:
+                async with self._semaphore():
+                    return await make()
+            except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - classified here
+                if not _is_transient(exc):
+                    raise
+                if attempt == _ATTEMPTS - 1:
+                    if _is_unreachable(exc):
+                        self._fail(exc)
+                        raise _Unreachable(what) from exc
+                    raise
+                delay = _backoff(attempt)
+                log.debug("%s: %s, retrying in %.2fs", what, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
 
     def _abs(self, path: str) -> str:
         if path and (path.startswith("/") or ".." in path.split("/")):
             raise FileNotFoundError(f"path outside the store: {path}")
         if not path:
             return self._root
-        return f"{self._root}/{path}" if self._root else path
+        if not self._root:
+            return path
+        return f"{self._root}{path}" if self._root.endswith("/") else f"{self._root}/{path}"
 
-    def ls(self, path: str = "") -> list[Entry]:
-        target = self._abs(path)
+    def _rel(self, name: str) -> str | None:
+        name = name.rstrip("/")
+        root = self._root.rstrip("/")
+        if not root:
+            return name.lstrip("/")
+        if name == root:
+            return ""
+        if name.startswith(root + "/"):
+            return name[len(root) + 1 :]
+        return None
+
+    # -- listing
+
+    def _get_listing(self) -> _Listing:
+        self._check()
+        if self._listing is None:
+            with self._listing_lock:
+                if self._listing is None:
+                    started = time.perf_counter()
+                    listing = self._run(self._list_tree())
+                    log.debug(
+                        "listed %d objects under %s in %.1fs", listing.objects, self.url, time.perf_counter() - started
+                    )
+                    self._listing = listing
+        return self._listing
+
+    async def _list_tree(self) -> _Listing:
+        """Delimited listings level by level until there are enough prefixes, then a recursive
+        listing of each prefix, all in parallel: a few thousand small requests in flight beat one
+        long sequence of 1,000-key pages."""
+        listing = _Listing()
+        level = [""]
+        depth = 0
+        while level:
+            if depth >= _LIST_MAX_DEPTH or len(level) >= _LIST_SPLIT_WIDTH:
+                found = await asyncio.gather(*(self._find_prefix(d) for d in level))
+                for d, files in zip(level, found, strict=True):
+                    for rel, size in files:
+                        listing.add_file(join(d, rel), size)
+                    self._report("listing", listing.objects)
+                break
+            listed = await asyncio.gather(*(self._ls_prefix(d) for d in level))
+            following: list[str] = []
+            for d, (dirs, files) in zip(level, listed, strict=True):
+                for name in dirs:
+                    listing.add_dir(join(d, name))
+                    following.append(join(d, name))
+                for name, size in files:
+                    listing.add_file(join(d, name), size)
+            self._report("listing", listing.objects)
+            level = following
+            depth += 1
+        return listing
+
+    def _report(self, stage: str, done: int) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, None)
+
+    async def _ls_prefix(self, rel: str) -> tuple[list[str], list[tuple[str, int | None]]]:
+        """Sub-directory names and (file name, size) pairs directly under ``rel``."""
+        target = self._abs(rel)
         try:
-            items = _retry(lambda: self._fs.ls(target, detail=True))
+            direct = self._direct
+            if direct is not None and direct.enabled:
+                try:
+                    listed: tuple[list[str], list[tuple[str, int | None]]] = await self._retrying(
+                        f"list {target}", lambda: direct.ls(target)
+                    )
+                    return listed
+                except _Refused as exc:
+                    items = await self._retrying(f"list {target}", lambda: self._call("ls", target, detail=True))
+                    direct.disable(exc)
+            else:
+                items = await self._retrying(f"list {target}", lambda: self._call("ls", target, detail=True))
+        except (FileNotFoundError, NotADirectoryError):
+            return [], []
+        except PermissionError as exc:
+            self._skip_prefix(rel, exc)
+            return [], []
+        except _Unreachable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a listing that keeps failing: the source is unreadable
+            raise self._unlistable(rel, exc) from None
+        dirs: list[str] = []
+        files: list[tuple[str, int | None]] = []
+        for item in items:
+            child = self._rel(str(item["name"]))
+            if child is None or child == rel or not child:
+                continue  # some backends list a file, or the prefix itself, as its own child
+            name = posixpath.basename(child)
+            if item.get("type") == "directory":
+                dirs.append(name)
+            else:
+                size = item.get("size")
+                files.append((name, int(size) if size is not None else None))
+        return dirs, files
+
+    async def _find_prefix(self, rel: str) -> list[tuple[str, int | None]]:
+        """Every file under ``rel`` as (path relative to ``rel``, size)."""
+        target = self._abs(rel)
+        try:
+            direct = self._direct
+            if direct is not None and direct.enabled:
+                try:
+                    files: list[tuple[str, int | None]] = await self._retrying(
+                        f"list {target}", lambda: direct.find(target)
+                    )
+                    return files
+                except _Refused as exc:
+                    found = await self._retrying(f"list {target}", lambda: self._call("find", target, detail=True))
+                    direct.disable(exc)
+            else:
+                found = await self._retrying(f"list {target}", lambda: self._call("find", target, detail=True))
         except (FileNotFoundError, NotADirectoryError):
             return []
-        entries: dict[str, Entry] = {}
-        prefix = target.rstrip("/")
-        for item in items:
-            full = str(item["name"]).rstrip("/")
-            if full == prefix:
-                continue  # some backends list a file as its own child
-            name = posixpath.basename(full)
-            is_dir = item.get("type") == "directory"
-            size = None if is_dir else item.get("size")
-            entries[name] = Entry(name, is_dir, int(size) if size is not None else None)
-        return [entries[k] for k in sorted(entries)]
+        except PermissionError as exc:
+            self._skip_prefix(rel, exc)
+            return []
+        except _Unreachable:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self._unlistable(rel, exc) from None
+        out: list[tuple[str, int | None]] = []
+        for name, info in found.items():
+            child = self._rel(str(name))
+            if child is None or info.get("type") == "directory" or str(name).endswith("/"):
+                continue
+            inner = child[len(rel) + 1 :] if rel else child
+            if inner:
+                size = info.get("size")
+                out.append((inner, int(size) if size is not None else None))
+        return out
 
-    def read_bytes(self, path: str) -> bytes:
-        target = self._abs(path)
-        data = _retry(lambda: self._fs.cat_file(target))
-        return bytes(data)
+    def _skip_prefix(self, rel: str, exc: BaseException) -> None:
+        self._skipped.append(rel)
+        log.warning(
+            "mlreport: cannot list %s: permission denied (%s); skipped",
+            self.display(rel),
+            redact(_first_line(exc), self._secrets),
+        )
+
+    def _unlistable(self, rel: str, exc: BaseException) -> StoreAccessError:
+        return StoreAccessError(f"cannot list {self.display(rel)}: {redact(_first_line(exc), self._secrets)}")
+
+    # -- the Store interface
+
+    def ls(self, path: str = "") -> list[Entry]:
+        try:
+            self._abs(path)
+        except FileNotFoundError:
+            return []
+        return self._get_listing().ls(path.strip("/"))
 
     def kind(self, path: str) -> str | None:
-        target = self._abs(path)
+        if self._listing is None and not path:
+            return self._root_kind()
         try:
-            info = _retry(lambda: self._fs.info(target))
-        except (FileNotFoundError, NotADirectoryError):
+            self._abs(path)
+        except FileNotFoundError:
             return None
-        return "dir" if info.get("type") == "directory" else "file"
+        return self._get_listing().kind(path.strip("/"))
+
+    def _root_kind(self) -> str | None:
+        """What the root is, with one request (opening a store must stay cheap), asked once."""
+        self._check()
+        if not hasattr(self, "_root_kind_known"):
+            try:
+                info = _retry(lambda: self._fs.info(self._root))
+                self._root_kind_known = "dir" if info.get("type") == "directory" else "file"
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+        return self._root_kind_known
+
+    @property
+    def prefetches(self) -> bool:
+        return True
+
+    def prefetch(self, paths: Iterable[str]) -> None:
+        self._check()
+        self._submit([p for p in dict.fromkeys(paths) if p not in self._pending])
+        while len(self._pending) > _MAX_PENDING:  # announced but never read: drop the oldest
+            self._pending.pop(next(iter(self._pending)))
+
+    def _submit(self, paths: list[str]) -> None:
+        """Start fetching ``paths``: one future per chunk (a future per object costs more CPU
+        than the request), resolved when every object of its chunk is in."""
+        for i in range(0, len(paths), _CHUNK):
+            chunk = paths[i : i + _CHUNK]
+            future: concurrent.futures.Future[dict[str, bytes | OSError]] = concurrent.futures.Future()
+            for p in chunk:
+                self._pending[p] = future
+            asyncio.run_coroutine_threadsafe(self._fill(chunk, future), self.loop)
 
     def read_many(self, paths: Iterable[str]) -> dict[str, bytes | OSError]:
-        todo = list(paths)
+        self._check()
+        wanted = list(dict.fromkeys(paths))
+        self._submit([p for p in wanted if p not in self._pending])
+        futures = {p: self._pending.pop(p) for p in wanted}
         out: dict[str, bytes | OSError] = {}
-        if not todo:
-            return out
-
-        def one(p: str) -> tuple[str, bytes | OSError]:
+        for p in wanted:
             try:
-                return p, self.read_bytes(p)
-            except OSError as exc:
-                return p, exc
-            except Exception as exc:  # noqa: BLE001 - a backend error for one object
-                return p, OSError(str(exc))
-
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo))) as pool:
-            for p, result in pool.map(one, todo):
-                out[p] = result
+                out[p] = futures[p].result()[p]
+            except _Unreachable as exc:
+                raise self._fail(exc) from None
         return out
+
+    def read_bytes(self, path: str) -> bytes:
+        data = self.read_many([path])[path]
+        if isinstance(data, OSError):
+            raise data
+        return data
+
+    def read_head(self, path: str, size: int) -> bytes:
+        self._check()
+        target = self._abs(path)
+
+        async def head() -> bytes:
+            data = await self._retrying(f"read {target}", lambda: self._call("cat_file", target, start=0, end=size))
+            return bytes(data)
+
+        try:
+            return bytes(self._run(head()))
+        except OSError:
+            raise
+        except StoreAccessError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise OSError(errno.EIO, redact(_first_line(exc), self._secrets)) from None
+
+    async def _fill(self, paths: list[str], future: concurrent.futures.Future[dict[str, bytes | OSError]]) -> None:
+        async def one(path: str) -> bytes | OSError:
+            try:
+                return await self._read_one(path)
+            except _Unreachable:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the future must always be resolved
+                return OSError(errno.EIO, f"unexpected {type(exc).__name__}: {exc}")
+
+        try:
+            results = await asyncio.gather(*(one(p) for p in paths))
+        except BaseException as exc:  # noqa: BLE001 - _Unreachable, or the loop shutting down
+            future.set_exception(exc)
+            return
+        future.set_result(dict(zip(paths, results, strict=True)))
+
+    async def _read_one(self, path: str) -> bytes | OSError:
+        """One object's bytes, or the error that stops it being read."""
+        try:
+            target = self._abs(path)
+        except FileNotFoundError as exc:
+            return exc
+        listing = self._listing
+        if listing is not None and not any(path == p or path.startswith(p + "/") for p in self._skipped if p):
+            # The listing is the snapshot the crawl works on: what it does not hold is not asked
+            # for (readers probe for optional files), except inside a prefix it could not list.
+            found = listing.kind(path)
+            if found is None and "" not in self._skipped:
+                return FileNotFoundError(errno.ENOENT, "no such file")
+            if found == "dir":
+                return IsADirectoryError(errno.EISDIR, "is a directory")
+        try:
+            direct = self._direct
+            if direct is not None and direct.enabled:
+                try:
+                    return bytes(await self._retrying(f"read {target}", lambda: direct.cat(target)))
+                except _Refused as exc:
+                    data = await self._retrying(f"read {target}", lambda: self._call("cat_file", target))
+                    direct.disable(exc)
+                    return bytes(data)
+            return bytes(await self._retrying(f"read {target}", lambda: self._call("cat_file", target)))
+        except _Unreachable:
+            raise
+        except FileNotFoundError:
+            return FileNotFoundError(errno.ENOENT, "no such file (it may have been deleted while reading)")
+        except PermissionError as exc:
+            return PermissionError(errno.EACCES, f"permission denied: {redact(_first_line(exc), self._secrets)}")
+        except IsADirectoryError:
+            return IsADirectoryError(errno.EISDIR, "is a directory")
+        except Exception as exc:  # noqa: BLE001 - a backend error for one object
+            return OSError(errno.EIO, redact(_first_line(exc), self._secrets))
+
+    @contextlib.contextmanager
+    def local_copy(self, path: str) -> Iterator[Path]:
+        """Downloaded once per store into a private temporary folder, removed when the store
+        goes away (an ``mlflow.db`` is opened by detection and again by reading)."""
+        self._check()
+        copy = self._copies.get(path)
+        if copy is None or not copy.exists():
+            if self._tmp is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="mlreport-")
+            target = Path(self._tmp.name) / f"{len(self._copies)}-{posixpath.basename(path)}"
+            source = self._abs(path)
+
+            def download() -> None:
+                with self._fs.open(source, "rb") as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 8 << 20)
+
+            try:
+                _retry(download)
+            except OSError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                if _is_unreachable(exc):
+                    raise self._fail(exc) from None
+                raise OSError(errno.EIO, redact(_first_line(exc), self._secrets)) from None
+            os.chmod(target, 0o400)
+            self._copies[path] = copy = target
+        yield copy
+
+
+# ---------------------------------------------------------------------------------------------
+# S3 without botocore's per-request cost
+
+
+class _Refused(Exception):
+    """The direct path got an answer it does not handle; the request is retried through s3fs."""
+
+
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_PROBE_KEY = "mlreport-probe"
+_XMLNS = re.compile(r"^\{[^}]*\}")
+
+
+class _S3Direct:
+    """GET and ListObjectsV2 for one bucket of an s3fs filesystem, signed here with SigV4 and
+    sent with aiohttp.
+
+    Everything that varies between deployments comes from botocore: the URL layout (a presigned
+    URL for a probe key gives scheme, host, path style and the signing region) and the
+    credentials (the client's own, refreshed by botocore). Only used when no option changes what
+    a plain GET looks like (requester pays, SSE-C, versions, proxies). It keeps no reference to
+    the filesystem: it can only send the GETs below.
+    """
+
+    def __init__(self, bucket: _S3Bucket, session: Any) -> None:
+        self._b = bucket
+        self._session = session
+        self.enabled = True
+
+    @staticmethod
+    def usable(fs: Any) -> bool:
+        if type(fs).__module__.split(".")[0] != "s3fs":
+            return False
+        if any(getattr(fs, name, None) for name in ("version_aware", "req_kw", "s3_additional_kwargs")):
+            return False
+        config = dict(getattr(fs, "config_kwargs", None) or {})
+        if config.get("proxies") or config.get("signature_version") not in (None, "s3v4", "v4"):
+            return False
+        client = dict(getattr(fs, "client_kwargs", None) or {})
+        verify = client.get("verify", True)
+        return verify is True or verify is None or isinstance(verify, str)
+
+    @classmethod
+    async def create(cls, fs: Any, bucket: str, concurrency: int) -> _S3Direct | None:
+        """Set up for ``bucket`` from the s3fs client's own configuration; ``None`` when the
+        layout is not one this class understands."""
+        import aiohttp
+
+        await fs.set_session()
+        client = await fs.get_s3(bucket)
+        url = await client.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": _PROBE_KEY}, ExpiresIn=300
+        )
+        parts = urlsplit(url)
+        if not parts.path.endswith("/" + _PROBE_KEY):
+            return None
+        query = parse_qs(parts.query)
+        signed = "X-Amz-Credential" in query or "AWSAccessKeyId" in query
+        scope = (query.get("X-Amz-Credential") or [""])[0].split("/")
+        region = scope[2] if len(scope) == 5 else client.meta.region_name
+        credentials = client._get_credentials() if signed else None
+        if signed and (credentials is None or not region):
+            return None
+        if _proxied(f"{parts.scheme}://{parts.netloc}"):
+            return None  # s3fs/botocore know how to go through a proxy; keep it simple here
+        verify = dict(getattr(fs, "client_kwargs", None) or {}).get("verify", True)
+        ssl: Any = True
+        if isinstance(verify, str):
+            import ssl as ssl_module
+
+            ssl = ssl_module.create_default_context(cafile=verify)
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=concurrency, ssl=ssl),
+            timeout=aiohttp.ClientTimeout(total=120, sock_connect=10),
+            trust_env=False,  # read per request (proxies, netrc) it costs a quarter of the CPU
+            auto_decompress=False,
+        )
+        state = _S3Bucket(
+            name=bucket,
+            scheme=parts.scheme,
+            netloc=parts.netloc,
+            key_base=parts.path[: -len(_PROBE_KEY)],
+            region=region if signed else None,
+            service="s3",
+            credentials=credentials,
+        )
+        direct = cls(state, session)
+        weakref.finalize(direct, _close_session, session, asyncio.get_running_loop())
+        return direct
+
+    def disable(self, why: BaseException) -> None:
+        if self.enabled:
+            self.enabled = False
+            log.debug("direct S3 requests turned off (%s); using s3fs", type(why).__name__)
+
+    async def _get(self, path: str, query: Mapping[str, str] | None = None) -> bytes:
+        import yarl
+
+        b = self._b
+        canonical_query = "&".join(
+            f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted((query or {}).items())
+        )
+        headers = await b.sign("GET", path, canonical_query)
+        query_part = f"?{canonical_query}" if canonical_query else ""
+        url = yarl.URL(f"{b.scheme}://{b.netloc}{path}{query_part}", encoded=True)
+        async with self._session.get(url, headers=headers, allow_redirects=False) as response:
+            body = await response.read()
+            status = response.status
+        if status == 200:
+            return bytes(body)
+        code, message = _s3_error(body)
+        text = f"{status} {code}: {message}" if code else f"HTTP {status}"
+        if status == 404:
+            raise FileNotFoundError(errno.ENOENT, text)
+        if status in (429, 500, 502, 503, 504):
+            raise OSError(errno.EBUSY, text)
+        raise _Refused(text)  # 3xx (another region), 400, 401, 403 …: let s3fs decide
+
+    def _key(self, target: str) -> str:
+        bucket, _, key = target.partition("/")
+        if bucket != self._b.name:
+            raise _Refused(f"another bucket: {bucket}")
+        return key
+
+    async def cat(self, target: str) -> bytes:
+        return await self._get(self._b.key_base + quote(self._key(target), safe="/~"))
+
+    async def _list(self, target: str, delimiter: bool) -> tuple[list[str], list[tuple[str, int | None]]]:
+        """Keys (relative to ``target``/) and, with a delimiter, sub-prefixes, every page."""
+        key = self._key(target)
+        prefix = key.rstrip("/") + "/" if key else ""
+        path = self._b.key_base.rstrip("/") or "/"
+        dirs: list[str] = []
+        files: list[tuple[str, int | None]] = []
+        token: str | None = None
+        while True:
+            query = {"list-type": "2", "prefix": prefix, "encoding-type": "url"}
+            if delimiter:
+                query["delimiter"] = "/"
+            if token:
+                query["continuation-token"] = token
+            body = await self._get(path, query)
+            page = _parse_list(body)
+            for name, size in page.keys:
+                if name.startswith(prefix) and len(name) > len(prefix):
+                    files.append((name[len(prefix) :], size))
+            for name in page.prefixes:
+                if name.startswith(prefix) and len(name) > len(prefix):
+                    dirs.append(name[len(prefix) :].rstrip("/"))
+            if not page.truncated or not page.token:
+                break
+            token = page.token
+        return dirs, files
+
+    async def ls(self, target: str) -> tuple[list[str], list[tuple[str, int | None]]]:
+        dirs, files = await self._list(target, delimiter=True)
+        # a key ending in "/" is a directory marker, not a file
+        marker_dirs = [name.rstrip("/") for name, _ in files if name.endswith("/")]
+        return sorted(set(dirs + [d for d in marker_dirs if d])), [(n, s) for n, s in files if not n.endswith("/")]
+
+    async def find(self, target: str) -> list[tuple[str, int | None]]:
+        _, files = await self._list(target, delimiter=False)
+        return [(n, s) for n, s in files if not n.endswith("/")]
+
+
+@dataclass
+class _S3Bucket:
+    name: str
+    scheme: str
+    netloc: str
+    key_base: str  # "/bucket/" (path style) or "/" (virtual-hosted)
+    region: str | None  # None: unsigned (anonymous) requests
+    service: str
+    credentials: Any
+    _day: str = ""
+    _secret: str = ""
+    _key: bytes = b""
+
+    async def sign(self, method: str, path: str, canonical_query: str) -> dict[str, str]:
+        headers = {"Host": self.netloc}
+        if self.region is None:
+            return headers
+        frozen = self.credentials.get_frozen_credentials()
+        if asyncio.iscoroutine(frozen):
+            frozen = await frozen
+        now = datetime.datetime.now(datetime.timezone.utc)
+        amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+        day = amz_date[:8]
+        if day != self._day or frozen.secret_key != self._secret:
+            key = _hmac(("AWS4" + frozen.secret_key).encode(), day)
+            for part in (self.region, self.service, "aws4_request"):
+                key = _hmac(key, part)
+            self._day, self._secret, self._key = day, frozen.secret_key, key
+        headers["x-amz-content-sha256"] = _EMPTY_SHA256
+        headers["x-amz-date"] = amz_date
+        if frozen.token:
+            headers["x-amz-security-token"] = frozen.token
+        names = sorted(h.lower() for h in headers)
+        lowered = {h.lower(): v for h, v in headers.items()}
+        canonical = "\n".join(
+            [
+                method,
+                path,
+                canonical_query,
+                "".join(f"{n}:{lowered[n].strip()}\n" for n in names),
+                ";".join(names),
+                _EMPTY_SHA256,
+            ]
+        )
+        scope = f"{day}/{self.region}/{self.service}/aws4_request"
+        to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+        signature = hmac.new(self._key, to_sign.encode(), hashlib.sha256).hexdigest()
+        headers["Authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential={frozen.access_key}/{scope}, "
+            f"SignedHeaders={';'.join(names)}, Signature={signature}"
+        )
+        return headers
+
+
+def _proxied(url: str) -> bool:
+    import urllib.request
+
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rsplit(":", 1)[0]
+    return bool(urllib.request.getproxies().get(scheme)) and not urllib.request.proxy_bypass(host)
+
+
+def _hmac(key: bytes, message: str) -> bytes:
+    return hmac.new(key, message.encode(), hashlib.sha256).digest()
+
+
+@dataclass
+class _Page:
+    keys: list[tuple[str, int | None]]
+    prefixes: list[str]
+    truncated: bool
+    token: str | None
+
+
+def _parse_list(body: bytes) -> _Page:
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise OSError(errno.EIO, f"unreadable listing: {exc}") from None
+    encoded = False
+    keys: list[tuple[str, int | None]] = []
+    prefixes: list[str] = []
+    truncated = False
+    token = None
+    for child in root:
+        tag = _XMLNS.sub("", child.tag)
+        if tag == "Contents":
+            key, size = "", None
+            for field in child:
+                ftag = _XMLNS.sub("", field.tag)
+                if ftag == "Key":
+                    key = field.text or ""
+                elif ftag == "Size":
+                    size = int(field.text or 0)
+            keys.append((key, size))
+        elif tag == "CommonPrefixes":
+            for field in child:
+                if _XMLNS.sub("", field.tag) == "Prefix":
+                    prefixes.append(field.text or "")
+        elif tag == "IsTruncated":
+            truncated = (child.text or "").strip().lower() == "true"
+        elif tag == "NextContinuationToken":
+            token = child.text
+        elif tag == "EncodingType":
+            encoded = (child.text or "").strip().lower() == "url"
+    if encoded:
+        keys = [(unquote_plus(k), s) for k, s in keys]
+        prefixes = [unquote_plus(p) for p in prefixes]
+    return _Page(keys, prefixes, truncated, token)
+
+
+def _s3_error(body: bytes) -> tuple[str, str]:
+    code = re.search(rb"<Code>([^<]*)</Code>", body or b"")
+    message = re.search(rb"<Message>([^<]*)</Message>", body or b"")
+    return (
+        code.group(1).decode(errors="replace") if code else "",
+        message.group(1).decode(errors="replace") if message else "",
+    )
+
+
+def _close_session(session: Any, loop: asyncio.AbstractEventLoop) -> None:
+    with contextlib.suppress(Exception):
+        if loop.is_running() and not session.closed:
+            asyncio.run_coroutine_threadsafe(session.close(), loop)
+
+
+# ---------------------------------------------------------------------------------------------
+# opening
 
 
 def open_store(source: str, storage_options: Mapping[str, Any] | None = None) -> Store:
     """Open a source for reading: a local path or an fsspec URL.
 
+    ``storage_options`` go to the fsspec filesystem (endpoint, profile, anonymous access …);
+    they are never logged, and their secret values are removed from every message.
+
     Raises:
         SourceError: the path does not exist, or the URL's protocol is unknown.
         StoreAccessError: the filesystem needs an extra that is not installed, or the store
-            cannot be reached with the given credentials.
+            cannot be reached with the given credentials (wrong key, missing bucket, an
+            endpoint that does not answer).
     """
     if "://" not in source:
         root = Path(source).expanduser()
@@ -356,35 +1264,70 @@ def open_store(source: str, storage_options: Mapping[str, Any] | None = None) ->
         return LocalStore(root.resolve(), source)
 
     import fsspec  # heavy-ish; only remote sources need it
+    import fsspec.asyn
 
     protocol = source.split("://", 1)[0]
+    options = dict(storage_options or {})
+    secrets = _secret_values(options)
+    # A fresh filesystem per store: fsspec caches instances and their listings, which would
+    # make a rebuild (``mlreport serve``) see a stale bucket.
+    options.setdefault("skip_instance_cache", True)
+    if protocol in ("gs", "gcs"):
+        # Without it gcsfs probes every bucket for a hierarchical namespace, which S3-compatible
+        # emulators and some proxies answer after a 60 s timeout.
+        os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
     try:
-        fs, path = fsspec.core.url_to_fs(source, **dict(storage_options or {}))
+        fs, path = fsspec.core.url_to_fs(source, **options)
     except ImportError as exc:
         package, extra = _EXTRAS.get(protocol, (None, None))
         if package:
             raise StoreAccessError(
-                f"cannot open {source}: the '{protocol}' filesystem needs {package}; "
-                f"install mlreport[{extra}]"
-            ) from exc
-        raise StoreAccessError(f"cannot open {source}: {exc}") from exc
+                f"cannot open {source}: the '{protocol}' filesystem needs {package}; install mlreport[{extra}]"
+            ) from None
+        raise StoreAccessError(f"cannot open {source}: {redact(_first_line(exc), secrets)}") from None
     except ValueError as exc:
         if "Protocol not known" in str(exc):
-            raise SourceError(f"cannot open {source}: unknown protocol '{protocol}'") from exc
-        raise StoreAccessError(f"cannot open {source}: {exc}") from exc
-    store = FsspecStore(fs, path, source)
+            raise SourceError(f"cannot open {source}: unknown protocol '{protocol}'") from None
+        raise StoreAccessError(f"cannot open {source}: {redact(_first_line(exc), secrets)}") from None
+    except Exception as exc:  # noqa: BLE001 - a bad option, unreadable credentials files …
+        raise StoreAccessError(f"cannot open {source}: {redact(_first_line(exc), secrets)}") from None
+    store = FsspecStore(fs, path, source, secrets=secrets)
     try:
         found = store.kind("")
+    except StoreAccessError:
+        raise
     except Exception as exc:  # noqa: BLE001 - credentials, DNS, refused connections …
-        raise StoreAccessError(f"cannot open {source}: {_short_reason(exc)}") from exc
+        raise StoreAccessError(f"cannot open {source}: {_reason(exc, secrets)}") from None
     if found is None:
+        if protocol in _BUCKET_PROTOCOLS:
+            bucket = path.strip("/").split("/", 1)[0]
+            try:
+                bucket_found = _retry(lambda: fs.exists(bucket)) if bucket else True
+            except Exception as exc:  # noqa: BLE001
+                raise StoreAccessError(f"cannot open {source}: {_reason(exc, secrets)}") from None
+            if not bucket_found:
+                raise StoreAccessError(f"cannot open {source}: bucket '{bucket}' does not exist")
         raise SourceError(f"cannot open {source}: no such file or directory")
+    if _S3Direct.usable(fs) and os.environ.get("MLREPORT_S3_DIRECT", "1") != "0":
+        bucket = path.strip("/").split("/", 1)[0]
+        try:
+            store._direct = fsspec.asyn.sync(fs.loop, _S3Direct.create, fs, bucket, store.concurrency)
+        except Exception as exc:  # noqa: BLE001 - the s3fs path works regardless
+            log.debug("direct S3 requests not available (%s)", type(exc).__name__)
     return store
 
 
+def _reason(exc: BaseException, secrets: Iterable[str]) -> str:
+    text = redact(_first_line(exc), secrets)
+    if _is_unreachable(exc):
+        return f"cannot connect to the endpoint ({text})"
+    if isinstance(exc, PermissionError) or any(isinstance(e, PermissionError) for e in _chain(exc)):
+        return f"access denied ({text}); check the credentials"
+    return text
+
+
 def _short_reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
+    return _first_line(exc)[:200]
 
 
 __all__ = [
@@ -395,4 +1338,5 @@ __all__ = [
     "display_path",
     "join",
     "open_store",
+    "redact",
 ]

@@ -52,6 +52,9 @@ log = logging.getLogger("mlreport.readers.mlflow_file")
 
 _THREE_FIELDS = re.compile(r"(?:[^ \n]+ [^ \n]+ [^ \n]+\n)*[^ \n]+ [^ \n]+ [^ \n]+\n?")
 
+# Runs whose files a remote store is asked to fetch ahead of the one being parsed.
+_PREFETCH_RUNS = 64
+
 # Names inside an experiment directory that are not runs (FORMATS.md §1.2).
 _RESERVED = frozenset({"tags", "datasets", "traces", "models", "meta.yaml"})
 
@@ -147,7 +150,11 @@ class MlflowFileReader:
                 if lm.run_key:
                     logged_model_runs[lm.key] = lm.run_key
                 yield lm
-            for run_dir in run_dirs:
+            for i, run_dir in enumerate(run_dirs):
+                if store.prefetches and i % _PREFETCH_RUNS == 0:
+                    # keep the next one or two windows of runs in flight while this one is parsed
+                    ahead = run_dirs[i + _PREFETCH_RUNS if i else 0 : i + 2 * _PREFETCH_RUNS]
+                    store.prefetch(p for run in ahead for p in _run_files(store, run))
                 try:
                     records = _read_run(ctx, run_dir, experiment, datasets)
                 except _Skip as skip:
@@ -159,6 +166,8 @@ class MlflowFileReader:
                     options.progress("runs", done, total)
             yield from ctx.problems
             ctx.problems.clear()
+        if store.prefetches:
+            store.prefetch(join(path, "models", rel) for rel, _size in store.walk_files(join(path, "models")))
         yield from _read_registry(ctx, join(path, "models"))
         yield from ctx.problems
 
@@ -168,6 +177,17 @@ def _read_text_or_none(store: Store, path: str) -> str | None:
         return store.read_text(path)
     except (OSError, UnicodeDecodeError):
         return None
+
+
+def _run_files(store: Store, run_dir: str) -> Iterator[str]:
+    """The files :func:`_read_run` reads (for :meth:`Store.prefetch`; artifacts are only listed)."""
+    yield join(run_dir, "meta.yaml")
+    for sub in ("tags", "params", "metrics"):
+        base = join(run_dir, sub)
+        for rel, _size in store.walk_files(base):
+            yield join(base, rel)
+    for entry in store.ls(join(run_dir, "inputs")):
+        yield join(run_dir, "inputs", entry.name, "meta.yaml")
 
 
 def _run_dirs(store: Store, exp_dir: str) -> list[str]:

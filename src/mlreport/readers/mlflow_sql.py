@@ -128,7 +128,7 @@ class MlflowSqlReader:
         if store.kind(path) != "file":
             return False
         try:
-            head = store.read_bytes(path)[:16] if store.local_root() is None else _head(store, path)
+            head = store.read_head(path, 16)
         except OSError:
             return False
         if head != _SQLITE_MAGIC:
@@ -146,13 +146,6 @@ class MlflowSqlReader:
                 yield from _Reading(store, path, options, _Db(conn)).records()
         except sqlite3.DatabaseError as exc:
             yield Problem(Origin(store.url, path, self.name), f"not a readable MLflow database: {exc}")
-
-
-def _head(store: Store, path: str) -> bytes:
-    root = store.local_root()
-    assert root is not None
-    with open(root / path, "rb") as f:
-        return f.read(16)
 
 
 class _Reading:
