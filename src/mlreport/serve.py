@@ -103,6 +103,8 @@ def serve(
                 log.info("rebuilt in %.1fs: %s", time.perf_counter() - started, url)
             except MlreportError as exc:
                 log.error("rebuild failed, still serving the last site: %s", exc)
+            except Exception:  # noqa: BLE001 - a preview keeps serving whatever one rebuild hit
+                log.exception("rebuild failed, still serving the last site")
     except KeyboardInterrupt:
         pass
     finally:

@@ -74,6 +74,7 @@ from ..model import (
 )
 from ..stores import Store, join
 from . import ReadOptions
+from ._common import flatten_params, param_text, store_dir_name
 
 LFS_SPEC = b"version https://git-lfs.github.com/spec/v1"
 _LFS_MAX_SIZE = 1024  # the spec's limit for a pointer file
@@ -128,20 +129,6 @@ def lfs_problem_reason(pointer: tuple[str, int | None]) -> str:
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-def _param_str(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True)
-
-
-def _flatten(prefix: str, value: object, out: dict[str, str]) -> None:
-    if isinstance(value, Mapping) and value:
-        for k in value:
-            _flatten(f"{prefix}.{k}", value[k], out)
-    elif value is not None:
-        out[prefix] = _param_str(value)
-
 
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -307,12 +294,12 @@ class HfTrainerReader:
         tags: dict[str, str] = {}
         for key in _STATE_PARAMS:
             if state.get(key) is not None:
-                params[key] = _param_str(state[key])
+                params[key] = param_text(state[key])
         if isinstance(state.get("trial_params"), Mapping):
-            _flatten("trial_params", state["trial_params"], params)
+            flatten_params("trial_params", state["trial_params"], params)
         for key in _STATE_TAGS:
             if state.get(key) is not None:
-                tags[f"hf.{key}"] = _param_str(state[key])
+                tags[f"hf.{key}"] = param_text(state[key])
 
         datasets, refs, index_metrics = _card_lineage(ctx, join(path, "README.md"), parts.card)
         for key, value in index_metrics:
@@ -500,7 +487,7 @@ def _card_lineage(
                 if isinstance(ds_id, str) and ds_id.strip():
                     keys = ("config", "split", "args", "revision")
                     add(ds_id, "evaluation",
-                        {k: _param_str(ds[k]) for k in keys if ds.get(k) is not None})
+                        {k: param_text(ds[k]) for k in keys if ds.get(k) is not None})
             metrics = result.get("metrics")
             for m in metrics if isinstance(metrics, list) else []:
                 if not isinstance(m, dict):
@@ -519,12 +506,12 @@ def _config_params(
         return
     for key in _CONFIG_FIELDS:
         if config.get(key) is not None:
-            params[f"config.{key}"] = _param_str(config[key])
+            params[f"config.{key}"] = param_text(config[key])
     labels = config.get("id2label")
     if isinstance(labels, Mapping) and labels:
         params["config.num_labels"] = str(len(labels))
         if len(labels) <= _MAX_LABELS:
-            params["config.id2label"] = _param_str(labels)
+            params["config.id2label"] = param_text(labels)
     # v4 configs name the base checkpoint; v5 no longer saves it (FORMATS.md §3).
     name_or_path = config.get("_name_or_path")
     if "hf.base_model" not in tags and isinstance(name_or_path, str) and _hub_like(name_or_path):
@@ -578,7 +565,7 @@ def _models(
     for n, name in parts.checkpoints:
         vtags = {"hf.step": str(n)}
         if n in epochs:
-            vtags["hf.epoch"] = _param_str(epochs[n])
+            vtags["hf.epoch"] = param_text(epochs[n])
         yield ModelVersion(
             model=model_name,
             version=name,
@@ -593,7 +580,7 @@ def _models(
         if global_step is not None:
             vtags["hf.step"] = str(global_step)
         if state.get("epoch") is not None:
-            vtags["hf.epoch"] = _param_str(state["epoch"])
+            vtags["hf.epoch"] = param_text(state["epoch"])
         yield ModelVersion(
             model=model_name,
             version="final",
@@ -605,16 +592,7 @@ def _models(
 
 
 def _dir_name(store: Store, path: str) -> str:
-    if path:
-        return posixpath.basename(path.rstrip("/"))
-    url = store.url.rstrip("/")
-    if "://" in url:
-        url = url.split("://", 1)[1]
-    name = posixpath.basename(url.replace("\\", "/"))
-    if name in ("", ".", ".."):
-        local = store.local_root()
-        name = local.name if local is not None else ""
-    return name or "output"
+    return store_dir_name(store, path, "output")
 
 
 __all__ = ["HfTrainerReader", "card_hyperparameters", "lfs_pointer", "split_front_matter"]

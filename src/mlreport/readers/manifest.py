@@ -74,6 +74,7 @@ from ..model import (
 )
 from ..stores import Store, join
 from . import ReadOptions
+from ._common import flatten_params, param_text
 
 log = logging.getLogger("mlreport.readers.manifest")
 
@@ -508,24 +509,10 @@ def parse_time(value: object) -> int | None:
     return (dt - _EPOCH) // timedelta(milliseconds=1)
 
 
-def _text(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True)
-
-
-def _flatten(prefix: str, value: object, out: dict[str, str]) -> None:
-    if isinstance(value, Mapping) and value:
-        for key in value:
-            _flatten(f"{prefix}.{key}", value[key], out)
-    elif value is not None:
-        out[prefix] = _text(value)
-
-
 def _opt(value: object) -> str | None:
     if value is None:
         return None
-    text = _text(value)
+    text = param_text(value)
     return text if text.strip() else None
 
 
@@ -623,7 +610,7 @@ def _yaml_problem(text: str) -> str:
 def _plain(value: object) -> object:
     """JSON-like data: mapping keys as strings (YAML allows ``1:`` or ``true:`` as keys)."""
     if isinstance(value, dict):
-        return {k if isinstance(k, str) else _text(k): _plain(v) for k, v in value.items()}
+        return {k if isinstance(k, str) else param_text(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
@@ -952,7 +939,7 @@ def _status(value: object) -> RunStatus:
 def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> None:
     data, where = item.data, origin(item.path)
     run = data["run"]
-    run_id = _text(run["id"])
+    run_id = param_text(run["id"])
     key = f"manifest:{run_id}"
     if key in out.run_files:
         out.problems.append(
@@ -982,11 +969,11 @@ def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> Non
 
     params: dict[str, str] = {}
     for name, value in data.get("params", {}).items():
-        _flatten(name, value, params)
-    tags = {k: _text(v) for k, v in run.get("tags", {}).items()}
+        flatten_params(name, value, params)
+    tags = {k: param_text(v) for k, v in run.get("tags", {}).items()}
     parent = run.get("parent_run")
     if parent is not None:
-        tags["mlreport.parent_run"] = _text(parent)
+        tags["mlreport.parent_run"] = param_text(parent)
 
     points = _inline_points(data.get("history", {}))
     for name, extra in file_points.items():
@@ -1007,7 +994,7 @@ def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> Non
             params=frozen_map(params),
             tags=frozen_map(tags),
             metrics=_metrics(data.get("metrics", {}), points),
-            parent_key=None if parent is None else f"manifest:{_text(parent)}",
+            parent_key=None if parent is None else f"manifest:{param_text(parent)}",
             inputs=tuple(refs[k] for k in sorted(refs, key=lambda k: (k[0], k[1] or ""))),
             artifacts=tuple(Artifact(a["path"], a.get("size")) for a in data.get("artifacts", [])),
             git=GitInfo(
@@ -1022,7 +1009,7 @@ def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> Non
     model = data.get("model")
     if model is None:
         return
-    ident = (model["name"], _text(model["version"]))
+    ident = (model["name"], param_text(model["version"]))
     if ident in out.versions:
         out.problems.append(
             Problem(
@@ -1032,7 +1019,7 @@ def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> Non
             )
         )
         return
-    version_tags = {k: _text(v) for k, v in model.get("tags", {}).items()}
+    version_tags = {k: param_text(v) for k, v in model.get("tags", {}).items()}
     for card_field in ("intended_use", "limitations", "license"):
         if _opt(model.get(card_field)):
             version_tags[f"model_card.{card_field}"] = model[card_field]

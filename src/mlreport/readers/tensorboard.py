@@ -67,6 +67,7 @@ from ..model import (
 )
 from ..stores import Store, join
 from . import ReadOptions
+from ._common import store_dir_name
 from ._protobuf import (
     FIXED32,
     FIXED64,
@@ -665,16 +666,7 @@ def _size_of(store: Store, path: str) -> int | None:
 
 def _base_name(store: Store, path: str) -> str:
     """The name of the directory at ``path``: its base name, or the store's for the root."""
-    if path:
-        return posixpath.basename(path.rstrip("/"))
-    url = store.url.rstrip("/")
-    if "://" in url:
-        url = url.split("://", 1)[1]
-    name = posixpath.basename(url.replace("\\", "/"))
-    if name in ("", ".", ".."):
-        local = store.local_root()
-        name = local.name if local is not None else ""
-    return name or "logdir"
+    return store_dir_name(store, path, "logdir")
 
 
 __all__ = ["TensorboardReader", "crc32c", "iter_frames", "iter_records", "masked_crc32c"]

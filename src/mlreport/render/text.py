@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import quote
 
 from markupsafe import Markup, escape
@@ -181,6 +182,9 @@ _HEADINGS = {"h1": "h4", "h2": "h5", "h3": "h6", "h4": "h6", "h5": "h6"}
 _SAFE_SCHEMES = ("http://", "https://", "mailto:", "#", "/", "./", "../")
 
 
+_NOTE_MD: Any = None
+
+
 def note(value: object) -> Markup:
     """A store's free-text note (MLflow's ``mlflow.note.content`` is Markdown) rendered safely.
 
@@ -216,7 +220,10 @@ def note(value: object) -> Markup:
         def extendMarkdown(self, md_: markdown.Markdown) -> None:  # noqa: N802 - Markdown API
             md_.treeprocessors.register(_Sanitize(md_), "mlreport-sanitize", 0)
 
+    global _NOTE_MD
+    if _NOTE_MD is None:  # building the converter loads its extensions: do it once
+        _NOTE_MD = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists", _Extension()])
     text = "" if value is None else str(value)
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    html = markdown.markdown(escaped, extensions=["tables", "fenced_code", "sane_lists", _Extension()])
+    html = _NOTE_MD.reset().convert(escaped)
     return Markup('<div class="mlreport-note" markdown="0">') + Markup(html) + Markup("</div>")
