@@ -24,7 +24,10 @@ def lttb(xs: Sequence[float], ys: Sequence[float], threshold: int = MAX_POINTS) 
 
     NaN points are kept out of the triangles and dropped (plotly shows them as gaps anyway).
     """
-    points = [(x, y) for x, y in zip(xs, ys, strict=True) if not (math.isnan(y) or math.isinf(y))]
+    total = sum(ys)  # NaN or inf anywhere makes the sum non-finite: the common case is cheap
+    if len(ys) <= threshold and math.isfinite(total):
+        return list(xs), list(ys)
+    points = [(x, y) for x, y in zip(xs, ys, strict=True) if math.isfinite(y)]
     n = len(points)
     if n <= threshold or threshold < 3:
         return [p[0] for p in points], [p[1] for p in points]
@@ -55,11 +58,6 @@ def lttb(xs: Sequence[float], ys: Sequence[float], threshold: int = MAX_POINTS) 
     return [p[0] for p in out], [p[1] for p in out]
 
 
-def _round(values: Sequence[float]) -> list[float]:
-    """Nine significant digits: what a chart can show, without float noise in the page."""
-    return [float(f"{v:.9g}") for v in values]
-
-
 def _clean(values: Sequence[float]) -> list[float | None]:
     return [None if (math.isnan(v) or math.isinf(v)) else v for v in values]
 
@@ -75,14 +73,14 @@ def line_figure(
     sampled = False
     for name, xs, ys in series:
         sx, sy = lttb(xs, ys)
-        sampled = sampled or len(sx) < sum(1 for y in ys if not (math.isnan(y) or math.isinf(y)))
+        sampled = sampled or len(ys) > MAX_POINTS
         data.append(
             {
                 "type": "scatter",
                 "mode": "lines+markers" if len(sx) <= 60 else "lines",
                 "name": name,
-                "x": _round(sx),
-                "y": _round(sy),
+                "x": sx,
+                "y": sy,
             }
         )
     return {
