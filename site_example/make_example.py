@@ -46,9 +46,9 @@ mlflow.models.set_model(ScoreModel())
 def main(outdir: Path) -> None:
     os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
     warnings.filterwarnings("ignore")
+    import mlflow
     import numpy as np
     import pandas as pd
-    import mlflow
     from mlflow import MlflowClient
 
     assert mlflow.__version__ == MLFLOW_VERSION, mlflow.__version__
@@ -200,7 +200,7 @@ def main(outdir: Path) -> None:
         mlflow.log_input(churn_train, context="training")
         mlflow.set_tag("mlflow.note.content", "Optuna TPE sweep over **XGBoost** depth / learning rate.\n\n| knob | range |\n|---|---|\n| max_depth | 4-10 |\n| learning_rate | 0.03-0.2 |")
         best_auc = 0.0
-        for i, (p, q, curves) in enumerate(trials):
+        for i, (p, _q, curves) in enumerate(trials):
             with mlflow.start_run(run_name=f"trial-{i:02d}", nested=True,
                                   tags={**sys_tags("priya.natarajan", "churn/sweep.py", "feat/xgb-sweep", sweep_commit),
                                         "team": "growth-ml", "trial": str(i)}):
@@ -222,7 +222,7 @@ def main(outdir: Path) -> None:
     # failed run: OOM on GPU
     with mlflow.start_run(run_name="xgb-gpu-hist",
                           tags={**sys_tags("marco.ruiz", "churn/train_xgb.py", "exp/gpu-hist"),
-                                "team": "growth-ml", "owner": "marco.ruiz"}) as r:
+                                "team": "growth-ml", "owner": "marco.ruiz"}):
         mlflow.log_params({"model": "XGBClassifier", "tree_method": "gpu_hist", "max_depth": 12,
                            "learning_rate": 0.05, "n_estimators": 800, "feature_set": "v2"})
         mlflow.log_input(churn_train, context="training")
