@@ -71,6 +71,16 @@ def serve(
 
     ``ready`` is called with the URL once the site is served (tests use it).
     """
+    watched = [Path(s.path) for s in config.sources if "://" not in s.path and Path(s.path).exists()]
+    if config.path is not None:
+        watched.append(config.path)
+    if config.templates:
+        watched.append(config.base_dir / config.templates)
+    if (Path.cwd() / "mkdocs.yml").is_file():
+        watched.append(Path.cwd() / "mkdocs.yml")
+    stop = stop or threading.Event()
+    # taken before the first build: a change made while it runs is seen, not folded in
+    last = _fingerprint(watched)
     result = build_site(config)
     site_dir = result.site_dir
     handler = functools.partial(_QuietHandler, directory=str(site_dir))
@@ -81,15 +91,6 @@ def serve(
     thread.start()
     if ready is not None:
         ready(url)
-    watched = [Path(s.path) for s in config.sources if "://" not in s.path and Path(s.path).exists()]
-    if config.path is not None:
-        watched.append(config.path)
-    if config.templates:
-        watched.append(config.base_dir / config.templates)
-    if (Path.cwd() / "mkdocs.yml").is_file():
-        watched.append(Path.cwd() / "mkdocs.yml")
-    stop = stop or threading.Event()
-    last = _fingerprint(watched)
     try:
         while not stop.wait(POLL_SECONDS):
             current = _fingerprint(watched)
