@@ -131,7 +131,6 @@ class MlflowFileReader:
         done = 0
         options.progress("runs", 0, total)
 
-        logged_model_runs: dict[str, str] = {}
         for exp_dir, in_trash, run_dirs in plans:
             experiment = _read_experiment(ctx, exp_dir, in_trash)
             if experiment is None:
@@ -146,10 +145,7 @@ class MlflowFileReader:
                 if ds.key not in seen:
                     seen.add(ds.key)
                     yield ds
-            for lm in _read_logged_models(ctx, exp_dir, experiment.key):
-                if lm.run_key:
-                    logged_model_runs[lm.key] = lm.run_key
-                yield lm
+            yield from _read_logged_models(ctx, exp_dir, experiment.key)
             for i, run_dir in enumerate(run_dirs):
                 if store.prefetches and i % _PREFETCH_RUNS == 0:
                     # keep the next one or two windows of runs in flight while this one is parsed

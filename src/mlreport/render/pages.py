@@ -9,7 +9,6 @@ collision-safe and depend only on the names that collide.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -1090,4 +1089,4 @@ def render_site(catalog: Catalog, config: Config, templates_dir: str | None = No
     return SiteRenderer(catalog, config, templates_dir).render_all()
 
 
-__all__ = ["PageSet", "SiteRenderer", "plan_urls", "render_site", "safe_title", "math"]
+__all__ = ["PageSet", "SiteRenderer", "plan_urls", "render_site", "safe_title"]

@@ -68,12 +68,6 @@ def h(value: object) -> Markup:
     return escape("" if value is None else str(value))
 
 
-def multiline(value: object) -> Markup:
-    """A multi-line text (a run's notes) shown as escaped text with its line breaks kept."""
-    text = "" if value is None else str(value)
-    return Markup('<div class="mlreport-text">') + h(text.strip("\n")) + Markup("</div>")
-
-
 def fmt_number(value: float | int | None) -> str:
     if value is None:
         return ""
