@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, kind_of
 
 CONFIG_NAMES = ("mlreport.yml", "mlreport.yaml")
 VERSION_SCHEMES = ("sequence", "run_name", "run_id")
@@ -122,24 +122,24 @@ class _Checker:
 
     def mapping(self, value: object, where: str) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(where, f"expected a mapping, found {_kind(value)}")
+            raise self.fail(where, f"expected a mapping, found {kind_of(value)}")
         return {str(k): v for k, v in value.items()}
 
     def string(self, value: object, where: str) -> str:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise self.fail(where, f"expected a string, found {_kind(value)}")
+            raise self.fail(where, f"expected a string, found {kind_of(value)}")
         return str(value)
 
     def strings(self, value: object, where: str) -> tuple[str, ...]:
         if isinstance(value, str):
             return (value,)
         if not isinstance(value, list):
-            raise self.fail(where, f"expected a list of strings, found {_kind(value)}")
+            raise self.fail(where, f"expected a list of strings, found {kind_of(value)}")
         return tuple(self.string(v, f"{where}[{i}]") for i, v in enumerate(value))
 
     def boolean(self, value: object, where: str) -> bool:
         if not isinstance(value, bool):
-            raise self.fail(where, f"expected true or false, found {_kind(value)}")
+            raise self.fail(where, f"expected true or false, found {kind_of(value)}")
         return value
 
     def string_map(self, value: object, where: str) -> dict[str, str]:
@@ -184,7 +184,7 @@ class _Checker:
         if "promote" in data:
             rules = data["promote"]
             if not isinstance(rules, list):
-                raise self.fail("promote", f"expected a list of rules, found {_kind(rules)}")
+                raise self.fail("promote", f"expected a list of rules, found {kind_of(rules)}")
             values["promote"] = tuple(self.rule(r, f"promote[{i}]") for i, r in enumerate(rules))
         return Config(**values)
 
@@ -231,19 +231,3 @@ class _Checker:
             version=version,
             only_finished=self.boolean(data.get("only_finished", True), f"{where}.only_finished"),
         )
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__

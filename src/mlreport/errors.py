@@ -41,3 +41,20 @@ class BuildError(MlreportError):
 
 class RecordError(Exception):
     """Raised inside a reader for one bad record; the reader turns it into a Problem."""
+
+
+def kind_of(value: object) -> str:
+    """How a message names the type of a value read from YAML or JSON ("a string", "a list")."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__

@@ -1113,14 +1113,7 @@ class _Reading:
         tags: dict[str, str] = {"dvc.path": path}
         if spec.get("desc"):
             tags["dvc.desc"] = str(spec["desc"])
-        labels = spec.get("labels")
-        if isinstance(labels, list) and labels:
-            tags["dvc.labels"] = ",".join(str(x) for x in labels)
-        meta = spec.get("meta")
-        if isinstance(meta, Mapping):
-            flat: dict[str, str] = {}
-            _flatten_params(meta, "", flat)
-            tags.update({f"meta.{k}": v for k, v in flat.items()})
+        tags.update(_label_tags(spec))
         return LoggedModel(
             key=f"dvc-model:{path}@{md5}",
             id=md5,
@@ -1487,6 +1480,13 @@ def _model_tags(spec: Mapping[str, object]) -> dict[str, str]:
         tags["dvc.path"] = _norm(spec["path"])
     if spec.get("type"):
         tags["dvc.type"] = str(spec["type"])
+    tags.update(_label_tags(spec))
+    return tags
+
+
+def _label_tags(spec: Mapping[str, object]) -> dict[str, str]:
+    """An `artifacts:` entry's labels and meta as tags (`dvc.labels`, `meta.<key>`)."""
+    tags: dict[str, str] = {}
     labels = spec.get("labels")
     if isinstance(labels, list) and labels:
         tags["dvc.labels"] = ",".join(str(x) for x in labels)

@@ -55,6 +55,7 @@ from typing import Any
 
 import yaml
 
+from ..errors import kind_of
 from ..model import (
     Artifact,
     Dataset,
@@ -217,25 +218,9 @@ _TYPE_WORDS = {
 }
 
 
-def _kind(value: object) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
 def _found(value: object) -> str:
     """``a string ('abc')``: what a value is, with the value when it is short to show."""
-    kind = _kind(value)
+    kind = kind_of(value)
     if isinstance(value, bool):
         return f"{kind} ({'true' if value else 'false'})"
     if isinstance(value, (int, float)):
@@ -724,7 +709,7 @@ def _parse_jsonl(text: str) -> Points:
         except json.JSONDecodeError as exc:
             raise ManifestError(f"{where}: invalid JSON: {exc.msg.lower()}") from None
         if not isinstance(item, dict):
-            raise ManifestError(f"{where}: expected a JSON object, found {_kind(_plain(item))}")
+            raise ManifestError(f"{where}: expected a JSON object, found {kind_of(_plain(item))}")
         if "step" not in item:
             raise ManifestError(f"{where}: missing 'step'")
         step = item["step"]

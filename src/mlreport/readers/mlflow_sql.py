@@ -216,8 +216,11 @@ class _Reading:
                 schema=as_str(row["dataset_schema"]),
                 profile=as_str(row["dataset_profile"]),
             )
-        for key in sorted({d.key for d in datasets.values()}):
-            yield next(d for d in datasets.values() if d.key == key)
+        by_key: dict[str, Dataset] = {}
+        for d in datasets.values():
+            by_key.setdefault(d.key, d)
+        for key in sorted(by_key):
+            yield by_key[key]
 
         input_tags: dict[str, dict[str, str]] = defaultdict(dict)
         for row in db.select("input_tags", ["input_uuid", "name", "value"]):
