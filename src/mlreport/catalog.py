@@ -86,6 +86,16 @@ class Catalog:
             return metric.minimum, metric.minimum_step
         return metric.maximum, metric.maximum_step
 
+    def history(self, run_key: str, metric_key: str) -> MetricHistory | None:
+        """The full history of one metric of one run, loaded when a page needs it.
+
+        Render asks for histories through this method only, never through ``Metric.history``,
+        so that the crawl may keep histories out of memory (issue 12) without render changing.
+        """
+        run = self.run_by_key.get(run_key)
+        metric = run.metric(metric_key) if run is not None else None
+        return metric.history if metric is not None else None
+
 
 def version_sort_key(version: str) -> tuple[Any, ...]:
     """Natural order: ``2`` before ``10``, ``v1.2.0`` before ``v1.10.0``."""

@@ -7,6 +7,7 @@ import posixpath
 from collections.abc import Mapping
 
 from ..stores import Store
+from ._bounded import MAX_DEPTH, BoundedError
 
 
 def param_text(value: object) -> str:
@@ -16,13 +17,22 @@ def param_text(value: object) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def flatten_params(prefix: str, value: object, out: dict[str, str]) -> None:
-    """Nested mappings become ``a.b.c`` keys; ``None`` values are left out."""
+def flatten_params(prefix: str, value: object, out: dict[str, str], _depth: int = 0) -> None:
+    """Nested mappings become ``a.b.c`` keys; ``None`` values are left out.
+
+    Raises :class:`~mlreport.readers._bounded.BoundedError` past ``MAX_DEPTH`` levels, so an
+    untrusted config cannot exhaust the stack.
+    """
     if isinstance(value, Mapping) and value:
+        if _depth >= MAX_DEPTH:
+            raise BoundedError(f"params nested deeper than {MAX_DEPTH} levels under '{prefix[:80]}'")
         for key in value:
-            flatten_params(f"{prefix}.{key}", value[key], out)
+            flatten_params(f"{prefix}.{key}", value[key], out, _depth + 1)
     elif value is not None:
-        out[prefix] = param_text(value)
+        try:
+            out[prefix] = param_text(value)
+        except (RecursionError, ValueError) as exc:
+            raise BoundedError(f"param '{prefix[:80]}' cannot be written as text: {type(exc).__name__}") from None
 
 
 def store_dir_name(store: Store, path: str, fallback: str) -> str:

@@ -1,0 +1,149 @@
+"""Bounded parsers for untrusted store files (DESIGN.md decision 10).
+
+Every reader parses JSON and YAML written by other tools, or by an attacker. The standard
+parsers fail in ways that escape a reader's per-record fault boundary or never return:
+
+- JSON nested 100,000 deep raises ``RecursionError`` (not a ``ValueError``);
+- an integer of more than 4,300 digits raises ``ValueError`` from Python's int-string limit;
+- a YAML "billion laughs" (anchors referencing anchors) is small on disk and explodes in
+  every consumer that walks it (flattening params, ``json.dumps``, templating).
+
+The functions here turn each of those into :class:`BoundedError`, a ``ValueError`` with a
+message fit for a Problem, within a fixed time and memory. Huge integers are not an error in
+JSON: they become floats (``inf`` past the float range), as JavaScript would read them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import yaml
+
+#: Nesting deeper than this is refused (real stores nest a handful of levels).
+MAX_DEPTH = 200
+#: A YAML document may expand to at most this many nodes, counting every alias use.
+MAX_YAML_NODES = 1_000_000
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+try:  # libyaml is much faster; fall back to the pure-Python loader
+    _YamlLoader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _YamlLoader = yaml.SafeLoader
+
+
+class BoundedError(ValueError):
+    """A file that is refused because it exceeds a parser bound; the message says which."""
+
+
+def clamp_int64(value: int) -> int:
+    """``value`` limited to the signed 64-bit range (steps and timestamps are int64 in every format)."""
+    if value > INT64_MAX:
+        return INT64_MAX
+    if value < INT64_MIN:
+        return INT64_MIN
+    return value
+
+
+def finite_or_none(value: float | int | None) -> float | None:
+    """A number as a finite float, or None (for times and sizes, where inf/NaN mean nothing)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, ValueError, TypeError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _big_int(text: str) -> int | float:
+    if len(text.lstrip("-")) <= 4000:
+        return int(text)
+    return float(text)  # inf or -inf past the float range
+
+
+def load_json(data: bytes | str, *, max_depth: int | None = None) -> Any:
+    """``json.loads`` that raises :class:`BoundedError` for excessive nesting.
+
+    Nesting past the interpreter's recursion limit is always refused; ``max_depth`` also walks
+    the result (iteratively) and refuses anything deeper, for consumers that recurse.
+    Integers too long for Python's int-string limit become floats instead of failing.
+    Raises ``ValueError`` (``json.JSONDecodeError`` or :class:`BoundedError`) for bad input and
+    ``UnicodeDecodeError`` (also a ``ValueError``) for bytes that are not UTF-8.
+    """
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise BoundedError("JSON nested too deep") from None
+    except ValueError as exc:
+        if "limit" not in str(exc) or isinstance(exc, json.JSONDecodeError):
+            raise
+        try:
+            value = json.loads(data, parse_int=_big_int)
+        except RecursionError:
+            raise BoundedError("JSON nested too deep") from None
+    if max_depth is not None and isinstance(value, (dict, list)):
+        _check_depth(value, max_depth)
+    return value
+
+
+def _check_depth(value: Any, max_depth: int) -> None:
+    # Iterative: the point is not to recurse on untrusted structure.
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            raise BoundedError(f"nested deeper than {max_depth} levels")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
+
+
+def load_yaml(text: str | bytes, *, max_nodes: int = MAX_YAML_NODES, max_depth: int = MAX_DEPTH) -> Any:
+    """``yaml.safe_load`` (libyaml when present) with the expansion and nesting bounded.
+
+    Raises ``yaml.YAMLError`` for bad YAML and :class:`BoundedError` for a document whose
+    aliases expand past ``max_nodes`` nodes or that nests deeper than ``max_depth``.
+    """
+    try:
+        value = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+    except RecursionError:
+        raise BoundedError(f"YAML nested deeper than {max_depth} levels") from None
+    except ValueError as exc:  # a huge integer: int-string limit
+        raise BoundedError(f"YAML value out of range: {str(exc)[:80]}") from None
+    if isinstance(value, (dict, list)):
+        marker = b"&" if isinstance(text, bytes) else "&"
+        if marker in text:  # type: ignore[operator]
+            _check_expansion(value, max_nodes, max_depth)
+        else:
+            _check_depth(value, max_depth)
+    return value
+
+
+def _check_expansion(value: Any, max_nodes: int, max_depth: int) -> None:
+    # Count nodes as a consumer would see them: a shared (aliased) object counts every time.
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    seen = 0
+    while stack:
+        item, depth = stack.pop()
+        seen += 1
+        if seen > max_nodes:
+            raise BoundedError(f"YAML aliases expand to more than {max_nodes:,} nodes")
+        if depth > max_depth:
+            raise BoundedError(f"YAML nested deeper than {max_depth} levels")
+        if isinstance(item, dict):
+            for k, v in item.items():
+                if isinstance(v, (dict, list)):
+                    stack.append((v, depth + 1))
+                else:
+                    seen += 1
+                del k
+        elif isinstance(item, list):
+            for v in item:
+                if isinstance(v, (dict, list)):
+                    stack.append((v, depth + 1))
+                else:
+                    seen += 1
