@@ -211,3 +211,242 @@ def test_reading_writes_nothing_into_the_store() -> None:
         read(p, include_deleted=True)
     after = {k: tree_digest(p.parent if p.is_file() else p) for k, p in STORES.items()}
     assert before == after
+
+
+# ---------------------------------------------------------------------------------------------
+# mlflow.db: opened without touching anything beside it, read with a fault boundary per table/row
+
+V3_DB = STORES["v3_sqlite"]
+NEW_RUN = "f" * 32
+
+# A second process that writes the database the way MLflow's SQLAlchemy session does, and stays
+# alive holding its connection (and, for the rollback journal modes, an open write transaction).
+WRITER = r"""
+import sqlite3, sys
+path, mode, hold = sys.argv[1], sys.argv[2], sys.argv[3]
+conn = sqlite3.connect(path, isolation_level=None)
+conn.execute(f"PRAGMA journal_mode={mode}")
+conn.execute("PRAGMA wal_autocheckpoint=0")
+exp = conn.execute("SELECT experiment_id FROM experiments WHERE name='fixture-main'").fetchone()[0]
+conn.execute(
+    "INSERT INTO runs (run_uuid, name, status, start_time, lifecycle_stage, experiment_id, user_id) "
+    "VALUES (?, 'from-the-writer', 'FINISHED', 1767225600000, 'active', ?, 'w')",
+    (sys.argv[4], exp),
+)
+if hold == "transaction":
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("UPDATE runs SET name = 'uncommitted' WHERE run_uuid = ?", (sys.argv[4],))
+    conn.execute("CREATE TABLE filler (x)")  # dirty enough pages that some reach the file
+    conn.executemany("INSERT INTO filler VALUES (?)", [(b"x" * 4000,) for _ in range(600)])
+print("ready", flush=True)
+sys.stdin.readline()
+"""
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int, str]]:
+    import hashlib
+
+    return {
+        p.name: (p.stat().st_size, p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+    }
+
+
+def _db_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    folder = tmp_path / "store"
+    folder.mkdir()
+    shutil.copyfile(V3_DB, folder / "mlflow.db")
+    return folder / "mlflow.db"
+
+
+def _start_writer(db: Path, mode: str, hold: str) -> object:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db), mode, hold, NEW_RUN],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+@pytest.mark.parametrize(
+    ("mode", "hold", "sees_new_run"),
+    [
+        ("WAL", "connection", True),  # -wal and -shm exist, the committed run is only in the -wal
+        ("DELETE", "transaction", True),  # a hot -journal beside a half-written file
+        ("TRUNCATE", "transaction", True),
+        ("PERSIST", "transaction", True),
+        ("DELETE", "connection", True),  # no side file at all: read in place, immutable
+    ],
+)
+def test_a_live_writer_in_any_journal_mode_sees_no_file_created_or_changed(
+    tmp_path: Path, mode: str, hold: str, sees_new_run: bool
+) -> None:
+    db = _db_copy(tmp_path)
+    proc = _start_writer(db, mode, hold)
+    try:
+        before = _snapshot(db.parent)
+        catalog = read(db)
+        after = _snapshot(db.parent)
+    finally:
+        proc.communicate("\n", timeout=30)  # type: ignore[attr-defined]
+    assert after == before
+    names = {r.name for r in catalog.runs}
+    assert ("from-the-writer" in names) is sees_new_run
+    assert "uncommitted" not in names  # an open transaction is never seen half-done
+    assert "baseline" in names
+    assert catalog.problems == ()
+
+
+def test_a_wal_without_its_shm_is_read_and_no_shm_is_created(tmp_path: Path) -> None:
+    import signal
+
+    db = _db_copy(tmp_path)
+    proc = _start_writer(db, "WAL", "connection")
+    proc.send_signal(signal.SIGKILL)  # type: ignore[attr-defined]
+    proc.wait()  # type: ignore[attr-defined]
+    db.with_name("mlflow.db-shm").unlink()
+    assert db.with_name("mlflow.db-wal").stat().st_size > 0
+    before = _snapshot(db.parent)
+    catalog = read(db)
+    assert _snapshot(db.parent) == before
+    assert not db.with_name("mlflow.db-shm").exists()
+    assert "from-the-writer" in {r.name for r in catalog.runs}
+
+
+def _edited(tmp_path: Path, *statements: str) -> Path:
+    import sqlite3
+
+    db = _db_copy(tmp_path)
+    conn = sqlite3.connect(db)
+    for sql in statements:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+    return db
+
+
+def _problems(catalog: Catalog) -> list[str]:
+    return [f"{p.origin.path}: {p.reason}" for p in catalog.problems]
+
+
+def _run_id(name: str) -> str:
+    return next(r.id for r in read(V3_DB).runs if r.name == name)
+
+
+def test_a_tag_that_is_not_utf8_costs_one_problem_not_the_database(tmp_path: Path) -> None:
+    baseline = _run_id("baseline")
+    db = _edited(
+        tmp_path, f"UPDATE tags SET value = CAST(x'ff41fe' AS TEXT) WHERE key='owner' AND run_uuid='{baseline}'"
+    )
+    catalog = read(db)
+    assert len(catalog.runs) == 9
+    base = by_name(catalog)["baseline"]
+    assert base.tags["owner"] == "\ufffdA\ufffd"  # type: ignore[attr-defined]
+    assert _problems(catalog) == [f"mlflow.db#tags/{baseline}/owner: text is not UTF-8; invalid bytes shown as U+FFFD"]
+
+
+def test_a_renamed_optional_column_is_a_problem_and_the_rest_is_read(tmp_path: Path) -> None:
+    db = _edited(tmp_path, "ALTER TABLE runs RENAME COLUMN status TO run_status")
+    catalog = read(db)
+    assert len(catalog.runs) == 9
+    assert {r.status for r in catalog.runs} == {RunStatus.RUNNING}  # MLflow reads a missing status so
+    assert _problems(catalog) == ["mlflow.db#runs: table 'runs' has no column 'status'; read without it"]
+    assert by_name(catalog)["baseline"].metric("loss").count == 5  # type: ignore[attr-defined]
+
+
+def test_a_renamed_key_column_skips_that_table_only(tmp_path: Path) -> None:
+    db = _edited(tmp_path, "ALTER TABLE metrics RENAME COLUMN value TO v")
+    catalog = read(db)
+    assert len(catalog.runs) == 9
+    assert all(not r.metrics for r in catalog.runs)
+    assert dict(by_name(catalog)["baseline"].params)["lr"] == "0.01"  # type: ignore[attr-defined]
+    assert _problems(catalog) == ["mlflow.db#metrics: table 'metrics' has no column 'value'; the table is not read"]
+
+
+def test_bad_cells_in_metrics_and_runs_cost_their_point_or_field(tmp_path: Path) -> None:
+    baseline = _run_id("baseline")
+    db = _edited(
+        tmp_path,
+        f"INSERT INTO metrics VALUES ('loss', 'abc', 1, '{baseline}', 7, 0)",  # text in a REAL column
+        f"INSERT INTO metrics VALUES ('loss', 0.5, 2, '{baseline}', 1e20, 0)",  # step beyond int64
+        f"INSERT INTO metrics VALUES ('loss', 0.5, 9.3e18, '{baseline}', 8, 0)",  # timestamp beyond int64
+        f"UPDATE runs SET start_time = 1e300, end_time = 'soon' WHERE run_uuid = '{baseline}'",
+    )
+    catalog = read(db)
+    base = by_name(catalog)["baseline"]
+    loss = base.metric("loss")  # type: ignore[attr-defined]
+    assert list(loss.history.steps) == [0, 1, 2, 3, 4]
+    assert base.start_time is None and base.end_time is None  # type: ignore[attr-defined]
+    assert _problems(catalog) == [
+        f"mlflow.db#metrics/{baseline}/loss: point skipped: step 1e+20 is not an int64",
+        f"mlflow.db#metrics/{baseline}/loss: point skipped: timestamp 9.3e+18 is not an int64",
+        f"mlflow.db#metrics/{baseline}/loss: point skipped: value 'abc' is not a number",
+        f"mlflow.db#runs/{baseline}: end_time 'soon' is not an int64 time; shown as unknown",
+        f"mlflow.db#runs/{baseline}: start_time 1e+300 is not an int64 time; shown as unknown",
+    ]
+
+
+def _corrupt_table(tmp_path: Path, table: str) -> Path:
+    import sqlite3
+
+    db = _db_copy(tmp_path)
+    conn = sqlite3.connect(db)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    conn.close()
+    with open(db, "r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(bytes(range(256)) * (page_size // 256))
+    return db
+
+
+def test_garbage_in_a_table_page_is_a_problem_naming_the_table(tmp_path: Path) -> None:
+    catalog = read(_corrupt_table(tmp_path, "params"))
+    assert len(catalog.runs) == 9
+    assert all(not r.params for r in catalog.runs)
+    problems = _problems(catalog)
+    assert problems and all(p.startswith("mlflow.db#params: table 'params' cannot be read") for p in problems)
+    assert by_name(catalog)["baseline"].metric("loss").count == 5  # type: ignore[attr-defined]
+
+
+def test_a_damaged_database_is_named_as_a_damaged_mlflow_database(tmp_path: Path) -> None:
+    db = _db_copy(tmp_path)
+    with open(db, "r+b") as f:
+        f.seek(100)
+        f.write(b"\xff" * 12)  # the header of the schema page
+    catalog = read(db)
+    assert catalog.runs == ()
+    assert [p.reason.split(":")[0] for p in catalog.problems] == ["damaged MLflow database"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_no_corrupted_page_crashes_the_reader(tmp_path: Path, seed: int) -> None:
+    import random
+    import shutil
+
+    folder = tmp_path / f"s{seed}"
+    folder.mkdir()
+    db = folder / "mlflow.db"
+    shutil.copyfile(V3_DB, db)
+    data = bytearray(db.read_bytes())
+    rng = random.Random(seed)
+    page = rng.randrange(len(data) // 4096)
+    for _ in range(rng.choice([1, 8, 64])):
+        data[page * 4096 + rng.randrange(4096)] = rng.randrange(256)
+    db.write_bytes(bytes(data))
+    from mlreport.readers import ReadOptions
+    from mlreport.readers.mlflow_sql import MlflowSqlReader
+    from mlreport.stores import LocalStore
+
+    records = list(
+        MlflowSqlReader().read(LocalStore(folder, str(folder)), "mlflow.db", ReadOptions(include_deleted=True))
+    )
+    assert records  # a Problem at least

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from collections.abc import Mapping
 from urllib.parse import unquote
@@ -11,6 +11,7 @@ import yaml
 
 from ..model import GitInfo, RunStatus
 from ..stores import Store, join
+from ._bounded import INT64_MAX, INT64_MIN, load_json
 
 try:  # libyaml is ~7x faster on the thousands of small meta.yaml files of a big store
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -120,14 +121,34 @@ def parse_status(value: object) -> RunStatus:
 
 
 def as_int(value: object) -> int | None:
+    """An int64 from an int, a float or their text; None for anything else, including values
+    outside the int64 range and non-finite floats (steps and times are int64 in MLflow)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    try:
-        return int(float(str(value)))
-    except ValueError:
+        return value if INT64_MIN <= value <= INT64_MAX else None
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) and -(2.0**63) <= value < 2.0**63 else None
+    text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+    text = text.strip()
+    if len(text) > 40:  # int() of a huge digit string is quadratic and past int64 anyway
         return None
+    try:
+        return as_int(int(text)) if _INT.fullmatch(text) else as_int(float(text))
+    except (ValueError, OverflowError):
+        return None
+
+
+def shown(value: object) -> str:
+    """A cell or field for a message: text quoted and cut, numbers as they are."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return repr(value[:40]) if isinstance(value, str) else str(value)[:40]
+
+
+def bad_int(value: object) -> bool:
+    """True when ``value`` is present but :func:`as_int` cannot read it (worth a Problem)."""
+    return value is not None and value != "" and as_int(value) is None
 
 
 def as_str(value: object) -> str | None:
@@ -157,7 +178,7 @@ def parse_log_model_history(text: str | None) -> list[dict[str, object]]:
     if not text:
         return []
     try:
-        data = json.loads(text)
+        data = load_json(text)
     except ValueError:
         return []
     return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
@@ -167,7 +188,7 @@ def parse_model_versions_tag(text: str | None) -> list[tuple[str, str]]:
     if not text:
         return []
     try:
-        data = json.loads(text)
+        data = load_json(text)
     except ValueError:
         return []
     out = []
