@@ -7,6 +7,7 @@ writes into the sitemap, so two builds of the same input are byte-identical.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BuildError
+from .publish import child_dies_with_parent
 
 log = logging.getLogger("mlreport.build")
 
@@ -65,7 +67,8 @@ def write_pages(docs_dir: Path, pages: Mapping[str, str | bytes]) -> WriteStats:
 
 
 def run_builder(builder: str, config_file: Path, site_dir: Path, source_date_epoch: int | None) -> None:
-    """Build the site with ``builder`` (``mkdocs``, ``properdocs`` or ``zensical``)."""
+    """Build the site with ``builder`` (``mkdocs``, ``properdocs`` or ``zensical``) into
+    ``site_dir``, a staging folder of mlreport's own (``--clean`` is only ever run on it)."""
     if builder not in BUILDER_COMMANDS:
         raise BuildError(f"unknown builder '{builder}' (known: {', '.join(BUILDER_COMMANDS)})")
     command = [*BUILDER_COMMANDS[builder], "build", "-f", str(config_file)]
@@ -80,7 +83,15 @@ def run_builder(builder: str, config_file: Path, site_dir: Path, source_date_epo
     if command[0] != sys.executable and shutil.which(command[0]) is None:
         raise BuildError(f"cannot build the site: '{command[0]}' is not installed")
     log.info("building the site with %s", builder)
-    result = subprocess.run(command, cwd=config_file.parent, env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        command,
+        cwd=config_file.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        preexec_fn=functools.partial(child_dies_with_parent, os.getpid()),  # noqa: PLW1509 - no threads of ours fork here
+    )
     for line in (result.stderr or "").splitlines():
         if line.strip():
             log.debug("%s: %s", builder, line)
@@ -91,6 +102,7 @@ def run_builder(builder: str, config_file: Path, site_dir: Path, source_date_epo
     if builder == "zensical":
         # Zensical has no --site-dir and wants the site inside its project: move it out.
         built = config_file.parent / "site"
-        if site_dir.exists():
-            shutil.rmtree(site_dir)
-        shutil.move(str(built), str(site_dir))
+        if built.resolve() != site_dir.resolve():
+            if site_dir.exists():
+                shutil.rmtree(site_dir)
+            shutil.move(str(built), str(site_dir))

@@ -153,19 +153,25 @@ def _where(problem: Any) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from .publish import check_output, output_lock, protected_paths, resolve_output, work_dir_for
     from .site import build_site
 
     config = _load(args)
+    # Checked and locked before the crawl: a refused output costs nothing, and a second build of
+    # the same folder is turned away at once rather than after reading every store.
+    site_dir = resolve_output(config.output)
+    check_output(site_dir, [work_dir_for(site_dir)], protected_paths(config))
     progress = Progress(sys.stderr, sys.stderr.isatty() and not args.quiet)
     start = time.perf_counter()
-    try:
-        from .catalog import read_catalog
+    with output_lock(site_dir):
+        try:
+            from .catalog import read_catalog
 
-        catalog = read_catalog(config, progress)
-    finally:
-        progress.clear()
-    _report_problems(catalog)
-    result = build_site(config, catalog=catalog)
+            catalog = read_catalog(config, progress)
+        finally:
+            progress.clear()
+        _report_problems(catalog)
+        result = build_site(config, catalog=catalog)
     c = result.catalog
     log.info(
         "built %s in %.1fs: %d models, %d versions, %d experiments, %d runs, %d problems",

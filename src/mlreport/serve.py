@@ -6,10 +6,10 @@ server keeps serving the last good site when a rebuild fails.
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +17,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .config import Config
-from .errors import MlreportError
+from .errors import MlreportError, UsageError
+from .publish import check_output, output_lock, protected_paths, resolve_output, work_dir_for
 from .site import build_site
 
 log = logging.getLogger("mlreport.serve")
@@ -49,15 +50,10 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         log.debug("%s - %s", self.address_string(), format % args)
 
 
-def _rebuild(config: Config, site_dir: Path) -> None:
-    """Build next to the served site, then swap it in: readers never see a half-built site."""
-    fresh = site_dir.with_name(site_dir.name + ".next")
-    build_site(config.with_overrides(output=str(fresh)))
-    old = site_dir.with_name(site_dir.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    site_dir.rename(old)
-    fresh.rename(site_dir)
-    shutil.rmtree(old, ignore_errors=True)
+def _rebuild(config: Config) -> None:
+    """Build again: :func:`build_site` stages the site and swaps it in, so a request never sees a
+    half-built site and a failed rebuild leaves the last good one."""
+    build_site(config)
 
 
 def serve(
@@ -79,12 +75,34 @@ def serve(
     if (Path.cwd() / "mkdocs.yml").is_file():
         watched.append(Path.cwd() / "mkdocs.yml")
     stop = stop or threading.Event()
+    site_dir = resolve_output(config.output)
+    check_output(site_dir, [work_dir_for(site_dir)], protected_paths(config))
+    # The port first: a busy one is one line at once, not an error after a whole build.
+    handler = functools.partial(_QuietHandler, directory=str(site_dir))
+    try:
+        server = ThreadingHTTPServer((host, port), handler)
+    except OSError as exc:
+        reason = "it is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc)).lower()
+        raise UsageError(f"cannot serve on {host}:{port}: {reason}; choose another with --port") from None
+    try:
+        with output_lock(site_dir):
+            return _serve(config, server, host, site_dir, watched, stop, ready)
+    finally:
+        server.server_close()
+
+
+def _serve(
+    config: Config,
+    server: ThreadingHTTPServer,
+    host: str,
+    site_dir: Path,
+    watched: list[Path],
+    stop: threading.Event,
+    ready: Callable[[str], None] | None,
+) -> int:
     # taken before the first build: a change made while it runs is seen, not folded in
     last = _fingerprint(watched)
-    result = build_site(config)
-    site_dir = result.site_dir
-    handler = functools.partial(_QuietHandler, directory=str(site_dir))
-    server = ThreadingHTTPServer((host, port), handler)
+    build_site(config)
     url = f"http://{host}:{server.server_address[1]}/"
     log.info("serving %s at %s (Ctrl-C to stop)", site_dir, url)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -100,7 +118,7 @@ def serve(
             log.info("change detected, rebuilding")
             started = time.perf_counter()
             try:
-                _rebuild(config, site_dir)
+                _rebuild(config)
                 log.info("rebuilt in %.1fs: %s", time.perf_counter() - started, url)
             except MlreportError as exc:
                 log.error("rebuild failed, still serving the last site: %s", exc)
@@ -110,5 +128,4 @@ def serve(
         pass
     finally:
         server.shutdown()
-        server.server_close()
     return 0
