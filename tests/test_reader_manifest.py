@@ -940,3 +940,105 @@ def test_yaml_12_floats_without_a_dot_are_numbers(tmp_path: Path) -> None:
     run = catalog.runs[0]
     assert run.metric("loss").final == 5e-05  # type: ignore[union-attr]
     assert run.params["lr"] == "1e-07"
+
+
+# --- hostile input (issue 11): every one is a Problem in fixed time and memory, never a crash ---
+
+
+def _laughs(levels: int = 9) -> str:
+    """A YAML "billion laughs": 9 levels of 9 aliases each expand to 9**9 strings."""
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def _read_dir(tmp_path: Path) -> list[Record]:
+    return list(READER.read(open_store(str(tmp_path)), "", ReadOptions()))
+
+
+def _hostile_manifest(tmp_path: Path, body: str, name: str = "mlreport.yaml") -> list[Record]:
+    (tmp_path / name).write_text(body, encoding="utf-8")
+    return _read_dir(tmp_path)
+
+
+_GOOD = "mlreport_manifest: 1\nrun: {id: good}\nmetrics: {acc: 0.5}\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            "mlreport_manifest: 1\nrun: {id: r1}\nparams:\n"
+            + "".join("  " + ln + "\n" for ln in _laughs().splitlines()),
+            "invalid YAML: YAML aliases expand to more than 200,000 nodes",
+        ),
+        ("mlreport_manifest: 1\nrun: {id: r1}\nparams: {x: " + "[" * 300 + "]" * 300 + "}\n", "invalid YAML"),
+        (
+            "mlreport_manifest: 1\nrun: {id: r1}\nmetrics: {x: " + "9" * 5000 + "}\n",
+            "invalid YAML: YAML value out of range",
+        ),
+    ],
+    ids=["billion-laughs", "deep", "5000-digits"],
+)
+def test_hostile_yaml_is_one_problem_and_the_next_manifest_is_read(tmp_path: Path, body: str, reason: str) -> None:
+    import tracemalloc
+
+    (tmp_path / "good.mlreport.yaml").write_text(_GOOD, encoding="utf-8")
+    tracemalloc.start()
+    try:
+        records = _hostile_manifest(tmp_path, body)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    problems = [r for r in records if isinstance(r, Problem)]
+    assert len(problems) == 1 and problems[0].origin.path == "mlreport.yaml"
+    assert problems[0].reason.startswith(reason), problems[0].reason
+    assert [r.id for r in records if isinstance(r, Run)] == ["good"]
+    assert peak < 200 * 2**20  # the bomb is refused before anything walks it
+
+
+def test_hostile_json_manifest(tmp_path: Path) -> None:
+    deep = '{"mlreport_manifest": 1, "run": {"id": "r"}, "params": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+    (tmp_path / "a.mlreport.json").write_text(deep, encoding="utf-8")
+    huge = '{"mlreport_manifest": 1, "run": {"id": "h", "start_time": 1e300}, "metrics": {"m": ' + "9" * 5000 + "}}"
+    (tmp_path / "b.mlreport.json").write_text(huge, encoding="utf-8")
+    (tmp_path / "c.mlreport.json").write_bytes(b'{"mlreport_manifest": 1, "run": {"id": "\xff\xfe"}}')
+    records = _read_dir(tmp_path)
+    reasons = sorted((p.origin.path, p.reason) for p in records if isinstance(p, Problem))
+    assert reasons == [
+        ("a.mlreport.json", "invalid JSON: JSON nested too deep"),
+        ("b.mlreport.json", "run.start_time: 1e+300 is out of range for a time; left out"),
+        ("c.mlreport.json", "not UTF-8 text (byte 40)"),
+    ]
+    (run,) = [r for r in records if isinstance(r, Run)]
+    assert run.start_time is None and run.metrics[0].final == math.inf
+
+
+def test_steps_beyond_int64_are_clamped_with_a_problem(tmp_path: Path) -> None:
+    body = "mlreport_manifest: 1\nrun: {id: r}\nhistory:\n  loss: [[1, 0.5], [" + str(2**70) + ", 0.25]]\n"
+    (tmp_path / "h.csv").write_text("step,loss\n1,0.5\n99999999999999999999999,0.1\n", encoding="utf-8")
+    records = _hostile_manifest(tmp_path, body + "history_file: h.csv\n")
+    (run,) = [r for r in records if isinstance(r, Run)]
+    assert run.metrics[0].final_step == 2**63 - 1
+    assert [p.reason for p in records if isinstance(p, Problem)] == [
+        "history: 2 point(s) with a step or timestamp beyond the 64-bit range; clamped"
+    ]
+
+
+def test_nul_bytes_and_deep_jsonl_history_are_problems(tmp_path: Path) -> None:
+    (tmp_path / "h.jsonl").write_text('{"step": 1, "loss": 0.5}\n' + "[" * 100_000 + "\n", encoding="utf-8")
+    (tmp_path / "t.tsv").write_bytes(b"step\tloss\n1\t0.\x005\n")
+    (tmp_path / "a.mlreport.yaml").write_text("mlreport_manifest: 1\nrun: {id: a}\nhistory_file: h.jsonl\n")
+    (tmp_path / "b.mlreport.yaml").write_text("mlreport_manifest: 1\nrun: {id: b}\nhistory_file: t.tsv\n")
+    records = _read_dir(tmp_path)
+    assert sorted(r.id for r in records if isinstance(r, Run)) == ["a", "b"]
+    assert sorted((p.origin.path, p.reason) for p in records if isinstance(p, Problem)) == [
+        ("h.jsonl", "line 2: invalid JSON: JSON nested too deep; the run is kept without its history"),
+        ("t.tsv", "line 2: loss '0.\\x005' is not a number; the run is kept without its history"),
+    ]
+
+
+def test_version_names_with_huge_numbers_sort(tmp_path: Path) -> None:
+    assert manifest_module._version_key("1" * 5000) > manifest_module._version_key("9" * 4999)
+    assert manifest_module._version_key("v010") == manifest_module._version_key("v10")

@@ -102,14 +102,22 @@ def _check_depth(value: Any, max_depth: int) -> None:
             stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
 
 
-def load_yaml(text: str | bytes, *, max_nodes: int = MAX_YAML_NODES, max_depth: int = MAX_DEPTH) -> Any:
+def load_yaml(
+    text: str | bytes,
+    *,
+    max_nodes: int = MAX_YAML_NODES,
+    max_depth: int = MAX_DEPTH,
+    loader: Any = None,
+) -> Any:
     """``yaml.safe_load`` (libyaml when present) with the expansion and nesting bounded.
 
+    ``loader`` is a subclass of PyYAML's safe loader for readers that adjust its resolvers (the
+    manifest keeps timestamps as text); it must not construct arbitrary objects.
     Raises ``yaml.YAMLError`` for bad YAML and :class:`BoundedError` for a document whose
     aliases expand past ``max_nodes`` nodes or that nests deeper than ``max_depth``.
     """
     try:
-        value = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+        value = yaml.load(text, Loader=loader or _YamlLoader)  # noqa: S506 - a safe loader
     except RecursionError:
         raise BoundedError(f"YAML nested deeper than {max_depth} levels") from None
     except ValueError as exc:  # a huge integer: int-string limit

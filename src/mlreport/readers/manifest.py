@@ -46,7 +46,7 @@ import logging
 import math
 import posixpath
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -75,18 +75,23 @@ from ..model import (
 )
 from ..stores import Store, join
 from . import ReadOptions
+from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml
 from ._common import flatten_params, param_text
 
 log = logging.getLogger("mlreport.readers.manifest")
 
 MANIFEST_VERSION = 1
 MAX_ERRORS_SHOWN = 3
+#: A manifest may expand (counting every YAML alias use) to this many nodes; real ones hold a
+#: few hundred, and the schema check walks every node.
+MAX_NODES = 200_000
 
 _NAMES = ("mlreport.yaml", "mlreport.json")
 _SUFFIXES = (".mlreport.yaml", ".mlreport.json")
 # The marker key, as a YAML or JSON mapping key; only files holding it are manifests.
 _MARKER = re.compile(rb"""(?m)^(?:\xef\xbb\xbf)?[ \t]*['"]?mlreport_manifest['"]?[ \t]*:|"mlreport_manifest"\s*:""")
 _SECONDS_BELOW = 100_000_000_000  # 10^11 ms is 1973; as seconds it is the year 5138
+_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: past it a time names no date
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
     r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
@@ -463,7 +468,8 @@ def parse_time(value: object) -> int | None:
     if isinstance(value, (int, float)):
         if not math.isfinite(value):
             return None
-        return int(round(value * 1000)) if abs(value) < _SECONDS_BELOW else int(value)
+        ms = int(round(value * 1000)) if abs(value) < _SECONDS_BELOW else int(value)
+        return ms if abs(ms) <= _MAX_MS else None
     if not isinstance(value, str):
         return None
     m = _ISO.fullmatch(value.strip())
@@ -511,7 +517,11 @@ def dataset_name(uri: str) -> str:
 
 
 def _version_key(version: str) -> tuple[tuple[int, int, str], ...]:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", version) if p)
+    # Digit runs compare as numbers: by length without leading zeros, then by text (no int():
+    # a 5,000-digit version must not hit Python's int-string limit).
+    return tuple(
+        (0, len(p.lstrip("0")), p.lstrip("0")) if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", version) if p
+    )
 
 
 # --- parsing files ---------------------------------------------------------------------------
@@ -549,22 +559,27 @@ def _decode(data: bytes) -> str:
 
 
 def load_manifest(name: str, data: bytes) -> object:
-    """Parse a manifest's bytes as JSON (``*.json``) or YAML; raise :class:`ManifestError`."""
+    """Parse a manifest's bytes as JSON (``*.json``) or YAML; raise :class:`ManifestError`.
+
+    Parsing is bounded (:mod:`mlreport.readers._bounded`): nesting deeper than ``MAX_DEPTH``, a
+    YAML document whose aliases expand past ``MAX_NODES`` nodes ("billion laughs") and huge
+    integers are refused in a fixed time and memory, before anything walks the document.
+    """
     text = _decode(data)
     if name.lower().endswith(".json"):
         try:
-            value: object = json.loads(text)
+            value: object = load_json(text, max_depth=MAX_DEPTH)
         except json.JSONDecodeError as exc:
             raise ManifestError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg.lower()}") from None
-        except RecursionError:
-            raise ManifestError("invalid JSON: nested too deeply") from None
+        except BoundedError as exc:
+            raise ManifestError(f"invalid JSON: {exc}") from None
     else:
         try:
-            value = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+            value = load_yaml(text, loader=_Loader, max_nodes=MAX_NODES, max_depth=MAX_DEPTH)
         except yaml.YAMLError:
             raise ManifestError(_yaml_problem(text)) from None
-        except RecursionError:
-            raise ManifestError("invalid YAML: nested too deeply") from None
+        except BoundedError as exc:
+            raise ManifestError(f"invalid YAML: {exc}") from None
     if value is None:
         raise ManifestError("empty file")
     return _plain(value)
@@ -630,11 +645,37 @@ def _history_time(value: object, where: str) -> int:
 
 def _value(text: object, where: str, what: str) -> float:
     if isinstance(text, bool):
-        raise ManifestError(f"{where}: {what} {text!r} is not a number")
+        raise ManifestError(f"{where}: {what} {_short(text)} is not a number")
     try:
-        return float(text)  # type: ignore[arg-type]
+        return _float(text)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ManifestError(f"{where}: {what} {text!r} is not a number") from None
+        raise ManifestError(f"{where}: {what} {_short(text)} is not a number") from None
+
+
+def _float(value: str | float) -> float:
+    """``float()``, with integers past the float range as +-inf (JSON numbers have no range)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.copysign(math.inf, int(value))
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _clamped(points: list[tuple[int, int, float]]) -> tuple[list[tuple[int, int, float]], int]:
+    """Steps and timestamps limited to int64 (every format stores them so), and how many were not."""
+    bad = 0
+    out = points
+    for i, (step, ts, value) in enumerate(points):
+        if clamp_int64(step) != step or clamp_int64(ts) != ts:
+            if bad == 0:
+                out = list(points)
+            bad += 1
+            out[i] = (clamp_int64(step), clamp_int64(ts), value)
+    return out, bad
 
 
 def parse_history(name: str, data: bytes) -> Points:
@@ -705,9 +746,11 @@ def _parse_jsonl(text: str) -> Points:
             continue
         where = f"line {lineno}"
         try:
-            item = json.loads(line)
+            item = load_json(line)
         except json.JSONDecodeError as exc:
             raise ManifestError(f"{where}: invalid JSON: {exc.msg.lower()}") from None
+        except ValueError as exc:  # nested too deep (BoundedError)
+            raise ManifestError(f"{where}: invalid JSON: {exc}") from None
         if not isinstance(item, dict):
             raise ManifestError(f"{where}: expected a JSON object, found {kind_of(_plain(item))}")
         if "step" not in item:
@@ -790,10 +833,14 @@ class ManifestReader:
                 continue  # mlreport.yaml may be mlreport's own config file
             try:
                 data = load_manifest(file, content)
+                errors = validate_manifest(data)
             except ManifestError as exc:
                 out.problems.append(Problem(origin(file), str(exc)))
                 continue
-            errors = validate_manifest(data)
+            except Exception as exc:  # noqa: BLE001 - the fault boundary of one manifest file
+                log.warning("mlreport: %s: cannot parse: %r", file, exc)
+                out.problems.append(Problem(origin(file), f"cannot parse: {type(exc).__name__}: {str(exc)[:200]}"))
+                continue
             if errors:
                 out.problems.append(Problem(origin(file), _summary(errors)))
                 continue
@@ -810,9 +857,12 @@ class ManifestReader:
                 points = _history_points(item, contents[item.history_path], origin, out.problems)
             try:
                 _add(out, item, points, origin)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a schema gap: never raise
+            except Exception as exc:  # noqa: BLE001 - the fault boundary of one manifest: a schema gap never raises
                 log.warning("mlreport: %s: unexpected content: %r", item.path, exc)
-                out.problems.append(Problem(origin(item.path), f"unexpected content: {exc}"))
+                out.run_files.pop(f"manifest:{param_text(item.data['run']['id'])}", None)
+                out.problems.append(
+                    Problem(origin(item.path), f"unexpected content: {type(exc).__name__}: {str(exc)[:200]}")
+                )
             options.progress("manifests", done, len(parsed))
 
         yield from (out.experiments[k] for k in sorted(out.experiments))
@@ -884,6 +934,9 @@ def _history_points(item: _Parsed, content: bytes | OSError, origin: _Origins, p
     except ManifestError as exc:
         problems.append(Problem(origin(item.history_path), f"{exc}; {_KEPT}"))
         return {}
+    except Exception as exc:  # noqa: BLE001 - the fault boundary of one history file
+        problems.append(Problem(origin(item.history_path), f"cannot parse: {type(exc).__name__}; {_KEPT}"))
+        return {}
 
 
 def _inline_points(history: Mapping[str, list[Any]]) -> Points:
@@ -892,21 +945,26 @@ def _inline_points(history: Mapping[str, list[Any]]) -> Points:
         bucket = points.setdefault(name, [])
         for p in items:
             if isinstance(p, list):
-                bucket.append((int(p[0]), -1, float(p[1])))
+                bucket.append((int(p[0]), -1, _float(p[1])))
             else:
                 ts = parse_time(p.get("timestamp")) if p.get("timestamp") is not None else None
-                bucket.append((int(p["step"]), -1 if ts is None else ts, float(p["value"])))
+                bucket.append((int(p["step"]), -1 if ts is None else ts, _float(p["value"])))
     return points
 
 
-def _metrics(finals: Mapping[str, float], points: Points) -> tuple[Metric, ...]:
+def _metrics(finals: Mapping[str, float], points: Points, problem: Callable[[str], None]) -> tuple[Metric, ...]:
     by_key: dict[str, Metric] = {}
+    clamped = 0
     for key, pts in points.items():
         if pts:
+            pts, bad = _clamped(pts)
+            clamped += bad
             by_key[key] = Metric.from_history(key, MetricHistory.from_points(pts))
+    if clamped:
+        problem(f"history: {clamped} point(s) with a step or timestamp beyond the 64-bit range; clamped")
     last_step = max((m.final_step for m in by_key.values()), default=0)
     for key, value in finals.items():
-        final = float(value)
+        final = _float(value)
         known = by_key.get(key)
         if known is None:
             by_key[key] = Metric.single(key, final, step=last_step)
@@ -964,6 +1022,11 @@ def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> Non
     for name, extra in file_points.items():
         points.setdefault(name, []).extend(extra)
     git = data.get("git", {})
+    for time_field in ("start_time", "end_time"):
+        if isinstance(run.get(time_field), (int, float)) and parse_time(run[time_field]) is None:
+            out.problems.append(
+                Problem(where, f"run.{time_field}: {_short(run[time_field])} is out of range for a time; left out")
+            )
     out.runs.append(
         Run(
             key=key,
@@ -978,7 +1041,9 @@ def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> Non
             description=_opt(run.get("description")),
             params=frozen_map(params),
             tags=frozen_map(tags),
-            metrics=_metrics(data.get("metrics", {}), points),
+            metrics=_metrics(
+                data.get("metrics", {}), points, lambda reason: out.problems.append(Problem(where, reason))
+            ),
             parent_key=None if parent is None else f"manifest:{param_text(parent)}",
             inputs=tuple(refs[k] for k in sorted(refs, key=lambda k: (k[0], k[1] or ""))),
             artifacts=tuple(Artifact(a["path"], a.get("size")) for a in data.get("artifacts", [])),
