@@ -454,3 +454,98 @@ def test_memory_store_reads_the_same(case: str) -> None:
     assert all(r.origin.store == remote_url for r in remote)
     assert [_without_store(r) for r in remote] == local
     assert local  # every case yields records
+
+
+# -- hostile input (issue 11): each is a Problem in fixed time and memory, the rest is read
+
+
+def _laughs_yaml(levels: int = 9) -> str:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+_LOCK = "schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    outs:\n    - {path: model.bin, md5: 0123456789abcdef0123456789abcdef, size: 3}\n"
+
+
+@pytest.mark.parametrize(
+    ("dvc_yaml", "params", "reason"),
+    [
+        (
+            _laughs_yaml() + "stages:\n  s:\n    foreach: ${a8}\n    do:\n      cmd: echo ${item}\n",
+            "",
+            "refused: YAML aliases expand to more than 1,000,000 nodes",
+        ),
+        (
+            "stages:\n  s:\n    matrix:\n" + "".join(f"      x{i}: [1,2,3,4,5,6,7,8,9,10]\n" for i in range(9)) + "    cmd: echo\n",
+            "",
+            "refused: foreach/matrix expand to more than 10,000 stages; the pipeline is read from dvc.lock alone",
+        ),
+        (
+            "stages:\n  s:\n    foreach: [" + ",".join(map(str, range(2000))) + "]\n    do:\n      cmd: '" + "${x}" * 1000 + "'\n",
+            "x: " + "a" * 100_000 + "\n",
+            "refused: templating expands to more than 50,000,000 characters; the pipeline is read from dvc.lock alone",
+        ),
+        ("stages: {s: {cmd: " + "[" * 300 + "]" * 300 + "}}\n", "", "refused: nested deeper than 200 levels"),
+    ],
+    ids=["billion-laughs", "matrix-product", "string-growth", "deep"],
+)
+def test_template_and_yaml_bombs_are_one_problem(tmp_path: Path, dvc_yaml: str, params: str, reason: str) -> None:
+    import tracemalloc
+
+    (tmp_path / "dvc.yaml").write_text(dvc_yaml)
+    (tmp_path / "dvc.lock").write_text(_LOCK)
+    if params:
+        (tmp_path / "params.yaml").write_text(params)
+    tracemalloc.start()
+    try:
+        records = read(tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert reasons(records) == [("dvc.yaml", reason)]
+    assert peak < 300 * 2**20
+    # dvc.lock is still read: the stage that ran and its output
+    assert [a.path for a in runs(records)["dvc:workspace"].artifacts] == ["model.bin"]
+
+
+def test_hostile_tsv_and_json_are_problems(tmp_path: Path) -> None:
+    live = tmp_path / "dvclive"
+    (live / "plots" / "metrics").mkdir(parents=True)
+    (live / "metrics.json").write_text('{"acc": 1, "deep": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    (live / "plots" / "metrics" / "acc.tsv").write_bytes(
+        b"step\tacc\n0\t0.5\n1\x00\t0.6\n" + b"9" * 5000 + b"\t1\n1e300\t1\n2\t0.75\n"
+    )
+    (live / "plots" / "metrics" / "bad.tsv").write_bytes(b'step\tbad\n0\t"' + b"x" * 200_000 + b"\n")
+    (live / "plots" / "metrics" / "utf.tsv").write_bytes(b"step\tutf\n0\t\xff\xfe\n1\t2\n")
+    records = read(tmp_path)
+    assert reasons(records) == [
+        ("dvclive/metrics.json", "refused: JSON nested too deep"),
+        ("dvclive/plots/metrics/acc.tsv", "3 row(s) are not numbers (line 3, 4, 5); skipped"),
+        ("dvclive/plots/metrics/bad.tsv", "not a TSV file: field larger than field limit (131072); history skipped"),
+        ("dvclive/plots/metrics/utf.tsv", "1 row(s) are not numbers (line 2); skipped"),
+    ]
+    ws = runs(records)["dvc:workspace"]
+    acc = ws.metric("acc")
+    assert acc is not None and acc.history is not None
+    assert list(acc.history.steps) == [0, 2]
+
+
+def test_an_unexpected_fault_in_one_stage_keeps_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlreport.readers import dvc
+
+    (tmp_path / "dvc.lock").write_text(
+        _LOCK + "  eval:\n    cmd: python eval.py\n    params: {params.yaml: {boom: 1}}\n"
+    )
+    real = dvc._lock_params
+
+    def planted(params: object) -> dict[str, str]:
+        if isinstance(params, dict) and "boom" in str(params):
+            raise OverflowError("planted")
+        return real(params)
+
+    monkeypatch.setattr(dvc, "_lock_params", planted)
+    records = read(tmp_path)
+    assert reasons(records) == [("dvc.lock", "stage 'eval': cannot read: OverflowError: planted")]
+    assert "dvc:workspace/train" in runs(records)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
 import os
 from collections.abc import Mapping
 
@@ -399,3 +400,51 @@ def test_v4_config_name_or_path_is_the_base_model_without_a_card() -> None:
     assert run.params["config._name_or_path"] == "google/vit-base-patch16-224-in21k"
     local = memory_store({"o/config.json": json.dumps({"_name_or_path": "./output/x"})})
     assert "hf.base_model" not in the_run(list(READER.read(local, "o", ReadOptions()))).tags
+
+
+# --- hostile input (issue 11) ----------------------------------------------------------------
+
+
+def _laughs_yaml(levels: int = 9) -> str:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_hostile_files_are_problems_and_the_rest_is_read() -> None:
+    state = {
+        "global_step": 2**70,
+        "log_history": [{"loss": 1.0, "step": 1}, {"loss": 0.5, "step": 1e300}, {"eval_x": 10**400, "step": 2}],
+    }
+    store = memory_store({
+        "out/trainer_state.json": json.dumps(state),
+        "out/README.md": "---\n" + _laughs_yaml() + "---\n# card\n",
+        "out/config.json": '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        "out/eval_results.json": '{"eval_acc": ' + "9" * 5000 + "}",
+    })
+    records = list(READER.read(store, "out", ReadOptions()))
+    problems = sorted((p.origin.path, p.reason) for p in only(records, Problem))
+    assert problems == [
+        ("out/README.md", "YAML front matter refused: YAML aliases expand to more than 1,000,000 nodes"),
+        ("out/config.json", "not valid JSON: JSON nested too deep"),
+    ]
+    run = the_run(records)
+    assert list(metric(run, "loss").history.steps) == [1, 2**63 - 1]  # clamped to int64
+    assert metric(run, "eval_acc").final == math.inf  # 5,000 digits: a float past the range
+    assert "eval_x" not in {m.key for m in run.metrics}  # 10**400 is no float: not a value
+    assert run.tags["hf.global_step"] == str(2**70)
+
+
+def test_an_unexpected_fault_is_one_problem_naming_the_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlreport.readers import hf
+
+    def boom(*_a: object, **_k: object) -> object:
+        raise OverflowError("planted")
+
+    monkeypatch.setattr(hf, "_config_params", boom)
+    store = memory_store({"out/trainer_state.json": '{"global_step": 1}', "out/config.json": "{}"})
+    records = list(READER.read(store, "out", ReadOptions()))
+    assert [(p.origin.path, p.reason) for p in only(records, Problem)] == [
+        ("out/trainer_state.json", "cannot read: OverflowError: planted")
+    ]

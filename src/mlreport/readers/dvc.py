@@ -72,6 +72,7 @@ import io
 import itertools
 import json
 import logging
+import math
 import os
 import posixpath
 import re
@@ -104,6 +105,7 @@ from ..model import (
 )
 from ..stores import Entry, Store, join
 from . import ReadOptions
+from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml
 
 log = logging.getLogger("mlreport.readers.dvc")
 
@@ -278,11 +280,14 @@ def _open_git(store: Store, path: str) -> _Git | None:
 
 
 def _load_yaml(data: bytes) -> object:
-    """Parse YAML; raise ValueError with a short reason."""
+    """Parse YAML, bounded (alias expansion, depth, huge integers); raise ValueError with a
+    short reason."""
     try:
-        return yaml.load(data.decode("utf-8"), Loader=_Loader)
+        return load_yaml(data.decode("utf-8"), loader=_Loader)
     except UnicodeDecodeError:
         raise ValueError("not UTF-8 text") from None
+    except BoundedError as exc:
+        raise ValueError(f"refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -292,11 +297,13 @@ def _load_yaml(data: bytes) -> object:
 
 def _load_json(data: bytes) -> object:
     try:
-        return json.loads(data.decode("utf-8"))
+        return load_json(data.decode("utf-8"), max_depth=MAX_DEPTH)
     except UnicodeDecodeError:
         raise ValueError("not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON at line {exc.lineno}: {exc.msg.lower()}") from None
+    except BoundedError as exc:
+        raise ValueError(f"refused: {exc}") from None
 
 
 def _load_toml(data: bytes) -> object:
@@ -310,6 +317,8 @@ def _load_toml(data: bytes) -> object:
         raise ValueError("not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"invalid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses on nested arrays and inline tables
+        raise ValueError("refused: TOML nested too deep") from None
 
 
 def _load_by_suffix(path: str, data: bytes) -> object:
@@ -397,7 +406,38 @@ def _lookup(context: Mapping[str, object], dotted: str) -> object:
     return cur
 
 
-def _substitute(value: object, context: Mapping[str, object]) -> object:
+#: ``foreach``/``matrix`` may expand one dvc.yaml to at most this many stages (DVC itself has no
+#: limit; a real pipeline has tens).
+MAX_STAGES = 10_000
+#: Templating may produce at most this many values and characters in all, per state: a small
+#: file whose ``${...}`` references multiply (a long var used 1,000 times in 2,000 stages)
+#: is refused in a fixed time and memory.
+MAX_TEMPLATE_NODES = 2_000_000
+MAX_TEMPLATE_CHARS = 50_000_000
+
+
+class _TemplateTooLarge(ValueError):
+    pass
+
+
+@dataclass
+class _Budget:
+    nodes: int = MAX_TEMPLATE_NODES
+    chars: int = MAX_TEMPLATE_CHARS
+
+    def spend(self, nodes: int, chars: int = 0) -> None:
+        self.nodes -= nodes
+        self.chars -= chars
+        if self.nodes < 0:
+            raise _TemplateTooLarge(f"templating expands to more than {MAX_TEMPLATE_NODES:,} values")
+        if self.chars < 0:
+            raise _TemplateTooLarge(f"templating expands to more than {MAX_TEMPLATE_CHARS:,} characters")
+
+
+def _substitute(value: object, context: Mapping[str, object], budget: _Budget | None = None) -> object:
+    if budget is None:
+        budget = _Budget()
+    budget.spend(1)
     if isinstance(value, str):
         whole = _TEMPLATE.fullmatch(value)
         if whole:
@@ -413,32 +453,47 @@ def _substitute(value: object, context: Mapping[str, object]) -> object:
                 return m.group(0)
             if isinstance(found, (Mapping, list)):
                 return m.group(0)
-            return _param_value(found) if not isinstance(found, bool) else str(found).lower()
+            text = _param_value(found) if not isinstance(found, bool) else str(found).lower()
+            budget.spend(0, len(text))  # as it grows: 10,000 references to a long value stop early
+            return text
 
+        if "$" not in value:
+            return value
         return _TEMPLATE.sub(repl, value)
     if isinstance(value, Mapping):
-        return {_substitute(k, context) if isinstance(k, str) else k: _substitute(v, context)
+        return {_substitute(k, context, budget) if isinstance(k, str) else k: _substitute(v, context, budget)
                 for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, context) for v in value]
+        return [_substitute(v, context, budget) for v in value]
     return value
 
 
 def _expand_stages(
-    stages: Mapping[str, object], context: Mapping[str, object]
+    stages: Mapping[str, object], context: Mapping[str, object], budget: _Budget | None = None
 ) -> tuple[dict[str, Mapping[str, object]], set[str]]:
-    """Expanded stage definitions by name, plus the names of stages left unexpanded."""
+    """Expanded stage definitions by name, plus the names of stages left unexpanded.
+
+    Raises :class:`_TemplateTooLarge` past :data:`MAX_STAGES` stages or the template budget.
+    """
+    budget = budget or _Budget()
     out: dict[str, Mapping[str, object]] = {}
     unexpanded: set[str] = set()
+
+    def room(n: int) -> None:
+        if len(out) + n > MAX_STAGES:
+            raise _TemplateTooLarge(f"foreach/matrix expand to more than {MAX_STAGES:,} stages")
+
     for raw_name, body in stages.items():
         name = str(raw_name)
         if not isinstance(body, Mapping):
             out[name] = {}
             continue
         if "foreach" in body and "do" in body:
-            items = _substitute(body["foreach"], context)
+            items = _substitute(body["foreach"], context, budget)
             do = body["do"]
             pairs: list[tuple[str, object, object]] = []
+            if isinstance(items, (list, Mapping)):
+                room(len(items))
             if isinstance(items, list):
                 for i, item in enumerate(items):
                     key = str(item) if isinstance(item, (str, int, float)) else str(i)
@@ -451,26 +506,28 @@ def _expand_stages(
                 continue
             for key, item, keyval in pairs:
                 local = {**context, "item": item, "key": keyval}
-                sub = _substitute(do, local)
+                sub = _substitute(do, local, budget)
                 out[f"{name}@{key}"] = sub if isinstance(sub, Mapping) else {}
         elif "matrix" in body and isinstance(body["matrix"], Mapping):
-            axes = {str(k): _substitute(v, context) for k, v in body["matrix"].items()}
+            axes = {str(k): _substitute(v, context, budget) for k, v in body["matrix"].items()}
             if not all(isinstance(v, list) for v in axes.values()):
                 unexpanded.add(name)
                 out[name] = body
                 continue
             template = {k: v for k, v in body.items() if k != "matrix"}
             lists = [v for v in axes.values() if isinstance(v, list)]
+            room(math.prod(len(v) for v in lists))  # before the product is made
             for combo in itertools.product(*lists):
                 item = dict(zip(axes, combo, strict=True))
                 suffix = "-".join(
                     str(v) if isinstance(v, (str, int, float)) else f"{k}{i}"
                     for i, (k, v) in enumerate(item.items())
                 )
-                sub = _substitute(template, {**context, "item": item})
+                sub = _substitute(template, {**context, "item": item}, budget)
                 out[f"{name}@{suffix}"] = sub if isinstance(sub, Mapping) else {}
         else:
-            sub = _substitute(body, context)
+            room(1)
+            sub = _substitute(body, context, budget)
             out[name] = sub if isinstance(sub, Mapping) else {}
     return out, unexpanded
 
@@ -584,7 +641,11 @@ class _Reading:
         per_state: list[tuple[_State, dict[str, tuple[str, str | None]]]] = []
         artifacts_decl: dict[str, Mapping[str, object]] = {}
         for i, state in enumerate(states):
-            result, decl = self.read_state(state)
+            try:
+                result, decl = self.read_state(state)
+            except Exception as exc:  # noqa: BLE001 - the fault boundary of one state (a commit)
+                self.problem("", f"cannot read this state: {type(exc).__name__}: {str(exc)[:160]}", state)
+                result, decl = _StateResult([], {}), None
             yield from result.records
             yield from self.flush()
             per_state.append((state, result.model_md5))
@@ -737,21 +798,27 @@ class _Reading:
         top_params: list[str] = []
         if yaml_doc is not None:
             self._load_vars(state, yaml_doc.get("vars"), context)
-            stages = yaml_doc.get("stages")
-            if isinstance(stages, Mapping):
-                stage_defs, unexpanded = _expand_stages(stages, context)
-            top_metrics = [
-                p for p, _ in _path_entries(_substitute(yaml_doc.get("metrics"), context))
-            ]
-            top_params = [
-                p for p, _ in _path_entries(_substitute(yaml_doc.get("params"), context))
-            ]
-            arts = yaml_doc.get("artifacts")
-            artifacts_decl = {}
-            if isinstance(arts, Mapping):
-                for name, spec in arts.items():
-                    if isinstance(spec, Mapping):
-                        artifacts_decl[str(name)] = _substitute(spec, context)  # type: ignore[assignment]
+            budget = _Budget()
+            try:
+                stages = yaml_doc.get("stages")
+                if isinstance(stages, Mapping):
+                    stage_defs, unexpanded = _expand_stages(stages, context, budget)
+                top_metrics = [
+                    p for p, _ in _path_entries(_substitute(yaml_doc.get("metrics"), context, budget))
+                ]
+                top_params = [
+                    p for p, _ in _path_entries(_substitute(yaml_doc.get("params"), context, budget))
+                ]
+                arts = yaml_doc.get("artifacts")
+                artifacts_decl = {}
+                if isinstance(arts, Mapping):
+                    for name, spec in arts.items():
+                        if isinstance(spec, Mapping):
+                            artifacts_decl[str(name)] = _substitute(spec, context, budget)  # type: ignore[assignment]
+            except _TemplateTooLarge as exc:
+                self.problem("dvc.yaml", f"refused: {exc}; the pipeline is read from dvc.lock alone", state)
+                yaml_doc, stage_defs, unexpanded = None, {}, set()
+                artifacts_decl, top_metrics, top_params = None, [], []
         model_paths = {
             _norm(spec.get("path", "")): name
             for name, spec in (artifacts_decl or {}).items()
@@ -824,93 +891,97 @@ class _Reading:
         all_artifacts: dict[str, Artifact] = {}
         stage_runs: list[Run] = []
         for sname in sorted(lock_stages):
-            body = lock_stages[sname]
-            run_key = f"{state_key}/{sname}"
-            tags: dict[str, str] = {}
-            cmd = body.get("cmd")
-            if isinstance(cmd, str):
-                tags["dvc.cmd"] = cmd
-            elif isinstance(cmd, list):
-                tags["dvc.cmd"] = " && ".join(str(c) for c in cmd)
-            if sname in stale:
-                tags["dvc.stale"] = "true"
-            inputs: list[DatasetRef] = []
-            upstream: set[str] = set()
-            for path, entry in _lock_entries(body.get("deps")):
-                md5 = _digest(entry)
-                for out_path, (producer, _m) in outs_by_path.items():
-                    if producer != sname and _under(path, out_path):
-                        upstream.add(producer)
-                if path in model_paths:
-                    tags[f"dvc.model:{path}"] = md5 or ""
-                    continue
-                if _is_code(path):
-                    tags[f"dvc.code:{path}"] = md5 or ""
-                    continue
-                ds = self._dataset(path, entry, sname, "dvc.lock")
-                if ds is not None:
-                    records.append(ds)
-                key = f"{path}@{md5}" if md5 else path
-                inputs.append(DatasetRef(key))
-                produced = any(
-                    _under(path, op) for op, (prod, _m) in outs_by_path.items() if prod not in stale
-                )
-                if sname not in stale and not produced:
-                    all_inputs.append(DatasetRef(key, context=sname))
-            if upstream:
-                tags["dvc.upstream"] = ",".join(sorted(upstream))
-            outputs: list[str] = []
-            produced_refs: list[DatasetRef] = []
-            artifacts: list[Artifact] = []
-            for path, entry in _lock_entries(body.get("outs")):
-                md5 = _digest(entry)
-                size = _int(entry.get("size"))
-                artifacts.append(Artifact(path, size))
-                if path in model_paths:
-                    name = model_paths[path]
-                    lm = self._logged_model(name, path, md5, size, run_key,
-                                            (artifacts_decl or {}).get(name, {}))
-                    if lm is not None:
-                        outputs.append(lm.key)
-                        if lm.key not in self.seen:
-                            self.seen.add(lm.key)
-                            records.append(lm)
-                    if md5 and sname not in stale:
-                        model_md5[name] = (md5, lm.key if lm else None)
-                elif path not in metrics_and_plots:
+            try:
+                body = lock_stages[sname]
+                run_key = f"{state_key}/{sname}"
+                tags: dict[str, str] = {}
+                cmd = body.get("cmd")
+                if isinstance(cmd, str):
+                    tags["dvc.cmd"] = cmd
+                elif isinstance(cmd, list):
+                    tags["dvc.cmd"] = " && ".join(str(c) for c in cmd)
+                if sname in stale:
+                    tags["dvc.stale"] = "true"
+                inputs: list[DatasetRef] = []
+                upstream: set[str] = set()
+                for path, entry in _lock_entries(body.get("deps")):
+                    md5 = _digest(entry)
+                    for out_path, (producer, _m) in outs_by_path.items():
+                        if producer != sname and _under(path, out_path):
+                            upstream.add(producer)
+                    if path in model_paths:
+                        tags[f"dvc.model:{path}"] = md5 or ""
+                        continue
+                    if _is_code(path):
+                        tags[f"dvc.code:{path}"] = md5 or ""
+                        continue
                     ds = self._dataset(path, entry, sname, "dvc.lock")
                     if ds is not None:
                         records.append(ds)
-                    produced_refs.append(DatasetRef(f"{path}@{md5}" if md5 else path))
-            if sname not in stale:
-                all_models.extend(outputs)
-                for a in artifacts:
-                    all_artifacts[a.path] = a
-            params = _lock_params(body.get("params"))
-            metrics = _metrics_from_files(
-                [(p, metric_files[p]) for p in stage_metrics.get(sname, []) if p in metric_files]
-            )
-            stage_runs.append(
-                Run(
-                    key=run_key,
-                    id=f"{state.id}/{sname}",
-                    name=sname,
-                    origin=self.origin("dvc.lock"),
-                    experiment_key=self.exp_key,
-                    status=RunStatus.FINISHED,
-                    start_time=state.time,
-                    user=state.user,
-                    params=frozen_map(params),
-                    tags=frozen_map(tags),
-                    metrics=metrics,
-                    parent_key=state_key,
-                    inputs=_sorted_refs(inputs),
-                    produced=_sorted_refs(produced_refs),
-                    output_model_keys=tuple(sorted(set(outputs))),
-                    artifacts=tuple(sorted(artifacts, key=lambda a: a.path)),
-                    git=GitInfo(commit=state.sha, dirty=state.dirty),
+                    key = f"{path}@{md5}" if md5 else path
+                    inputs.append(DatasetRef(key))
+                    produced = any(
+                        _under(path, op) for op, (prod, _m) in outs_by_path.items() if prod not in stale
+                    )
+                    if sname not in stale and not produced:
+                        all_inputs.append(DatasetRef(key, context=sname))
+                if upstream:
+                    tags["dvc.upstream"] = ",".join(sorted(upstream))
+                outputs: list[str] = []
+                produced_refs: list[DatasetRef] = []
+                artifacts: list[Artifact] = []
+                for path, entry in _lock_entries(body.get("outs")):
+                    md5 = _digest(entry)
+                    size = _int(entry.get("size"))
+                    artifacts.append(Artifact(path, size))
+                    if path in model_paths:
+                        name = model_paths[path]
+                        lm = self._logged_model(name, path, md5, size, run_key,
+                                                (artifacts_decl or {}).get(name, {}))
+                        if lm is not None:
+                            outputs.append(lm.key)
+                            if lm.key not in self.seen:
+                                self.seen.add(lm.key)
+                                records.append(lm)
+                        if md5 and sname not in stale:
+                            model_md5[name] = (md5, lm.key if lm else None)
+                    elif path not in metrics_and_plots:
+                        ds = self._dataset(path, entry, sname, "dvc.lock")
+                        if ds is not None:
+                            records.append(ds)
+                        produced_refs.append(DatasetRef(f"{path}@{md5}" if md5 else path))
+                if sname not in stale:
+                    all_models.extend(outputs)
+                    for a in artifacts:
+                        all_artifacts[a.path] = a
+                params = _lock_params(body.get("params"))
+                metrics = _metrics_from_files(
+                    [(p, metric_files[p]) for p in stage_metrics.get(sname, []) if p in metric_files]
                 )
-            )
+                stage_runs.append(
+                    Run(
+                        key=run_key,
+                        id=f"{state.id}/{sname}",
+                        name=sname,
+                        origin=self.origin("dvc.lock"),
+                        experiment_key=self.exp_key,
+                        status=RunStatus.FINISHED,
+                        start_time=state.time,
+                        user=state.user,
+                        params=frozen_map(params),
+                        tags=frozen_map(tags),
+                        metrics=metrics,
+                        parent_key=state_key,
+                        inputs=_sorted_refs(inputs),
+                        produced=_sorted_refs(produced_refs),
+                        output_model_keys=tuple(sorted(set(outputs))),
+                        artifacts=tuple(sorted(artifacts, key=lambda a: a.path)),
+                        git=GitInfo(commit=state.sha, dirty=state.dirty),
+                    )
+                )
+            except Exception as exc:  # noqa: BLE001 - the fault boundary of one stage
+                reason = f"{type(exc).__name__}: {str(exc)[:160]}"
+                self.problem("dvc.lock", f"stage '{sname[:80]}': cannot read: {reason}", state)
 
         # Models declared but not produced by a stage: a `<path>.dvc` pointer (dvc add /
         # dvclive log_artifact) gives their md5.
@@ -951,7 +1022,11 @@ class _Reading:
         main_params: dict[str, str] = {}
         times: list[int] = []
         for live in live_dirs:
-            metrics, lparams, first, last = self._read_live(state, live)
+            try:
+                metrics, lparams, first, last = self._read_live(state, live)
+            except Exception as exc:  # noqa: BLE001 - the fault boundary of one dvclive dir
+                self.problem(live.path, f"cannot read dvclive output: {type(exc).__name__}: {str(exc)[:160]}", state)
+                continue
             if live is main_live:
                 main_metrics, main_params = metrics, lparams
                 times = [t for t in (first, last) if t is not None]
@@ -1301,7 +1376,11 @@ class _Reading:
 
     def _parse_tsv(self, state: _State, path: str, data: bytes) -> list[tuple[int, int, float]]:
         text = data.decode("utf-8", "replace")
-        rows = list(csv.reader(io.StringIO(text), delimiter="\t"))
+        try:
+            rows = list(csv.reader(io.StringIO(text), delimiter="\t"))
+        except csv.Error as exc:  # a field past csv's size limit, a stray quote
+            self.problem(path, f"not a TSV file: {exc}; history skipped", state)
+            return []
         if not rows:
             return []
         header = [h.strip() for h in rows[0]]
@@ -1324,6 +1403,9 @@ class _Reading:
                 if ts_i is not None and row[ts_i].strip():
                     raw_ts = float(row[ts_i])
                     ts = int(raw_ts if raw_ts >= 1e11 else raw_ts * 1000)  # seconds -> ms
+                if clamp_int64(step) != step or clamp_int64(ts) != ts:
+                    raise OverflowError  # beyond int64: not a step or a time of any tool
+
             except (ValueError, IndexError, OverflowError):
                 bad.append(lineno)
                 continue

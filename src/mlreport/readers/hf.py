@@ -74,6 +74,7 @@ from ..model import (
 )
 from ..stores import Store, join
 from . import ReadOptions
+from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml
 from ._common import flatten_params, param_text, store_dir_name
 
 LFS_SPEC = b"version https://git-lfs.github.com/spec/v1"
@@ -217,12 +218,12 @@ def _load_json(ctx: _Ctx, path: str, data: bytes | OSError | None) -> object:
         ctx.problem(path, "not UTF-8 text")
         raise _Unreadable from None
     try:
-        return json.loads(text)
+        return load_json(text, max_depth=MAX_DEPTH)
     except json.JSONDecodeError as exc:
         ctx.problem(path, f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
         raise _Unreadable from None
-    except RecursionError:
-        ctx.problem(path, "not valid JSON: nested too deeply")
+    except BoundedError as exc:
+        ctx.problem(path, f"not valid JSON: {exc}")
         raise _Unreadable from None
 
 
@@ -272,6 +273,19 @@ class HfTrainerReader:
     def read(self, store: Store, path: str, options: ReadOptions) -> Iterator[Record]:
         ctx = _Ctx(store, path)
         options.progress("runs", 0, 1)
+        try:
+            records = list(self._read(ctx, path, options))
+        except Exception as exc:  # noqa: BLE001 - the fault boundary of one output dir
+            # What was read before the fault is dropped with it: a run half-built from a file
+            # that broke the reader is worse than a Problem that names the file.
+            records = []
+            ctx.problem(join(path, _STATE) if path else _STATE, f"cannot read: {type(exc).__name__}: {str(exc)[:200]}")
+        yield from records
+        options.progress("runs", 1, 1)
+        yield from ctx.problems
+
+    def _read(self, ctx: _Ctx, path: str, options: ReadOptions) -> Iterator[Record]:
+        store = ctx.store
         parts = self._gather(ctx, path)
 
         dir_name = _dir_name(store, path)
@@ -282,7 +296,7 @@ class HfTrainerReader:
 
         metrics, finished = _state_metrics(ctx, path, state, options)
         gs = state.get("global_step")
-        global_step = gs if isinstance(gs, int) and not isinstance(gs, bool) else None
+        global_step = clamp_int64(gs) if isinstance(gs, int) and not isinstance(gs, bool) else None
         last_step = global_step if global_step is not None else max(
             (m.final_step for m in metrics.values()), default=0
         )
@@ -335,8 +349,6 @@ class HfTrainerReader:
         )
         yield from _models(ctx, path, run_key, run_name, index_name, parts, metrics.get("epoch"),
                            global_step)
-        options.progress("runs", 1, 1)
-        yield from ctx.problems
 
     def _gather(self, ctx: _Ctx, path: str) -> _Parts:
         store = ctx.store
@@ -419,7 +431,7 @@ def _state_metrics(
         for key, raw in entry.items():
             value = _number(raw)
             if key != "step" and value is not None:
-                points.setdefault(key, []).append((int(step), -1, value))
+                points.setdefault(key, []).append((clamp_int64(int(step)), -1, value))
     if no_step:
         ctx.problem(join(path, _STATE), f"{no_step} log_history entries have no step; skipped")
     metrics = {}
@@ -442,7 +454,11 @@ def _read_card(ctx: _Ctx, readme: str, data: bytes | OSError) -> tuple[dict[str,
     if front is None:
         return {}, body
     try:
-        card = yaml.safe_load(front)
+        # the pure-Python loader: its error positions are the ones the messages were written for
+        card = load_yaml(front, loader=yaml.SafeLoader)
+    except BoundedError as exc:
+        ctx.problem(readme, f"YAML front matter refused: {exc}")
+        return {}, body
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""  # +1: 0-based, +1: '---'
