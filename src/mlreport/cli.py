@@ -104,6 +104,13 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--format", metavar="NAME")
     inspect.add_argument("--include-deleted", action="store_true", default=None)
     inspect.add_argument("--history", action="store_true", help="include every metric point")
+    # review (issue 9): mlreport diff; the logic is in mlreport.diff
+    diff = sub.add_parser("diff", parents=[common], help="compare a candidate with production (a PR comment)")
+    diff.add_argument("candidate", metavar="CANDIDATE", help="model@alias, model/version, runs:/<id>, PATH[#RUN_ID]")
+    diff.add_argument("sources", nargs="*", metavar="SOURCE", help="stores to read (default: mlreport.yml's sources)")
+    diff.add_argument("--against", metavar="SPEC", help="the baseline (default: @champion, or mlreport.yml's baseline)")
+    diff.add_argument("--format", dest="output_format", choices=("markdown", "json"), default="markdown")
+    diff.add_argument("--site-url", metavar="URL", help="the published site, for deep links")
     return parser
 
 
@@ -208,6 +215,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(config, args.port)
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .catalog import read_catalog
+    from .diff import diff_config, diff_report, render
+
+    config = diff_config(args.candidate, args.sources, args.config, args.site_url)
+    catalog = read_catalog(config)
+    _report_problems(catalog)
+    report = diff_report(catalog, config, args.candidate, args.against)
+    for warning in report.warnings:
+        log.warning("%s", warning)
+    sys.stdout.write(render(report, args.output_format))
+    return report.exit_status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -215,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     _setup_logging(args.verbose, args.quiet)
-    commands = {"build": cmd_build, "inspect": cmd_inspect, "serve": cmd_serve}
+    commands = {"build": cmd_build, "inspect": cmd_inspect, "serve": cmd_serve, "diff": cmd_diff}
     try:
         return commands[args.command](args)
     except MlreportError as exc:

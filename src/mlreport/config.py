@@ -11,11 +11,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .errors import ConfigError, kind_of
+
+if TYPE_CHECKING:
+    from .gates import Gate
 
 CONFIG_NAMES = ("mlreport.yml", "mlreport.yaml")
 VERSION_SCHEMES = ("sequence", "run_name", "run_id")
@@ -64,6 +67,9 @@ class Config:
     mkdocs: str | None = None
     builder: str = "mkdocs"
     strict: bool = False
+    # review (issue 9): the alias versions are compared with, and the gates (see mlreport.gates)
+    baseline: str = "champion"
+    gates: tuple[Gate, ...] = ()
     base_dir: Path = field(default_factory=Path.cwd)
     path: Path | None = None
 
@@ -181,6 +187,12 @@ class _Checker:
             if builder not in BUILDERS:
                 raise self.fail("builder", f"unknown builder '{builder}' (known: {', '.join(BUILDERS)})")
             values["builder"] = builder
+        if data.get("baseline") is not None:
+            values["baseline"] = self.string(data["baseline"], "baseline").removeprefix("@")
+        if "gates" in data:
+            from .gates import parse_gates
+
+            values["gates"] = parse_gates(data["gates"], self.fail)
         if "promote" in data:
             rules = data["promote"]
             if not isinstance(rules, list):
