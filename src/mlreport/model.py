@@ -249,10 +249,15 @@ def _split_tokens(text: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Artifact:
-    """A file logged with a run or a model: path relative to the artifact root, size in bytes."""
+    """A file logged with a run or a model: path relative to the artifact root, size in bytes.
+
+    ``note`` says what the file is when its name does not (``Git LFS pointer (declared 5.7 GB,
+    not fetched)``, ``DVC plot: y acc over step``); pages show it next to the path.
+    """
 
     path: str
     size: int | None
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,6 +400,9 @@ class ModelVersion:
     logged_model_key: str | None = None
     tags: Mapping[str, str] = field(default_factory=_empty)
     promoted_by: str | None = None
+    # The version's own numbers when they are not the source run's final ones (a Trainer
+    # checkpoint's metrics as of its step); empty: pages show the run's.
+    metrics: tuple[Metric, ...] = ()
 
 
 Record = Experiment | Run | LoggedModel | Dataset | RegisteredModel | ModelVersion | Problem

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from markupsafe import Markup
@@ -140,6 +140,14 @@ class SiteRenderer:
 
     def _run(self, key: str | None) -> Run | None:
         return self.c.run_by_key.get(key) if key else None
+
+    def _version_run(self, v: ModelVersion) -> Run | None:
+        """The version's source run, carrying the version's own numbers when it has them (a
+        checkpoint's metrics at its step, not the run's final ones)."""
+        run = self._run(v.run_key)
+        if run is not None and v.metrics:
+            return replace(run, metrics=v.metrics)
+        return run
 
     def link(self, here: str, target: str | None) -> str | None:
         return rel_url(here, target) if target is not None else None
@@ -308,7 +316,7 @@ class SiteRenderer:
         that differ between versions (the question a reviewer asks: what changed?)."""
         here = self.urls.model[m.name] + "compare/"
         versions = list(self.c.versions_by_model.get(m.name, ()))[-MAX_COMPARE:]
-        runs = [self._run(v.run_key) for v in versions]
+        runs = [self._version_run(v) for v in versions]
         keys = self.model_key_metrics[m.name]
         metric_keys = list(keys) + sorted({mm.key for r in runs if r for mm in r.metrics} - set(keys))
         param_values: dict[str, list[str]] = {}
@@ -353,7 +361,7 @@ class SiteRenderer:
         columns = ["Version", "Status", "Stage", "Aliases", *keys, "Source run", "Created"]
         rows = []
         for v in reversed(versions):
-            run = self._run(v.run_key)
+            run = self._version_run(v)
             rows.append(
                 [
                     Cell(
@@ -375,7 +383,7 @@ class SiteRenderer:
         for key in keys:
             values: list[float | None] = []
             for v in versions:
-                run = self._run(v.run_key)
+                run = self._version_run(v)
                 metric = run.metric(key) if run else None
                 values.append(metric.final if metric else None)
             if sum(1 for x in values if x is not None) >= 1:
@@ -468,7 +476,7 @@ class SiteRenderer:
             summary.append(("Git commit", self.commit_cell(run)))
         if v.promoted_by:
             summary.append(("Promoted by", Cell(v.promoted_by)))
-        metrics = run.metrics if run else (lm.metrics if lm else ())
+        metrics = v.metrics or (run.metrics if run else (lm.metrics if lm else ()))
         key_rows = [(k, Cell(fmt_number(mm.final))) for k in keys if (mm := _find(metrics, k))]
         params = run.params if run else (lm.params if lm else {})
         self.emit(
@@ -495,7 +503,7 @@ class SiteRenderer:
                 key_params=self.key_params(params, m.name),
                 params_table=self.params_table(params),
                 metrics_table=self.metrics_table(metrics),
-                charts=self.history_charts(metrics),
+                charts=self.history_charts(run.metrics if run else metrics),
                 lineage=self.version_lineage(here, v, run, lm),
                 artifacts_table=self.artifacts_table(
                     lm.artifacts if lm and lm.artifacts else (run.artifacts if run else ())
@@ -899,6 +907,9 @@ class SiteRenderer:
         items = list(artifacts)
         if not items:
             return None
+        if any(getattr(a, "note", None) for a in items):  # a column only where a store says more
+            rows = [[Cell(a.path), num(a.size, fmt_size(a.size)), Cell(a.note or "")] for a in items]
+            return html_table(["Path", "Size", "What it is"], rows, numeric=[False, True, False])
         rows = [[Cell(a.path), num(a.size, fmt_size(a.size))] for a in items]
         return html_table(["Path", "Size"], rows, numeric=[False, True])
 
