@@ -101,6 +101,11 @@ class Store(ABC):
         """The first ``size`` bytes of a file (a magic number), without reading all of it."""
         return self.read_bytes(path)[:size]
 
+    def read_chunks(self, path: str, size: int = 1 << 22) -> Iterator[bytes]:
+        """The file in pieces of about ``size`` bytes, so that a big file (a metric of millions
+        of points) is parsed while it is read, never held whole. Default: one piece."""
+        yield self.read_bytes(path)
+
     def exists(self, path: str) -> bool:
         return self.kind(path) is not None
 
@@ -234,6 +239,11 @@ class LocalStore(Store):
     def read_bytes(self, path: str) -> bytes:
         with open(self._abs(path), "rb") as f:
             return f.read()
+
+    def read_chunks(self, path: str, size: int = 1 << 22) -> Iterator[bytes]:
+        with open(self._abs(path), "rb") as f:
+            while chunk := f.read(size):
+                yield chunk
 
     def read_tree(self, path: str) -> dict[str, bytes | OSError]:
         out: dict[str, bytes | OSError] = {}
