@@ -450,3 +450,140 @@ def test_no_corrupted_page_crashes_the_reader(tmp_path: Path, seed: int) -> None
         MlflowSqlReader().read(LocalStore(folder, str(folder)), "mlflow.db", ReadOptions(include_deleted=True))
     )
     assert records  # a Problem at least
+
+
+# ---------------------------------------------------------------------------------------------
+# file store: bad values cost a line or a field, big files are parsed in pieces
+
+
+def _file_copy(tmp_path: Path, name: str = "v3_file") -> Path:
+    import shutil
+
+    target = tmp_path / name / "mlruns"
+    shutil.copytree(STORES[name], target)
+    return target
+
+
+def _run_dir(root: Path, run_name: str) -> Path:
+    for tag in root.glob("*/*/tags/mlflow.runName"):
+        if tag.read_text() == run_name:
+            return tag.parent.parent
+    raise AssertionError(run_name)
+
+
+def test_metric_lines_beyond_int64_or_not_numbers_cost_their_line(tmp_path: Path) -> None:
+    root = _file_copy(tmp_path)
+    run = _run_dir(root, "candidate")
+    loss = run / "metrics" / "loss"
+    lines = loss.read_text().splitlines()
+    loss.write_text(
+        "\n".join([*lines, "1 0.5 99999999999999999999", "99999999999999999999 0.5 9", "x y z", "1 2"]) + "\n"
+    )
+    catalog = read(root)
+    metric = by_name(catalog)["candidate"].metric("loss")  # type: ignore[attr-defined]
+    assert metric.count == 9 and metric.final_step == 7  # the 8 real points and `1 2` at step 0
+    rel = loss.relative_to(root.parent).as_posix()
+    assert [p.reason for p in catalog.problems if p.origin.path.endswith("/loss")] == [
+        f"3 line(s) are not '<timestamp> <value> <step>' (line {len(lines) + 1}, {len(lines) + 2}, "
+        f"{len(lines) + 3}, 2 with a step or timestamp beyond int64); skipped"
+    ]
+    assert rel.endswith("metrics/loss")
+
+
+def test_times_out_of_range_and_yaml_bombs_are_problems(tmp_path: Path) -> None:
+    root = _file_copy(tmp_path)
+    cand = _run_dir(root, "candidate") / "meta.yaml"
+    cand.write_text(cand.read_text().replace("start_time: ", "start_time: 1.0e+400\nx_old_start: "))
+    killed = _run_dir(root, "killed-run") / "meta.yaml"
+    killed.write_text(
+        'a: &a ["x","x","x","x","x","x","x","x","x"]\n'
+        + "".join(
+            f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
+            for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+        )
+    )
+    catalog = read(root)
+    runs = by_name(catalog)
+    assert runs["candidate"].start_time is None  # type: ignore[attr-defined]
+    assert "killed-run" not in runs and "baseline" in runs
+    reasons = {
+        p.origin.path.rsplit("/", 2)[-2] + "/" + p.origin.path.rsplit("/", 1)[-1]: p.reason for p in catalog.problems
+    }
+    assert reasons[f"{cand.parent.name}/meta.yaml"] == "start_time inf is not an int64 time; shown as unknown"
+    assert reasons[f"{killed.parent.name}/meta.yaml"] == "YAML aliases expand to more than 1,000,000 nodes"
+
+
+def test_a_huge_metric_file_keeps_exact_summaries_and_a_chart_sized_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlreport.readers import _mlflow_metrics, mlflow_file
+
+    monkeypatch.setattr(_mlflow_metrics, "FULL_POINTS", 1000)
+    monkeypatch.setattr(_mlflow_metrics, "BUCKETS", 100)
+    monkeypatch.setattr(mlflow_file, "_STREAMED_FILE", 10_000)  # read in pieces above 10 kB
+    root = _file_copy(tmp_path)
+    big = _run_dir(root, "candidate") / "metrics" / "big"
+    n = 50_000
+    values = [((i * 7919) % 10007) / 100.0 for i in range(n)]
+    values[123] = -5.0
+    values[40_000] = 1e9
+    values[777] = math.nan
+    big.write_text("".join(f"{1767225600000 + i} {v} {i}\n" for i, v in enumerate(values)))
+    monkeypatch.setattr(LocalStore_type(), "read_bytes", _refuse_big(LocalStore_type().read_bytes))
+    catalog = read(root)
+    metric = by_name(catalog)["candidate"].metric("big")  # type: ignore[attr-defined]
+    assert (metric.count, metric.final, metric.final_step) == (n, values[-1], n - 1)
+    assert (metric.minimum, metric.minimum_step, metric.maximum, metric.maximum_step) == (-5.0, 123, 1e9, 40_000)
+    steps = list(metric.history.steps)
+    assert len(steps) <= 4 * 1000 and steps == sorted(steps) and {0, 123, 40_000, n - 1} <= set(steps)
+    assert [p.reason for p in catalog.problems if p.origin.path.endswith("/big")] == [
+        f"{n:,} points; {len(steps):,} kept for charts (final, min, max and count are exact; duplicate lines are counted)"
+    ]
+
+
+def LocalStore_type() -> type:  # noqa: N802 - reads like the class it returns
+    from mlreport.stores import LocalStore
+
+    return LocalStore
+
+
+def _refuse_big(read_bytes: object) -> object:
+    def guarded(self: object, path: str) -> bytes:
+        data: bytes = read_bytes(self, path)  # type: ignore[operator]
+        assert len(data) < 100_000 or not path.endswith("/big"), "a big metric file was read whole"
+        return data
+
+    return guarded
+
+
+def test_an_experiment_id_in_mlruns_and_in_trash_is_two_experiments(tmp_path: Path) -> None:
+    import shutil
+
+    root = _file_copy(tmp_path)
+    main = next(p.parent for p in root.glob("*/meta.yaml") if "name: fixture-main" in p.read_text())
+    trashed = root / ".trash" / main.name
+    shutil.copytree(main, trashed)
+    meta = trashed / "meta.yaml"
+    meta.write_text(
+        meta.read_text()
+        .replace("name: fixture-main", "name: fixture-main-old")
+        .replace("lifecycle_stage: active", "lifecycle_stage: deleted")
+    )
+    for run in trashed.iterdir():
+        if (run / "meta.yaml").exists() and run.name != "meta.yaml":
+            shutil.move(run, trashed / ("0" * 16 + run.name[16:]))
+    for run_meta in trashed.glob("*/meta.yaml"):
+        run_meta.write_text(
+            run_meta.read_text()
+            .replace("run_id: ", "run_id: " + "0" * 16 + "x")
+            .replace("x" + run_meta.parent.name[16:], "")
+            .replace("run_id: " + "0" * 16, "run_id: " + run_meta.parent.name[:16])
+        )
+    catalog = read(root, include_deleted=True)
+    exps = {e.name: e for e in catalog.experiments}
+    assert exps["fixture-main"].key == f"exp:{main.name}" and not exps["fixture-main"].deleted
+    assert exps["fixture-main-old"].key == f"exp:.trash/{main.name}" and exps["fixture-main-old"].deleted
+    in_old = [r for r in catalog.runs if r.experiment_key == exps["fixture-main-old"].key]
+    in_new = [r for r in catalog.runs if r.experiment_key == exps["fixture-main"].key]
+    assert len(in_old) == len(in_new) == 11 - 1
+    assert any("is also in the store outside .trash/" in p.reason for p in catalog.problems)

@@ -11,12 +11,7 @@ import yaml
 
 from ..model import GitInfo, RunStatus
 from ..stores import Store, join
-from ._bounded import INT64_MAX, INT64_MIN, load_json
-
-try:  # libyaml is ~7x faster on the thousands of small meta.yaml files of a big store
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+from ._bounded import INT64_MAX, INT64_MIN, load_json, load_yaml
 
 STATUS_BY_CODE = {
     1: RunStatus.RUNNING,
@@ -38,9 +33,10 @@ MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 
 
 def load_yaml_mapping(text: str) -> dict[str, object]:
-    """Parse a meta.yaml; raise ValueError with a short reason when it is not a mapping."""
+    """Parse a meta.yaml (bounded: aliases, nesting, huge integers); raise ValueError with a
+    short reason when it is not a mapping."""
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -80,7 +76,7 @@ def parse_flat_yaml(text: str) -> dict[str, object] | None:
         if value in ("null", "~", ""):
             out[key] = None
         elif _INT.fullmatch(value):
-            if len(value) > 1 and value.lstrip("-").startswith("0"):
+            if len(value) > 19 or len(value) > 1 and value.lstrip("-").startswith("0"):
                 return None  # octal in YAML 1.1
             out[key] = int(value)
         elif _HEX_ID.fullmatch(value):

@@ -8,9 +8,8 @@ directories); the registry lives in ``models/``; deleted experiments move to ``.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..model import (
     Artifact,
@@ -19,7 +18,6 @@ from ..model import (
     Experiment,
     LoggedModel,
     Metric,
-    MetricHistory,
     ModelVersion,
     Origin,
     Problem,
@@ -39,6 +37,7 @@ from ._mlflow import (
     SOURCE_NAME_TAG,
     as_int,
     as_str,
+    bad_int,
     git_info,
     load_yaml_mapping,
     parse_flat_yaml,
@@ -46,11 +45,14 @@ from ._mlflow import (
     parse_status,
     resolve_artifact_dir,
     run_user,
+    shown,
 )
+from ._mlflow_metrics import MetricLines
 
 log = logging.getLogger("mlreport.readers.mlflow_file")
 
-_THREE_FIELDS = re.compile(r"(?:[^ \n]+ [^ \n]+ [^ \n]+\n)*[^ \n]+ [^ \n]+ [^ \n]+\n?")
+# Metric files larger than this are read in pieces (parsed as they are read, never held whole).
+_STREAMED_FILE = 8 << 20
 
 # Runs whose files a remote store is asked to fetch ahead of the one being parsed.
 _PREFETCH_RUNS = 64
@@ -131,21 +133,41 @@ class MlflowFileReader:
         done = 0
         options.progress("runs", 0, total)
 
+        active_ids = {p.rsplit("/", 1)[-1] for p in exp_dirs}
         for exp_dir, in_trash, run_dirs in plans:
-            experiment = _read_experiment(ctx, exp_dir, in_trash)
-            if experiment is None:
+            try:
+                experiment = _read_experiment(ctx, exp_dir, in_trash)
+            except Exception as exc:  # noqa: BLE001 - one experiment's fault, never the store's
+                ctx.problem(exp_dir, f"experiment skipped: {_describe(exc)}")
+                yield from ctx.problems
+                ctx.problems.clear()
                 continue
             if experiment.deleted and not options.include_deleted:
                 done += len(run_dirs)
                 continue
+            if in_trash and experiment.id in active_ids:
+                # The same id in mlruns/ and .trash/ (a store copied over another): two experiments.
+                experiment = replace(experiment, key=f"exp:.trash/{experiment.id}")
+                ctx.problem(
+                    exp_dir,
+                    f"experiment id {experiment.id} is also in the store outside .trash/; "
+                    "the deleted one is listed separately",
+                )
             yield experiment
-            datasets = _read_datasets(ctx, exp_dir)
+            try:
+                datasets = _read_datasets(ctx, exp_dir)
+            except Exception as exc:  # noqa: BLE001
+                ctx.problem(join(exp_dir, "datasets"), f"datasets skipped: {_describe(exc)}")
+                datasets = {}
             seen: set[str] = set()
             for ds in datasets.values():
                 if ds.key not in seen:
                     seen.add(ds.key)
                     yield ds
-            yield from _read_logged_models(ctx, exp_dir, experiment.key)
+            try:
+                yield from list(_read_logged_models(ctx, exp_dir, experiment.key))
+            except Exception as exc:  # noqa: BLE001
+                ctx.problem(join(exp_dir, "models"), f"logged models skipped: {_describe(exc)}")
             for i, run_dir in enumerate(run_dirs):
                 if store.prefetches and i % _PREFETCH_RUNS == 0:
                     # keep the next one or two windows of runs in flight while this one is parsed
@@ -156,6 +178,9 @@ class MlflowFileReader:
                 except _Skip as skip:
                     ctx.problem(skip.path, skip.reason)
                     records = []
+                except Exception as exc:  # noqa: BLE001 - one run's fault, never the store's
+                    ctx.problem(run_dir, f"run skipped: {_describe(exc)}")
+                    records = []
                 yield from records
                 done += 1
                 if done % 100 == 0 or done == total:
@@ -164,8 +189,25 @@ class MlflowFileReader:
             ctx.problems.clear()
         if store.prefetches:
             store.prefetch(join(path, "models", rel) for rel, _size in store.walk_files(join(path, "models")))
-        yield from _read_registry(ctx, join(path, "models"))
+        try:
+            yield from list(_read_registry(ctx, join(path, "models")))
+        except Exception as exc:  # noqa: BLE001
+            ctx.problem(join(path, "models"), f"model registry skipped: {_describe(exc)}")
         yield from ctx.problems
+
+
+def _time(ctx: _Ctx, path: str, meta: Mapping[str, object], field: str) -> int | None:
+    """An epoch-ms field; a value that is not an int64 (1e400, a 5,000-digit number) is a Problem."""
+    value = meta.get(field)
+    if bad_int(value):
+        ctx.problem(path, f"{field} {shown(value)} is not an int64 time; shown as unknown")
+    return as_int(value)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 def _read_text_or_none(store: Store, path: str) -> str | None:
@@ -223,69 +265,36 @@ def _read_key_files(ctx: _Ctx, base: str, what: str) -> dict[str, str]:
     return out
 
 
-def _parse_metric(ctx: _Ctx, path: str, text: str) -> MetricHistory | None:
-    # Fast path, the usual file: every line is `<timestamp> <value> <step>`; columns are
-    # converted by map() at C speed. Anything else takes the careful line-by-line path.
-    if _THREE_FIELDS.fullmatch(text):
-        fields = text.split()
-        try:
-            steps = list(map(int, fields[2::3]))
-            timestamps = list(map(int, fields[0::3]))
-            values = list(map(float, fields[1::3]))
-        except ValueError:
-            pass
-        else:
-            if steps == sorted(set(steps)):  # strictly increasing: no duplicates, no echoes
-                return MetricHistory.from_columns(steps, timestamps, values, increasing=True)
-    return _parse_metric_lines(ctx, path, text)
-
-
-def _parse_metric_lines(ctx: _Ctx, path: str, text: str) -> MetricHistory | None:
-    points: list[tuple[int, int, float]] = []
-    bad: list[int] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        fields = line.split()
-        if not fields:
-            continue
-        try:
-            ts = int(fields[0]) if fields[0].isdigit() else int(float(fields[0]))
-            value = float(fields[1])
-            step = int(fields[2]) if len(fields) > 2 else 0
-        except (ValueError, IndexError, OverflowError):
-            bad.append(lineno)
-            continue
-        points.append((step, ts, value))
-    if bad:
-        shown = ", ".join(str(n) for n in bad[:5]) + (" …" if len(bad) > 5 else "")
-        ctx.problem(
-            path,
-            f"{len(bad)} line(s) are not '<timestamp> <value> <step>' (line {shown}); skipped",
-        )
-    if not points:
-        return None
-    # MLflow 3's log_model re-logs every metric at step 0, and its own parser reads the step of a
-    # dataset line (`ts value step name digest`) as 0: the copy is a step-0 point with the
-    # timestamp and value of a real later point. Drop such echoes (FORMATS.md §1.3).
-    later = {(ts, value) for step, ts, value in points if step != 0}
-    if later:
-        points = [p for p in points if p[0] != 0 or (p[1], p[2]) not in later]
-    return MetricHistory.from_points(points)
-
-
 def _read_metrics(ctx: _Ctx, base: str) -> tuple[Metric, ...]:
     metrics = []
-    for rel, data in ctx.store.read_tree(base).items():
-        full = f"{base}/{rel}"
-        if isinstance(data, OSError):
-            ctx.problem(full, f"cannot read metric: {data.strerror or data}")
+    files = list(ctx.store.walk_files(base))
+    small = [rel for rel, size in files if size is None or size <= _STREAMED_FILE]
+    contents = ctx.store.read_many([join(base, rel) for rel in small]) if small else {}
+    for rel, size in files:
+        full = join(base, rel)
+        lines = MetricLines(rel, size)
+        try:
+            if size is not None and size > _STREAMED_FILE:
+                lines.feed_bytes(ctx.store.read_chunks(full))
+            else:
+                data = contents[full]
+                if isinstance(data, OSError):
+                    raise data
+                lines.feed_bytes((data,))
+        except OSError as exc:
+            ctx.problem(full, f"cannot read metric: {exc.strerror or exc}")
             continue
-        history = _parse_metric(ctx, full, data.decode("utf-8", errors="replace"))
-        if history is not None:
-            metrics.append(Metric.from_history(rel, history))
+        if (reason := lines.problem()) is not None:
+            ctx.problem(full, reason)
+        if (note := lines.downsampled()) is not None:
+            ctx.problem(full, note)
+        metric = lines.metric()
+        if metric is not None:
+            metrics.append(metric)
     return tuple(metrics)
 
 
-def _read_experiment(ctx: _Ctx, exp_dir: str, in_trash: bool) -> Experiment | None:
+def _read_experiment(ctx: _Ctx, exp_dir: str, in_trash: bool) -> Experiment:
     exp_id = exp_dir.rsplit("/", 1)[-1]
     meta_path = join(exp_dir, "meta.yaml")
     try:
@@ -313,8 +322,8 @@ def _read_experiment(ctx: _Ctx, exp_dir: str, in_trash: bool) -> Experiment | No
         name=name,
         origin=ctx.origin(meta_path),
         deleted=deleted,
-        created=as_int(meta.get("creation_time")),
-        updated=as_int(meta.get("last_update_time")),
+        created=_time(ctx, meta_path, meta, "creation_time"),
+        updated=_time(ctx, meta_path, meta, "last_update_time"),
         description=tags.pop(NOTE_TAG, None),
         tags=frozen_map(tags),
     )
@@ -465,8 +474,8 @@ def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping
             origin=ctx.origin(meta_path),
             experiment_key=experiment.key,
             status=parse_status(meta.get("status")),
-            start_time=as_int(meta.get("start_time")),
-            end_time=as_int(meta.get("end_time")),
+            start_time=_time(ctx, meta_path, meta, "start_time"),
+            end_time=_time(ctx, meta_path, meta, "end_time"),
             user=run_user(as_str(meta.get("user_id")), tags),
             description=tags.get(NOTE_TAG),
             params=frozen_map(params),
@@ -512,8 +521,8 @@ def _read_logged_models(ctx: _Ctx, exp_dir: str, experiment_key: str) -> Iterato
             experiment_key=experiment_key,
             run_key=as_str(meta.get("source_run_id")),
             status=LOGGED_MODEL_STATUS.get(status, str(status)) if isinstance(status, int) else as_str(status),
-            created=as_int(meta.get("creation_timestamp")),
-            updated=as_int(meta.get("last_updated_timestamp")),
+            created=_time(ctx, meta_path, meta, "creation_timestamp"),
+            updated=_time(ctx, meta_path, meta, "last_updated_timestamp"),
             model_type=as_str(meta.get("model_type")),
             params=frozen_map(_read_key_files(ctx, join(model_dir, "params"), "param")),
             tags=frozen_map(_read_key_files(ctx, join(model_dir, "tags"), "tag")),
@@ -528,63 +537,71 @@ def _read_registry(ctx: _Ctx, base: str) -> Iterator[Record]:
         if not entry.is_dir:
             continue
         model_dir = join(base, entry.name)
-        meta_path = join(model_dir, "meta.yaml")
         try:
-            meta = _read_meta(ctx, meta_path)
+            records = list(_read_registered_model(ctx, model_dir, entry.name))
+        except Exception as exc:  # noqa: BLE001 - one model's fault, never the registry's
+            records = [Problem(ctx.origin(model_dir), f"registered model skipped: {_describe(exc)}")]
+        yield from records
+        yield from ctx.problems
+        ctx.problems.clear()
+
+
+def _read_registered_model(ctx: _Ctx, model_dir: str, dir_name: str) -> Iterator[Record]:
+    meta_path = join(model_dir, "meta.yaml")
+    try:
+        meta = _read_meta(ctx, meta_path)
+    except _Skip as skip:
+        yield Problem(ctx.origin(skip.path), skip.reason)
+        return
+    name = as_str(meta.get("name")) or dir_name
+    aliases: dict[str, str] = {}
+    inline_aliases = meta.get("aliases")
+    if isinstance(inline_aliases, dict):
+        aliases.update({str(k): str(v) for k, v in inline_aliases.items()})
+    aliases.update({k: v.strip() for k, v in _read_key_files(ctx, join(model_dir, "aliases"), "alias").items()})
+    tags = _read_key_files(ctx, join(model_dir, "tags"), "tag")
+    yield RegisteredModel(
+        name=name,
+        origin=ctx.origin(meta_path),
+        description=as_str(meta.get("description")),
+        created=_time(ctx, meta_path, meta, "creation_timestamp"),
+        updated=_time(ctx, meta_path, meta, "last_updated_timestamp"),
+        tags=frozen_map(tags),
+        aliases=frozen_map(aliases),
+    )
+    by_version: dict[str, list[str]] = {}
+    for alias, version in aliases.items():
+        by_version.setdefault(version, []).append(alias)
+    for ventry in ctx.store.ls(model_dir):
+        if not (ventry.is_dir and ventry.name.startswith("version-")):
+            continue
+        vpath = join(model_dir, ventry.name, "meta.yaml")
+        try:
+            vmeta = _read_meta(ctx, vpath)
         except _Skip as skip:
             yield Problem(ctx.origin(skip.path), skip.reason)
             continue
-        name = as_str(meta.get("name")) or entry.name
-        aliases: dict[str, str] = {}
-        inline_aliases = meta.get("aliases")
-        if isinstance(inline_aliases, dict):
-            aliases.update({str(k): str(v) for k, v in inline_aliases.items()})
-        aliases.update({k: v.strip() for k, v in _read_key_files(ctx, join(model_dir, "aliases"), "alias").items()})
-        tags = _read_key_files(ctx, join(model_dir, "tags"), "tag")
-        yield RegisteredModel(
-            name=name,
-            origin=ctx.origin(meta_path),
-            description=as_str(meta.get("description")),
-            created=as_int(meta.get("creation_timestamp")),
-            updated=as_int(meta.get("last_updated_timestamp")),
-            tags=frozen_map(tags),
-            aliases=frozen_map(aliases),
+        stage = as_str(vmeta.get("current_stage"))
+        if stage == "Deleted_Internal":
+            continue
+        version = as_str(vmeta.get("version")) or ventry.name[len("version-") :]
+        source = as_str(vmeta.get("source"))
+        yield ModelVersion(
+            model=name,
+            version=version,
+            origin=ctx.origin(vpath),
+            stage=None if stage in (None, "None") else stage,
+            aliases=tuple(sorted(by_version.get(version, []))),
+            status=as_str(vmeta.get("status")),
+            description=as_str(vmeta.get("description")),
+            created=_time(ctx, vpath, vmeta, "creation_timestamp"),
+            updated=_time(ctx, vpath, vmeta, "last_updated_timestamp"),
+            user=as_str(vmeta.get("user_id")),
+            source=source,
+            run_key=as_str(vmeta.get("run_id")),
+            logged_model_key=as_str(vmeta.get("model_id")) or logged_model_from_source(source),
+            tags=frozen_map(_read_key_files(ctx, join(model_dir, ventry.name, "tags"), "tag")),
         )
-        by_version: dict[str, list[str]] = {}
-        for alias, version in aliases.items():
-            by_version.setdefault(version, []).append(alias)
-        for ventry in ctx.store.ls(model_dir):
-            if not (ventry.is_dir and ventry.name.startswith("version-")):
-                continue
-            vpath = join(model_dir, ventry.name, "meta.yaml")
-            try:
-                vmeta = _read_meta(ctx, vpath)
-            except _Skip as skip:
-                yield Problem(ctx.origin(skip.path), skip.reason)
-                continue
-            stage = as_str(vmeta.get("current_stage"))
-            if stage == "Deleted_Internal":
-                continue
-            version = as_str(vmeta.get("version")) or ventry.name[len("version-") :]
-            source = as_str(vmeta.get("source"))
-            yield ModelVersion(
-                model=name,
-                version=version,
-                origin=ctx.origin(vpath),
-                stage=None if stage in (None, "None") else stage,
-                aliases=tuple(sorted(by_version.get(version, []))),
-                status=as_str(vmeta.get("status")),
-                description=as_str(vmeta.get("description")),
-                created=as_int(vmeta.get("creation_timestamp")),
-                updated=as_int(vmeta.get("last_updated_timestamp")),
-                user=as_str(vmeta.get("user_id")),
-                source=source,
-                run_key=as_str(vmeta.get("run_id")),
-                logged_model_key=as_str(vmeta.get("model_id")) or logged_model_from_source(source),
-                tags=frozen_map(_read_key_files(ctx, join(model_dir, ventry.name, "tags"), "tag")),
-            )
-        yield from ctx.problems
-        ctx.problems.clear()
 
 
 def _flavors(entry: dict[str, object]) -> str | None:
