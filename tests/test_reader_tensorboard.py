@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import os
 import struct
 from collections.abc import Mapping
@@ -265,12 +266,15 @@ NAME = "events.out.tfevents.1795500400.fixture-host"
 
 def test_broken_files_give_these_problems_and_nothing_else() -> None:
     assert problems(read("broken")) == [
-        (f"broken/bad_crc/{NAME}", "bad CRC in record at byte 122; rest of the file skipped"),
+        (f"broken/bad_crc/{NAME}", "bad CRC in the record at byte 122; record skipped"),
         (f"broken/bad_header/{NAME}",
-         "bad CRC in record header at byte 164; rest of the file skipped"),
+         "bad CRC in record header at byte 164; rest of the file skipped (84 bytes)"),
         (f"broken/lfs/{NAME}",
          "git-lfs pointer, not the file "
          "(oid sha256:f64888e6ae9167633a5d13b3d41c7103d21d8613e394d7f3562a833831eedd5b, size 248)"),
+        (f"broken/truncated/{NAME}",
+         "file ends inside the record at byte 206 (25 of its 42 bytes present); that record was "
+         "dropped, 5 records read before it"),
     ]
 
 
@@ -282,15 +286,21 @@ def test_broken_runs_keep_what_was_read_before_the_damage() -> None:
         for name, run in broken.items() if run.metrics
     }
     assert loss_steps == {
-        "bad_crc": [0, 1],          # the record for step 2 failed its CRC
+        "bad_crc": [0, 1, 3, 4],    # the record for step 2 failed its CRC; the next ones are read
         "bad_header": [0, 1, 2],    # the length of the record for step 3 failed its CRC
-        "truncated": [0, 1, 2, 3],  # the half-written record for step 4 is a live file's tail
+        "truncated": [0, 1, 2, 3],  # the half-written record for step 4 is dropped (and said)
     }
     assert broken["truncated"].metric("loss").final == 0.5  # type: ignore[union-attr]
     for name in ("empty", "lfs"):
         run = broken[name]
-        assert run.metrics == () and run.start_time is None and run.status is RunStatus.UNKNOWN
+        assert run.metrics == () and run.status is RunStatus.UNKNOWN
+        # no timed event: the start is the creation time in the event file's name
+        assert run.start_time == 1795500400000 and run.end_time is None
     assert broken["empty"].artifacts == (Artifact(NAME, 0),)
+    # an LFS pointer is listed as what it is, with the size it declares, not as an event file
+    assert broken["lfs"].artifacts == (
+        Artifact(NAME, 128, note="Git LFS pointer (declared 248 B, not fetched)"),
+    )
 
 
 def test_undecodable_event_with_a_good_crc_is_a_problem() -> None:
@@ -304,7 +314,7 @@ def test_undecodable_event_with_a_good_crc_is_a_problem() -> None:
     offset = len(good)
     assert problems(records) == [(
         "r/events.out.tfevents.9.h",
-        f"undecodable event in record at byte {offset}; rest of the file skipped",
+        f"undecodable event in the record at byte {offset}; record skipped",
     )]
     assert runs(records)["r"].metric("loss").count == 3  # type: ignore[union-attr]
 
@@ -344,6 +354,97 @@ def test_undecodable_hparams_content_is_a_problem() -> None:
     records = read("", store=memory_store({"r/events.out.tfevents.9.h": frame}))
     assert problems(records) == [(
         "r/events.out.tfevents.9.h",
-        "undecodable event in record at byte 0; rest of the file skipped",
+        "undecodable event in the record at byte 0; record skipped",
     )]
     assert runs(records)["r"].params == {}
+
+
+# --- hostile bytes: every record is its own fault boundary (issue 11) --------------------------
+
+
+def frame(payload: bytes, *, length: int | None = None, good_crc: bool = True) -> bytes:
+    header = struct.pack("<Q", len(payload) if length is None else length)
+    crc = masked_crc32c(payload) if good_crc else masked_crc32c(payload) ^ 1
+    return header + struct.pack("<I", masked_crc32c(header)) + payload + struct.pack("<I", crc)
+
+
+def ld(number: int, payload: bytes) -> bytes:
+    assert len(payload) < 128
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def scalar_event(step: int, value: float, wall_time: float = 1795500500.0,
+                 tag: bytes = b"loss") -> bytes:
+    val = ld(1, tag) + b"\x15" + struct.pack("<f", value)
+    return b"\x09" + struct.pack("<d", wall_time) + b"\x10" + bytes([step]) + ld(5, ld(1, val))
+
+
+def test_a_length_of_2_to_the_60_is_refused_without_allocating() -> None:
+    good = frame(scalar_event(0, 1.0))
+    bomb = frame(b"", length=2**60)[:12] + b"x" * 20  # a header with a valid CRC
+    records = read("", store=memory_store({"r/events.out.tfevents.9.h": good + bomb}))
+    assert problems(records) == [(
+        "r/events.out.tfevents.9.h",
+        f"record at byte {len(good)} declares 1,152,921,504,606,846,976 bytes, past the "
+        "2,147,483,647-byte limit of a protobuf message; rest of the file skipped",
+    )]
+    assert values(runs(records)["r"], "loss") == [(0, 1795500500000, 1.0)]
+
+
+def test_a_bad_crc_skips_one_record_and_reading_goes_on() -> None:
+    data = (frame(scalar_event(0, 1.0)) + frame(scalar_event(1, 2.0), good_crc=False)
+            + frame(scalar_event(2, 3.0), good_crc=False) + frame(scalar_event(3, 4.0)))
+    records = read("", store=memory_store({"r/events.out.tfevents.9.h": data}))
+    first_bad = len(frame(scalar_event(0, 1.0)))
+    assert problems(records) == [(
+        "r/events.out.tfevents.9.h",
+        f"bad CRC in 2 records (first at byte {first_bad}); records skipped",
+    )]
+    assert [s for s, _t, _v in values(runs(records)["r"], "loss")] == [0, 3]
+
+
+@pytest.mark.parametrize("wall_time", [math.inf, -math.inf, math.nan, 1e300, -1e300])
+def test_wall_times_that_are_not_dates_keep_the_point_without_a_time(wall_time: float) -> None:
+    data = frame(scalar_event(0, 1.0)) + frame(scalar_event(1, 2.0, wall_time=wall_time))
+    records = read("", store=memory_store({"r/events.out.tfevents.9.h": data}))
+    assert problems(records) == [(
+        "r/events.out.tfevents.9.h",
+        "1 wall time not a date (infinite or out of range); those points are kept without a time",
+    )]
+    run = runs(records)["r"]
+    assert values(run, "loss") == [(0, 1795500500000, 1.0), (1, -1, 2.0)]
+    assert run.start_time == run.end_time == 1795500500000
+
+
+def test_hparams_end_time_out_of_range_is_not_a_crash() -> None:
+    # session_end_info {status=1, end_time_secs=1e300}
+    end_info = b"\x08\x01\x11" + struct.pack("<d", 1e300)
+    plugin_data = ld(1, b"hparams") + ld(2, ld(4, end_info))
+    value = ld(1, b"_hparams_/session_end_info") + ld(9, ld(1, plugin_data))
+    payload = b"\x09" + struct.pack("<d", 1795500500.0) + ld(5, ld(1, value))
+    records = read("", store=memory_store({"r/events.out.tfevents.9.h": frame(payload)}))
+    assert [reason for _p, reason in problems(records)] == [
+        "1 wall time not a date (infinite or out of range); those points are kept without a time"
+    ]
+    run = runs(records)["r"]
+    assert run.status is RunStatus.FINISHED and run.end_time == 1795500500000
+
+
+def test_invalid_utf8_tags_are_replaced_and_noted() -> None:
+    data = frame(scalar_event(0, 1.0, tag=b"lo\xffss"))
+    records = read("", store=memory_store({"r/events.out.tfevents.9.h": data}))
+    assert problems(records) == [(
+        "r/events.out.tfevents.9.h",
+        "1 text not valid UTF-8, decoded with replacement characters",
+    )]
+    assert [m.key for m in runs(records)["r"].metrics] == ["lo\ufffdss"]
+
+
+def test_one_bad_file_does_not_cost_the_other_files_of_its_run() -> None:
+    good = frame(scalar_event(0, 1.0))
+    records = read("", store=memory_store({
+        "r/events.out.tfevents.1.h": b"\x00" * 5,
+        "r/events.out.tfevents.2.h": good,
+    }))
+    assert [p for p, _r in problems(records)] == ["r/events.out.tfevents.1.h"]
+    assert values(runs(records)["r"], "loss") == [(0, 1795500500000, 1.0)]

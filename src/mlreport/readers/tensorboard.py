@@ -30,12 +30,20 @@ How the logdir maps onto the catalog:
 - Text summaries become run tags: ``<tag>`` (tensorboardX's ``/text_summary`` suffix removed) =
   the text of the last step. Images, histograms, audio, graphs and other plugins are ignored.
 - Run start/end time: the earliest/latest event wall time (end: the hparams end time when
-  written). Artifacts: the run's event files with their sizes.
+  written); a run with no timed event starts at the earliest creation time in its event file
+  names (``events.out.tfevents.<unix seconds>.…``). Times are UTC epoch values by definition,
+  so no zone has to be guessed. Artifacts: the run's event files with their sizes; a Git LFS
+  pointer is listed as one (note ``Git LFS pointer (declared 248 B, not fetched)``), never as
+  the event file.
 
-Damage: a file that ends inside a record is what a live writer leaves, so reading stops there
-without a Problem; a zero-length file holds no events and is not a Problem either. A CRC
-mismatch or an undecodable record is a Problem naming the byte offset, and the rest of that file
-is skipped. A Git LFS pointer in place of an event file is a Problem too.
+Damage, with one fault boundary per record: a record whose data fails its CRC or does not
+decode is skipped and the next one read (the header CRC vouches for its length); a bad header
+CRC, or a length past 2 GiB, ends the file (nothing after it can be located; a length is only
+compared, never allocated). A file that ends inside a record (a live writer, a cut copy) keeps
+what came before, and the lost record is a Problem. Wall times that are not dates (inf, NaN,
+1e300) keep the point without a time; invalid UTF-8 is decoded with replacement characters.
+Each of these is one Problem per file, naming the byte offset. A zero-length file holds no
+events and is not a Problem. A Git LFS pointer in place of an event file is a Problem too.
 
 An HF Trainer output dir (holding ``trainer_state.json``) is left to the ``hf`` reader, which does
 not read its ``runs/`` event files: :meth:`TensorboardReader.detect` says no for a directory that
@@ -46,6 +54,7 @@ the format) to read those event files here.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import posixpath
 import re
@@ -84,6 +93,8 @@ from ._protobuf import (
 )
 from .hf import lfs_pointer, lfs_problem_reason
 
+log = logging.getLogger("mlreport.readers.tensorboard")
+
 EVENT_FILE_PREFIX = "events.out.tfevents."
 _DETECT_DEPTH = 3
 _DETECT_MAX_DIRS = 200
@@ -92,6 +103,11 @@ _UNDECODABLE = (ProtobufError, struct.error, RecursionError)
 _HPARAMS_DIR = re.compile(r"^\d+\.\d+$")
 _TEXT_SUFFIX = "/text_summary"
 _ALWAYS_CHECK = 4096  # payloads up to this size have their CRC checked whatever they hold
+#: A record longer than this is refused (protobuf's own hard limit on a message is 2 GiB); the
+#: length is only compared, never allocated, so a length field of 2^60 costs nothing.
+MAX_RECORD = 2**31 - 1
+#: Wall times outside year 1..9999 cannot be dates on a page: they are left out (and noted).
+_MAX_MS = 253_402_300_799_999
 
 # hparams api.proto Status
 _HPARAMS_STATUS = {1: RunStatus.FINISHED, 2: RunStatus.FAILED, 3: RunStatus.RUNNING}
@@ -116,6 +132,8 @@ def _crc32c_tables() -> list[tuple[int, ...]]:
 
 _T0, _T1, _T2, _T3, _T4, _T5, _T6, _T7 = _crc32c_tables()
 _WORDS = struct.Struct("<II")
+_HEADER = struct.Struct("<QI")
+_CRC = struct.Struct("<I")
 _HALF = struct.Struct("<e")
 _HALF_BITS = struct.Struct("<H")
 
@@ -166,12 +184,19 @@ def iter_frames(data: bytes) -> Iterator[tuple[int, bytes, int]]:
         length, header_crc = struct.unpack_from("<QI", data, pos)
         if masked_crc32c(header) != header_crc:
             raise RecordError(pos, f"bad CRC in record header at byte {pos}")
+        if length > MAX_RECORD:
+            raise RecordError(pos, _too_long(pos, length))
         if pos + 16 + length > end:
             return
         payload = data[pos + 12 : pos + 12 + length]
         (data_crc,) = struct.unpack_from("<I", data, pos + 12 + length)
         yield pos, payload, data_crc
         pos += 16 + length
+
+
+def _too_long(pos: int, length: int) -> str:
+    return (f"record at byte {pos} declares {length:,} bytes, past the {MAX_RECORD:,}-byte limit "
+            "of a protobuf message")
 
 
 def iter_records(data: bytes) -> Iterator[tuple[int, bytes]]:
@@ -225,8 +250,23 @@ def _typed(data: bytes) -> Iterator[tuple[int, int, int, bytes]]:
             yield number, wire, 0, value
 
 
+class _Notes:
+    """What one file's decoding had to repair, reported as one Problem per file.
+
+    Module-level (reset per file by the reader) because the decoders below are plain functions
+    called millions of times: threading a context through them would cost more than the
+    reading. Reading is single-threaded per process; work units run in separate processes.
+    """
+
+    bad_utf8 = 0
+
+
 def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        _Notes.bad_utf8 += 1
+        return raw.decode("utf-8", errors="replace")
 
 
 def _decode_tensor(data: bytes) -> _Tensor:
@@ -392,7 +432,7 @@ class _RunData:
     """Everything gathered for one run directory from its event files (and hparams sub-dirs)."""
 
     rel_dir: str
-    files: list[tuple[str, int | None]] = field(default_factory=list)  # (path rel. to run, size)
+    files: list[Artifact] = field(default_factory=list)  # paths relative to the run dir
     points: dict[str, list[tuple[int, int, float]]] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     texts: dict[str, tuple[int, int, str]] = field(default_factory=dict)
@@ -402,9 +442,16 @@ class _RunData:
     end_ms: int | None = None
     has_hparams: bool = False
     has_events: bool = False
+    named_ms: int | None = None  # the earliest creation time in an event file's name
+
+    def named(self, ms: int) -> None:
+        if self.named_ms is None or ms < self.named_ms:
+            self.named_ms = ms
 
     def merge(self, other: _RunData, prefix: str) -> None:
-        self.files.extend((join(prefix, p), s) for p, s in other.files)
+        self.files.extend(replace(a, path=join(prefix, a.path)) for a in other.files)
+        if other.named_ms is not None:
+            self.named(other.named_ms)
         for tag, pts in other.points.items():
             self.points.setdefault(tag, []).extend(pts)
         self.params.update(other.params)
@@ -425,8 +472,12 @@ class _RunData:
             self.last_ms = ms
 
 
-def _to_ms(seconds: float) -> int:
-    return int(round(seconds * 1000))
+def _to_ms(seconds: float | None) -> int | None:
+    """Epoch seconds as epoch ms, or None when the time is not finite or not a date."""
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    ms = seconds * 1000
+    return int(round(ms)) if -_MAX_MS <= ms <= _MAX_MS else None
 
 
 class _FileReader:
@@ -435,6 +486,7 @@ class _FileReader:
     def __init__(self, run: _RunData) -> None:
         self.run = run
         self.plugins: dict[str, str] = {}  # tag -> plugin name, from the first metadata seen
+        self.bad_times = 0  # events whose wall time is not a date (inf, 1e300): time left out
 
     def uses(self, event: _Event) -> bool:
         """Whether :meth:`feed` takes anything from ``event`` (its CRC then matters)."""
@@ -449,9 +501,13 @@ class _FileReader:
     def feed(self, event: _Event) -> None:
         run = self.run
         run.has_events = True
-        ts = -1
-        if event.wall_time is not None and math.isfinite(event.wall_time):
-            ts = _to_ms(event.wall_time)
+        ms = _to_ms(event.wall_time)
+        if ms is None:
+            ts = -1
+            if event.wall_time is not None:
+                self.bad_times += 1
+        else:
+            ts = ms
             run._seen(ts)
         for v in event.values:
             if v.plugin_name is not None:
@@ -467,7 +523,7 @@ class _FileReader:
                 self._hparams(v.plugin_content)
             elif plugin == "text" and v.tensor is not None:
                 tag = v.tag[: -len(_TEXT_SUFFIX)] if v.tag.endswith(_TEXT_SUFFIX) else v.tag
-                text = "\n".join(s.decode("utf-8", errors="replace") for s in v.tensor.strings)
+                text = "\n".join(_text(s) for s in v.tensor.strings)
                 old = run.texts.get(tag)
                 if old is None or (event.step, ts) >= old[:2]:
                     run.texts[tag] = (event.step, ts, text)
@@ -494,6 +550,88 @@ class _FileReader:
                         end = as_double(b)
                 run.status = _HPARAMS_STATUS.get(status, RunStatus.UNKNOWN)
                 run.end_ms = _to_ms(end) if end else None
+                if end and run.end_ms is None:
+                    self.bad_times += 1
+
+
+def _read_file(data: bytes, run: _RunData) -> list[str]:
+    """Feed one event file's records into ``run``; the reasons for the Problems it deserves.
+
+    The fault boundary is the record: a record whose data fails its CRC or does not decode is
+    skipped and counted, and reading goes on with the next one (its length was checked by the
+    header CRC, so the framing still holds). Only a bad header (length or its CRC) ends the
+    file, since nothing after it can be located. Every check is on the bytes in hand: a
+    declared length is compared, never allocated.
+    """
+    reader = _FileReader(run)
+    _Notes.bad_utf8 = 0
+    reasons: list[str] = []
+    skipped: dict[str, list[int]] = {}
+    pos, end, records = 0, len(data), 0
+    while pos < end:
+        if end - pos < 12:
+            reasons.append(_cut(pos, end, records, 12))
+            break
+        length, header_crc = _HEADER.unpack_from(data, pos)
+        if masked_crc32c(data[pos : pos + 8]) != header_crc:
+            reasons.append(f"bad CRC in record header at byte {pos}; rest of the file skipped "
+                           f"({end - pos:,} bytes)")
+            break
+        if length > MAX_RECORD:
+            reasons.append(f"{_too_long(pos, length)}; rest of the file skipped")
+            break
+        if pos + 16 + length > end:
+            reasons.append(_cut(pos, end, records, 16 + length))
+            break
+        payload = data[pos + 12 : pos + 12 + length]
+        (crc,) = _CRC.unpack_from(data, pos + 12 + length)
+        offset, pos = pos, pos + 16 + length
+        try:
+            event: _Event | None = _decode_event(payload)
+        except _UNDECODABLE:
+            event = None
+        # The payload CRC is checked for every record that is used, and for every small one;
+        # large records the reader ignores (images, histograms, graphs) skip the pure-Python CRC.
+        if (event is None or length <= _ALWAYS_CHECK or reader.uses(event)) \
+                and masked_crc32c(payload) != crc:
+            skipped.setdefault("bad CRC", []).append(offset)
+            continue
+        try:
+            if event is None:
+                raise ProtobufError("undecodable")
+            reader.feed(event)  # decodes plugin content (hparams) in turn
+        except Exception:  # noqa: BLE001 - one bad record is one skipped record
+            skipped.setdefault("undecodable event", []).append(offset)
+            continue
+        records += 1
+    for why, offsets in skipped.items():
+        if len(offsets) == 1:
+            reasons.append(f"{why} in the record at byte {offsets[0]}; record skipped")
+        else:
+            reasons.append(f"{why} in {len(offsets):,} records (first at byte {offsets[0]}); "
+                           "records skipped")
+    if reader.bad_times:
+        reasons.append(f"{_count(reader.bad_times, 'wall time')} not a date (infinite or out of "
+                       "range); those points are kept without a time")
+    if _Notes.bad_utf8:
+        reasons.append(f"{_count(_Notes.bad_utf8, 'text')} not valid UTF-8, decoded with "
+                       "replacement characters")
+    return reasons
+
+
+def _cut(pos: int, end: int, records: int, needed: int) -> str:
+    # What a live writer (or an interrupted copy) leaves: said, since a record is lost.
+    return (f"file ends inside the record at byte {pos} ({end - pos:,} of its {needed:,} bytes "
+            f"present); that record was dropped, {_count(records, 'record')} read before it")
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0][:120] if text.strip() else type(exc).__name__
 
 
 def _is_event_file(name: str) -> bool:
@@ -559,7 +697,13 @@ class TensorboardReader:
         runs: dict[str, _RunData] = {}
         problems: list[Problem] = []
         for done, rel_dir in enumerate(sorted(by_dir), 1):
-            runs[rel_dir] = self._read_dir(store, path, rel_dir, by_dir[rel_dir], problems)
+            try:
+                runs[rel_dir] = self._read_dir(store, path, rel_dir, by_dir[rel_dir], problems)
+            except Exception as exc:  # noqa: BLE001 - the net for one strange directory
+                log.debug("unexpected error reading %s", rel_dir, exc_info=True)
+                problems.append(self._problem(
+                    store, join(path, rel_dir),
+                    f"unexpected {type(exc).__name__} while reading: {_short(exc)}; run skipped"))
             if done % 100 == 0 or done == total:
                 options.progress("runs", done, total)
 
@@ -575,7 +719,14 @@ class TensorboardReader:
                 del runs[rel_dir]
 
         for rel_dir in sorted(runs):
-            yield self._run(store, path, runs[rel_dir], experiment.key, options)
+            try:
+                yield self._run(store, path, runs[rel_dir], experiment.key, options)
+            except Exception as exc:  # noqa: BLE001 - the net for one strange run
+                log.debug("unexpected error building run %s", rel_dir, exc_info=True)
+                problems.append(self._problem(
+                    store, join(path, rel_dir),
+                    f"unexpected {type(exc).__name__} while reading the run: {_short(exc)}; "
+                    "run skipped"))
         yield from problems
 
     def _read_dir(
@@ -592,39 +743,29 @@ class TensorboardReader:
         # matters for which text wins at equal (step, time).
         for rel, size in sorted(files):
             full = join(root, rel)
-            run.files.append((posixpath.basename(rel), size))
+            name = posixpath.basename(rel)
+            named = _name_ms(name)
+            if named is not None:
+                run.named(named)
             data = contents[full]
             if isinstance(data, OSError):
+                run.files.append(Artifact(name, size))
                 problems.append(self._problem(store, full, f"cannot read: {data.strerror or data}"))
                 continue
             pointer = lfs_pointer(data)
             if pointer is not None:
+                # Listed as what it is, never as the event file it stands for.
+                run.files.append(Artifact(name, size, note=lfs_note(pointer[1])))
                 problems.append(self._problem(store, full, lfs_problem_reason(pointer)))
                 continue
-            reader = _FileReader(run)
+            run.files.append(Artifact(name, size))
             try:
-                for offset, payload, crc in iter_frames(data):
-                    try:
-                        event = _decode_event(payload)
-                    except _UNDECODABLE:
-                        event = None
-                    # The payload CRC is checked for every record that is used, and for every
-                    # small one; large records the reader ignores (images, histograms, graphs)
-                    # skip the pure-Python CRC.
-                    if (event is None or len(payload) <= _ALWAYS_CHECK or reader.uses(event)) \
-                            and masked_crc32c(payload) != crc:
-                        raise RecordError(offset, f"bad CRC in record at byte {offset}")
-                    try:
-                        if event is None:
-                            raise ProtobufError("undecodable")
-                        reader.feed(event)  # decodes plugin content (hparams) in turn
-                    except _UNDECODABLE:
-                        raise RecordError(
-                            offset, f"undecodable event in record at byte {offset}"
-                        ) from None
-            except RecordError as exc:
-                reason = f"{exc.reason}; rest of the file skipped"
-                problems.append(self._problem(store, full, reason))
+                reasons = _read_file(data, run)
+            except Exception as exc:  # noqa: BLE001 - the net for one strange file
+                log.debug("unexpected error reading %s", full, exc_info=True)
+                reasons = [f"unexpected {type(exc).__name__} while reading: {_short(exc)}; "
+                           "rest of the file skipped"]
+            problems.extend(self._problem(store, full, reason) for reason in reasons)
         return run
 
     def _run(
@@ -637,6 +778,11 @@ class TensorboardReader:
             metrics.append(metric if options.history else replace(metric, history=None))
         run_id = data.rel_dir or "."
         end = data.end_ms if data.end_ms is not None else data.last_ms
+        start = data.first_ms
+        if start is None:
+            # No event with a time (an empty file, or none readable): the writer put its
+            # creation time in the file name (seconds since the epoch, UTC by definition).
+            start = data.named_ms
         return Run(
             key=f"tb:{run_id}",
             id=run_id,
@@ -644,16 +790,42 @@ class TensorboardReader:
             origin=Origin(store.url, join(root, data.rel_dir), self.name),
             experiment_key=experiment_key,
             status=data.status,
-            start_time=data.first_ms,
+            start_time=start,
             end_time=end,
             params=frozen_map(data.params),
             tags=frozen_map({tag: text for tag, (_s, _t, text) in data.texts.items()}),
             metrics=tuple(metrics),
-            artifacts=tuple(Artifact(p, s) for p, s in sorted(data.files)),
+            artifacts=tuple(sorted(data.files, key=lambda a: a.path)),
         )
 
     def _problem(self, store: Store, path: str, reason: str) -> Problem:
         return Problem(Origin(store.url, path, self.name), reason)
+
+
+_NAME_TIME = re.compile(r"^events\.out\.tfevents\.(\d{9,11})(?:\.|$)")
+
+
+def _name_ms(name: str) -> int | None:
+    """``events.out.tfevents.<unix seconds>.<host>…``: the writer's creation time, in ms."""
+    match = _NAME_TIME.match(name)
+    return int(match.group(1)) * 1000 if match else None
+
+
+def lfs_note(declared: int | None) -> str:
+    """What an artifacts table says of a Git LFS pointer committed in place of a file."""
+    return f"Git LFS pointer (declared {_size_text(declared)}, not fetched)"
+
+
+def _size_text(size: int | None) -> str:
+    # The same 1024-based form as the pages' sizes (readers do not import render).
+    if size is None:
+        return "size unknown"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
 
 
 def _size_of(store: Store, path: str) -> int | None:
@@ -669,4 +841,4 @@ def _base_name(store: Store, path: str) -> str:
     return store_dir_name(store, path, "logdir")
 
 
-__all__ = ["TensorboardReader", "crc32c", "iter_frames", "iter_records", "masked_crc32c"]
+__all__ = ["TensorboardReader", "crc32c", "iter_frames", "iter_records", "lfs_note", "masked_crc32c"]
