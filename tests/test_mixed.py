@@ -1,4 +1,4 @@
-"""Several stores in one catalog: discovery in a project folder, cross-store lineage by digest."""
+"""Several stores in one catalog: discovery in a project folder, cross-store links by digest."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_a_project_folder_yields_every_store_inside(tmp_path: Path) -> None:
     assert formats == {"dvc", "mlflow", "wandb"}
 
 
-def test_one_dataset_node_when_digests_match_across_stores(tmp_path: Path) -> None:
+def test_equal_digests_across_stores_are_linked_never_merged(tmp_path: Path) -> None:
     project = _project(tmp_path)
     # An MLflow run logged the DVC stage's output as its training data, with the DVC md5.
     for meta in (project / "mlruns").glob("*/datasets/*/meta.yaml"):
@@ -37,15 +37,17 @@ def test_one_dataset_node_when_digests_match_across_stores(tmp_path: Path) -> No
         if "name: train-ds" in text:
             meta.write_text(re.sub(r"digest: \S+", f"digest: {DVC_PREPARED.removesuffix('.dir')}", text))
     catalog = read_catalog(Config(sources=(SourceConfig(str(project)),)))
-    merged = [d for d in catalog.datasets if d.digest and d.digest.startswith(DVC_PREPARED[:32])]
-    assert len(merged) == 1, [d.key for d in merged]
-    key = merged[0].key
-    users = {catalog.run_by_key[k].origin.format for k in catalog.runs_by_dataset[key]}
-    producers = {catalog.run_by_key[k].name for k in catalog.producers_by_dataset[key]}
-    assert "mlflow" in users and "dvc" in users
-    assert producers == {"prepare"}
+    same = sorted(d.key for d in catalog.datasets if d.comparable_digest == DVC_PREPARED[:32])
+    dvc_key, mlflow_key = f"data/prepared@{DVC_PREPARED}", f"train-ds@{DVC_PREPARED[:32]}"
+    assert same == [dvc_key, mlflow_key]  # two records, each with its own name and source
+    assert catalog.dataset_by_key[mlflow_key].name == "train-ds"
+    assert catalog.dataset_by_key[dvc_key].name == "data/prepared"
+    assert catalog.same_content(mlflow_key) == (dvc_key,)
+    assert catalog.same_content(dvc_key) == (mlflow_key,)
+    assert {catalog.run_by_key[k].origin.format for k in catalog.runs_by_dataset[mlflow_key]} == {"mlflow"}
+    assert {catalog.run_by_key[k].name for k in catalog.producers_by_dataset[dvc_key]} == {"prepare"}
     baseline = next(r for r in catalog.runs if r.name == "baseline")
-    assert key in {ref.dataset_key for ref in baseline.inputs}
+    assert mlflow_key in {ref.dataset_key for ref in baseline.inputs}
 
 
 def test_a_mixed_site_is_byte_identical_across_builds(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

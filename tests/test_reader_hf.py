@@ -116,7 +116,7 @@ def test_full_run_metric_histories_over_steps() -> None:
     assert loss.final_timestamp is None
     eval_loss = metric(run, "eval_loss")
     assert (eval_loss.count, eval_loss.final, eval_loss.final_step) == (2, 0.43, 40)
-    assert (eval_loss.best, eval_loss.best_step) == (0.40, 20)
+    assert (eval_loss.minimum, eval_loss.minimum_step) == (0.40, 20)
     assert metric(run, "eval_accuracy").final == 0.86
     assert metric(run, "test_loss").count == 1 and metric(run, "test_f1").final == 0.89
     epoch = metric(run, "epoch")  # the epoch of every entry, duplicates at one step dropped

@@ -203,7 +203,7 @@ def test_basic_metrics_merge_finals_and_inline_history() -> None:
     loss = metric(run, "val_logloss")
     assert loss.history is not None
     assert list(loss.history.timestamps) == [1772413800000, 1772414400000, 1772415000000, 1772415600000]
-    assert (loss.final, loss.final_timestamp, loss.best, loss.best_step) == (0.241, 1772415600000, 0.241, 400)
+    assert (loss.final, loss.final_timestamp, loss.minimum, loss.minimum_step) == (0.241, 1772415600000, 0.241, 400)
     test_auc = metric(run, "test_auc")  # no history: one point at the run's last step
     assert (test_auc.final, test_auc.final_step, test_auc.count, test_auc.history) == (0.905, 400, 1, None)
 

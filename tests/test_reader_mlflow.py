@@ -95,15 +95,17 @@ def test_metric_history_final_min_max(store: tuple[str, Catalog]) -> None:
     loss = base.metric("loss")  # type: ignore[attr-defined]
     assert loss is not None and loss.count == 5 and loss.final_step == 4
     # the step-0 line that log_model appends again is not a sixth point nor the final value
-    assert list(loss.history.steps) == [0, 1, 2, 3, 4]
-    assert loss.final == loss.history.values[-1] == loss.minimum
+    history = catalog.history(base.key, "loss")  # type: ignore[attr-defined]
+    assert history is not None and list(history.steps) == [0, 1, 2, 3, 4]
+    assert loss.final == history.values[-1] == loss.minimum
     assert base.metric("train/loss") is not None  # a key with "/" (nested dirs in file stores)
     assert base.metric("val/acc").count == 5  # type: ignore[union-attr]
     if name.startswith("v3"):
         eval_acc = base.metric("eval_acc")  # type: ignore[attr-defined]
         assert eval_acc.final_step == 4 and eval_acc.count == 1 and eval_acc.final == pytest.approx(0.81)
-    weird = by_name(catalog)["<script>alert(1)</script>"].metric("weird")  # type: ignore[attr-defined]
-    values = list(weird.history.values)
+    weird_run = by_name(catalog)["<script>alert(1)</script>"]
+    weird = weird_run.metric("weird")  # type: ignore[attr-defined]
+    values = list(catalog.history(weird_run.key, "weird").values)  # type: ignore[attr-defined, union-attr]
     assert math.isnan(values[0]) and values[1] == math.inf and values[2] == -math.inf and values[3] == 0.5
     assert weird.minimum == -math.inf and weird.maximum == math.inf and weird.final == 0.5
 

@@ -61,6 +61,9 @@ class Config:
     include_deleted: bool = False
     key_metrics: tuple[str, ...] = ()
     metric_goals: Mapping[str, str] = field(default_factory=dict)
+    # registered models that are one model across stores (globs on the name); others with one
+    # name in two stores stay apart, named "name (store label)" (catalog helper, issue 8)
+    shared_models: tuple[str, ...] = ()
     promote: tuple[PromoteRule, ...] = ()
     prefix: str | None = None
     templates: str | None = None
@@ -182,6 +185,8 @@ class _Checker:
                 if v not in ("min", "max"):
                     raise self.fail(f"metric_goals.{k}", f"expected min or max, found '{v}'")
             values["metric_goals"] = goals
+        if "shared_models" in data:
+            values["shared_models"] = self.strings(data["shared_models"], "shared_models")
         if "builder" in data:
             builder = self.string(data["builder"], "builder")
             if builder not in BUILDERS:

@@ -8,14 +8,31 @@ Every record carries an :class:`Origin` so that a page can name its source and a
 
 from __future__ import annotations
 
+import copyreg
 import enum
 import math
 from array import array
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+def _mapping_proxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(items)
+
+
+def _reduce_mapping_proxy(
+    m: MappingProxyType[Any, Any],
+) -> tuple[Callable[..., MappingProxyType[Any, Any]], tuple[Any]]:
+    return _mapping_proxy, (dict(m),)
+
+
+# Records hold read-only mappings, and a catalog must pickle (a process pool, a Dask cluster,
+# the build cache): teach pickle to rebuild a mappingproxy from a plain copy of its dict.
+copyreg.pickle(MappingProxyType, _reduce_mapping_proxy)
 
 
 def _empty() -> Mapping[str, str]:
@@ -123,8 +140,11 @@ def _nan_key(value: float) -> float:
 class Metric:
     """One metric of a run: the final value and the summary statistics, plus its history.
 
-    ``final`` follows MLflow: the point with the largest (step, timestamp, value). ``best`` is
-    chosen by the metric's goal (see :func:`metric_goal`), ignoring NaN.
+    ``final`` follows MLflow: the point with the largest (step, timestamp, value). Which of
+    ``minimum``/``maximum`` is the best is the catalog's decision (:meth:`Catalog.best
+    <mlreport.catalog.Catalog.best>`), since it depends on the store and the config. ``history`` is
+    set by readers; in a crawled catalog it is ``None`` and :meth:`Catalog.history
+    <mlreport.catalog.Catalog.history>` loads it.
     """
 
     key: str
@@ -183,68 +203,53 @@ class Metric:
             history=None,
         )
 
-    @property
-    def best(self) -> float | None:
-        return self.minimum if metric_goal(self.key) == "min" else self.maximum
 
-    @property
-    def best_step(self) -> int | None:
-        return self.minimum_step if metric_goal(self.key) == "min" else self.maximum_step
+class Goal(enum.Enum):
+    """Which way a metric is better."""
+
+    MIN = "min"
+    MAX = "max"
 
 
-_LOWER_IS_BETTER = (
-    "loss",
-    "error",
-    "err",
-    "mae",
-    "mse",
-    "rmse",
-    "mape",
-    "smape",
-    "perplexity",
-    "ppl",
-    "wer",
-    "cer",
-    "fpr",
-    "fnr",
-    "logloss",
-    "log_loss",
-    "brier",
-    "runtime",
-    "latency",
-    "time",
-    "distance",
-    "regret",
-    "cost",
-    "nll",
-    "bpd",
-    "fid",
-    "kl",
-)
+@dataclass(frozen=True, slots=True)
+class MetricGoal:
+    """A store's own statement of which way a metric is better.
+
+    Readers yield one when the store declares it (a Trainer's ``metric_for_best_model`` with
+    ``greater_is_better``, a model card's metric, a dvclive or manifest declaration); it outranks
+    ``metric_goals`` in the config and the name vocabulary (see :meth:`Catalog.goal
+    <mlreport.catalog.Catalog.goal>`). ``detail`` says where, for the page (``trainer_state.json:
+    metric_for_best_model``).
+    """
+
+    key: str
+    goal: Goal
+    origin: Origin
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Something a reader read and deliberately left out of the catalog, counted, with why.
+
+    Not a Problem (nothing is wrong with it) but never silent either: the Problems page lists
+    these so that it cannot claim that every record was read. ``what`` is a plural noun phrase
+    (``deleted runs``, ``media files``).
+    """
+
+    origin: Origin
+    what: str
+    count: int
+    reason: str
+    keys: tuple[str, ...] = ()  # the records' keys where known (a link to one says why it is absent)
 
 
 def metric_goal(key: str) -> str:
-    """``"min"`` for metrics where lower is better (loss, error, rmse …), otherwise ``"max"``.
+    """Deprecated: the name vocabulary alone. Call :meth:`mlreport.catalog.Catalog.goal`, which
+    also honours what the store declares and the config."""
+    from .goals import vocabulary_goal
 
-    The decision is by name, the way a reader of the page would guess it; the words are matched
-    as whole tokens of the key so that ``val/rmse`` and ``eval_loss`` count but ``glossary`` not.
-    """
-    lowered = key.lower()
-    tokens = [t for t in _split_tokens(lowered) if t]
-    return "min" if any(t in _LOWER_IS_BETTER for t in tokens) else "max"
-
-
-def _split_tokens(text: str) -> list[str]:
-    out: list[str] = []
-    current = []
-    for ch in text:
-        if ch.isalnum():
-            current.append(ch)
-        else:
-            out.append("".join(current))
-            current = []
-    out.append("".join(current))
-    return out
+    return (vocabulary_goal(key) or Goal.MAX).value
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,7 +358,15 @@ class LoggedModel:
 
 @dataclass(frozen=True, slots=True)
 class Dataset:
-    """A dataset used by runs. ``key`` is stable: ``<name>@<digest>`` or the name alone."""
+    """A dataset used by runs, identified the way its store identifies it.
+
+    ``key`` is stable and made of the store's own identity (MLflow: ``<name>@<digest>``; DVC:
+    ``<path>@<md5>``; a manifest: ``<name>@<digest>`` of its URI), so two datasets are one record
+    only when their store says so. ``content_digest`` is the reader's comparable form of the
+    digest when it differs from ``digest`` (DVC writes ``<md5>.dir`` for a folder): datasets
+    with equal content digests are linked ("same content as", :meth:`Catalog.same_content
+    <mlreport.catalog.Catalog.same_content>`), never merged.
+    """
 
     key: str
     name: str
@@ -363,6 +376,12 @@ class Dataset:
     source: str | None = None
     schema: str | None = None
     profile: str | None = None
+    content_digest: str | None = None
+
+    @property
+    def comparable_digest(self) -> str | None:
+        """The digest that equals another store's for the same bytes."""
+        return self.content_digest or self.digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,4 +424,4 @@ class ModelVersion:
     metrics: tuple[Metric, ...] = ()
 
 
-Record = Experiment | Run | LoggedModel | Dataset | RegisteredModel | ModelVersion | Problem
+Record = Experiment | Run | LoggedModel | Dataset | RegisteredModel | ModelVersion | Problem | MetricGoal | Skipped

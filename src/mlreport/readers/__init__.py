@@ -49,12 +49,23 @@ class ReadOptions:
 
 
 class Reader(Protocol):
-    """A store format. Optional class attributes that discovery reads:
+    """A store format; the whole contract is in docs/readers.md.
 
-    - ``owns_subtree`` (default True): nothing below a detected store is another store; False
-      for project-like formats (a DVC repository) so that discovery looks further down.
-    - ``file_suffixes``: file names (endings) worth a ``detect`` call (``.db`` for SQLite).
-    - ``detects_dirs`` (default: True unless ``file_suffixes`` is set): also try directories.
+    Required: ``name`` (short, stable, public API), ``label`` (shown to people),
+    ``detect(store, path)`` (cheap: a few names and bytes) and ``read(store, path, options)``
+    (yields records and Problems; never raises for one bad record).
+
+    Optional class attributes, read once per reader through :func:`reader_traits` (the
+    defaults are those of :class:`ReaderTraits`):
+
+    - ``owns_subtree`` (True): nothing below a detected store is another store; False for
+      project-like formats (a DVC repository) so that discovery looks further down.
+    - ``nested`` (False): with ``owns_subtree = False``, a folder of this format may hold more
+      folders of the same format (a manifest sweep and its trials).
+    - ``file_suffixes`` (()): file names (endings) worth a ``detect`` call (``.db`` for SQLite).
+    - ``detects_dirs`` (True unless ``file_suffixes`` is set): also try directories.
+    - ``merges_experiments`` (False): experiments with the same key from two stores of this
+      format are one experiment (a W&B project written from two ``wandb/`` folders).
     """
 
     name: ClassVar[str]
@@ -67,6 +78,35 @@ class Reader(Protocol):
     def read(self, store: Store, path: str, options: ReadOptions) -> Iterator[Record]:
         """Yield the records (and Problems) of the store at ``path``."""
         ...
+
+
+@dataclass(frozen=True)
+class ReaderTraits:
+    """How discovery and merging treat a reader (its optional attributes, with defaults)."""
+
+    owns_subtree: bool = True
+    nested: bool = False
+    file_suffixes: tuple[str, ...] = ()
+    detects_dirs: bool = True
+    merges_experiments: bool = False
+
+    def tries_file(self, path: str) -> bool:
+        """True when a file at ``path`` is worth this reader's ``detect``."""
+        return bool(self.file_suffixes) and path.lower().endswith(self.file_suffixes)
+
+
+def reader_traits(reader: object) -> ReaderTraits:
+    """The traits of ``reader``: its optional class attributes, checked, with defaults."""
+    suffixes = getattr(reader, "file_suffixes", ()) or ()
+    if isinstance(suffixes, str):
+        suffixes = (suffixes,)
+    return ReaderTraits(
+        owns_subtree=bool(getattr(reader, "owns_subtree", True)),
+        nested=bool(getattr(reader, "nested", False)),
+        file_suffixes=tuple(str(s).lower() for s in suffixes),
+        detects_dirs=bool(getattr(reader, "detects_dirs", not suffixes)),
+        merges_experiments=bool(getattr(reader, "merges_experiments", False)),
+    )
 
 
 # name -> "module:Class", the built-ins in detection order (most specific first).

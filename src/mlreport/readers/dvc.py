@@ -1177,6 +1177,8 @@ class _Reading:
             source_type="dvc",
             source=path,
             profile=json.dumps(profile, sort_keys=True) if profile else None,
+            # a folder's md5 ends ".dir" (DVC's marker, not part of the hash): compare without it
+            content_digest=md5.removesuffix(".dir") if md5 and md5.endswith(".dir") else None,
         )
 
     def _logged_model(

@@ -919,6 +919,7 @@ class WandbReader:
 
     name = "wandb"
     label = "Weights & Biases"
+    merges_experiments = True  # one project written from several wandb/ folders is one project
 
     def detect(self, store: Store, path: str) -> bool:
         base = path.rsplit("/", 1)[-1]

@@ -503,7 +503,7 @@ class SiteRenderer:
                 key_params=self.key_params(params, m.name),
                 params_table=self.params_table(params),
                 metrics_table=self.metrics_table(metrics),
-                charts=self.history_charts(run.metrics if run else metrics),
+                charts=self.history_charts(run.metrics if run else metrics, run.key if run else (lm.key if lm else "")),
                 lineage=self.version_lineage(here, v, run, lm),
                 artifacts_table=self.artifacts_table(
                     lm.artifacts if lm and lm.artifacts else (run.artifacts if run else ())
@@ -584,7 +584,7 @@ class SiteRenderer:
                 params_table=self.params_table(r.params),
                 metrics_table=self.metrics_table(r.metrics),
                 key_metrics=key_value_table([(m.key, Cell(fmt_number(m.final))) for m in r.metrics[:KEY_PARAMS]]),
-                charts=self.history_charts(r.metrics),
+                charts=self.history_charts(r.metrics, r.key),
                 tags_table=self.tags_table({k: v for k, v in r.tags.items() if not k.startswith("mlflow.")}),
                 system_tags_table=self.tags_table(
                     {k: v for k, v in r.tags.items() if k.startswith("mlflow.")}, searchable=False
@@ -893,14 +893,17 @@ class SiteRenderer:
             numeric=[False] + [True] * 9,
         )
 
-    def history_charts(self, metrics: Sequence[Metric]) -> list[Markup]:
+    def history_charts(self, metrics: Sequence[Metric], owner_key: str) -> list[Markup]:
         charts: list[Markup] = []
         for m in metrics:
-            if m.history is None or len(m.history) < 2:
+            if m.count < 2:
+                continue
+            history = self.c.history(owner_key, m.key)
+            if history is None or len(history) < 2:
                 continue
             if len(charts) >= MAX_CHARTS:
                 break
-            charts.append(figure_div(line_figure(m.key, [(m.key, m.history.steps, m.history.values)], "step", m.key)))
+            charts.append(figure_div(line_figure(m.key, [(m.key, history.steps, history.values)], "step", m.key)))
         return charts
 
     def artifacts_table(self, artifacts: Iterable[Any]) -> Markup | None:

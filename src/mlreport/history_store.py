@@ -1,0 +1,102 @@
+"""Metric histories kept on disk, so the catalog holds summaries and a page loads its own series.
+
+At 10^5 runs the histories are most of a store's bytes (a few dozen points per metric, several
+metrics per run); holding them all made a 100,000-run crawl need ~9.5 GB (issue 12). The crawl
+writes each run's histories here as the reader yields them and keeps only the
+:class:`~mlreport.model.Metric` summaries; :meth:`mlreport.catalog.Catalog.history` reads one
+series back when a page needs it.
+
+The file is three packed arrays per series (steps ``q``, timestamps ``q``, values ``d``, native
+byte order: the file never leaves the machine that wrote it). A :class:`HistoryFile` pickles as
+its path and the number of bytes written, so that a process pool can read the same file; a Dask
+worker on another machine cannot (see docs/formats.md).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import weakref
+from array import array
+from pathlib import Path
+
+from .model import MetricHistory
+
+#: (byte offset, number of points) of one series in the file
+Location = tuple[int, int]
+
+
+class HistoryFile:
+    """An append-only file of metric histories; the writer owns it and deletes it when collected.
+
+    Args:
+        directory: where the file goes (a work folder); the system's temp folder when None.
+    """
+
+    def __init__(self, directory: str | Path | None = None) -> None:
+        if directory is not None:
+            Path(directory).mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="mlreport-histories-", suffix=".bin", dir=directory)
+        self.path = name
+        self._size = 0
+        self._writer: int | None = fd
+        self._lock = threading.Lock()
+        # only the process that created the file removes it (copies in workers do not)
+        self._finalizer: weakref.finalize[..., HistoryFile] | None = weakref.finalize(self, _remove, name, fd)
+
+    def put(self, history: MetricHistory) -> Location:
+        """Append one series; returns where it is."""
+        if self._writer is None:
+            raise ValueError("history file is read-only in this process")
+        data = history.steps.tobytes() + history.timestamps.tobytes() + history.values.tobytes()
+        with self._lock:
+            offset = self._size
+            os.pwrite(self._writer, data, offset)
+            self._size += len(data)
+        return offset, len(history)
+
+    def get(self, location: Location) -> MetricHistory:
+        """The series written at ``location``."""
+        offset, n = location
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            raw = os.pread(fd, 24 * n, offset)
+        finally:
+            os.close(fd)
+        if len(raw) != 24 * n:
+            raise OSError(f"history file {self.path} is truncated")
+        steps, timestamps, values = array("q"), array("q"), array("d")
+        steps.frombytes(raw[: 8 * n])
+        timestamps.frombytes(raw[8 * n : 16 * n])
+        values.frombytes(raw[16 * n :])
+        return MetricHistory(steps, timestamps, values)
+
+    @property
+    def size(self) -> int:
+        """Bytes written so far."""
+        return self._size
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"path": self.path, "size": self._size}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.path = str(state["path"])
+        self._size = int(str(state["size"]))
+        self._writer = None
+        self._lock = threading.Lock()
+        self._finalizer = None
+
+    def __repr__(self) -> str:
+        return f"HistoryFile({self.path!r}, {self._size} bytes)"
+
+
+def _remove(path: str, fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
