@@ -351,3 +351,16 @@ def test_history_file_round_trip(tmp_path: Path) -> None:
 
     gc.collect()
     assert not path.exists()  # the writer's file goes with it
+
+
+def test_site_example_v4_shows_the_dataset_mlflow_logged() -> None:
+    # issue 8: churn-classifier v4 and its run were shown trained on churn-2026-10-train from
+    # 2026-10.parquet (a same-digest dataset merged into it); MLflow says 2026-11
+    from .conftest import ROOT
+
+    catalog = read_catalog(Config(sources=(SourceConfig(str(ROOT / "site_example")),)))
+    v4 = next(v for v in catalog.versions if v.model == "churn-classifier" and v.version == "4")
+    run = catalog.run_by_key[v4.run_key or ""]
+    training = [catalog.dataset_by_key[r.dataset_key] for r in run.inputs if r.context == "training"]
+    assert [(d.name, d.source) for d in training] == [("churn-2026-11-train", "s3://acme-data/churn/2026-11.parquet")]
+    assert catalog.same_content(training[0].key)  # the October set has the same bytes: a link

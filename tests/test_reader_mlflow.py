@@ -384,8 +384,7 @@ def test_bad_cells_in_metrics_and_runs_cost_their_point_or_field(tmp_path: Path)
     )
     catalog = read(db)
     base = by_name(catalog)["baseline"]
-    loss = base.metric("loss")  # type: ignore[attr-defined]
-    assert list(loss.history.steps) == [0, 1, 2, 3, 4]
+    assert list(catalog.history(base.key, "loss").steps) == [0, 1, 2, 3, 4]  # type: ignore[attr-defined, union-attr]
     assert base.start_time is None and base.end_time is None  # type: ignore[attr-defined]
     assert _problems(catalog) == [
         f"mlflow.db#metrics/{baseline}/loss: point skipped: step 1e+20 is not an int64",
