@@ -93,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
             "--include-deleted", action="store_true", default=None, help="also show deleted runs and experiments"
         )
         p.add_argument("--builder", choices=("mkdocs", "zensical", "properdocs"), help="site builder (default: mkdocs)")
+        p.add_argument("--history", metavar="PATH_OR_URL", help="the previous site's history.json (alias ledger)")
 
     build = sub.add_parser("build", parents=[common], help="build the site")
     site_options(build)
@@ -143,7 +144,7 @@ def _load(args: argparse.Namespace) -> Any:
     if not config.sources:
         raise UsageError(NOTHING_TO_BUILD)
     overrides: dict[str, Any] = {"include_deleted": args.include_deleted}
-    for name in ("output", "site_url", "title", "strict", "builder"):
+    for name in ("output", "site_url", "title", "strict", "builder", "history"):
         overrides[name] = getattr(args, name, None)
     return config.with_overrides(**overrides)
 

@@ -73,6 +73,7 @@ class Config:
     # review (issue 9): the alias versions are compared with, and the gates (see mlreport.gates)
     baseline: str = "champion"
     gates: tuple[Gate, ...] = ()
+    history: str | None = None  # the previous alias ledger (history.json): a path or URL
     base_dir: Path = field(default_factory=Path.cwd)
     path: Path | None = None
 
@@ -198,6 +199,8 @@ class _Checker:
             from .gates import parse_gates
 
             values["gates"] = parse_gates(data["gates"], self.fail)
+        if data.get("history") is not None:
+            values["history"] = self.string(data["history"], "history")
         if "promote" in data:
             rules = data["promote"]
             if not isinstance(rules, list):

@@ -47,6 +47,7 @@ class Subject:
     logged_model: LoggedModel | None = None
     aliases: tuple[str, ...] = ()
     stage: str | None = None
+    metrics: tuple[Metric, ...] = ()  # the version's own numbers (a checkpoint's), when it has them
 
     @property
     def label(self) -> str:
@@ -280,6 +281,7 @@ def subject_of_version(catalog: Catalog, mv: ModelVersion) -> Subject:
         logged_model=catalog.logged_model_by_key.get(mv.logged_model_key or ""),
         aliases=mv.aliases,
         stage=mv.stage,
+        metrics=mv.metrics,
     )
 
 
@@ -516,8 +518,10 @@ def _key_metrics(catalog: Catalog, model: str | None, candidate: Subject, config
 
 
 def _metrics(subject: Subject) -> dict[str, Metric]:
-    """The subject's metrics: its run's, then the logged model's for keys the run lacks (an
-    MLflow 3 evaluation logs onto the model)."""
+    """The subject's metrics: the version's own when it has them (as its page shows), else its
+    run's, then the logged model's for keys the run lacks (an MLflow 3 evaluation logs onto it)."""
+    if subject.metrics:
+        return {m.key: m for m in subject.metrics}
     out: dict[str, Metric] = {}
     if subject.run is not None:
         for m in subject.run.metrics:

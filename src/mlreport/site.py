@@ -115,6 +115,11 @@ def build_site(config: Config, progress: Progress | None = None, catalog: Catalo
         templates_dir = str(t if t.is_absolute() else config.base_dir / t)
     pages = render_site(catalog, render_config, templates_dir)
     pages.update(asset_pages(prefix))
+    # review (issue 9): the alias ledger and the Atom feed, published with the site
+    from .ledger import history_pages, previous_location
+
+    where = previous_location(config.history, str(site_dir), prefix)
+    pages.update(history_pages(catalog, config.title, config.site_url, prefix, where))
     for rel, data in user_pages.items():
         pages.setdefault(rel, data)
     timings["render"] = time.perf_counter() - t1
