@@ -532,10 +532,11 @@ def test_a_huge_metric_file_keeps_exact_summaries_and_a_chart_sized_history(
     big.write_text("".join(f"{1767225600000 + i} {v} {i}\n" for i, v in enumerate(values)))
     monkeypatch.setattr(LocalStore_type(), "read_bytes", _refuse_big(LocalStore_type().read_bytes))
     catalog = read(root)
-    metric = by_name(catalog)["candidate"].metric("big")  # type: ignore[attr-defined]
+    candidate = by_name(catalog)["candidate"]
+    metric = candidate.metric("big")  # type: ignore[attr-defined]
     assert (metric.count, metric.final, metric.final_step) == (n, values[-1], n - 1)
     assert (metric.minimum, metric.minimum_step, metric.maximum, metric.maximum_step) == (-5.0, 123, 1e9, 40_000)
-    steps = list(metric.history.steps)
+    steps = list(catalog.history(candidate.key, "big").steps)  # type: ignore[attr-defined, union-attr]
     assert len(steps) <= 4 * 1000 and steps == sorted(steps) and {0, 123, 40_000, n - 1} <= set(steps)
     assert [p.reason for p in catalog.problems if p.origin.path.endswith("/big")] == [
         f"{n:,} points; {len(steps):,} kept for charts (final, min, max and count are exact; duplicate lines are counted)"
