@@ -16,6 +16,8 @@ from mlreport.model import (
     Artifact,
     Dataset,
     DatasetRef,
+    Metric,
+    MetricHistory,
     ModelVersion,
     Problem,
     Record,
@@ -139,7 +141,8 @@ def test_full_run_summary_entry_and_results_files() -> None:
     # a key with a history keeps it: all_results.json's eval_loss (best model, 0.4) does not win
     assert metric(run, "eval_loss").final == 0.43
     assert [m.key for m in run.metrics] == sorted(m.key for m in run.metrics)
-    assert len(run.metrics) == 23
+    assert len(run.metrics) == 25  # 23 from the state and results, 2 from the card's model-index
+    assert metric(run, "accuracy (glue/mrpc/validation)").final == 0.86
 
 
 def test_full_run_params_from_state_card_and_config() -> None:
@@ -208,6 +211,31 @@ def test_full_checkpoints_are_model_versions_with_best_alias() -> None:
     assert {v.run_key for v in versions} == {"hf:full"}
     assert [v.source for v in versions] == ["full/checkpoint-20", "full/checkpoint-40", "full"]
     assert [v.origin.path for v in versions] == ["full/checkpoint-20", "full/checkpoint-40", "full"]
+
+
+def test_checkpoint_versions_show_the_metrics_logged_by_their_step() -> None:
+    versions = {v.version: v for v in only(read("full"), ModelVersion)}
+    at20 = {m.key: (m.final, m.final_step) for m in versions["checkpoint-20"].metrics}
+    # eval_loss 0.4 at step 20 is the best checkpoint's value, not the run's final 0.43
+    assert at20["eval_loss"] == (0.4, 20) and at20["loss"] == (0.5123, 20)
+    assert "train_runtime" not in at20 and "test_accuracy" not in at20  # logged later
+    assert versions["checkpoint-20"].metrics[0].history is None  # charts come from the run
+    at40 = {m.key: m for m in versions["checkpoint-40"].metrics}
+    assert (at40["eval_loss"].final, at40["eval_loss"].minimum, at40["eval_loss"].count) == (0.43, 0.4, 2)
+    assert versions["final"].metrics == ()  # the output dir is the run's own result
+
+
+def test_checkpoint_metrics_helper_cuts_each_history_at_the_step() -> None:
+    from mlreport.readers.hf import _checkpoint_metrics
+
+    loss = Metric.from_history("loss", MetricHistory.from_points([(5, -1, 3.0), (10, -1, 2.0), (15, -1, 1.0)]))
+    late = Metric.from_history("late", MetricHistory.from_points([(12, -1, 9.0)]))
+    got = _checkpoint_metrics({"loss": loss, "late": late, "single": Metric.single("single", 1.0)}, [4, 10, 14])
+    assert {n: [(m.key, m.final, m.count) for m in ms] for n, ms in got.items()} == {
+        4: [],
+        10: [("loss", 2.0, 2)],
+        14: [("late", 9.0, 1), ("loss", 2.0, 2)],
+    }
 
 
 def test_full_artifacts_are_every_file_with_its_size() -> None:
@@ -295,13 +323,23 @@ def test_lfs_pointer_trainer_state_is_a_problem_not_parsed() -> None:
         "model.safetensors: 1048576 bytes (pointer 132 bytes); "
         "trainer_state.json: 1964 bytes (pointer 129 bytes)"
     )
-    assert run.artifacts == (
+    assert run.artifacts == (  # a pointer is listed as a pointer: its own size, the declared one in the note
         Artifact("config.json", 827),
-        Artifact("model.safetensors", 1048576),
-        Artifact("trainer_state.json", 1964),
+        Artifact("model.safetensors", 132, note="Git LFS pointer (declared 1.0 MB, not fetched)"),
+        Artifact("trainer_state.json", 129, note="Git LFS pointer (declared 2.0 kB, not fetched)"),
     )
     (version,) = only(records, ModelVersion)
     assert (version.model, version.version, dict(version.tags)) == ("lfs_pointer", "final", {})
+
+
+def test_human_size_and_lfs_note() -> None:
+    from mlreport.readers.hf import human_size, lfs_note
+
+    assert [human_size(n) for n in (0, 999, 1000, 5_700_000_000, 999_950, 10**18)] == [
+        "0 bytes", "999 bytes", "1.0 kB", "5.7 GB", "1.0 MB", "1000.0 PB",
+    ]
+    assert lfs_note(("sha256:x", 5_700_000_000)) == "Git LFS pointer (declared 5.7 GB, not fetched)"
+    assert lfs_note(("sha256:x", None)) == "Git LFS pointer (not fetched)"
 
 
 def test_lfs_pointer_parser() -> None:
@@ -335,7 +373,7 @@ def test_handmade_damage_is_reported_and_reading_goes_on() -> None:
     assert list(metric(run, "loss").history.steps) == [1, 3]
 
 
-def test_model_index_results_fill_in_unknown_metrics_only() -> None:
+def test_model_index_results_are_keyed_by_dataset_split_and_type() -> None:
     card = """---
 base_model: [org/a, org/b]
 datasets: imdb
@@ -348,6 +386,12 @@ model-index:
     - {type: accuracy, value: 0.9}
     - {type: rouge1, value: 41.5}
     - {type: note, value: n/a}
+    - {type: f1, name: F1 macro, value: 0.7}
+    - {type: f1, name: F1 micro, value: 0.8}
+  - task: {type: text-classification}
+    dataset: {name: IMDB, type: imdb, split: validation}
+    metrics:
+    - {type: accuracy, value: 0.92}
 ---
 ## Training hyperparameters
 - seed: 7
@@ -356,13 +400,33 @@ model-index:
     store = memory_store({"m/README.md": card, "m/trainer_state.json": json.dumps(state)})
     run = the_run(list(READER.read(store, "m", ReadOptions())))
     assert run.name == "my-model"
-    assert metric(run, "rouge1").final == 41.5 and metric(run, "rouge1").final_step == 12
-    assert run.metric("accuracy") is None  # eval_accuracy is known
-    assert run.metric("note") is None
+    assert {m.key: m.final for m in run.metrics if m.key != "eval_accuracy"} == {
+        "accuracy (imdb/test)": 0.9,  # the test and the validation value both survive
+        "accuracy (imdb/validation)": 0.92,
+        "rouge1 (imdb/test)": 41.5,
+        "f1 (imdb/test) · F1 macro": 0.7,  # one type, two names: the name tells them apart
+        "f1 (imdb/test) · F1 micro": 0.8,
+    }
+    assert metric(run, "rouge1 (imdb/test)").final_step == 12
+    assert metric(run, "eval_accuracy").final == 0.88  # the Trainer's own value stands beside them
     assert run.tags["hf.base_model"] == "org/a, org/b"
     assert run.params["seed"] == "7"
     assert run.inputs == (DatasetRef("imdb", "evaluation", {"split": "test"}),
+                          DatasetRef("imdb", "evaluation", {"split": "validation"}),
                           DatasetRef("imdb", "training", {}))
+
+
+def test_card_metric_keys_name_the_task_only_when_there_are_several() -> None:
+    from mlreport.readers.hf import _card_metric_keys
+
+    found = [(("summarization", "cnn", "3.0.0", "test", "rouge1", "ROUGE-1"), 40.0),
+             (("translation", "wmt", "", "", "bleu", ""), 30.0),
+             (("translation", "wmt", "", "", "bleu", ""), 31.0)]
+    assert _card_metric_keys(found) == [
+        ("summarization: rouge1 (cnn/3.0.0/test)", 40.0),
+        ("translation: bleu (wmt)", 30.0),  # stated twice: the first stands
+    ]
+    assert _card_metric_keys([(("", "", "", "", "accuracy", "Accuracy"), 0.5)]) == [("accuracy", 0.5)]
 
 
 def test_front_matter_and_hyperparameter_helpers() -> None:

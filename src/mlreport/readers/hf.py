@@ -52,6 +52,7 @@ import json
 import math
 import posixpath
 import re
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -81,6 +82,14 @@ LFS_SPEC = b"version https://git-lfs.github.com/spec/v1"
 _LFS_MAX_SIZE = 1024  # the spec's limit for a pointer file
 
 _STATE = "trainer_state.json"
+_ADAPTER = "adapter_config.json"  # PEFT: PeftConfig.save_pretrained
+_ADAPTER_FIELDS = (
+    "peft_type", "task_type", "base_model_name_or_path", "revision", "r", "lora_alpha",
+    "lora_dropout", "target_modules", "modules_to_save", "bias", "use_dora", "use_rslora",
+    "init_lora_weights", "layers_to_transform", "num_virtual_tokens", "encoder_hidden_size",
+)
+# SummaryWriter names its file events.out.tfevents.<unix seconds>.<host>[.<pid>.<n>]
+_EVENTS = re.compile(r"^(?:.*/)?events\.out\.tfevents\.(\d{9,11})(?:\.|$)")
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 _RESULTS = re.compile(r"^[A-Za-z0-9_.-]+_results\.json$")
 _MODEL_FILES = re.compile(
@@ -248,6 +257,7 @@ class _Parts:
     contents: dict[str, bytes | OSError]
     state: dict[str, object] | None = None
     config: dict[str, object] | None = None
+    adapter: dict[str, object] | None = None
     card: dict[str, object] = field(default_factory=dict)
     body: str = ""
     results: dict[str, float] = field(default_factory=dict)
@@ -317,7 +327,7 @@ class HfTrainerReader:
 
         datasets, refs, index_metrics = _card_lineage(ctx, join(path, "README.md"), parts.card)
         for key, value in index_metrics:
-            if key not in metrics and f"eval_{key}" not in metrics:
+            if key not in metrics:  # a log_history key of the same name is the Trainer's own
                 metrics[key] = Metric.single(key, value, step=last_step)
         for key, text in card_hyperparameters(parts.body).items():
             params.setdefault(key, text)
@@ -329,10 +339,15 @@ class HfTrainerReader:
             if names:
                 tags[f"hf.{key}"] = ", ".join(names)
         _config_params(parts.config, params, tags)
+        _adapter_params(parts.adapter, params, tags)
 
         artifacts, pointers = _artifacts(parts)
         if pointers:
             tags["hf.git_lfs_pointers"] = "; ".join(pointers)
+        start, end = _event_file_times(parts.files)
+        checkpoint_metrics = _checkpoint_metrics(metrics, [n for n, _name in parts.checkpoints])
+        if not options.history:
+            metrics = {k: replace(m, history=None) if m.history is not None else m for k, m in metrics.items()}
 
         yield from (datasets[k] for k in sorted(datasets))
         yield Run(
@@ -341,6 +356,8 @@ class HfTrainerReader:
             name=run_name,
             origin=ctx.origin(join(path, _STATE) if _STATE in parts.top else path),
             status=RunStatus.FINISHED if finished or parts.results_finished else RunStatus.UNKNOWN,
+            start_time=start,
+            end_time=end,
             params=frozen_map(params),
             tags=frozen_map(tags),
             metrics=tuple(metrics[k] for k in sorted(metrics)),
@@ -348,7 +365,7 @@ class HfTrainerReader:
             artifacts=artifacts,
         )
         yield from _models(ctx, path, run_key, run_name, index_name, parts, metrics.get("epoch"),
-                           global_step)
+                           global_step, checkpoint_metrics)
 
     def _gather(self, ctx: _Ctx, path: str) -> _Parts:
         store = ctx.store
@@ -359,7 +376,7 @@ class HfTrainerReader:
             for m in (_CHECKPOINT.match(e.name) for e in store.ls(path) if e.is_dir)
             if m
         )
-        needed = {n for n in top if n in (_STATE, "config.json", "README.md") or _RESULTS.match(n)}
+        needed = {n for n in top if n in (_STATE, "config.json", "README.md", _ADAPTER) or _RESULTS.match(n)}
         # Every small file is read once: it may be a Git LFS pointer.
         small = {rel for rel, size in files if size is not None and size <= _LFS_MAX_SIZE}
         wanted = sorted(needed | small)
@@ -382,6 +399,8 @@ class HfTrainerReader:
         if "config.json" in top:
             config_path = join(path, "config.json")
             parts.config = _load_object(ctx, config_path, parts.contents["config.json"])
+        if _ADAPTER in top:
+            parts.adapter = _load_object(ctx, join(path, _ADAPTER), parts.contents[_ADAPTER])
         if "README.md" in top:
             parts.card, parts.body = _read_card(ctx, join(path, "README.md"),
                                                 parts.contents["README.md"])
@@ -436,8 +455,7 @@ def _state_metrics(
         ctx.problem(join(path, _STATE), f"{no_step} log_history entries have no step; skipped")
     metrics = {}
     for key in sorted(points):
-        metric = Metric.from_history(key, MetricHistory.from_points(points[key]))
-        metrics[key] = metric if options.history else replace(metric, history=None)
+        metrics[key] = Metric.from_history(key, MetricHistory.from_points(points[key]))
     return metrics, finished
 
 
@@ -490,7 +508,7 @@ def _card_lineage(
 
     for name in _names(card.get("datasets")):
         add(name, "training", {})
-    values: list[tuple[str, float]] = []
+    found: list[tuple[tuple[str, str, str, str, str, str], float]] = []
     index = card.get("model-index")
     for model in index if isinstance(index, list) else []:
         results = model.get("results") if isinstance(model, dict) else None
@@ -498,21 +516,106 @@ def _card_lineage(
             if not isinstance(result, dict):
                 continue
             ds = result.get("dataset")
+            ds_id = config = split = ""
             if isinstance(ds, dict):
-                ds_id = ds.get("type") or ds.get("name")
-                if isinstance(ds_id, str) and ds_id.strip():
+                raw_id = ds.get("type") or ds.get("name")
+                if isinstance(raw_id, str) and raw_id.strip():
+                    ds_id = raw_id.strip()
                     keys = ("config", "split", "args", "revision")
                     add(ds_id, "evaluation",
                         {k: param_text(ds[k]) for k in keys if ds.get(k) is not None})
+                config = _text(ds.get("config")) or _text(ds.get("args"))
+                split = _text(ds.get("split"))
+            task = result.get("task")
+            task_type = _text(task.get("type") or task.get("name")) if isinstance(task, dict) else ""
             metrics = result.get("metrics")
             for m in metrics if isinstance(metrics, list) else []:
                 if not isinstance(m, dict):
                     continue
-                key = m.get("type") or m.get("name")
+                mtype, mname = _text(m.get("type")), _text(m.get("name"))
                 value = _number(m.get("value"))
-                if isinstance(key, str) and key and value is not None:
-                    values.append((key, value))
-    return datasets, refs, values
+                if (mtype or mname) and value is not None:
+                    found.append(((task_type, ds_id, config, split, mtype or mname, mname), value))
+    return datasets, refs, _card_metric_keys(found)
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else param_text(value) if isinstance(value, (int, float)) else ""
+
+
+def _card_metric_keys(
+    found: list[tuple[tuple[str, str, str, str, str, str], float]],
+) -> list[tuple[str, float]]:
+    """Metric keys for the card's ``model-index`` results, one per (task, dataset, config/split,
+    type, name): ``accuracy (glue/mrpc/validation)``, so that a test and a validation value of
+    the same metric are two metrics. The task is named only when the card has several; the
+    metric's name only when two results of one type would share a key."""
+    tasks = {ident[0] for ident, _v in found if ident[0]}
+    keyed: list[tuple[str, str, float]] = []
+    for (task, ds_id, config, split, mtype, mname), value in found:
+        qualifier = "/".join(p for p in (ds_id, config, split) if p)
+        key = f"{mtype} ({qualifier})" if qualifier else mtype
+        if len(tasks) > 1 and task:
+            key = f"{task}: {key}"
+        keyed.append((key, mname, value))
+    counts: dict[str, int] = {}
+    for key, _n, _v in keyed:
+        counts[key] = counts.get(key, 0) + 1
+    out: list[tuple[str, float]] = []
+    seen: set[str] = set()
+    for key, mname, value in keyed:
+        if counts[key] > 1 and mname and mname != key:
+            key = f"{key} · {mname}"
+        if key not in seen:  # the same statement twice: the first stands
+            seen.add(key)
+            out.append((key, value))
+    return out
+
+
+def _adapter_params(
+    adapter: Mapping[str, object] | None, params: dict[str, str], tags: dict[str, str]
+) -> None:
+    """A PEFT ``adapter_config.json``: rank, alpha, target modules … as ``peft.<field>`` params;
+    its base model is the run's base model when the card does not name one."""
+    if adapter is None:
+        return
+    for key in _ADAPTER_FIELDS:
+        value = adapter.get(key)
+        if value is None:
+            continue
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = sorted(value)  # PEFT saves a set as a list in no fixed order
+        params[f"peft.{key}"] = param_text(value)
+    base = adapter.get("base_model_name_or_path")
+    if "hf.base_model" not in tags and isinstance(base, str) and _hub_like(base):
+        tags["hf.base_model"] = base
+        tags.setdefault("hf.base_model_relation", "adapter")
+
+
+def _event_file_times(files: list[tuple[str, int | None]]) -> tuple[int | None, int | None]:
+    """The run's start from its TensorBoard event file names (the writer's creation time, epoch
+    seconds, UTC); the end is not in a name, so it stays unknown. File mtimes are not used:
+    the same input must build the same site."""
+    starts = [int(m.group(1)) * 1000 for rel, _size in files if (m := _EVENTS.match(rel))]
+    return (min(starts) if starts else None), None
+
+
+def _checkpoint_metrics(metrics: Mapping[str, Metric], steps: list[int]) -> dict[int, tuple[Metric, ...]]:
+    """Each checkpoint's numbers: every ``log_history`` series as of the checkpoint's step (the
+    points at or before it), so ``checkpoint-500`` shows what was logged by step 500, not the
+    run's final evaluation."""
+    out: dict[int, tuple[Metric, ...]] = {}
+    for n in steps:
+        found = []
+        for key in sorted(metrics):
+            history = metrics[key].history
+            if history is None or len(history) == 0 or history.steps[0] > n:
+                continue
+            cut = bisect_right(history.steps, n)
+            prefix = MetricHistory(history.steps[:cut], history.timestamps[:cut], history.values[:cut])
+            found.append(replace(Metric.from_history(key, prefix), history=None))
+        out[n] = tuple(found)
+    return out
 
 
 def _config_params(
@@ -535,7 +638,8 @@ def _config_params(
 
 
 def _artifacts(parts: _Parts) -> tuple[tuple[Artifact, ...], list[str]]:
-    """Every file with its size (a Git LFS pointer's real size), and the pointers found."""
+    """Every file with its size, and the pointers found. A Git LFS pointer is listed as what it
+    is (its own size, the size it declares in the note): never as the real file."""
     artifacts = []
     pointers = []
     for rel, size in parts.files:
@@ -543,10 +647,29 @@ def _artifacts(parts: _Parts) -> tuple[tuple[Artifact, ...], list[str]]:
         pointer = lfs_pointer(data) if isinstance(data, bytes) else None
         if pointer is not None:
             pointers.append(f"{rel}: {pointer[1]} bytes (pointer {size} bytes)")
-            artifacts.append(Artifact(rel, pointer[1]))
+            artifacts.append(Artifact(rel, size, note=lfs_note(pointer)))
         else:
             artifacts.append(Artifact(rel, size))
     return tuple(artifacts), pointers
+
+
+def lfs_note(pointer: tuple[str, int | None]) -> str:
+    """``Git LFS pointer (declared 5.7 GB, not fetched)``: what an artifact that is a pointer is."""
+    size = pointer[1]
+    declared = f"declared {human_size(size)}, " if size is not None else ""
+    return f"Git LFS pointer ({declared}not fetched)"
+
+
+def human_size(size: int) -> str:
+    """Bytes in decimal units with one decimal (``5.7 GB``), as file managers show them."""
+    if size < 1000:
+        return f"{size} bytes"
+    value = float(size)
+    for unit in ("kB", "MB", "GB", "TB", "PB"):
+        value /= 1000
+        if value < 999.95 or unit == "PB":
+            return f"{value:.1f} {unit}"
+    raise AssertionError("unreachable")
 
 
 def _models(
@@ -558,6 +681,7 @@ def _models(
     parts: _Parts,
     epoch: Metric | None,
     global_step: int | None,
+    checkpoint_metrics: Mapping[int, tuple[Metric, ...]],
 ) -> Iterator[Record]:
     has_final = any(_MODEL_FILES.match(n) for n in parts.top)
     if not parts.checkpoints and not has_final:
@@ -590,6 +714,7 @@ def _models(
             source=join(path, name),
             run_key=run_key,
             tags=frozen_map(vtags),
+            metrics=checkpoint_metrics.get(n, ()),
         )
     if has_final:
         vtags = {}
@@ -611,4 +736,4 @@ def _dir_name(store: Store, path: str) -> str:
     return store_dir_name(store, path, "output")
 
 
-__all__ = ["HfTrainerReader", "card_hyperparameters", "lfs_pointer", "split_front_matter"]
+__all__ = ["HfTrainerReader", "card_hyperparameters", "human_size", "lfs_note", "lfs_pointer", "split_front_matter"]
