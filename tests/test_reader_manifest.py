@@ -210,26 +210,28 @@ def test_basic_metrics_merge_finals_and_inline_history() -> None:
 
 def test_basic_datasets_and_inputs() -> None:
     records = read("basic")
+    # a manifest's dataset is identified by its URI and digest (issue 8), named for the page
+    train_key = "gs://acme-ml/features/churn/2026-03-01/train.parquet@9c1185a5c5e9fc54612808977ee8f548"
     assert only(records, Dataset) == [
         Dataset(
-            key="churn-holdout",
-            name="churn-holdout",
-            origin=the_run(records).origin,
-            source_type="gs",
-            source="gs://acme-ml/features/churn/holdout/",
-        ),
-        Dataset(
-            key="train.parquet@9c1185a5c5e9fc54612808977ee8f548",
+            key=train_key,
             name="train.parquet",
             origin=the_run(records).origin,
             digest="9c1185a5c5e9fc54612808977ee8f548",
             source_type="gs",
             source="gs://acme-ml/features/churn/2026-03-01/train.parquet",
         ),
+        Dataset(
+            key="gs://acme-ml/features/churn/holdout/",
+            name="churn-holdout",
+            origin=the_run(records).origin,
+            source_type="gs",
+            source="gs://acme-ml/features/churn/holdout/",
+        ),
     ]
     assert the_run(records).inputs == (
-        DatasetRef("churn-holdout", "evaluation"),
-        DatasetRef("train.parquet@9c1185a5c5e9fc54612808977ee8f548", "training"),
+        DatasetRef(train_key, "training"),
+        DatasetRef("gs://acme-ml/features/churn/holdout/", "evaluation"),
     )
 
 
@@ -289,7 +291,7 @@ def test_json_manifest_with_long_csv_history() -> None:
     acc = metric(run, "eval/accuracy")
     assert (acc.count, acc.final, acc.minimum, acc.final_step) == (2, 0.874, 0.831, 400)
     assert run.git == GitInfo(commit="a94a8fe5ccb19ba61c4c0873d391e987982fbbd3", branch="exp/lr-sweep")
-    assert run.inputs == (DatasetRef("tickets@1f3870be274f6c49b3e31a0c6728957f", "training"),)
+    assert run.inputs == (DatasetRef("s3://acme-data/support/tickets-2026-02.jsonl@1f3870be274f6c49b3e31a0c6728957f", "training"),)
     (version,) = only(records, ModelVersion)
     assert (version.model, version.version, version.stage, version.aliases) == (
         "support-intent",
@@ -355,8 +357,8 @@ def test_several_manifests_in_one_folder() -> None:
     assert [(metric(r, "recall").final) for r in runs] == [0.62, 0.69]
     assert [e.key for e in only(records, Experiment)] == ["manifest-exp:fraud-monthly"]
     assert [d.key for d in only(records, Dataset)] == [
-        "labels.parquet@0cc175b9c0f1b6a831c399e269772661",
-        "merchant_categories.csv",
+        "s3://acme-data/fraud/labels.parquet@0cc175b9c0f1b6a831c399e269772661",
+        "s3://acme-data/fraud/merchant_categories.csv",
     ]
     (model,) = only(records, RegisteredModel)
     # both manifests say champion: the highest version holds it
@@ -1042,3 +1044,17 @@ def test_nul_bytes_and_deep_jsonl_history_are_problems(tmp_path: Path) -> None:
 def test_version_names_with_huge_numbers_sort(tmp_path: Path) -> None:
     assert manifest_module._version_key("1" * 5000) > manifest_module._version_key("9" * 4999)
     assert manifest_module._version_key("v010") == manifest_module._version_key("v10")
+
+
+def test_two_datasets_with_one_name_and_one_digest_stay_apart(tmp_path: Path) -> None:
+    """A dataset is its URI + digest: the same file name (and even the same content) read from
+    two places is two datasets; the catalog links equal digests, it does not merge them."""
+    for run_id, uri in (("a", "s3://b/2026-10/train.parquet"), ("b", "s3://b/2026-11/train.parquet")):
+        (tmp_path / f"{run_id}.mlreport.yaml").write_text(
+            f"mlreport_manifest: 1\nrun: {{id: {run_id}}}\ninputs:\n  - {{uri: '{uri}', digest: d41d8cd9}}\n"
+        )
+    records = _read_dir(tmp_path)
+    assert [(d.key, d.name, d.source) for d in records if isinstance(d, Dataset)] == [
+        ("s3://b/2026-10/train.parquet@d41d8cd9", "train.parquet", "s3://b/2026-10/train.parquet"),
+        ("s3://b/2026-11/train.parquet@d41d8cd9", "train.parquet", "s3://b/2026-11/train.parquet"),
+    ]

@@ -19,9 +19,9 @@ How a manifest maps onto the catalog (one file = one run):
   or wide, relative to the manifest) are merged per metric; ``metrics`` gives the final value
   shown in tables (it wins over the last history point). A metric with no history is a single
   point at the last step of the run's histories.
-- ``inputs`` -> :class:`~mlreport.model.Dataset` (key ``<name>@<digest>`` or the name; the name
-  defaults to the URI's last path segment) and :class:`~mlreport.model.DatasetRef` with the
-  ``context``.
+- ``inputs`` -> :class:`~mlreport.model.Dataset` (key ``<uri>@<digest>`` or the URI: what
+  identifies a manifest's dataset; the name defaults to the URI's last path segment) and
+  :class:`~mlreport.model.DatasetRef` with the ``context``.
 - ``git`` -> :class:`~mlreport.model.GitInfo`; ``artifacts`` -> :class:`~mlreport.model.Artifact`
   (the catalog has no field for an artifact's digest: it is not kept).
 - ``model`` -> :class:`~mlreport.model.RegisteredModel` + :class:`~mlreport.model.ModelVersion`
@@ -1001,7 +1001,9 @@ def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> Non
     for entry in data.get("inputs", []):
         name = entry.get("name") or dataset_name(entry["uri"])
         digest = entry.get("digest")
-        ds_key = f"{name}@{digest}" if digest else name
+        # A manifest's dataset is its URI + digest (two files named train.csv are two datasets);
+        # equal digests elsewhere are linked by the catalog, not merged.
+        ds_key = f"{entry['uri']}@{digest}" if digest else entry["uri"]
         scheme = entry["uri"].split("://", 1)[0].lower() if "://" in entry["uri"] else None
         out.datasets.setdefault(
             ds_key,
