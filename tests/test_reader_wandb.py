@@ -413,3 +413,207 @@ def test_no_nan_leaks_into_params() -> None:
         for run in of_type(read(case), Run):
             assert all(isinstance(v, str) for v in run.params.values())
             assert all(not math.isnan(m.final) for m in run.metrics)
+
+
+# --- hostile input: one fault boundary per record and per file (issue 11) ------------------------
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _ld(number: int, payload: bytes | str) -> bytes:
+    raw = payload.encode() if isinstance(payload, str) else payload
+    return _varint(number << 3 | 2) + _varint(len(raw)) + raw
+
+
+def _vi(number: int, value: int) -> bytes:
+    return _varint(number << 3) + _varint(value)
+
+
+def _hist(**values: str) -> bytes:
+    """A Record{history{item{key, value_json}…}} with the values given as JSON text."""
+    items = b"".join(_ld(1, _ld(1, k) + _ld(16, v)) for k, v in values.items())
+    return _ld(2, items)
+
+
+def _run_record(run_id: str, *, name: bytes = b"", start_s: int | None = None) -> bytes:
+    body = _ld(1, run_id) + _ld(3, "hostile-proj")
+    if name:
+        body += _ld(8, name)
+    if start_s is not None:
+        body += _ld(17, _vi(1, start_s))
+    return _ld(17, body)
+
+
+def _store_with(tmp_path: Path, files: dict[str, bytes]) -> Store:
+    for rel, content in files.items():
+        target = tmp_path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    return open_store(str(tmp_path))
+
+
+def _problems(records: list[object]) -> list[tuple[str, str]]:
+    return [(p.origin.path, p.reason) for p in of_type(records, Problem)]
+
+
+D = "wandb/offline-run-20261201_120000-hostile1"
+LOG = f"{D}/run-hostile1.wandb"
+
+
+def test_deep_metadata_costs_only_that_file_not_the_history(tmp_path: Path) -> None:
+    # The issue's case: pre-0.10 layout, wandb-metadata.json nested 100,000 deep.
+    flat = "wandb/run-20191230_133106-deep0001"
+    store = _store_with(tmp_path, {
+        f"{flat}/wandb-metadata.json": b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+        f"{flat}/wandb-history.jsonl": b'{"_step": 0, "loss": 1.5}\n{"_step": 1, "loss": 0.5}\n',
+    })
+    records = list(READER.read(store, "wandb", ReadOptions()))
+    assert _problems(records) == [(
+        f"{flat}/wandb-metadata.json", "metadata is not valid JSON (JSON nested too deep); ignored",
+    )]
+    loss = runs(records)["deep0001"].metric("loss")
+    assert loss is not None and loss.count == 2 and loss.final == 0.5
+
+
+def test_numbers_out_of_range_are_clamped_or_left_out_and_said(tmp_path: Path) -> None:
+    log = _write_log([
+        _run_record("hostile1", start_s=2**62),  # a start time that is no date: left out
+        _hist(_step="0", _timestamp="1795500000.5", loss="1.0"),
+        _hist(_step=str(2**70), _timestamp="Infinity", loss="0.5"),
+        _hist(_step="3", _timestamp="1e300", loss="9" * 5000),  # 5,000 digits: a float, inf
+        _ld(18, _vi(2, 2**62)),  # exit{runtime=2^62 s}: an end that is no date
+    ])
+    records = list(READER.read(_store_with(tmp_path, {LOG: log}), "wandb", ReadOptions()))
+    assert _problems(records) == [
+        (LOG, "1 step beyond the int64 range, clamped"),
+        (LOG, "2 times not a date (infinite or out of range); left out"),
+    ]
+    run = runs(records)["hostile1"]
+    assert run.status is RunStatus.FINISHED
+    assert run.end_time is None
+    loss = run.metric("loss")
+    assert loss is not None and loss.history is not None
+    assert list(loss.history.steps) == [0, 3, 2**63 - 1]
+    assert list(loss.history.timestamps) == [1795500000500, -1, -1]
+    assert list(loss.history.values) == [1.0, math.inf, 0.5]
+
+
+def test_bad_records_cost_one_record_each(tmp_path: Path) -> None:
+    deep_key = _ld(2, _ld(1, b"".join(_ld(2, "k") for _ in range(5000)) + _ld(16, "1")))
+    log = _write_log([
+        _run_record("hostile1", name=b"caf\xe9 run"),  # Latin-1, not UTF-8
+        _hist(loss="1.0"),
+        b"\x12\xff",  # history field whose length runs past the end: not protobuf
+        _hist(loss="[" * 100_000),  # a value nested past the bound
+        deep_key,  # a key path of 5,000 parts
+        _hist(_step="1", loss="0.5"),
+    ])
+    records = list(READER.read(_store_with(tmp_path, {LOG: log}), "wandb", ReadOptions()))
+    problems = _problems(records)
+    assert [p for p, _r in problems] == [LOG] * 4
+    reasons = [r for _p, r in problems]
+    assert reasons[0].startswith("1 record(s) could not be decoded (first at byte ")
+    assert reasons[1:] == [
+        "1 value not valid JSON (or nested deeper than 100 levels); skipped",
+        "1 key path longer than 100 parts; skipped",
+        "1 text not valid UTF-8, decoded with replacement characters",
+    ]
+    run = runs(records)["hostile1"]
+    assert run.name == "caf\ufffd run"
+    assert run.metric("loss").count == 2  # type: ignore[union-attr]
+
+
+def test_git_lfs_pointers_are_problems_and_listed_as_pointers(tmp_path: Path) -> None:
+    pointer = (b"version https://git-lfs.github.com/spec/v1\n"
+               b"oid sha256:" + b"ab" * 32 + b"\nsize 6123456789\n")
+    online = "wandb/run-20260101_090000-lfs00001"
+    store = _store_with(tmp_path, {
+        LOG: pointer,
+        f"{online}/files/config.yaml": pointer,
+        f"{online}/files/wandb-summary.json": b'{"loss": 0.5}',
+        f"{online}/files/model.ckpt": pointer,
+    })
+    records = list(READER.read(store, "wandb", ReadOptions()))
+    reason = f"git-lfs pointer, not the file (oid sha256:{'ab' * 32}, size 6123456789)"
+    assert _problems(records) == [
+        (LOG, reason),
+        (f"{online}/files/config.yaml", f"{reason}; file ignored, run kept"),
+    ]
+    run = runs(records)["lfs00001"]
+    assert run.metric("loss").final == 0.5  # type: ignore[union-attr]
+    ckpt = [a for a in run.artifacts if a.path == "files/model.ckpt"]
+    assert [a.note for a in ckpt] == ["Git LFS pointer (declared 5.7 GB, not fetched)"]
+
+
+def test_an_exit_code_means_the_run_is_not_running(tmp_path: Path) -> None:
+    flat = "wandb/run-20191230_133106-exited01"
+    store = _store_with(tmp_path, {
+        f"{flat}/wandb-metadata.json": b'{"state": "running", "exitcode": 0}',
+        "wandb/run-20191230_133107-exited02/wandb-metadata.json": b'{"state": "running", "exitcode": 1}',
+        "wandb/run-20191230_133108-running1/wandb-metadata.json": b'{"state": "running"}',
+    })
+    found = runs(list(READER.read(store, "wandb", ReadOptions())))
+    assert {k: r.status for k, r in found.items()} == {
+        "exited01": RunStatus.FINISHED, "exited02": RunStatus.FAILED, "running1": RunStatus.RUNNING,
+    }
+
+
+def test_a_resumed_run_ends_as_its_last_session_ended(tmp_path: Path) -> None:
+    first = _write_log([_run_record("resumed1"), _hist(loss="1.0"), _ld(18, _vi(1, 0))])
+    second = _write_log([_run_record("resumed1"), _hist(_step="1", loss="0.5")])  # no exit yet
+    store = _store_with(tmp_path, {
+        "wandb/offline-run-20261201_120000-resumed1/run-resumed1.wandb": first,
+        "wandb/offline-run-20261201_130000-resumed1/run-resumed1.wandb": second,
+    })
+    run = runs(list(READER.read(store, "wandb", ReadOptions())))["resumed1"]
+    assert run.status is RunStatus.UNKNOWN
+    assert run.metric("loss").count == 2  # type: ignore[union-attr]
+
+
+def test_run_dir_names_are_local_time(tmp_path: Path) -> None:
+    # As in the corpus store wandb-resnet-2026: dir 12:07:26 local, startedAt 06:37:26Z (UTC+05:30).
+    known = b'{"startedAt": "2026-01-17T06:37:26.940504Z"}'
+    store = _store_with(tmp_path, {
+        "wandb/run-20260117_120726-known001/files/wandb-metadata.json": known,
+        "wandb/run-20260117_140000-bare0001/files/output.log": b"started\n",
+    })
+    found = runs(list(READER.read(store, "wandb", ReadOptions())))
+    assert found["known001"].start_time == 1768631846940  # from startedAt, UTC
+    assert "wandb.start_time_from" not in found["known001"].tags
+    bare = found["bare0001"]
+    assert bare.start_time == 1768638600000  # 2026-01-17T08:30:00Z = 14:00 at UTC+05:30
+    assert bare.tags["wandb.start_time_from"] == (
+        "run dir name, local time at UTC+05:30 (the offset of the other runs in this folder)")
+    # Alone, the dir name is a local time with no zone: shown as such, never taken for UTC.
+    alone = _store_with(tmp_path / "alone", {
+        "wandb/run-20260117_140000-bare0001/files/output.log": b"started\n",
+    })
+    bare = runs(list(READER.read(alone, "wandb", ReadOptions())))["bare0001"]
+    assert bare.start_time is None
+    assert bare.tags["wandb.local_start"] == (
+        "2026-01-17 14:00:00 (local time of the writing machine, zone not recorded)")
+
+
+def test_media_say_what_they_are(tmp_path: Path) -> None:
+    summary = b'{"examples": {"_type": "image-file", "path": "media/images/examples_3_ab.png"}}'
+    online = "wandb/run-20260101_090000-media001/files"
+    store = _store_with(tmp_path, {
+        f"{online}/wandb-summary.json": summary,
+        f"{online}/media/images/examples_3_ab.png": b"\x89PNG" + b"\x00" * 2000,
+        f"{online}/media/plotly/chart_1_cd.plotly.json": b"{}" + b" " * 2000,
+        f"{online}/notes.txt": b"plain",
+    })
+    run = runs(list(READER.read(store, "wandb", ReadOptions())))["media001"]
+    assert {a.path: a.note for a in run.artifacts} == {
+        "files/media/images/examples_3_ab.png": "W&B image (logged as 'examples')",
+        "files/media/plotly/chart_1_cd.plotly.json": "W&B Plotly chart",
+        "files/notes.txt": None,
+        "files/wandb-summary.json": None,
+    }

@@ -11,16 +11,26 @@ a text history ``wandb-history.jsonl``; current offline runs have only the ``.wa
 How the reader maps a run (decisions not fixed by the format are marked *chosen*):
 
 * Experiment: the W&B project, key ``wandb-project:<project>``; named ``<entity>/<project>``
-  when some run of the store knows the entity. The project comes from the run record, else the
-  metadata, else ``wandb/settings``, else (*chosen*) the one project every other run of the same
-  ``wandb/`` dir names.
+  when some run of the store knows the entity. The key is the project's identity whichever
+  ``wandb/`` folder wrote the runs (``merges_experiments``): one project written from several
+  folders (machines, checkouts) is one experiment in the catalog, not one per folder. The
+  project comes from the run record, else the metadata, else ``wandb/settings``, else
+  (*chosen*) the one project every other run of the same ``wandb/`` dir names.
 * Run: key ``wandb:<run id>``; sessions of a resumed run (several dirs, one id) are merged in
   directory order, and ``latest-run`` is read only when it holds a run no other dir holds.
-* Status: an exit record means FINISHED (exit code 0) or FAILED. Pre-0.10 metadata ``state``
-  is mapped as written. *Chosen*: with no exit record the status is UNKNOWN, half-written file
-  or not: a crashed, a killed and a still-running run leave the same bytes behind.
-* Times: start = the run record's ``start_time`` (else the metadata's ``startedAt``); end =
-  start + the run's runtime (exit record, else the last ``_runtime``), i.e. when it was last seen.
+* Status: an exit record means FINISHED (exit code 0) or FAILED; of a resumed run, the last
+  session's says. Pre-0.10 metadata ``state`` is mapped as written, except that an
+  ``exitcode`` means the run exited (never RUNNING). *Chosen*: with no exit record the status
+  is UNKNOWN, half-written file or not: a crashed, a killed and a still-running run leave the
+  same bytes behind.
+* Times: start = the run record's ``start_time`` (else the environment record's, else the
+  metadata's ``startedAt``), all UTC by definition; end = start + the run's runtime (exit
+  record, else the last ``_runtime``), i.e. when it was last seen. The run dir's name
+  (``run-YYYYMMDD_HHMMSS-…``) is the writing machine's *local* time: it is used only for a run
+  with no other time, shifted by the UTC offset that the other runs of the same folder show
+  (tag ``wandb.start_time_from`` says so); with no such offset it is shown as a local time
+  (tag ``wandb.local_start``) and the start stays unknown. Pre-0.10 naive ``startedAt`` values
+  are read as UTC (wandb 0.8 wrote ``utcfromtimestamp``; the corpus store matches its dir names).
 * Params: the config, nested keys flattened with ``.``; strings as they are, every other value
   as JSON (sorted keys). ``_wandb`` and ``wandb_version`` are left out.
 * Metrics: one per numeric history key (x = ``_step``, time = ``_timestamp`` in ms); keys
@@ -35,11 +45,20 @@ How the reader maps a run (decisions not fixed by the format are marked *chosen*
   manifest as its files), a ModelVersion (version ``v<N>`` when an alias of that form exists,
   else the digest's first 8 characters; aliases without ``latest``) and a RegisteredModel per
   name whose aliases point at the version that got them last. The same digest logged twice is
-  one version. Other artifacts are listed in the run's artifacts as ``artifacts/<name>/<path>``,
-  next to the run dir's own ``files/<path>``.
+  one version. Other artifacts are listed in the run's artifacts as ``artifacts/<name>/<path>``
+  (note ``W&B <type> artifact '<name>'``), next to the run dir's own ``files/<path>``. Media
+  files say what they are (note ``W&B image (logged as 'examples')`` from the ``_type`` value
+  that references them, else ``W&B table`` etc. from their ``media/<kind>/`` folder); a Git LFS
+  pointer says it is one, with the size it declares, and a ``.wandb`` or a ``files/*`` record
+  that is a pointer is a Problem.
 
 The ``.wandb`` decoder (LevelDB log framing + protobuf by field number) is in this module; bad
 bytes become Problems that say how much was lost, and reading goes on (FORMATS.md §2.3).
+Fault boundaries: each record of a ``.wandb`` (a record that does not decode is skipped and
+counted), each ``files/*`` file, each run dir and each run; JSON and YAML are parsed with the
+bounded parsers (depth, alias expansion, 5,000-digit numbers), key paths and values are
+bounded in depth, steps beyond int64 are clamped and times that are not dates left out, and
+invalid UTF-8 is decoded with replacement characters; each repair is one Problem per file.
 """
 
 from __future__ import annotations
@@ -76,17 +95,74 @@ from ..model import (
 )
 from ..stores import Store, join
 from . import ReadOptions
+from ._bounded import MAX_DEPTH, clamp_int64, load_json, load_yaml
 from ._protobuf import ProtobufError, as_double, as_signed64, fields
+from .hf import lfs_pointer, lfs_problem_reason
+from .tensorboard import lfs_note
 
 log = logging.getLogger("mlreport.readers.wandb")
 
 _RUN_DIR = re.compile(r"^(?:run|offline-run|dryrun)-(\d{8}_\d{6})-(.+)$")
 LATEST = "latest-run"
 
-try:  # libyaml when present: config.yaml files of big sweeps are long
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,unused-ignore]
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+#: A key path (``nested_key``) longer than this is refused: with values nested at most
+#: ``_VALUE_DEPTH`` deep, flattening a run never recurses more than MAX_DEPTH levels.
+_KEY_DEPTH = MAX_DEPTH // 2
+_VALUE_DEPTH = MAX_DEPTH // 2
+#: Times outside year 1..9999 cannot be dates on a page; they are left out (and noted).
+_MAX_MS = 253_402_300_799_999
+
+
+class _Notes:
+    """What decoding one file had to repair, reported as one Problem per file.
+
+    Module-level (reset per file by the reader) because the decoders are plain functions called
+    for every item of every record: threading a context through them would cost more than the
+    reading. Reading is single-threaded per process; work units run in separate processes.
+    """
+
+    bad_utf8 = 0
+    bad_values = 0  # value_json that is not JSON, or nested deeper than _VALUE_DEPTH
+    deep_keys = 0  # key paths longer than _KEY_DEPTH
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.bad_utf8 = cls.bad_values = cls.deep_keys = 0
+
+    @classmethod
+    def reasons(cls) -> list[str]:
+        out = []
+        if cls.bad_values:
+            out.append(f"{_count(cls.bad_values, 'value')} not valid JSON (or nested deeper than "
+                       f"{_VALUE_DEPTH} levels); skipped")
+        if cls.deep_keys:
+            out.append(f"{_count(cls.deep_keys, 'key path')} longer than {_KEY_DEPTH} parts; "
+                       "skipped")
+        if cls.bad_utf8:
+            out.append(f"{_count(cls.bad_utf8, 'text')} not valid UTF-8, decoded with "
+                       "replacement characters")
+        return out
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        _Notes.bad_utf8 += 1
+        return raw.decode("utf-8", errors="replace")
+
+
+def _json_value(text: str | bytes) -> object:
+    """A value_json, bounded; ``_MISSING`` (and noted) when it is not JSON or nests too deep."""
+    try:
+        return load_json(text, max_depth=_VALUE_DEPTH)
+    except ValueError:  # JSONDecodeError, BoundedError, UnicodeDecodeError
+        _Notes.bad_values += 1
+        return _MISSING
 
 
 # --- the .wandb transaction log: framing (FORMATS.md §2.3) ----------------------------------------
@@ -232,12 +308,12 @@ def _str(msg: Mapping[int, list[int | bytes]], number: int) -> str | None:
     values = msg.get(number)
     if not values or not isinstance(values[-1], bytes):
         return None
-    return values[-1].decode("utf-8", errors="replace")
+    return _text(values[-1])
 
 
 def _strs(msg: Mapping[int, list[int | bytes]], number: int) -> list[str]:
     values = msg.get(number, [])
-    return [v.decode("utf-8", errors="replace") for v in values if isinstance(v, bytes)]
+    return [_text(v) for v in values if isinstance(v, bytes)]
 
 
 def _int(msg: Mapping[int, list[int | bytes]], number: int) -> int | None:
@@ -261,7 +337,7 @@ def _timestamp_ms(msg: Mapping[int, list[int | bytes]] | None) -> int | None:
     seconds = _int(msg, 1) or 0
     nanos = _int(msg, 2) or 0
     ms = seconds * 1000 + nanos // 1_000_000
-    return ms if ms and abs(ms) < _INT64 else None
+    return ms if ms and abs(ms) <= _MAX_MS else None
 
 
 _MISSING = object()
@@ -271,12 +347,12 @@ def _item(raw: bytes) -> tuple[list[str], object]:
     """A ConfigItem/SummaryItem/HistoryItem: (key path, decoded value or _MISSING)."""
     msg = _msg(raw)
     path = _strs(msg, 2) or [(_str(msg, 1) or "")]
+    if len(path) > _KEY_DEPTH:
+        _Notes.deep_keys += 1
+        return path, _MISSING
     value_json = _str(msg, 16)
     if value_json is not None:
-        try:
-            return path, json.loads(value_json)
-        except ValueError:
-            return path, _MISSING
+        return path, _json_value(value_json)
     # Typed HistoryItem fields (none=3, boolean=4, integer=5 sint64, number=6, text=7, json=8).
     for number, _wire, value in fields(raw):
         if number == 4 and isinstance(value, int):
@@ -286,12 +362,9 @@ def _item(raw: bytes) -> tuple[list[str], object]:
         if number == 6 and isinstance(value, bytes) and len(value) == 8:
             return path, as_double(value)
         if number == 7 and isinstance(value, bytes):
-            return path, value.decode("utf-8", errors="replace")
+            return path, _text(value)
         if number == 8 and isinstance(value, bytes):
-            try:
-                return path, json.loads(value)
-            except ValueError:
-                return path, _MISSING
+            return path, _json_value(value)
         if number == 3:
             return path, None
     return path, _MISSING
@@ -482,10 +555,7 @@ def _parse_artifact(body: Mapping[int, list[int | bytes]], path: str) -> _Artifa
     metadata: dict[str, object] = {}
     raw_meta = _str(body, 8)
     if raw_meta:
-        try:
-            loaded = json.loads(raw_meta)
-        except ValueError:
-            loaded = None
+        loaded = _json_value(raw_meta)
         if isinstance(loaded, dict):
             metadata = loaded
     files: list[Artifact] = []
@@ -511,9 +581,10 @@ def _parse_artifact(body: Mapping[int, list[int | bytes]], path: str) -> _Artifa
 # --- files/* (online runs) and the pre-0.10 flat layout -------------------------------------------
 
 
-def _load_yaml(text: str) -> dict[str, object]:
+def _load_yaml(raw: bytes) -> dict[str, object]:
+    """A config.yaml as a mapping: bounded (aliases, depth, huge numbers); ValueError if bad."""
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = load_yaml(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -535,10 +606,20 @@ def unwrap_config(data: Mapping[str, object]) -> dict[str, object]:
     return out
 
 
+def _decoded(ctx: _Ctx, path: str, raw: bytes) -> str:
+    """File text as UTF-8; invalid bytes replaced, and said (the rest of the file is kept)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        ctx.problem(path, f"not valid UTF-8 (first bad byte at {exc.start}); decoded with "
+                          "replacement characters")
+        return raw.decode("utf-8", errors="replace")
+
+
 def _load_json_object(ctx: _Ctx, path: str, raw: bytes, what: str) -> dict[str, object] | None:
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        data = load_json(_decoded(ctx, path, raw), max_depth=_VALUE_DEPTH)
+    except ValueError as exc:  # JSONDecodeError, BoundedError
         ctx.problem(path, f"{what} is not valid JSON ({_short(exc)}); ignored")
         return None
     if not isinstance(data, dict):
@@ -550,11 +631,11 @@ def _load_json_object(ctx: _Ctx, path: str, raw: bytes, what: str) -> dict[str, 
 def _load_history_jsonl(ctx: _Ctx, path: str, raw: bytes) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     bad: list[int] = []
-    for lineno, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
+    for lineno, line in enumerate(_decoded(ctx, path, raw).splitlines(), 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = load_json(line, max_depth=_VALUE_DEPTH)
         except ValueError:
             bad.append(lineno)
             continue
@@ -569,11 +650,21 @@ def _load_history_jsonl(ctx: _Ctx, path: str, raw: bytes) -> list[dict[str, obje
 
 
 def _short(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+    return str(exc).splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+
+
+#: Files this small are checked for a Git LFS pointer before they are listed (a pointer is
+#: about 130 bytes; the spec caps it at 1 KiB).
+_LFS_CHECK_SIZE = 1024
 
 
 def _read_session(ctx: _Ctx, run: _RunData, run_dir: str) -> None:
-    """Add one run dir (one session) to ``run``."""
+    """Add one run dir (one session) to ``run``.
+
+    Fault boundaries: each record of the ``.wandb`` and each of the ``files/*`` is read on its
+    own, so that a bad one costs only itself (a metadata file nested 100,000 deep no longer
+    takes the run's history file with it).
+    """
     store = ctx.store
     run.paths.append(run_dir)
     entries = store.ls(run_dir)
@@ -585,37 +676,11 @@ def _read_session(ctx: _Ctx, run: _RunData, run_dir: str) -> None:
     files_dir = join(run_dir, "files") if "files" in names and names["files"].is_dir else run_dir
 
     if logs:
-        log_path = join(run_dir, logs[0])
-        try:
-            data = store.read_bytes(log_path)
-        except OSError as exc:
-            ctx.problem(log_path, f"cannot read: {exc.strerror or exc}")
-        else:
-            run.has_log = True
-            run.log_path = run.log_path or log_path
-            scan = scan_log(data)
-            for reason in scan.problems:
-                ctx.problem(log_path, reason)
-            bad = 0
-            first_bad = -1
-            for offset, raw in scan.records:
-                try:
-                    _apply_record(ctx, run, log_path, offset, raw)
-                except ProtobufError as exc:
-                    bad += 1
-                    if first_bad < 0:
-                        first_bad = offset
-                        why = str(exc)
-            if bad:
-                ctx.problem(
-                    log_path,
-                    f"{bad} record(s) are not valid protobuf "
-                    f"(first at byte {first_bad}: {why}); skipped",
-                )
+        _read_log(ctx, run, join(run_dir, logs[0]))
 
     if files_dir != run_dir:
         listed = list(store.walk_files(files_dir))
-        run.files.extend(Artifact(f"files/{rel}", size) for rel, size in listed)
+        run.files.extend(_listed_files(ctx, files_dir, listed))
         present = {rel for rel, _size in listed}
     else:
         present = {e.name for e in entries if not e.is_dir}
@@ -628,26 +693,101 @@ def _read_session(ctx: _Ctx, run: _RunData, run_dir: str) -> None:
         if isinstance(content, OSError):
             ctx.problem(path, f"cannot read: {content.strerror or content}")
             continue
-        if name == "config.yaml":
-            try:
-                cfg = unwrap_config(_load_yaml(content.decode("utf-8")))
-            except UnicodeDecodeError:
-                ctx.problem(path, "not UTF-8 text; config ignored, run kept")
-                continue
-            except ValueError as exc:
-                ctx.problem(path, f"{exc}; config ignored, run kept")
-                continue
-            run.file_config = {**(run.file_config or {}), **cfg}
-        elif name == "wandb-summary.json":
-            summary = _load_json_object(ctx, path, content, "summary")
-            if summary is not None:
-                run.file_summary = {**(run.file_summary or {}), **summary}
-        elif name == "wandb-metadata.json":
-            meta = _load_json_object(ctx, path, content, "metadata")
-            if meta is not None:
-                _apply_metadata(run, meta)
+        try:
+            _read_run_file(ctx, run, name, path, content)
+        except Exception as exc:  # noqa: BLE001 - one bad file costs that file only
+            log.debug("unexpected error reading %s", path, exc_info=True)
+            ctx.problem(path, f"unexpected {type(exc).__name__} while reading: {_short(exc)}; "
+                              "file ignored, run kept")
+
+
+def _read_log(ctx: _Ctx, run: _RunData, log_path: str) -> None:
+    try:
+        data = ctx.store.read_bytes(log_path)
+    except OSError as exc:
+        ctx.problem(log_path, f"cannot read: {exc.strerror or exc}")
+        return
+    pointer = lfs_pointer(data)
+    if pointer is not None:
+        ctx.problem(log_path, lfs_problem_reason(pointer))
+        return
+    run.has_log = True
+    run.log_path = run.log_path or log_path
+    # A new session: its own exit record (or none) says how the run ended.
+    run.exit_code = None
+    scan = scan_log(data)
+    for reason in scan.problems:
+        ctx.problem(log_path, reason)
+    _Notes.reset()
+    bad = 0
+    first_bad = -1
+    why = ""
+    for offset, raw in scan.records:
+        try:
+            _apply_record(ctx, run, log_path, offset, raw)
+        except Exception as exc:  # noqa: BLE001 - one bad record is one skipped record
+            bad += 1
+            if first_bad < 0:
+                first_bad = offset
+                why = str(exc) if isinstance(exc, ProtobufError) else \
+                    f"{type(exc).__name__}: {_short(exc)}"
+    if bad:
+        ctx.problem(
+            log_path,
+            f"{bad} record(s) could not be decoded (first at byte {first_bad}: {why}); skipped",
+        )
+    for reason in _Notes.reasons():
+        ctx.problem(log_path, reason)
+
+
+def _read_run_file(ctx: _Ctx, run: _RunData, name: str, path: str, content: bytes) -> None:
+    pointer = lfs_pointer(content)
+    if pointer is not None:
+        ctx.problem(path, f"{lfs_problem_reason(pointer)}; file ignored, run kept")
+        return
+    if name == "config.yaml":
+        try:
+            cfg = unwrap_config(_load_yaml(_decoded(ctx, path, content).encode("utf-8")))
+        except ValueError as exc:
+            ctx.problem(path, f"{exc}; config ignored, run kept")
+            return
+        run.file_config = {**(run.file_config or {}), **cfg}
+    elif name == "wandb-summary.json":
+        summary = _load_json_object(ctx, path, content, "summary")
+        if summary is not None:
+            run.file_summary = {**(run.file_summary or {}), **summary}
+    elif name == "wandb-metadata.json":
+        meta = _load_json_object(ctx, path, content, "metadata")
+        if meta is not None:
+            _apply_metadata(run, meta)
+    else:
+        run.file_history = (run.file_history or []) + _load_history_jsonl(ctx, path, content)
+
+
+_MEDIA_DIRS = {
+    "images": "image", "table": "table", "tables": "table", "plotly": "Plotly chart",
+    "html": "HTML page", "audio": "audio", "videos": "video", "object3D": "3D object",
+    "molecule": "molecule", "bokeh": "Bokeh chart", "graph": "model graph",
+}
+
+
+def _listed_files(ctx: _Ctx, files_dir: str, listed: list[tuple[str, int | None]]) -> list[Artifact]:
+    """``files/*`` as artifacts: media say what they are, LFS pointers say they are pointers."""
+    small = [rel for rel, size in listed if size is not None and size <= _LFS_CHECK_SIZE]
+    heads = ctx.store.read_many([join(files_dir, rel) for rel in small]) if small else {}
+    out = []
+    for rel, size in listed:
+        note = None
+        head = heads.get(join(files_dir, rel))
+        pointer = lfs_pointer(head) if isinstance(head, bytes) else None
+        if pointer is not None:
+            note = lfs_note(pointer[1])
         else:
-            run.file_history = (run.file_history or []) + _load_history_jsonl(ctx, path, content)
+            parts = rel.split("/")
+            if len(parts) >= 3 and parts[0] == "media" and parts[1] in _MEDIA_DIRS:
+                note = f"W&B {_MEDIA_DIRS[parts[1]]}"
+        out.append(Artifact(f"files/{rel}", size, note=note))
+    return out
 
 
 def _apply_metadata(run: _RunData, meta: Mapping[str, object]) -> None:
@@ -661,14 +801,16 @@ def _apply_metadata(run: _RunData, meta: Mapping[str, object]) -> None:
 # --- turning gathered runs into records -----------------------------------------------------------
 
 
-def _flatten(value: object, prefix: str, out: dict[str, object]) -> None:
-    if isinstance(value, dict) and "_type" not in value:
+def _flatten(value: object, prefix: str, out: dict[str, object], depth: int = 0) -> None:
+    # Depth is bounded where values enter (key paths, value_json, YAML); this is the backstop
+    # that keeps a strange value from exhausting the stack.
+    if isinstance(value, dict) and "_type" not in value and depth < MAX_DEPTH:
         if not value and prefix:
             out[prefix] = value
         for key, child in value.items():
-            _flatten(child, f"{prefix}.{key}" if prefix else str(key), out)
+            _flatten(child, f"{prefix}.{key}" if prefix else str(key), out, depth + 1)
     elif prefix:
-        out[prefix] = value
+        out[prefix] = value if depth < MAX_DEPTH else "(nested too deep to show)"
 
 
 def _param(value: object) -> str:
@@ -722,26 +864,58 @@ def _status(run: _RunData) -> RunStatus:
     if run.exit_code is not None:
         return RunStatus.FINISHED if run.exit_code == 0 else RunStatus.FAILED
     state = run.env.get("state")
+    code = run.env.get("exitcode")
+    exited = isinstance(code, int) and not isinstance(code, bool)
     if isinstance(state, str):
-        code = run.env.get("exitcode")
         mapped = {"finished": RunStatus.FINISHED, "failed": RunStatus.FAILED,
                   "crashed": RunStatus.FAILED, "killed": RunStatus.KILLED,
                   "running": RunStatus.RUNNING}.get(state.lower(), RunStatus.UNKNOWN)
-        if mapped is RunStatus.FINISHED and isinstance(code, int) and code != 0:
-            return RunStatus.FAILED
+        if mapped in (RunStatus.FAILED, RunStatus.KILLED):
+            return mapped
+        # An exit code is an exit record: a run that has one is not running (pre-0.10 metadata
+        # kept "state: running" when the final write was lost after the exit).
+        if exited:
+            return RunStatus.FINISHED if code == 0 else RunStatus.FAILED
         return mapped
+    if exited:
+        return RunStatus.FINISHED if code == 0 else RunStatus.FAILED
     return RunStatus.UNKNOWN
 
 
+@dataclass
+class _Odd:
+    """Values of one run that were repaired while building it, for one Problem."""
+
+    steps: int = 0
+    times: int = 0
+
+    def reasons(self) -> list[str]:
+        out = []
+        if self.steps:
+            out.append(f"{_count(self.steps, 'step')} beyond the int64 range, clamped")
+        if self.times:
+            out.append(f"{_count(self.times, 'time')} not a date (infinite or out of range); "
+                       "left out")
+        return out
+
+
 def _metrics(
-    run: _RunData, summary: Mapping[str, object], with_history: bool
+    run: _RunData, summary: Mapping[str, object], with_history: bool, odd: _Odd
 ) -> tuple[Metric, ...]:
     rows = run.history if run.history else (run.file_history or [])
     points: dict[str, list[tuple[int, int, float]]] = {}
     for index, row in enumerate(rows):
-        step = _step_of(row.get("_step"), index)
-        ts = _ms_of(row.get("_timestamp"))
-        ts = -1 if ts is None else ts
+        raw_step = row.get("_step")
+        step = _step_of(raw_step, index)
+        if isinstance(raw_step, (int, float)) and not isinstance(raw_step, bool) \
+                and not (math.isnan(raw_step) or step == raw_step):
+            odd.steps += 1
+        raw_ts = row.get("_timestamp")
+        ts = _ms_of(raw_ts)
+        if ts is None:
+            if raw_ts is not None:
+                odd.times += 1
+            ts = -1
         flat: dict[str, object] = {}
         for key, value in row.items():
             if not key.startswith("_"):
@@ -773,20 +947,22 @@ def _metrics(
     return tuple(metrics[k] for k in sorted(metrics))
 
 
-_INT64 = 2**62  # steps and times beyond this are garbage, and would not fit the catalog's arrays
-
-
 def _step_of(value: object, default: int) -> int:
+    """A ``_step`` as an int64: past the range it is clamped (the catalog's arrays are int64)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return clamp_int64(value)
     number = _number(value)
-    if number is None or not math.isfinite(number) or abs(number) >= _INT64:
+    if number is None or math.isnan(number):
         return default
-    return int(number)
+    if math.isinf(number):
+        return clamp_int64(int(math.copysign(2**63, number)))
+    return clamp_int64(int(number))
 
 
 def _ms_of(seconds: object) -> int | None:
-    """W&B times are epoch seconds (float); the catalog wants epoch ms."""
+    """W&B times are epoch seconds (float); the catalog wants epoch ms (None if not a date)."""
     number = _number(seconds)
-    if number is None or not math.isfinite(number) or abs(number) * 1000 >= _INT64:
+    if number is None or not math.isfinite(number) or abs(number) * 1000 > _MAX_MS:
         return None
     return int(round(number * 1000))
 
@@ -814,7 +990,60 @@ class _Built:
     models: list[tuple[LoggedModel, _ArtifactRec]]
 
 
-def _build_run(ctx: _Ctx, run: _RunData, experiment_key: str | None) -> _Built:
+def _utc_start(run: _RunData) -> int | None:
+    """The start from a source that is UTC by definition: the run record's protobuf Timestamp,
+    the environment record, or the metadata's ``startedAt`` (written in UTC, ``Z``)."""
+    if run.start_ms is not None:
+        return run.start_ms
+    env_start = run.env.get("startedAt_ms")
+    if isinstance(env_start, int):
+        return env_start
+    return _parse_iso_ms(run.env.get("startedAt"))
+
+
+def _dir_time_ms(run: _RunData) -> int | None:
+    """The time in the first run dir's name (``run-YYYYMMDD_HHMMSS-…``) read as if it were UTC.
+
+    wandb names the dir after the *local* time of the writing machine (``datetime.now()``;
+    the corpus store wandb-resnet-2026 has ``run-20260117_120726-…`` with ``startedAt``
+    ``2026-01-17T06:37:26Z``, UTC+05:30), so this is a wall-clock reading, not an instant.
+    """
+    if not run.paths:
+        return None
+    match = _RUN_DIR.match(run.paths[0].rsplit("/", 1)[-1])
+    if not match:
+        return None
+    try:
+        dt = datetime.strptime(match.group(1), "%Y%m%d_%H%M%S")
+    except ValueError:
+        return None
+    return int(dt.replace(tzinfo=timezone.utc).timestamp()) * 1000
+
+
+_QUARTER_HOUR = 15 * 60 * 1000
+
+
+def _local_offset(run: _RunData) -> int | None:
+    """The writing machine's UTC offset (ms), from a run that has both a dir name and a UTC start."""
+    local, utc = _dir_time_ms(run), _utc_start(run)
+    if local is None or utc is None:
+        return None
+    offset = round((local - utc) / _QUARTER_HOUR) * _QUARTER_HOUR
+    # The dir is named within a second or two of the start; zones are whole quarter hours.
+    if abs(local - utc - offset) > 120_000 or abs(offset) > 14 * 3600 * 1000:
+        return None
+    return offset
+
+
+def _zone(offset: int) -> str:
+    sign = "+" if offset >= 0 else "-"
+    minutes = abs(offset) // 60_000
+    return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _build_run(
+    ctx: _Ctx, run: _RunData, experiment_key: str | None, folder_offset: int | None = None
+) -> _Built:
     run_key = f"wandb:{run.id}"
     config = {k: v for k, v in run.config.items() if k not in ("_wandb", "wandb_version")}
     for key, value in (run.file_config or {}).items():
@@ -826,16 +1055,25 @@ def _build_run(ctx: _Ctx, run: _RunData, experiment_key: str | None) -> _Built:
     for key, value in (run.file_summary or {}).items():
         summary.setdefault(key, value)
 
-    start = run.start_ms
+    tags: dict[str, str] = {tag: "" for tag in run.tags or []}
+    start = _utc_start(run)
     if start is None:
-        env_start = run.env.get("startedAt_ms")
-        start = env_start if isinstance(env_start, int) else None
-    if start is None:
-        start = _parse_iso_ms(run.env.get("startedAt"))
+        # Only the dir name has a time, and it is local: shift it by the offset the other runs
+        # of this folder show (same machine), or show it as the local time it is.
+        local = _dir_time_ms(run)
+        if local is not None and folder_offset is not None:
+            start = local - folder_offset
+            tags["wandb.start_time_from"] = (
+                f"run dir name, local time at {_zone(folder_offset)} (the offset of the other "
+                "runs in this folder)"
+            )
+        elif local is not None:
+            when = datetime.fromtimestamp(local / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            tags["wandb.local_start"] = f"{when} (local time of the writing machine, zone not recorded)"
     runtime = _runtime_s(run, summary)
     end = start + int(round(runtime * 1000)) if start is not None and runtime is not None else None
-
-    tags: dict[str, str] = {tag: "" for tag in run.tags or []}
+    if end is not None and abs(end) > _MAX_MS:
+        end = None
     job_type = run.job_type or _env_str(run, "jobType")
     for name, value in (("wandb.group", run.group), ("wandb.job_type", job_type),
                         ("wandb.sweep_id", run.sweep_id),
@@ -849,7 +1087,13 @@ def _build_run(ctx: _Ctx, run: _RunData, experiment_key: str | None) -> _Built:
     remote = run.git_remote or _opt_str(git_map.get("remote"))
 
     models: list[tuple[LoggedModel, _ArtifactRec]] = []
-    artifacts = list(run.files)
+    media = _media_notes(summary, run.history or run.file_history or [])
+    artifacts = [
+        # what the run logged it as beats what its folder suggests; an LFS note stays
+        dataclasses.replace(a, note=media[a.path])
+        if a.path in media and not (a.note or "").startswith("Git LFS") else a
+        for a in run.files
+    ]
     seen_models: set[str] = set()
     for art in run.artifacts:
         if art.type == "model":
@@ -875,8 +1119,14 @@ def _build_run(ctx: _Ctx, run: _RunData, experiment_key: str | None) -> _Built:
                 art,
             ))
         else:
-            artifacts.extend(Artifact(f"artifacts/{art.name}/{f.path}", f.size) for f in art.files)
+            note = f"W&B {art.type} artifact '{art.name}'" if art.type else None
+            artifacts.extend(
+                Artifact(f"artifacts/{art.name}/{f.path}", f.size, note=note) for f in art.files
+            )
 
+    odd = _Odd()
+    if _utc_start(run) is None and isinstance(run.env.get("startedAt"), str):
+        odd.times += 1  # a startedAt that is not a date
     record = Run(
         key=run_key,
         id=run.id,
@@ -890,13 +1140,45 @@ def _build_run(ctx: _Ctx, run: _RunData, experiment_key: str | None) -> _Built:
         description=run.notes or None,
         params=frozen_map({k: _param(v) for k, v in params.items()}),
         tags=frozen_map(tags),
-        metrics=_metrics(run, summary, ctx.options.history),
+        metrics=_metrics(run, summary, ctx.options.history, odd),
         output_model_keys=tuple(m.key for m, _ in models),
         artifacts=tuple(sorted(artifacts, key=lambda a: a.path)),
         git=GitInfo(commit=commit, repo_url=remote) if commit or remote else GitInfo(),
         source_name=_env_str(run, "codePath") or _env_str(run, "program"),
     )
+    for reason in odd.reasons():
+        ctx.problem(run.log_path or run.paths[0], reason)
     return _Built(record, models)
+
+
+_MEDIA_TYPES = {
+    "image-file": "image", "images/separated": "image", "table-file": "table",
+    "partitioned-table": "table", "joined-table": "table", "plotly-file": "Plotly chart",
+    "html-file": "HTML page", "audio-file": "audio", "video-file": "video",
+    "object3D-file": "3D object", "molecule-file": "molecule", "bokeh-file": "Bokeh chart",
+    "graph-file": "model graph",
+}
+
+
+def _media_notes(summary: Mapping[str, object], rows: list[dict[str, object]]) -> dict[str, str]:
+    """``files/<path>`` -> what it is, from the ``{"_type": …, "path": …}`` values that
+    reference media files (summary and history; the first key that logged a file names it)."""
+    notes: dict[str, str] = {}
+
+    def visit(key: str, value: object) -> None:
+        if not isinstance(value, dict):
+            return
+        kind = value.get("_type")
+        path = value.get("path")
+        if isinstance(kind, str) and isinstance(path, str) and kind in _MEDIA_TYPES:
+            notes.setdefault(f"files/{path}", f"W&B {_MEDIA_TYPES[kind]} (logged as '{key}')")
+
+    for row in rows:
+        for key, value in row.items():
+            visit(key, value)
+    for key, value in summary.items():
+        visit(key, value)
+    return notes
 
 
 def _env_str(run: _RunData, key: str) -> str | None:
@@ -919,7 +1201,9 @@ class WandbReader:
 
     name = "wandb"
     label = "Weights & Biases"
-    merges_experiments = True  # one project written from several wandb/ folders is one project
+    # A W&B project is one experiment whichever wandb/ folder its runs were written to: the
+    # catalog merges the experiments of several stores that share the key wandb-project:<name>.
+    merges_experiments = True
 
     def detect(self, store: Store, path: str) -> bool:
         base = path.rsplit("/", 1)[-1]
@@ -1071,11 +1355,13 @@ def _records(ctx: _Ctx, runs: list[_RunData], settings: Mapping[str, str]) -> It
             tags=frozen_map({"wandb.entity": ", ".join(names)}) if names else frozen_map(),
         )
 
+    offsets = {o for o in map(_local_offset, runs) if o is not None}
+    folder_offset = offsets.pop() if len(offsets) == 1 else None
     built: list[_Built] = []
     for run in runs:
         exp_key = f"wandb-project:{run.project}" if run.project else None
         try:
-            one = _build_run(ctx, run, exp_key)
+            one = _build_run(ctx, run, exp_key, folder_offset)
         except Exception as exc:  # noqa: BLE001 - the net for one strange run, as in reading
             log.debug("unexpected error building run %s", run.id, exc_info=True)
             ctx.problem(run.log_path or run.paths[0],
