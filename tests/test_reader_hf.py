@@ -16,7 +16,9 @@ from mlreport.model import (
     Artifact,
     Dataset,
     DatasetRef,
+    Goal,
     Metric,
+    MetricGoal,
     MetricHistory,
     ModelVersion,
     Problem,
@@ -252,7 +254,7 @@ def test_full_reads_no_problem_and_records_come_in_order() -> None:
     records = read("full")
     assert only(records, Problem) == []
     assert [type(r).__name__ for r in records] == [
-        "Dataset", "Run", "RegisteredModel", "ModelVersion", "ModelVersion", "ModelVersion",
+        "MetricGoal", "Dataset", "Run", "RegisteredModel", "ModelVersion", "ModelVersion", "ModelVersion",
     ]
 
 
@@ -512,3 +514,39 @@ def test_an_unexpected_fault_is_one_problem_naming_the_dir(monkeypatch: pytest.M
     assert [(p.origin.path, p.reason) for p in only(records, Problem)] == [
         ("out/trainer_state.json", "cannot read: OverflowError: planted")
     ]
+
+
+# --- declared goals (issue 8) ---------------------------------------------------------------
+
+
+def test_best_metric_in_the_state_declares_which_way_is_better() -> None:
+    records = read("full")
+    (goal,) = only(records, MetricGoal)
+    assert (goal.key, goal.goal, goal.origin.path) == ("eval_loss", Goal.MIN, "full/trainer_state.json")
+    assert goal.detail == "trainer_state.json: best_metric 0.4 at step 20 is the lowest eval_loss"
+
+
+def test_training_args_json_declares_the_goal_exactly() -> None:
+    args = {"metric_for_best_model": "wer", "greater_is_better": False, "output_dir": "x"}
+    state = {"global_step": 2, "best_metric": 0.9, "best_global_step": 2,
+             "log_history": [{"eval_wer": 0.5, "step": 1}, {"eval_wer": 0.9, "step": 2}]}
+    store = memory_store({"o/trainer_state.json": json.dumps(state), "o/training_args.json": json.dumps(args)})
+    (goal,) = only(list(READER.read(store, "o", ReadOptions())), MetricGoal)
+    assert (goal.key, goal.goal) == ("eval_wer", Goal.MIN)
+    assert goal.detail == "training_args.json: metric_for_best_model=wer, greater_is_better=false"
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        [{"eval_a": 0.5, "eval_b": 0.5, "step": 2}, {"eval_a": 0.1, "eval_b": 0.9, "step": 4}],  # two fit
+        [{"eval_a": 0.5, "step": 2}, {"eval_a": 0.5, "step": 4}],  # a constant series says nothing
+        [{"eval_a": 0.3, "step": 2}, {"eval_a": 0.1, "step": 4}, {"eval_a": 0.9, "step": 6}],  # neither end
+    ],
+    ids=["ambiguous", "constant", "not-an-extreme"],
+)
+def test_no_goal_is_inferred_when_the_state_is_not_conclusive(history: list[dict[str, float]]) -> None:
+    state = {"global_step": 6, "best_metric": history[0]["eval_a"], "best_model_checkpoint": "o/checkpoint-2",
+             "log_history": history}
+    store = memory_store({"o/trainer_state.json": json.dumps(state)})
+    assert only(list(READER.read(store, "o", ReadOptions())), MetricGoal) == []

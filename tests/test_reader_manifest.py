@@ -399,6 +399,7 @@ def test_discovery_finds_every_fixture_and_skips_the_config_file() -> None:
         "bad_history",
         "bad_metric_type",
         "basic",
+        "goals",
         "json_with_csv",
         "jsonl_history",
         "many_errors",
@@ -1058,3 +1059,24 @@ def test_two_datasets_with_one_name_and_one_digest_stay_apart(tmp_path: Path) ->
         ("s3://b/2026-10/train.parquet@d41d8cd9", "train.parquet", "s3://b/2026-10/train.parquet"),
         ("s3://b/2026-11/train.parquet@d41d8cd9", "train.parquet", "s3://b/2026-11/train.parquet"),
     ]
+
+
+def test_metric_goals_are_declared_goals(tmp_path: Path) -> None:
+    from mlreport.model import Goal, MetricGoal
+
+    (tmp_path / "a.mlreport.yaml").write_text(
+        "mlreport_manifest: 1\nrun: {id: a}\nmetrics: {l2.valid: 0.3, auc: 0.9}\nmetric_goals: {l2.valid: min, auc: max}\n"
+    )
+    (tmp_path / "b.mlreport.yaml").write_text("mlreport_manifest: 1\nrun: {id: b}\nmetric_goals: {auc: min}\n")
+    records = _read_dir(tmp_path)
+    goals = [(g.key, g.goal, g.detail) for g in records if isinstance(g, MetricGoal)]
+    assert goals == [("auc", Goal.MAX, "a.mlreport.yaml: metric_goals"), ("l2.valid", Goal.MIN, "a.mlreport.yaml: metric_goals")]
+    assert validate_manifest({"mlreport_manifest": 1, "run": {"id": "x"}, "metric_goals": {"auc": "up"}}) == [
+        "metric_goals.auc: expected one of min, max, found a string ('up')"
+    ]
+
+
+def test_declared_goal_reaches_the_catalog() -> None:
+    catalog = read_catalog(Config(sources=(SourceConfig(str(MANIFEST / "goals")),)))
+    assert catalog.goal("l2.valid") == "min" and catalog.goal("tr_acc") == "max"
+    assert catalog.goal_source("l2.valid").startswith("declared by the store")

@@ -62,7 +62,9 @@ from ..model import (
     Artifact,
     Dataset,
     DatasetRef,
+    Goal,
     Metric,
+    MetricGoal,
     MetricHistory,
     ModelVersion,
     Origin,
@@ -83,6 +85,7 @@ _LFS_MAX_SIZE = 1024  # the spec's limit for a pointer file
 
 _STATE = "trainer_state.json"
 _ADAPTER = "adapter_config.json"  # PEFT: PeftConfig.save_pretrained
+_ARGS = "training_args.json"  # TrainingArguments.to_json_string(), saved by many scripts
 _ADAPTER_FIELDS = (
     "peft_type", "task_type", "base_model_name_or_path", "revision", "r", "lora_alpha",
     "lora_dropout", "target_modules", "modules_to_save", "bias", "use_dora", "use_rslora",
@@ -258,6 +261,7 @@ class _Parts:
     state: dict[str, object] | None = None
     config: dict[str, object] | None = None
     adapter: dict[str, object] | None = None
+    args: dict[str, object] | None = None
     card: dict[str, object] = field(default_factory=dict)
     body: str = ""
     results: dict[str, float] = field(default_factory=dict)
@@ -346,9 +350,11 @@ class HfTrainerReader:
             tags["hf.git_lfs_pointers"] = "; ".join(pointers)
         start, end = _event_file_times(parts.files)
         checkpoint_metrics = _checkpoint_metrics(metrics, [n for n, _name in parts.checkpoints])
+        goals = _declared_goals(ctx, path, parts, metrics)
         if not options.history:
             metrics = {k: replace(m, history=None) if m.history is not None else m for k, m in metrics.items()}
 
+        yield from goals
         yield from (datasets[k] for k in sorted(datasets))
         yield Run(
             key=run_key,
@@ -376,7 +382,7 @@ class HfTrainerReader:
             for m in (_CHECKPOINT.match(e.name) for e in store.ls(path) if e.is_dir)
             if m
         )
-        needed = {n for n in top if n in (_STATE, "config.json", "README.md", _ADAPTER) or _RESULTS.match(n)}
+        needed = {n for n in top if n in (_STATE, "config.json", "README.md", _ADAPTER, _ARGS) or _RESULTS.match(n)}
         # Every small file is read once: it may be a Git LFS pointer.
         small = {rel for rel, size in files if size is not None and size <= _LFS_MAX_SIZE}
         wanted = sorted(needed | small)
@@ -401,6 +407,8 @@ class HfTrainerReader:
             parts.config = _load_object(ctx, config_path, parts.contents["config.json"])
         if _ADAPTER in top:
             parts.adapter = _load_object(ctx, join(path, _ADAPTER), parts.contents[_ADAPTER])
+        if _ARGS in top:
+            parts.args = _load_object(ctx, join(path, _ARGS), parts.contents[_ARGS])
         if "README.md" in top:
             parts.card, parts.body = _read_card(ctx, join(path, "README.md"),
                                                 parts.contents["README.md"])
@@ -598,6 +606,45 @@ def _event_file_times(files: list[tuple[str, int | None]]) -> tuple[int | None, 
     the same input must build the same site."""
     starts = [int(m.group(1)) * 1000 for rel, _size in files if (m := _EVENTS.match(rel))]
     return (min(starts) if starts else None), None
+
+
+def _declared_goals(ctx: _Ctx, path: str, parts: _Parts, metrics: Mapping[str, Metric]) -> list[MetricGoal]:
+    """Which way the Trainer judged "best": ``metric_for_best_model`` and ``greater_is_better``
+    from a saved ``training_args.json``; else what ``trainer_state.json`` shows of it
+    (``best_metric`` at ``best_global_step`` equals exactly one eval series' minimum or maximum
+    there). The Trainer writes ``TrainingArguments`` only as a pickle, which is never opened."""
+    args = parts.args or {}
+    name = args.get("metric_for_best_model")
+    if isinstance(name, str) and name.strip() and isinstance(args.get("greater_is_better"), bool):
+        key = name if name.startswith("eval_") else f"eval_{name}"  # as the Trainer looks it up
+        greater = bool(args["greater_is_better"])
+        detail = f"{_ARGS}: metric_for_best_model={name}, greater_is_better={str(greater).lower()}"
+        return [MetricGoal(key, Goal.MAX if greater else Goal.MIN, ctx.origin(join(path, _ARGS)), detail)]
+    state = parts.state or {}
+    best, step = state.get("best_metric"), state.get("best_global_step")
+    if not isinstance(step, int):  # before transformers 4.52: the step is in the checkpoint's name
+        found = _CHECKPOINT.match(posixpath.basename(str(state.get("best_model_checkpoint") or "").rstrip("/")))
+        step = int(found.group(1)) if found else None
+    best_value = _number(best)
+    if best_value is None or step is None or isinstance(step, bool):
+        return []
+    candidates = []
+    for key in sorted(metrics):
+        history = metrics[key].history
+        if not key.startswith("eval_") or history is None or len(set(history.values)) < 2:
+            continue
+        at_step = [v for s, v in zip(history.steps, history.values, strict=True) if s == step]
+        if best_value in at_step:
+            low, high = min(history.values), max(history.values)
+            if best_value in (low, high):
+                candidates.append((key, Goal.MIN if best_value == low else Goal.MAX))
+    if len(candidates) != 1:
+        return []  # no series or several fit: nothing is declared
+    key, goal = candidates[0]
+    word = "lowest" if goal is Goal.MIN else "highest"
+    detail = f"{_STATE}: best_metric {param_text(best)} at step {step} is the {word} {key}"
+    state_path = join(path, _STATE) if _STATE in parts.top else path
+    return [MetricGoal(key, goal, ctx.origin(state_path), detail)]
 
 
 def _checkpoint_metrics(metrics: Mapping[str, Metric], steps: list[int]) -> dict[int, tuple[Metric, ...]]:

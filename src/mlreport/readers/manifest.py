@@ -22,6 +22,8 @@ How a manifest maps onto the catalog (one file = one run):
 - ``inputs`` -> :class:`~mlreport.model.Dataset` (key ``<uri>@<digest>`` or the URI: what
   identifies a manifest's dataset; the name defaults to the URI's last path segment) and
   :class:`~mlreport.model.DatasetRef` with the ``context``.
+- ``metric_goals`` -> :class:`~mlreport.model.MetricGoal` (``min``/``max`` per metric key, the
+  store's own declaration of which way is better).
 - ``git`` -> :class:`~mlreport.model.GitInfo`; ``artifacts`` -> :class:`~mlreport.model.Artifact`
   (the catalog has no field for an artifact's digest: it is not kept).
 - ``model`` -> :class:`~mlreport.model.RegisteredModel` + :class:`~mlreport.model.ModelVersion`
@@ -62,7 +64,9 @@ from ..model import (
     DatasetRef,
     Experiment,
     GitInfo,
+    Goal,
     Metric,
+    MetricGoal,
     MetricHistory,
     ModelVersion,
     Origin,
@@ -787,6 +791,7 @@ class _Parsed:
 
 @dataclass
 class _Out:
+    goals: dict[str, MetricGoal] = field(default_factory=dict)
     experiments: dict[str, Experiment] = field(default_factory=dict)
     datasets: dict[str, Dataset] = field(default_factory=dict)
     runs: list[Run] = field(default_factory=list)
@@ -865,6 +870,7 @@ class ManifestReader:
                 )
             options.progress("manifests", done, len(parsed))
 
+        yield from (out.goals[k] for k in sorted(out.goals))
         yield from (out.experiments[k] for k in sorted(out.experiments))
         yield from (out.datasets[k] for k in sorted(out.datasets))
         yield from out.runs
@@ -1011,6 +1017,10 @@ def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> Non
         )
         context = _opt(entry.get("context"))
         refs.setdefault((ds_key, context), DatasetRef(ds_key, context))
+
+    for metric_key, goal in data.get("metric_goals", {}).items():
+        # the first manifest (in file order) that declares a key decides it
+        out.goals.setdefault(metric_key, MetricGoal(metric_key, Goal(goal), where, f"{item.path}: metric_goals"))
 
     params: dict[str, str] = {}
     for name, value in data.get("params", {}).items():
