@@ -13,6 +13,7 @@ import pytest
 
 from mlreport.catalog import read_catalog, to_jsonable
 from mlreport.config import Config, SourceConfig
+from mlreport.render.page import Page
 from mlreport.render.pages import render_site
 
 from .conftest import DATA, GOLDENS, ROOT
@@ -47,11 +48,11 @@ def test_catalog_golden(case: Path, update_goldens: bool) -> None:
 
 
 PAGES = [
-    "index.md",
-    "models/fixture-model/index.md",
-    "models/fixture-model/1/index.md",
-    "models/fixture-model/@champion/index.md",
-    "problems/index.md",
+    "",
+    "models/fixture-model/",
+    "models/fixture-model/1/",
+    "models/fixture-model/@champion/",
+    "problems/",
 ]
 
 
@@ -59,14 +60,17 @@ PAGES = [
 def test_rendered_page_golden(page: str, update_goldens: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)  # pages name their source as given: keep it relative to the checkout
     catalog = read_catalog(Config(sources=(SourceConfig("tests/data/mlflow/v3_file"),)))
-    pages = render_site(catalog, Config(title="Fixture report"))
-    text = pages[page]
-    assert isinstance(text, str)
-    check_golden(GOLDENS / "pages" / "mlflow-v3_file" / page.replace("/", "__"), text, update_goldens)
+    pages = {p.url: p for p in render_site(catalog, Config(title="Fixture report")) if isinstance(p, Page)}
+    # the page's HTML body as rendered (never parsed as Markdown), its title and search entries
+    rendered = pages[page]
+    search = "".join(f"<!-- search: {json.dumps(e.as_json(), ensure_ascii=False)} -->\n" for e in rendered.search)
+    text = f"<!-- title: {rendered.title} -->\n{search}{rendered.body}"
+    name = (page or "home/").replace("/", "__") + "index.html"
+    check_golden(GOLDENS / "pages" / "mlflow-v3_file" / name, text, update_goldens)
 
 
 def test_runs_pages_link_by_run_id() -> None:
     catalog = read_catalog(Config(sources=(SourceConfig(str(DATA / "mlflow" / "v3_file")),)))
-    pages = render_site(catalog, Config())
+    urls = {p.url for p in render_site(catalog, Config()) if isinstance(p, Page)}
     for run in catalog.runs:
-        assert f"runs/{run.id}/index.md" in pages
+        assert f"runs/{run.id}/" in urls

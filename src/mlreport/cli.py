@@ -92,7 +92,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--include-deleted", action="store_true", default=None, help="also show deleted runs and experiments"
         )
-        p.add_argument("--builder", choices=("mkdocs", "zensical", "properdocs"), help="site builder (default: mkdocs)")
+        p.add_argument(
+            "--builder",
+            choices=("mkdocs", "mkdocs-full", "zensical", "properdocs"),
+            help="site builder (default: mkdocs, mlreport's own engine with the MkDocs theme)",
+        )
         p.add_argument("--history", metavar="PATH_OR_URL", help="the previous site's history.json (alias ledger)")
 
     build = sub.add_parser("build", parents=[common], help="build the site")

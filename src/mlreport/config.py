@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 CONFIG_NAMES = ("mlreport.yml", "mlreport.yaml")
 VERSION_SCHEMES = ("sequence", "run_name", "run_id")
-BUILDERS = ("mkdocs", "zensical", "properdocs")
+BUILDERS = ("mkdocs", "mkdocs-full", "zensical", "properdocs")
 
 
 @dataclass(frozen=True)

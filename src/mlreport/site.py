@@ -1,4 +1,14 @@
-"""The whole pipeline behind ``mlreport build``: read, render, write, build."""
+"""The whole pipeline behind ``mlreport build``: read, render, build, swap in.
+
+Two ways to build (``builder`` in ``mlreport.yml``):
+
+- ``mkdocs`` (the default): MkDocs builds the user's own pages, the theme's files and one small
+  stub for each section page of the nav; mlreport renders every page it generates to final HTML
+  with the same theme templates, in parallel (:mod:`mlreport.executor`), and writes the search
+  index from the catalog. No generated page is ever parsed as Markdown (DESIGN.md decision 1).
+- ``mkdocs-full``, ``zensical``, ``properdocs``: the plain generated-Markdown project, built
+  entirely by that tool (for people who want a plain MkDocs project).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +22,22 @@ from pathlib import Path
 from .build import WriteStats, run_builder, write_pages
 from .catalog import Catalog, read_catalog
 from .config import Config
+from .engine.output import page_titles, write_search_index, write_sitemap
+from .engine.theme import ThemeSpec
+from .engine.units import RenderContext, render_page
 from .errors import UsageError
+from .executor import Executor
 from .publish import atomic_replace, check_output, clear_staging, output_lock, protected_paths, work_dir_for
-from .render.pages import render_site
+from .render.page import Page, SearchEntry
+from .render.pages import PAGE_KINDS, SiteRenderer, markdown_pages
 from .render.site_config import ASSETS, dump_yaml, extended_config, load_user_config, standalone_config
 
 log = logging.getLogger("mlreport.site")
 
 Progress = Callable[[str, int, int | None], None]
+ENGINE = "mkdocs"  # the builder name of mlreport's own engine
+SMALL_SITE = 400  # pages: below this, render in this process
+NAV_FAMILIES = ("home", "models", "experiments", "runs", "datasets", "problems")
 
 
 @dataclass(frozen=True)
@@ -30,6 +48,7 @@ class BuildResult:
     pages: int
     stats: WriteStats
     timings: dict[str, float] = field(default_factory=dict)
+    search_bytes: int = 0
 
 
 def plotly_js() -> bytes:
@@ -69,7 +88,30 @@ def source_date_epoch(catalog: Catalog) -> int:
     return newest // 1000
 
 
-def build_site(config: Config, progress: Progress | None = None, catalog: Catalog | None = None) -> BuildResult:
+def output_dir(config: Config) -> Path:
+    site_dir = Path(config.output).expanduser()
+    if not site_dir.is_absolute():
+        site_dir = Path.cwd() / site_dir
+    return site_dir.resolve()
+
+
+def nav_stub(page_title: str, hide: tuple[str, ...]) -> str:
+    """The Markdown MkDocs builds for a section page of the nav: only its title and settings
+    (mlreport writes the page itself afterwards; search entries come from the catalog)."""
+    lines = ["---", f"title: {dump_yaml({'t': page_title})[3:].strip()}"]
+    if hide:
+        lines += ["hide:", *[f"  - {h}" for h in hide]]
+    lines += ["search:", "  exclude: true", "---", "", ""]
+    return "\n".join(lines)
+
+
+def build_site(
+    config: Config,
+    progress: Progress | None = None,
+    catalog: Catalog | None = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+) -> BuildResult:
     """Read the sources of ``config`` and build the site into ``config.output``."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -77,14 +119,12 @@ def build_site(config: Config, progress: Progress | None = None, catalog: Catalo
         catalog = read_catalog(config, progress)
     timings["read"] = time.perf_counter() - t0
 
-    site_dir = Path(config.output).expanduser()
-    if not site_dir.is_absolute():
-        site_dir = Path.cwd() / site_dir
-    site_dir = site_dir.resolve()
+    site_dir = output_dir(config)
     work_dir = work_dir_for(site_dir)
     docs_dir = work_dir / "docs"
     guarded = protected_paths(config)
     check_output(site_dir, [work_dir], guarded)
+    engine = config.builder == ENGINE
 
     t1 = time.perf_counter()
     extend = user_mkdocs(config)
@@ -113,16 +153,27 @@ def build_site(config: Config, progress: Progress | None = None, catalog: Catalo
     if config.templates:
         t = Path(config.templates)
         templates_dir = str(t if t.is_absolute() else config.base_dir / t)
-    pages = render_site(catalog, render_config, templates_dir)
-    pages.update(asset_pages(prefix))
+
+    renderer = SiteRenderer(catalog, render_config, templates_dir)
+    refs = renderer.refs()
+    docs: dict[str, str | bytes] = dict(asset_pages(prefix))
+    if engine:
+        for family, _key in refs:
+            if family in NAV_FAMILIES:
+                url = prefix if family == "home" else f"{prefix}{family}/"
+                default, hide, _exclude, _boost = PAGE_KINDS[family]
+                docs[f"{url}index.md"] = nav_stub(default or config.title, hide)
+    else:
+        items = [item for ref in refs for item in renderer.render_ref(ref)]
+        docs.update(markdown_pages(items))
     # review (issue 9): the alias ledger and the Atom feed, published with the site
     from .ledger import history_pages, previous_location
 
     where = previous_location(config.history, str(site_dir), prefix)
-    pages.update(history_pages(catalog, config.title, config.site_url, prefix, where))
+    docs.update(history_pages(catalog, config.title, config.site_url, prefix, where))
     for rel, data in user_pages.items():
-        pages.setdefault(rel, data)
-    timings["render"] = time.perf_counter() - t1
+        docs.setdefault(rel, data)
+    timings["plan"] = time.perf_counter() - t1
 
     if extend is not None:
         mk = extended_config(
@@ -142,19 +193,48 @@ def build_site(config: Config, progress: Progress | None = None, catalog: Catalo
         mk.setdefault("site_url", config.site_url)
 
     # Exclusive from here: the work folder and the swap belong to one build at a time. The
-    # builder writes into a staging folder; only the swap below touches the published site.
+    # site is built in a staging folder; only the swap at the end touches the published site.
     with output_lock(site_dir):
         t2 = time.perf_counter()
-        stats = write_pages(docs_dir, pages)
+        stats = write_pages(docs_dir, docs)
         config_file = work_dir / "mkdocs.yml"
         text = "# generated by mlreport; edit mlreport.yml or your own mkdocs.yml instead\n" + dump_yaml(mk)
         if not config_file.is_file() or config_file.read_text(encoding="utf-8") != text:
             config_file.write_text(text, encoding="utf-8")
         timings["write"] = time.perf_counter() - t2
 
-        t3 = time.perf_counter()
+        epoch = source_date_epoch(catalog)
         staging = clear_staging(site_dir)
-        run_builder(config.builder, config_file, staging, source_date_epoch(catalog))
+        t3 = time.perf_counter()
+        run_builder(
+            "mkdocs" if engine or config.builder == "mkdocs-full" else config.builder, config_file, staging, epoch
+        )
+        timings["mkdocs"] = time.perf_counter() - t3
+
+        search_bytes = 0
+        pages = len(refs)
+        if engine:
+            t4 = time.perf_counter()
+            spec = ThemeSpec(text, str(work_dir), tuple(sorted(page_titles(docs_dir))), page_titles(docs_dir), epoch)
+            ctx = RenderContext(catalog, render_config, templates_dir, spec)
+            entries: list[SearchEntry] = []
+            urls: list[str] = []
+            if jobs is None and scheduler is None and len(refs) < SMALL_SITE:
+                jobs = 1  # starting workers (and a theme in each) costs more than a small site
+            with Executor(jobs=jobs, scheduler=scheduler) as ex:
+                for rendered in ex.map(render_page, refs, context=ctx):
+                    for rel, data in rendered.files:
+                        target = staging / rel
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.write_bytes(data)
+                        if rel.endswith("index.html"):
+                            urls.append(rel[: -len("index.html")])
+                    entries += rendered.search
+            timings["render"] = time.perf_counter() - t4
+            search_bytes = write_search_index(staging, entries)
+            write_sitemap(staging, str(mk.get("site_url") or "") or None, urls, epoch)
         atomic_replace(staging, site_dir)
-        timings["build"] = time.perf_counter() - t3
-    return BuildResult(catalog, site_dir, work_dir, len(pages), stats, timings)
+    return BuildResult(catalog, site_dir, work_dir, pages, stats, timings, search_bytes)
+
+
+__all__ = ["BuildResult", "Page", "build_site"]

@@ -21,6 +21,7 @@ from ..config import Config
 from ..model import Dataset, Experiment, LoggedModel, Metric, ModelVersion, RegisteredModel, Run
 from .charts import category_figure, figure_div, line_figure
 from .lineage import Node, lineage_svg
+from .page import Asset, Page, SearchEntry
 from .tables import Cell, csv_bytes, html_table, key_value_table, num
 from .templates import make_environment
 from .text import (
@@ -30,13 +31,32 @@ from .text import (
     fmt_size,
     fmt_time,
     h,
-    md,
     note,
     rel_url,
     slugify,
 )
 
 PageSet = dict[str, str | bytes]
+PageRef = tuple[str, str]
+
+# template -> (title when the page has none of its own, hidden features, excluded from search,
+# search boost)
+PAGE_KINDS: dict[str, tuple[str | None, tuple[str, ...], bool, float | None]] = {
+    "home": (None, (), False, None),
+    "models": ("Models", ("navigation", "toc"), False, None),
+    "experiments": ("Experiments", ("navigation", "toc"), False, None),
+    "runs": ("Runs", ("navigation", "toc"), False, None),
+    "datasets": ("Datasets", ("navigation", "toc"), False, None),
+    "problems": ("Problems", ("navigation", "toc"), True, None),
+    "model": (None, ("navigation",), False, 3),
+    "version": (None, ("navigation",), False, 2),
+    "alias": (None, ("navigation",), True, None),
+    "compare": (None, ("navigation", "toc"), True, None),
+    "run": (None, ("navigation",), False, None),
+    "experiment": (None, ("navigation",), False, None),
+    "dataset": (None, ("navigation",), False, None),
+    "logged_model": (None, ("navigation",), False, None),
+}
 MAX_CHARTS = 24
 MAX_COMPARE = 12
 MODEL_CARD = "model_card."  # version tags a reader fills from a model card (intended use …)
@@ -133,7 +153,8 @@ class SiteRenderer:
             )
             for m in catalog.models
         }
-        self.pages: PageSet = {}
+        self.model_by_name = {m.name: m for m in catalog.models}
+        self.out: list[Page | Asset] = []
         self._varying: dict[str, frozenset[str]] = {}
 
     # -- helpers ------------------------------------------------------------------------------
@@ -152,21 +173,33 @@ class SiteRenderer:
     def link(self, here: str, target: str | None) -> str | None:
         return rel_url(here, target) if target is not None else None
 
-    def render(self, template: str, here: str, **context: Any) -> str:
+    def render(self, template: str, here: str, **context: Any) -> Page:
+        """The page at ``here`` from ``template`` (``version.html.j2``); its title, hidden
+        features and search settings come from :data:`PAGE_KINDS`, its search entries from the
+        ``search`` argument (made from the catalog, never from the HTML)."""
+        kind = template.split(".", 1)[0]
+        default_title, hide, exclude, boost = PAGE_KINDS[kind]
+        search: Sequence[SearchEntry] = context.pop("search", ())
+        title = context.pop("title", None) or (default_title or safe_title(self.config.title))
         tpl = self.env.get_template(template)
-        return tpl.render(
+        body = tpl.render(
             here=here,
             root=rel_url(here, self.prefix) if self.prefix else rel_url(here, ""),
             site_title=self.config.title,
             mlreport_version=__version__,
-            md=md,
-            h=h,
             safe_title=safe_title,
+            title=title,
             **context,
         )
+        if not search and not exclude:
+            search = (SearchEntry(here, title, "", boost),)
+        return Page(here, title, body, hide, tuple(search), exclude, boost)
 
-    def emit(self, page_dir: str, text: str) -> None:
-        self.pages[docs_path(page_dir)] = text
+    def emit(self, page_dir: str, page: Page) -> None:
+        self.out.append(page)
+
+    def asset(self, path: str, data: bytes) -> None:
+        self.out.append(Asset(path, data))
 
     def metric_cells(self, run: Run | None, keys: Sequence[str]) -> list[Cell]:
         cells = []
@@ -187,29 +220,67 @@ class SiteRenderer:
 
     # -- the pages ----------------------------------------------------------------------------
 
-    def render_all(self) -> PageSet:
-        self.home()
-        self.models_index()
+    def refs(self) -> list[PageRef]:
+        """Every page of the site as a (family, key) reference, in site order: the units of
+        work that :meth:`render_ref` renders one at a time (in any process)."""
+        out: list[PageRef] = [("home", ""), ("models", "")]
         for m in self.c.models:
-            self.model_page(m)
-            self.compare_page(m)
-            for v in self.c.versions_by_model.get(m.name, ()):
-                self.version_page(m, v)
-            for alias in m.aliases:
-                self.alias_page(m, alias)
-        self.experiments_index()
-        for e in self.c.experiments:
-            self.experiment_page(e)
-        self.runs_index()
-        for r in self.c.runs:
-            self.run_page(r)
-        self.datasets_index()
-        for d in self.c.datasets:
-            self.dataset_page(d)
-        for lm in self.c.logged_models:
-            self.logged_model_page(lm)
-        self.problems_page()
-        return self.pages
+            out += [("model", m.name), ("compare", m.name)]
+            out += [("version", f"{m.name}\0{v.version}") for v in self.c.versions_by_model.get(m.name, ())]
+            out += [("alias", f"{m.name}\0{a}") for a in m.aliases]
+        out.append(("experiments", ""))
+        out += [("experiment", e.key) for e in self.c.experiments]
+        out.append(("runs", ""))
+        out += [("run", r.key) for r in self.c.runs]
+        out.append(("datasets", ""))
+        out += [("dataset", d.key) for d in self.c.datasets]
+        out += [("logged_model", lm.key) for lm in self.c.logged_models]
+        out.append(("problems", ""))
+        return out
+
+    def render_ref(self, ref: PageRef) -> list[Page | Asset]:
+        """The page (and the files it comes with) that ``ref`` names."""
+        family, key = ref
+        self.out = []
+        if family == "home":
+            self.home()
+        elif family == "models":
+            self.models_index()
+        elif family in ("model", "compare"):
+            m = self.model_by_name[key]
+            self.model_page(m) if family == "model" else self.compare_page(m)
+        elif family == "version":
+            name, version = key.split("\0", 1)
+            m = self.model_by_name[name]
+            self.version_page(m, next(v for v in self.c.versions_by_model[name] if v.version == version))
+        elif family == "alias":
+            name, alias = key.split("\0", 1)
+            self.alias_page(self.model_by_name[name], alias)
+        elif family == "experiments":
+            self.experiments_index()
+        elif family == "experiment":
+            self.experiment_page(self.c.experiment_by_key[key])
+        elif family == "runs":
+            self.runs_index()
+        elif family == "run":
+            self.run_page(self.c.run_by_key[key])
+        elif family == "datasets":
+            self.datasets_index()
+        elif family == "dataset":
+            self.dataset_page(self.c.dataset_by_key[key])
+        elif family == "logged_model":
+            self.logged_model_page(self.c.logged_model_by_key[key])
+        elif family == "problems":
+            self.problems_page()
+        else:
+            raise ValueError(f"unknown page family '{family}'")
+        return self.out
+
+    def render_all(self) -> list[Page | Asset]:
+        out: list[Page | Asset] = []
+        for ref in self.refs():
+            out += self.render_ref(ref)
+        return out
 
     def home(self) -> None:
         here = self.prefix
@@ -252,8 +323,9 @@ class SiteRenderer:
         self.emit(
             here,
             self.render(
-                "home.md.j2",
+                "home.html.j2",
                 here,
+                search=(self.entry(here, safe_title(self.config.title)),),
                 counts=[(n, c, rel_url(here, self.urls.p(p))) for n, c, p in counts],
                 models_table=html_table(
                     ["Model", "Versions", "Aliases", "Latest version"],
@@ -294,11 +366,11 @@ class SiteRenderer:
                     Cell((m.description or "")[:200]),
                 ]
             )
-        self.pages[docs_path(here)[: -len("index.md")] + "models.csv"] = csv_bytes(columns, rows)
+        self.asset(here + "models.csv", csv_bytes(columns, rows))
         self.emit(
             here,
             self.render(
-                "models.md.j2",
+                "models.html.j2",
                 here,
                 table=html_table(
                     columns,
@@ -342,7 +414,7 @@ class SiteRenderer:
         self.emit(
             here,
             self.render(
-                "compare.md.j2",
+                "compare.html.j2",
                 here,
                 model=m,
                 title=safe_title(f"{m.name} · compare versions"),
@@ -377,7 +449,7 @@ class SiteRenderer:
                     Cell(fmt_time(v.created), sort=v.created),
                 ]
             )
-        self.pages[docs_path(here)[: -len("index.md")] + "versions.csv"] = csv_bytes(columns, rows)
+        self.asset(here + "versions.csv", csv_bytes(columns, rows))
         charts = []
         labels = [v.version for v in versions]
         for key in keys:
@@ -400,8 +472,18 @@ class SiteRenderer:
         self.emit(
             here,
             self.render(
-                "model.md.j2",
+                "model.html.j2",
                 here,
+                search=(
+                    self.entry(
+                        here,
+                        f"{m.name} · model",
+                        m.description,
+                        *(f"@{a} {ver}" for a, ver in m.aliases.items()),
+                        _tags_text(m.tags),
+                        boost=3,
+                    ),
+                ),
                 model=m,
                 title=safe_title(f"{m.name} · model"),
                 description=note(m.description) if m.description else None,
@@ -428,7 +510,7 @@ class SiteRenderer:
         self.emit(
             here,
             self.render(
-                "alias.md.j2",
+                "alias.html.j2",
                 here,
                 model=m,
                 alias=alias,
@@ -482,8 +564,9 @@ class SiteRenderer:
         self.emit(
             here,
             self.render(
-                "version.md.j2",
+                "version.html.j2",
                 here,
+                search=(self.version_entry(here, m, v, run, exp, keys, metrics, params),),
                 model=m,
                 v=v,
                 run=run,
@@ -573,8 +656,19 @@ class SiteRenderer:
         self.emit(
             here,
             self.render(
-                "run.md.j2",
+                "run.html.j2",
                 here,
+                search=(
+                    self.entry(
+                        here,
+                        f"{r.name} · run",
+                        r.id,
+                        exp.name if exp else None,
+                        r.status.value.lower(),
+                        r.user,
+                        _tags_text(r.tags),
+                    ),
+                ),
                 run=r,
                 experiment=exp,
                 title=safe_title(f"{r.name} · run"),
@@ -605,7 +699,7 @@ class SiteRenderer:
         here = self.urls.experiment[e.key]
         runs = [self.c.run_by_key[k] for k in self.c.runs_by_experiment.get(e.key, ())]
         columns, rows = self.runs_rows(here, runs, with_experiment=False)
-        self.pages[docs_path(here)[: -len("index.md")] + "runs.csv"] = csv_bytes(columns, rows)
+        self.asset(here + "runs.csv", csv_bytes(columns, rows))
         summary = [("Experiment", Cell(e.name)), ("Id", Cell(e.id)), ("Runs", Cell(str(len(runs))))]
         if e.created:
             summary.append(("Created", Cell(fmt_time(e.created))))
@@ -614,8 +708,9 @@ class SiteRenderer:
         self.emit(
             here,
             self.render(
-                "experiment.md.j2",
+                "experiment.html.j2",
                 here,
+                search=(self.entry(here, f"{e.name} · experiment", e.description, _tags_text(e.tags)),),
                 experiment=e,
                 title=safe_title(f"{e.name} · experiment"),
                 summary=key_value_table(summary),
@@ -639,11 +734,11 @@ class SiteRenderer:
             ]
             for e in self.c.experiments
         ]
-        self.pages[docs_path(here)[: -len("index.md")] + "experiments.csv"] = csv_bytes(columns, rows)
+        self.asset(here + "experiments.csv", csv_bytes(columns, rows))
         self.emit(
             here,
             self.render(
-                "experiments.md.j2",
+                "experiments.html.j2",
                 here,
                 table=html_table(columns, rows, csv_url="experiments.csv", searchable=True, numeric=[False, True]),
             ),
@@ -652,11 +747,13 @@ class SiteRenderer:
     def runs_index(self) -> None:
         here = self.urls.p("runs/")
         columns, rows = self.runs_rows(here, list(self.c.runs), with_experiment=True)
-        self.pages[docs_path(here)[: -len("index.md")] + "runs.csv"] = csv_bytes(columns, rows)
+        self.asset(here + "runs.csv", csv_bytes(columns, rows))
         self.emit(
             here,
             self.render(
-                "runs.md.j2", here, table=html_table(columns, rows, csv_url="runs.csv", numeric=self._numeric(columns))
+                "runs.html.j2",
+                here,
+                table=html_table(columns, rows, csv_url="runs.csv", numeric=self._numeric(columns)),
             ),
         )
 
@@ -715,11 +812,11 @@ class SiteRenderer:
             ]
             for d in self.c.datasets
         ]
-        self.pages[docs_path(here)[: -len("index.md")] + "datasets.csv"] = csv_bytes(columns, rows)
+        self.asset(here + "datasets.csv", csv_bytes(columns, rows))
         self.emit(
             here,
             self.render(
-                "datasets.md.j2",
+                "datasets.html.j2",
                 here,
                 table=html_table(
                     columns, rows, csv_url="datasets.csv", searchable=True, numeric=[False, False, False, False, True]
@@ -744,8 +841,9 @@ class SiteRenderer:
         self.emit(
             here,
             self.render(
-                "dataset.md.j2",
+                "dataset.html.j2",
                 here,
+                search=(self.entry(here, f"{d.name} · dataset", d.digest, d.source),),
                 dataset=d,
                 title=safe_title(f"{d.name} · dataset"),
                 summary=key_value_table(summary),
@@ -779,8 +877,9 @@ class SiteRenderer:
         self.emit(
             here,
             self.render(
-                "logged_model.md.j2",
+                "logged_model.html.j2",
                 here,
+                search=(self.entry(here, f"{lm.name} · logged model", lm.id),),
                 logged_model=lm,
                 title=safe_title(f"{lm.name} · logged model {lm.id}"),
                 summary=key_value_table(summary),
@@ -804,13 +903,11 @@ class SiteRenderer:
             ]
             for p in self.c.problems
         ]
-        self.pages[docs_path(here)[: -len("index.md")] + "problems.csv"] = csv_bytes(
-            ["File", "Format", "Severity", "Reason"], rows
-        )
+        self.asset(here + "problems.csv", csv_bytes(["File", "Format", "Severity", "Reason"], rows))
         self.emit(
             here,
             self.render(
-                "problems.md.j2",
+                "problems.html.j2",
                 here,
                 count=len(rows),
                 table=html_table(
@@ -821,6 +918,41 @@ class SiteRenderer:
                     empty="Every record was read.",
                 ),
             ),
+        )
+
+    # -- search entries: made from the catalog, short on purpose (DESIGN.md decision 3) -------
+
+    def entry(self, here: str, title: str, *parts: object, boost: float | None = None) -> SearchEntry:
+        text = " ".join(_short(str(p)) for p in parts if p)
+        return SearchEntry(here, safe_title(title), text, boost)
+
+    def version_entry(
+        self,
+        here: str,
+        m: RegisteredModel,
+        v: ModelVersion,
+        run: Run | None,
+        exp: Experiment | None,
+        keys: Sequence[str],
+        metrics: Sequence[Metric],
+        params: Mapping[str, str],
+    ) -> SearchEntry:
+        varying = self.varying_params(m.name)
+        chosen = [k for k in params if k in varying] or list(params)
+        shown_params = [f"{k} {params[k]}" for k in chosen if len(params[k]) <= 80][:KEY_PARAMS]
+        shown_metrics = [f"{k} {fmt_number(mm.final)}" for k in keys if (mm := _find(metrics, k))]
+        return self.entry(
+            here,
+            f"{m.name} · version {v.version}",
+            f"version {v.version}",
+            " ".join(f"@{a}" for a in v.aliases),
+            v.stage,
+            run.name if run else None,
+            exp.name if exp else None,
+            *shown_params,
+            *shown_metrics,
+            _tags_text({k: t for k, t in v.tags.items() if not k.startswith(MODEL_CARD)}),
+            boost=2,
         )
 
     # -- blocks -------------------------------------------------------------------------------
@@ -1058,6 +1190,17 @@ class SiteRenderer:
         return lineage_svg(nodes, edges, f"lineage of run {run.name}")
 
 
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _tags_text(tags: Mapping[str, str], limit: int = 6) -> str:
+    """The tags a person might search for: short, not the tools' own (``mlflow.*``)."""
+    shown = [f"{k} {v}" for k, v in tags.items() if not k.startswith("mlflow.") and len(v) <= 60]
+    return " ".join(shown[:limit])
+
+
 def _find(metrics: Sequence[Metric], key: str) -> Metric | None:
     return next((m for m in metrics if m.key == key), None)
 
@@ -1098,9 +1241,29 @@ def _pretty_json(raw: str) -> Markup:
     return Markup('<pre class="mlreport-json" data-search-exclude><code>') + h(text) + Markup("</code></pre>")
 
 
-def render_site(catalog: Catalog, config: Config, templates_dir: str | None = None) -> PageSet:
-    """Every page of the site as {docs-relative path: Markdown text or CSV bytes}."""
+def render_site(catalog: Catalog, config: Config, templates_dir: str | None = None) -> list[Page | Asset]:
+    """Every page of the site (and its CSV files), in site order, rendered in this process."""
     return SiteRenderer(catalog, config, templates_dir).render_all()
 
 
-__all__ = ["PageSet", "SiteRenderer", "plan_urls", "render_site", "safe_title"]
+def markdown_pages(items: Iterable[Page | Asset]) -> PageSet:
+    """The page set as a plain MkDocs project: {docs-relative path: Markdown text or bytes}."""
+    out: PageSet = {}
+    for item in items:
+        if isinstance(item, Page):
+            out[item.src_uri] = item.markdown()
+        else:
+            out[item.path] = item.data
+    return out
+
+
+__all__ = [
+    "PAGE_KINDS",
+    "PageRef",
+    "PageSet",
+    "SiteRenderer",
+    "markdown_pages",
+    "plan_urls",
+    "render_site",
+    "safe_title",
+]

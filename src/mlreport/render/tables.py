@@ -10,8 +10,8 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from markupsafe import Markup
 
@@ -85,6 +85,67 @@ def html_table(
         out.append("</tr>")
     out.append("</tbody></table></div>")
     return Markup("".join(out))
+
+
+@dataclass(frozen=True)
+class TableData:
+    """A table a template can change before it is drawn: ``{{ table.drop("Stage") }}`` leaves a
+    column out, ``{{ table.add("Owner", owner) }}`` adds one whose cells a macro (or any callable)
+    makes from the row's record (a Run, a ModelVersion …). Printing it draws :func:`html_table`."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    records: tuple[object, ...] = ()
+    numeric: tuple[bool, ...] = ()
+    csv_url: str | None = None
+    searchable: bool = False
+    empty: str = "Nothing to show."
+    sortable: bool = True
+
+    def drop(self, *names: str) -> TableData:
+        keep = [i for i, c in enumerate(self.columns) if c not in names]
+        numeric = self._numeric()
+        return replace(
+            self,
+            columns=tuple(self.columns[i] for i in keep),
+            rows=tuple(tuple(row[i] for i in keep) for row in self.rows),
+            numeric=tuple(numeric[i] for i in keep),
+        )
+
+    def add(self, name: str, cell: Callable[[object], object], at: int | None = None) -> TableData:
+        at = len(self.columns) if at is None else at
+        numeric = list(self._numeric())
+        numeric.insert(at, False)
+        rows = []
+        for row, record in zip(self.rows, self.records or [None] * len(self.rows), strict=False):
+            value = cell(record)
+            new = Cell(html=value) if isinstance(value, Markup) else Cell("" if value is None else str(value))
+            rows.append((*row[:at], new, *row[at:]))
+        return replace(
+            self,
+            columns=(*self.columns[:at], name, *self.columns[at:]),
+            rows=tuple(rows),
+            numeric=tuple(numeric),
+        )
+
+    def _numeric(self) -> tuple[bool, ...]:
+        return tuple(self.numeric[i] if i < len(self.numeric) else False for i in range(len(self.columns)))
+
+    def __html__(self) -> str:
+        return str(
+            html_table(
+                self.columns,
+                self.rows,
+                csv_url=self.csv_url,
+                searchable=self.searchable,
+                numeric=self._numeric(),
+                empty=self.empty,
+                sortable=self.sortable,
+            )
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
 
 
 def key_value_table(rows: Sequence[tuple[str, Cell]], searchable: bool = True) -> Markup:

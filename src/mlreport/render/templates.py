@@ -1,19 +1,21 @@
-"""The Jinja2 environment: a user's template folder first, then the built-ins.
+"""The Jinja2 environment of the page templates: a user's template folder first, then the
+built-ins.
 
-``{% extends "default:version.md.j2" %}`` reaches a built-in from an override of the same name.
-Every ``{{ … }}`` output that is not already trusted markup is escaped for Markdown by
-``finalize`` (see :func:`~mlreport.render.text.md`), so a template cannot forget to escape.
+Templates write HTML (``version.html.j2``), which is final: it is never parsed as Markdown.
+Autoescaping is on, so every ``{{ value }}`` from a store is text unless it is markup mlreport
+built itself (a table, a chart, a sanitised note). ``{% extends "default:version.html.j2" %}``
+reaches a built-in from an override of the same name and can replace one ``{% block %}``.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
 
-from .text import md
+from .page import heading
+from .text import h, md
 
 
 def builtin_templates_dir() -> Path:
@@ -26,16 +28,7 @@ def builtin_templates_dir() -> Path:
 
 
 def _finalize(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, Markup):
-        return value
-    return md(value)
-
-
-def _yaml_string(value: object) -> Markup:
-    """A YAML (JSON) double-quoted scalar for front matter."""
-    return Markup(json.dumps("" if value is None else str(value), ensure_ascii=False))
+    return "" if value is None else value
 
 
 def make_environment(user_dir: str | None = None) -> jinja2.Environment:
@@ -47,13 +40,27 @@ def make_environment(user_dir: str | None = None) -> jinja2.Environment:
     loaders.append(builtin)
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
-        autoescape=False,
+        autoescape=True,
         finalize=_finalize,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["yaml"] = _yaml_string
+    env.globals["h"] = h
+    env.globals["h1"] = lambda text: heading(1, text)
+    env.globals["h2"] = lambda text: heading(2, text)
     env.filters["md"] = md
     return env
+
+
+def templates_digest(user_dir: str | None = None) -> str:
+    """A digest of every template the pages can use (the user's and the built-ins): part of
+    each page's input digest, so an edited template re-renders the pages."""
+    digest = hashlib.sha256()
+    for folder in [builtin_templates_dir(), *([Path(user_dir)] if user_dir else [])]:
+        digest.update(str(folder).encode())
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+            if path.is_file():
+                digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()

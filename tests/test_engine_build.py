@@ -1,0 +1,49 @@
+"""The build engine end to end: the plain-Markdown builders still build, the engine's site
+matches them page for page, and the output does not depend on the number of workers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlreport.config import Config, SourceConfig
+from mlreport.site import build_site
+
+from .conftest import DATA, ROOT, tree_digest
+
+V3 = DATA / "mlflow" / "v3_file"
+
+
+def _pages(site: Path) -> set[str]:
+    return {p.relative_to(site).as_posix() for p in site.rglob("index.html")}
+
+
+def test_mkdocs_full_builds_the_same_pages_from_generated_markdown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    sources = (SourceConfig(str(V3)),)
+    build_site(Config(sources=sources, output="engine"))
+    build_site(Config(sources=sources, output="full", builder="mkdocs-full"))
+    assert _pages(tmp_path / "engine") == _pages(tmp_path / "full")
+    md = (tmp_path / ".full.mlreport" / "docs" / "models" / "fixture-model" / "1" / "index.md").read_text()
+    assert md.startswith('---\ntitle: "fixture model · version 1"\n')
+    assert '<div class="mlreport-page" markdown="0">' in md
+    full = (tmp_path / "full" / "models" / "fixture-model" / "1" / "index.html").read_text()
+    assert '<h2 id="lineage">Lineage' in full and "svg" in full
+    # MkDocs' own search index of the Markdown project still has the version page
+    index = json.loads((tmp_path / "full" / "search" / "search_index.json").read_text())
+    assert "fixture model · version 1" in {d["title"] for d in index["docs"]}
+
+
+def test_the_site_is_the_same_whatever_the_number_of_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    sources = (SourceConfig(str(ROOT / "site_example")), SourceConfig(str(V3)))
+    digests = []
+    for jobs in (1, 2):
+        out = tmp_path / f"site{jobs}"
+        build_site(Config(sources=sources, output=str(out)), jobs=jobs)
+        digests.append(tree_digest(out))
+    assert digests[0] == digests[1]
