@@ -617,3 +617,61 @@ def test_media_say_what_they_are(tmp_path: Path) -> None:
         "files/notes.txt": None,
         "files/wandb-summary.json": None,
     }
+
+
+# --- issue 8 on stores the real wandb wrote (tests/data/wandb/record/) ----------------------------
+
+
+def test_one_project_from_two_wandb_folders_is_one_experiment() -> None:
+    from mlreport.catalog import read_catalog
+    from mlreport.config import Config, SourceConfig
+
+    catalog = read_catalog(Config(sources=(SourceConfig(str(DATA / "record" / "two_folders")),)))
+    assert [(e.key, e.name) for e in catalog.experiments] == [
+        ("wandb-project:shared-proj", "shared-proj")]
+    assert sorted((r.id, r.experiment_key) for r in catalog.runs) == [
+        ("share0a1", "wandb-project:shared-proj"), ("share0b1", "wandb-project:shared-proj")]
+
+
+def _dir_ms(name: str) -> int:
+    from datetime import datetime, timezone
+
+    stamp = name.split("-")[-2]
+    naive = datetime.strptime(stamp, "%Y%m%d_%H%M%S").replace(tzinfo=timezone.utc)
+    return int(naive.timestamp()) * 1000
+
+
+def test_run_dirs_written_at_utc_plus_0530_and_how_runs_ended() -> None:
+    wdir = DATA / "record" / "local_time" / "wandb"
+    names = {p.name.rsplit("-", 1)[1]: p.name for p in wdir.iterdir() if not p.is_symlink()}
+    found = runs(read("record/local_time"))
+    ist = (5 * 60 + 30) * 60 * 1000
+    # Real runs: the start is the run record's UTC time, 5:30 before the dir name's clock.
+    for run_id in ("finished1", "exited1", "killed01"):
+        assert abs(_dir_ms(names[run_id]) - ist - found[run_id].start_time) < 2000, run_id  # type: ignore[operator]
+    # The hand-made dir with no record: its dir name, shifted by the offset the others show.
+    bare = found["bare0001"]
+    assert bare.start_time == _dir_ms(names["bare0001"]) - ist
+    assert bare.tags["wandb.start_time_from"].startswith("run dir name, local time at UTC+05:30")
+    # finish() and os._exit() both leave an exit record (wandb-core writes it when its client
+    # goes); a run killed with its wandb-core has none: unknown, never "running".
+    assert found["finished1"].status is RunStatus.FINISHED
+    assert found["exited1"].status is RunStatus.FINISHED
+    killed = found["killed01"]
+    assert killed.status is RunStatus.UNKNOWN and killed.metric("loss").count > 100  # type: ignore[union-attr]
+
+
+def test_media_logged_offline_say_what_they_are() -> None:
+    run = runs(read("record/media"))["media001"]
+    notes = {a.path.split("/")[2] if a.path.startswith("files/media/") else a.path: a.note
+             for a in run.artifacts}
+    assert notes == {
+        "artifacts/run-media001-samples/samples.table.json":
+            "W&B run_table artifact 'run-media001-samples'",
+        "html": "W&B HTML page (logged as 'page')",
+        "images": "W&B image (logged as 'examples')",
+        "plotly": "W&B Plotly chart (logged as 'chart')",
+        "table": "W&B table (logged as 'samples')",
+        "files/requirements.txt": None,
+    }
+    assert [m.key for m in run.metrics] == ["loss"]  # media values are not metrics

@@ -920,6 +920,11 @@ def _metrics(
         for key, value in row.items():
             if not key.startswith("_"):
                 _flatten(value, key, flat)
+        if any(k.endswith("._type") for k in flat):
+            # wandb-core logs a media value as nested keys (examples._type, examples.height,
+            # examples.path …): none of them is a metric
+            media = tuple(k[: -len("_type")] for k in flat if k.endswith("._type"))
+            flat = {k: v for k, v in flat.items() if not k.startswith(media)}
         for key, value in flat.items():
             number = _number(value)
             if number is not None and not key.split(".")[-1].startswith("_"):
@@ -1176,6 +1181,9 @@ def _media_notes(summary: Mapping[str, object], rows: list[dict[str, object]]) -
     for row in rows:
         for key, value in row.items():
             visit(key, value)
+            if key.endswith("._type"):  # a media value logged as nested keys (wandb-core)
+                prefix = key[: -len("._type")]
+                visit(prefix, {"_type": value, "path": row.get(f"{prefix}.path")})
     for key, value in summary.items():
         visit(key, value)
     return notes

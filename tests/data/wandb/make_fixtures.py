@@ -3,10 +3,11 @@
 Pinned version (the ``.wandb`` files in this directory were written by exactly this):
 ``wandb==0.31.0`` (Python 3.11; it pulls in protobuf 7.36.2 and pydantic 2.14.3).
 
-Regenerate (from the repository root; deletes and rewrites every case directory below):
+Regenerate (from the repository root; deletes and rewrites the case directories named, or all):
 
-    python3 -m venv /tmp/venv-wandb && /tmp/venv-wandb/bin/pip install "wandb==0.31.0"
-    /tmp/venv-wandb/bin/python tests/data/wandb/make_fixtures.py tests/data/wandb
+    python3 -m venv /tmp/venv-wandb && /tmp/venv-wandb/bin/pip install "wandb==0.31.0" \
+        numpy pillow plotly
+    /tmp/venv-wandb/bin/python tests/data/wandb/make_fixtures.py tests/data/wandb [CASE ...]
 
 What is real and what is hand-made (see README.md for the logical content):
 
@@ -26,6 +27,13 @@ What is real and what is hand-made (see README.md for the logical content):
   payload byte so the CRC fails, a bad header) plus hand-made dirs (a run killed before writing
   its ``.wandb``, a ``config.yaml`` that is not YAML).
 
+* ``record/``: issue 8's cases, real offline runs: ``two_folders/checkout-{a,b}/wandb/`` (one
+  project from two folders), ``local_time/wandb/`` (written with ``TZ=Asia/Kolkata``: a
+  finished run, a run that died by ``os._exit`` (wandb-core still wrote its exit record), a
+  run killed with its wandb-core (no exit record), and a hand-made dir with only
+  ``files/output.log``, named like the finished run), ``media/wandb/`` (image, table, Plotly,
+  HTML logged offline).
+
 Run ids, project names and every logged value are fixed; timestamps come from the clock.
 """
 
@@ -34,9 +42,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 PINNED = "0.31.0"
@@ -135,6 +145,47 @@ def _child(kind: str, workdir: Path) -> None:
             for step in range({"trunc001": 60, "badcrc01": 220, "badhdr01": 5}[run_id]):
                 run.log({"loss": 1.0 / (step + 1), "acc": step / 400.0})
             run.finish()
+    elif kind in ("folder_a", "folder_b"):
+        # One project written from two checkouts (two wandb/ folders): one experiment.
+        run_id = {"folder_a": "share0a1", "folder_b": "share0b1"}[kind]
+        run = wandb.init(project="shared-proj", id=run_id, mode="offline", dir=str(workdir),
+                         config={"lr": 0.01 if kind == "folder_a" else 0.02})
+        for step in range(3):
+            run.log({"loss": 1.0 / (step + 1)})
+        run.finish()
+    elif kind == "local_time":
+        # TZ=Asia/Kolkata (UTC+05:30) in the parent: the dir name is local time, the run
+        # record's start_time is UTC. finished1 exits. exited1 dies by os._exit(3) without
+        # finish(): wandb-core still writes an exit record (exit code 0) when its client goes.
+        run = wandb.init(project="tz-proj", id="finished1", mode="offline", dir=str(workdir))
+        run.log({"loss": 0.5})
+        run.finish()
+        if os.fork() == 0:
+            run = wandb.init(project="tz-proj", id="exited1", mode="offline", dir=str(workdir))
+            run.log({"loss": 0.7})
+            time.sleep(2)
+            os._exit(3)
+        os.wait()
+    elif kind == "killed":
+        # The whole process group (client and wandb-core) killed, as a lost machine would be:
+        # no exit record.
+        run = wandb.init(project="tz-proj", id="killed01", mode="offline", dir=str(workdir))
+        for step in range(400):  # past wandb-core's write buffer, so that records reach the disk
+            run.log({"loss": 1.0 / (step + 1), "acc": step / 400, "lr": 0.01, "epoch": step // 40})
+        time.sleep(3)
+        os.killpg(0, signal.SIGKILL)
+    elif kind == "media":
+        import numpy as np
+        import plotly.graph_objects as go
+
+        run = wandb.init(project="media-proj", id="media001", mode="offline", dir=str(workdir))
+        pixels = (np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3) * 3).astype(np.uint8)
+        table = wandb.Table(columns=["x", "label"], data=[[1, "a"], [2, "b"]])
+        fig = go.Figure(data=[go.Scatter(x=[0, 1, 2], y=[1, 0, 2])])
+        run.log({"examples": wandb.Image(pixels, caption="tiny"), "loss": 1.0})
+        run.log({"samples": table, "chart": wandb.Plotly(fig),
+                 "page": wandb.Html("<p>hello</p>"), "loss": 0.5})
+        run.finish()
     elif kind == "mixed":
         run = wandb.init(project="online-proj", id="mixed001", name="mixed-run", mode="offline",
                          dir=str(workdir), config={"lr": 0.02, "epochs": 3})
@@ -148,13 +199,15 @@ def _child(kind: str, workdir: Path) -> None:
 # --- the parent -----------------------------------------------------------------------------------
 
 
-def _run_child(kind: str) -> Path:
+def _run_child(kind: str, extra_env: dict[str, str] | None = None) -> Path:
     work = Path(tempfile.mkdtemp(prefix=f"wandb-{kind}-"))
     _git_repo(work)
     env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true",
-           "WANDB_DISABLE_CODE": "true", "WANDB_CONSOLE": "off"}
-    subprocess.run([sys.executable, "train.py", "--child", kind, str(work)], check=True, env=env,
-                   cwd=work)
+           "WANDB_DISABLE_CODE": "true", "WANDB_CONSOLE": "off", **(extra_env or {})}
+    result = subprocess.run([sys.executable, "train.py", "--child", kind, str(work)], env=env,
+                            cwd=work, start_new_session=True)
+    if result.returncode != (-signal.SIGKILL if kind == "killed" else 0):
+        raise SystemExit(f"the {kind} child failed ({result.returncode})")
     return work / "wandb"
 
 
@@ -339,19 +392,46 @@ def _broken(out: Path) -> None:
     _write(badcfg / "wandb-summary.json", json.dumps({"loss": 0.5, "_step": 7}))
 
 
-def main(out: Path) -> None:
-    for case in ("offline", "online_style", "legacy_flat", "broken"):
+def _record(out: Path) -> None:
+    """Cases of issue 8 ("the record is right"), each written by the real wandb."""
+    root = out / "record"
+    # two_folders/: one project, two wandb/ folders (two checkouts of one repository).
+    for kind, folder in (("folder_a", "checkout-a"), ("folder_b", "checkout-b")):
+        src = _run_child(kind)
+        _clean(src)
+        shutil.copytree(src, root / "two_folders" / folder / "wandb", symlinks=True)
+    # local_time/: written at UTC+05:30, one run finished, one killed before its exit record;
+    # plus a hand-made dir (as in the corpus: killed before anything but output.log was written).
+    src = _run_child("local_time", {"TZ": "Asia/Kolkata"})
+    _clean(src)
+    dst = root / "local_time" / "wandb"
+    shutil.copytree(src, dst, symlinks=True)
+    killed = _run_child("killed", {"TZ": "Asia/Kolkata"})
+    _clean(killed)
+    shutil.copytree(_run_dir(killed, "killed01"), dst / _run_dir(killed, "killed01").name)
+    stamp = _run_dir(dst, "finished1").name.split("-")[2]  # YYYYMMDD_HHMMSS, local time
+    bare = dst / f"run-{stamp}-bare0001" / "files"
+    _write(bare / "output.log", "epoch 1\n")
+    # media/: an image, a table, a Plotly chart and an HTML page logged offline.
+    src = _run_child("media")
+    _clean(src)
+    shutil.copytree(src, root / "media" / "wandb", symlinks=True)
+
+
+CASES = {"offline": _offline, "online_style": _online_style, "legacy_flat": _legacy_flat,
+         "broken": _broken, "record": _record}
+
+
+def main(out: Path, cases: list[str]) -> None:
+    for case in cases:
         shutil.rmtree(out / case, ignore_errors=True)
-    _offline(out)
-    _online_style(out)
-    _legacy_flat(out)
-    _broken(out)
+        CASES[case](out)
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         _child(sys.argv[2], Path(sys.argv[3]))
-    elif len(sys.argv) == 2:
-        main(Path(sys.argv[1]).resolve())
+    elif len(sys.argv) >= 2 and all(c in CASES for c in sys.argv[2:]):
+        main(Path(sys.argv[1]).resolve(), sys.argv[2:] or list(CASES))
     else:
         raise SystemExit(__doc__)
