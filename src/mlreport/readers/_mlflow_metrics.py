@@ -14,9 +14,10 @@ read within a few tens of MB beyond the process.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from ..model import Metric, MetricHistory
 from ._bounded import INT64_MAX, INT64_MIN
@@ -27,6 +28,38 @@ _THREE_FIELDS = re.compile(r"(?:[^ \n]+ [^ \n]+ [^ \n]+\n)*[^ \n]+ [^ \n]+ [^ \n
 FULL_POINTS = 1_000_000
 #: Slices a downsampled history is cut into (up to 4 points kept from each).
 BUCKETS = 25_000
+
+
+def parse_usual_files(files: dict[str, bytes]) -> Iterator[tuple[str, Metric]]:
+    """The metric files of one run that are all usual (three numbers a line, steps strictly
+    increasing), parsed together: one decode, one split and one conversion per column for the
+    whole run instead of per file. Files that are not usual are left out (parse them with
+    :class:`MetricLines`); when any file breaks the fast path, nothing is yielded."""
+    datas = [d for d in files.values() if d]
+    if not datas or not all(d.endswith(b"\n") for d in datas):
+        return
+    try:
+        text = b"".join(datas).decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    if not _THREE_FIELDS.fullmatch(text):
+        return
+    fields = text.split()
+    try:
+        steps = array("q", map(int, fields[2::3]))
+        timestamps = array("q", map(int, fields[0::3]))
+        values = array("d", map(float, fields[1::3]))
+    except (ValueError, OverflowError):
+        return
+    start = 0
+    for key, data in files.items():
+        if not data:
+            continue
+        end = start + data.count(b"\n")
+        s = steps[start:end]
+        if end - start < 2 or all(map(operator.lt, s, s[1:])):
+            yield key, Metric.from_history(key, MetricHistory(s, timestamps[start:end], values[start:end]))
+        start = end
 
 
 class MetricLines:
@@ -157,7 +190,7 @@ class MetricLines:
         steps, timestamps, values = self.steps, self.timestamps, self.values
         if not values:
             return None
-        if len(steps) < 2 or list(steps) == sorted(set(steps)):  # strictly increasing: the usual file
+        if len(steps) < 2 or all(map(operator.lt, steps, steps[1:])):  # strictly increasing: the usual file
             return Metric.from_history(self.key, MetricHistory(steps, timestamps, values))
         points = list(zip(steps, timestamps, values, strict=True))
         return Metric.from_history(self.key, MetricHistory.from_points(points))

@@ -158,6 +158,49 @@ class Tables:
     def has(self, table: str) -> bool:
         return table in self.tables and bool(self.columns(table))
 
+    def rows(
+        self,
+        table: str,
+        wanted: Sequence[str],
+        *,
+        required: Sequence[str] = (),
+        order: str = "",
+        where: str = "",
+        args: Sequence[object] = (),
+        ident: int = 1,
+    ) -> list[tuple[Any, ...]]:
+        """:meth:`select` as a list, fetched at C speed (``fetchall``) when nothing goes wrong;
+        on any error the rows are read again one by one for the fault boundary."""
+        sql = self._sql(table, wanted, required, order, where)
+        if sql is None:
+            return []
+        try:
+            return self.conn.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError:
+            return list(self.select(table, wanted, required=required, order=order, where=where, args=args, ident=ident))
+
+    def _sql(self, table: str, wanted: Sequence[str], required: Sequence[str], order: str, where: str) -> str | None:
+        if table not in self.tables:
+            return None
+        cols = self.columns(table)
+        if not cols:
+            return None
+        missing = [c for c in required if c not in cols]
+        if missing:
+            self._once(table, f"table '{table}' has no column {_names(missing)}; the table is not read")
+            return None
+        optional = self.optional.get(table, frozenset())
+        for c in wanted:
+            if c not in cols and c not in optional:
+                self._once(table, f"table '{table}' has no column '{c}'; read without it")
+        columns = ", ".join(f'"{_ident(c)}"' if c in cols else "NULL" for c in wanted)
+        sql = f'SELECT {columns} FROM "{_ident(table)}"'
+        if where:
+            sql += f" WHERE {where}"
+        if order:
+            sql += f" ORDER BY {order}"
+        return sql
+
     def select(
         self,
         table: str,
@@ -177,25 +220,9 @@ class Tables:
         of the bad bytes and named in a Problem; the first ``ident`` columns name the row.
         A damaged table ends its rows with a Problem; rows read before stay read.
         """
-        if table not in self.tables:
+        sql = self._sql(table, wanted, required, order, where)
+        if sql is None:
             return
-        cols = self.columns(table)
-        if not cols:
-            return
-        missing = [c for c in required if c not in cols]
-        if missing:
-            self._once(table, f"table '{table}' has no column {_names(missing)}; the table is not read")
-            return
-        optional = self.optional.get(table, frozenset())
-        for c in wanted:
-            if c not in cols and c not in optional:
-                self._once(table, f"table '{table}' has no column '{c}'; read without it")
-        columns = ", ".join(f'"{_ident(c)}"' if c in cols else "NULL" for c in wanted)
-        sql = f'SELECT {columns} FROM "{_ident(table)}"'
-        if where:
-            sql += f" WHERE {where}"
-        if order:
-            sql += f" ORDER BY {order}"
         done = 0
         raw = False
         conn = self.conn

@@ -47,7 +47,7 @@ from ._mlflow import (
     run_user,
     shown,
 )
-from ._mlflow_metrics import MetricLines
+from ._mlflow_metrics import MetricLines, parse_usual_files
 
 log = logging.getLogger("mlreport.readers.mlflow_file")
 
@@ -266,21 +266,24 @@ def _read_key_files(ctx: _Ctx, base: str, what: str) -> dict[str, str]:
 
 
 def _read_metrics(ctx: _Ctx, base: str) -> tuple[Metric, ...]:
-    metrics = []
     files = list(ctx.store.walk_files(base))
     small = [rel for rel, size in files if size is None or size <= _STREAMED_FILE]
     contents = ctx.store.read_many([join(base, rel) for rel in small]) if small else {}
+    read: dict[str, bytes] = {}
+    for rel in small:
+        data = contents[join(base, rel)]
+        if isinstance(data, OSError):
+            ctx.problem(join(base, rel), f"cannot read metric: {data.strerror or data}")
+        else:
+            read[rel] = data
+    metrics = dict(parse_usual_files(read))  # most runs: every file on the fast path at once
     for rel, size in files:
+        if rel in metrics or (rel not in read and size is not None and size <= _STREAMED_FILE):
+            continue
         full = join(base, rel)
         lines = MetricLines(rel, size)
         try:
-            if size is not None and size > _STREAMED_FILE:
-                lines.feed_bytes(ctx.store.read_chunks(full))
-            else:
-                data = contents[full]
-                if isinstance(data, OSError):
-                    raise data
-                lines.feed_bytes((data,))
+            lines.feed_bytes((read[rel],) if rel in read else ctx.store.read_chunks(full))
         except OSError as exc:
             ctx.problem(full, f"cannot read metric: {exc.strerror or exc}")
             continue
@@ -290,8 +293,8 @@ def _read_metrics(ctx: _Ctx, base: str) -> tuple[Metric, ...]:
             ctx.problem(full, note)
         metric = lines.metric()
         if metric is not None:
-            metrics.append(metric)
-    return tuple(metrics)
+            metrics[rel] = metric
+    return tuple(metrics[rel] for rel, _size in files if rel in metrics)
 
 
 def _read_experiment(ctx: _Ctx, exp_dir: str, in_trash: bool) -> Experiment:

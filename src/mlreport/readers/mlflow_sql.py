@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import sqlite3
 from array import array
 from bisect import bisect_right
@@ -153,11 +154,11 @@ def _fix_values(values: Sequence[Any], nans: Sequence[Any]) -> array[float]:
 
 
 def _history(steps: Sequence[Any], timestamps: Sequence[Any], values: array[float]) -> MetricHistory:
-    """Columns of one metric in (step, timestamp, value) order -> a history, without a point
-    tuple each when the steps strictly increase (the usual metric)."""
+    """Columns of one metric in step order -> a history, without a point tuple each when the
+    steps strictly increase (the usual metric); otherwise sorted by (step, timestamp, value)."""
     step_col = array("q", steps)
     ts_col = array("q", timestamps)
-    if len(step_col) < 2 or list(step_col) == sorted(set(step_col)):
+    if len(step_col) < 2 or all(map(operator.lt, step_col, step_col[1:])):
         return MetricHistory(step_col, ts_col, values)
     return MetricHistory.from_points(list(zip(step_col, ts_col, values, strict=True)))
 
@@ -385,7 +386,7 @@ class _Reading:
     def _key_values(self, table: str, run_id: str) -> dict[str, str]:
         return {
             str(key): _text(value)
-            for _run, key, value in self.db.select(
+            for _run, key, value in self.db.rows(
                 table,
                 ["run_uuid", "key", "value"],
                 required=["run_uuid", "key"],
@@ -396,16 +397,15 @@ class _Reading:
         }
 
     def _metrics(self, run_id: str) -> tuple[Metric, ...]:
-        rows = list(
-            self.db.select(
-                "metrics",
-                ["run_uuid", "key", "step", "timestamp", "value", "is_nan"],
-                required=["run_uuid", "key", "value"],
-                where="run_uuid = ?",
-                args=(run_id,),
-                order='"key", step, timestamp, value',
-                ident=2,
-            )
+        rows = self.db.rows(
+            "metrics",
+            ["run_uuid", "key", "step", "timestamp", "value", "is_nan"],
+            required=["run_uuid", "key", "value"],
+            where="run_uuid = ?",
+            args=(run_id,),
+            # what index_metrics_run_uuid_key_step gives without a sort; ties are sorted below
+            order='"key", step',
+            ident=2,
         )
         if not rows:
             return ()

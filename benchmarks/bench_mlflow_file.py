@@ -1,0 +1,194 @@
+"""The MLflow file-store reader next to its floor, side by side in one run (issue 12).
+
+    python benchmarks/bench_mlflow_file.py STORE/mlruns [--repeat 3] [--cold] [--threads 1 4 16]
+    python benchmarks/bench_mlflow_file.py --big-metric POINTS [--work DIR]
+
+The floor is a plain pass that reads every byte the reader needs: every file of a run folder
+but its artifacts (which the reader only lists, so the floor stats them), every experiment,
+dataset, logged-model and registry file, in one process, with ``os.scandir`` and ``open``.
+The reader figure is ``MlflowFileReader.read`` consumed to the end (every history), and
+``read_catalog`` on the same store (the reader plus the catalog's merge). Each pass runs in a
+fresh process, alternating floor and reader, so that both see the same machine; the fastest
+repetition is shown with the ratio to the floor's fastest, and the peak RSS of each.
+
+``--cold`` drops the page cache before every pass (``sync; echo 3 > /proc/sys/vm/drop_caches``,
+root only) and also runs the floor with N concurrent reader threads (``--threads``), which is
+what this disk gives to a crawl that reads ahead of its parser.
+
+``--big-metric N`` writes one run whose metric file has N points and reports the reader's peak
+RSS next to the file's size and the interpreter's base RSS (issue 11: 10 million points within
+300 MB). Figures are printed, nothing is asserted; the machine may be shared, so compare the
+paired figures, not absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parent / "src"
+
+FLOOR = r"""
+import os, resource, sys, time, json
+from concurrent.futures import ThreadPoolExecutor
+root, threads = sys.argv[1], int(sys.argv[2])
+
+def files_of(top):
+    out, stats = [], []
+    stack = [top]
+    while stack:
+        d = stack.pop()
+        with os.scandir(d) as it:
+            for e in it:
+                if e.is_dir(follow_symlinks=False):
+                    if e.name == "artifacts":
+                        for dp, _dn, fn in os.walk(e.path):
+                            stats.extend(os.path.join(dp, f) for f in fn)
+                    else:
+                        stack.append(e.path)
+                else:
+                    out.append(e.path)
+    return out, stats
+
+def read(p):
+    with open(p, "rb") as f:
+        return len(f.read())
+
+t0 = time.perf_counter(); c0 = time.process_time()
+if threads <= 1:
+    files, stats = files_of(root)
+    total = sum(map(read, files))
+    for p in stats:
+        os.stat(p)
+else:
+    # list the experiments' folders concurrently, then read their files concurrently
+    tops = [e.path for e in os.scandir(root) if e.is_dir()]
+    with ThreadPoolExecutor(threads) as pool:
+        parts = list(pool.map(files_of, tops))
+        files = [p for f, _ in parts for p in f]
+        stats = [p for _, s in parts for p in s]
+        total = sum(pool.map(read, files, chunksize=64))
+        list(pool.map(os.stat, stats, chunksize=64))
+wall = time.perf_counter() - t0
+print(json.dumps({"wall": wall, "cpu": time.process_time() - c0, "files": len(files), "bytes": total,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+READER = r"""
+import json, resource, sys, time
+from mlreport.readers import ReadOptions
+from mlreport.readers.mlflow_file import MlflowFileReader
+from mlreport.stores import LocalStore
+from mlreport.catalog import read_catalog
+from mlreport.config import Config, SourceConfig
+from pathlib import Path
+root, mode = Path(sys.argv[1]), sys.argv[2]
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t0 = time.perf_counter(); c0 = time.process_time()
+if mode == "reader":
+    records = list(MlflowFileReader().read(LocalStore(root, str(root)), "", ReadOptions()))
+    n = sum(1 for r in records if type(r).__name__ == "Run")
+    problems = sum(1 for r in records if type(r).__name__ == "Problem")
+else:
+    c = read_catalog(Config(sources=(SourceConfig(str(root)),)))
+    n, problems = len(c.runs), len(c.problems)
+wall = time.perf_counter() - t0
+print(json.dumps({"wall": wall, "cpu": time.process_time() - c0, "runs": n, "problems": problems,
+                  "base_mb": base, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _run(code: str, *args: str) -> dict[str, float]:
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=True)
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _drop_caches() -> None:
+    subprocess.run(["sync"], check=True)
+    Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
+def bench_store(root: Path, repeat: int, cold: bool, threads: list[int]) -> None:
+    passes: dict[str, list[dict[str, float]]] = {}
+    kinds = [("floor, 1 reader", FLOOR, ("1",)), ("MlflowFileReader.read", READER, ("reader",))]
+    kinds.append(("read_catalog", READER, ("catalog",)))
+    if cold:
+        kinds += [(f"floor, {n} readers", FLOOR, (str(n),)) for n in threads if n != 1]
+    for _ in range(repeat):
+        for name, code, args in kinds:
+            if cold:
+                _drop_caches()
+            passes.setdefault(name, []).append(_run(code, str(root), *args))
+    floor = min(p["wall"] for p in passes["floor, 1 reader"])
+    floor_cpu = min(p["cpu"] for p in passes["floor, 1 reader"])
+    cache = "page cache dropped before each pass" if cold else "page cache warm"
+    print(f"\n{root}  ({cache}; fastest of {repeat}, fresh process each)")
+    print("| pass | wall s | cpu s | x floor (wall) | x floor (cpu) | peak MB | notes |")
+    print("|---|---|---|---|---|---|---|")
+    for name, results in passes.items():
+        best = min(results, key=lambda p: p["wall"])
+        cpu = min(p["cpu"] for p in results)
+        spread = max(p["wall"] for p in results) / best["wall"]
+        notes = f"spread {spread:.2f}"
+        if "runs" in best:
+            notes += f", {int(best['runs'])} runs, {int(best['problems'])} problems, base {best['base_mb']:.0f} MB"
+        else:
+            notes += f", {int(best['files'])} files, {best['bytes'] / 1e6:.0f} MB read"
+        print(
+            f"| {name} | {best['wall']:.2f} | {cpu:.2f} | {best['wall'] / floor:.2f} | {cpu / floor_cpu:.2f} "
+            f"| {max(p['rss_mb'] for p in results):.0f} | {notes} |"
+        )
+
+
+def bench_big_metric(points: int, work: Path) -> None:
+    root = work / "big" / "mlruns"
+    run = root / "1" / ("b" * 32)
+    metric = run / "metrics" / "loss"
+    if not metric.exists() or metric.stat().st_size < points * 20:
+        (root / "1").mkdir(parents=True, exist_ok=True)
+        (root / "1" / "meta.yaml").write_text("experiment_id: '1'\nlifecycle_stage: active\nname: big\n")
+        metric.parent.mkdir(parents=True, exist_ok=True)
+        (run / "meta.yaml").write_text(f"run_id: {'b' * 32}\nexperiment_id: '1'\nstatus: 3\nlifecycle_stage: active\n")
+        with open(metric, "w") as f:
+            chunk = 100_000
+            for start in range(0, points, chunk):
+                f.write(
+                    "".join(
+                        f"{1767225600000 + i} {1.0 / (1 + i)} {i}\n" for i in range(start, min(points, start + chunk))
+                    )
+                )
+    size = metric.stat().st_size
+    result = _run(READER, str(root), "reader")
+    floor = _run(FLOOR, str(root), "1")
+    print(f"\none metric file of {points:,} points ({size / 1e6:.0f} MB)")
+    print("| pass | wall s | peak MB | base MB (after imports) |")
+    print("|---|---|---|---|")
+    print(f"| floor: read every byte | {floor['wall']:.2f} | {floor['rss_mb']:.0f} | — |")
+    print(f"| MlflowFileReader.read | {result['wall']:.2f} | {result['rss_mb']:.0f} | {result['base_mb']:.0f} |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("store", nargs="?", type=Path)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--cold", action="store_true")
+    p.add_argument("--threads", type=int, nargs="*", default=[1, 4, 16])
+    p.add_argument("--big-metric", type=int, default=0)
+    p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "mlreport-bench-mlflow")
+    args = p.parse_args()
+    if args.big_metric:
+        bench_big_metric(args.big_metric, args.work)
+    if args.store:
+        bench_store(args.store, args.repeat, args.cold, args.threads)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""The MLflow SQLite reader next to direct SQL of the same rows, side by side in one run (issue 12).
+
+    python benchmarks/bench_mlflow_sql.py --make STORE/mlruns OUT/mlflow.db   # once
+    python benchmarks/bench_mlflow_sql.py OUT/mlflow.db [--repeat 3]
+
+``--make`` writes an ``mlflow.db`` with the content of a file store made by
+``make_mlflow_store.py`` (experiments, runs, params, tags, every metric point, latest metrics,
+registry), in the schema of MLflow 3.17.2 (copied from ``tests/data/mlflow/v3_sqlite``, indexes
+included), so that the two benchmarks read the same store in its two backends.
+
+The floor is direct SQL of the rows the reader needs: the same tables and columns, every row
+fetched with the ``sqlite3`` module into tuples and dropped (experiments, runs, params, tags,
+metrics, inputs, registry), one plain ``SELECT`` per table. The reader figure is
+``MlflowSqlReader.read`` consumed to the end, and ``read_catalog``. Each pass runs in a fresh
+process, alternating, fastest of ``--repeat`` shown with its peak RSS. Nothing is asserted; the
+machine may be shared, so compare the paired figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parent / "src"
+SCHEMA_FROM = HERE.parent / "tests" / "data" / "mlflow" / "v3_sqlite" / "mlflow.db"
+
+FLOOR = r"""
+import json, resource, sqlite3, sys, time
+path = sys.argv[1]
+t0 = time.perf_counter(); c0 = time.process_time()
+conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+rows = 0
+for sql in [
+    "SELECT experiment_id, name, lifecycle_stage, creation_time, last_update_time FROM experiments",
+    "SELECT experiment_id, key, value FROM experiment_tags",
+    "SELECT run_uuid, name, status, start_time, end_time, user_id, lifecycle_stage, artifact_uri, experiment_id "
+    "FROM runs",
+    "SELECT run_uuid, key, value FROM params",
+    "SELECT run_uuid, key, value FROM tags",
+    "SELECT run_uuid, key, step, timestamp, value, is_nan FROM metrics",
+    "SELECT input_uuid, source_type, source_id, destination_type, destination_id FROM inputs",
+    "SELECT name, creation_time, last_updated_time, description FROM registered_models",
+    "SELECT name, version, creation_time, last_updated_time, description, user_id, current_stage, source, run_id, "
+    "status FROM model_versions",
+]:
+    for _row in conn.execute(sql):
+        rows += 1
+wall = time.perf_counter() - t0
+print(json.dumps({"wall": wall, "cpu": time.process_time() - c0, "rows": rows,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+READER = r"""
+import json, resource, sys, time
+from pathlib import Path
+from mlreport.readers import ReadOptions
+from mlreport.readers.mlflow_sql import MlflowSqlReader
+from mlreport.stores import LocalStore
+from mlreport.catalog import read_catalog
+from mlreport.config import Config, SourceConfig
+path, mode = Path(sys.argv[1]), sys.argv[2]
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t0 = time.perf_counter(); c0 = time.process_time()
+if mode == "reader":
+    runs = problems = 0
+    for r in MlflowSqlReader().read(LocalStore(path.parent, str(path.parent)), path.name, ReadOptions()):
+        kind = type(r).__name__
+        runs += kind == "Run"
+        problems += kind == "Problem"
+else:
+    c = read_catalog(Config(sources=(SourceConfig(str(path)),)))
+    runs, problems = len(c.runs), len(c.problems)
+wall = time.perf_counter() - t0
+print(json.dumps({"wall": wall, "cpu": time.process_time() - c0, "runs": runs, "problems": problems,
+                  "base_mb": base, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def make(store: Path, out: Path) -> None:
+    sys.path.insert(0, str(SRC))
+    from mlreport.model import ModelVersion, RegisteredModel, Run
+    from mlreport.readers import ReadOptions
+    from mlreport.readers.mlflow_file import MlflowFileReader
+    from mlreport.stores import LocalStore
+
+    if out.exists():
+        out.unlink()
+    schema = sqlite3.connect(f"file:{SCHEMA_FROM}?mode=ro&immutable=1", uri=True)
+    statements = [s for (s,) in schema.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")]
+    conn = sqlite3.connect(out)
+    conn.execute("PRAGMA journal_mode=OFF")
+    conn.execute("PRAGMA synchronous=OFF")
+    for sql in statements:
+        conn.execute(sql)
+    exp_ids: dict[str, int] = {}
+    status = {"FINISHED": "FINISHED", "FAILED": "FAILED", "RUNNING": "RUNNING", "KILLED": "KILLED"}
+    for rec in MlflowFileReader().read(LocalStore(store, str(store)), "", ReadOptions(include_deleted=True)):
+        kind = type(rec).__name__
+        if kind == "Experiment":
+            exp_ids[rec.key] = len(exp_ids)  # type: ignore[attr-defined]
+            conn.execute(
+                "INSERT INTO experiments (experiment_id, name, lifecycle_stage, creation_time, last_update_time) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (exp_ids[rec.key], rec.name, "deleted" if rec.deleted else "active", rec.created, rec.updated),  # type: ignore[attr-defined]
+            )
+            conn.executemany(
+                "INSERT INTO experiment_tags (key, value, experiment_id) VALUES (?, ?, ?)",
+                [(k, v, exp_ids[rec.key]) for k, v in rec.tags.items()],  # type: ignore[attr-defined]
+            )
+        elif isinstance(rec, Run):
+            conn.execute(
+                "INSERT INTO runs (run_uuid, name, source_type, user_id, status, start_time, end_time, "
+                "lifecycle_stage, artifact_uri, experiment_id) VALUES (?, ?, 'LOCAL', ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    rec.id,
+                    rec.name,
+                    rec.user,
+                    status.get(rec.status.value, "FINISHED"),
+                    rec.start_time,
+                    rec.end_time,
+                    "deleted" if rec.deleted else "active",
+                    rec.artifact_uri,
+                    exp_ids.get(rec.experiment_key or ""),
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO params (key, value, run_uuid) VALUES (?, ?, ?)",
+                [(k, v, rec.id) for k, v in rec.params.items()],
+            )
+            conn.executemany(
+                "INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?)",
+                [(k, v, rec.id) for k, v in rec.tags.items()],
+            )
+            points = []
+            latest = []
+            for m in rec.metrics:
+                h = m.history
+                assert h is not None
+                for step, ts, value in zip(h.steps, h.timestamps, h.values, strict=True):
+                    nan = value != value
+                    points.append((m.key, 0.0 if nan else value, ts, rec.id, step, int(nan)))
+                nan = m.final != m.final
+                latest.append((m.key, 0.0 if nan else m.final, m.final_timestamp, m.final_step, int(nan), rec.id))
+            conn.executemany(
+                "INSERT OR IGNORE INTO metrics (key, value, timestamp, run_uuid, step, is_nan) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                points,
+            )
+            conn.executemany(
+                "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES (?, ?, ?, ?, ?, ?)",
+                latest,
+            )
+        elif isinstance(rec, RegisteredModel):
+            conn.execute(
+                "INSERT INTO registered_models (name, creation_time, last_updated_time, description) "
+                "VALUES (?, ?, ?, ?)",
+                (rec.name, rec.created, rec.updated, rec.description),
+            )
+            conn.executemany(
+                "INSERT INTO registered_model_aliases (alias, version, name) VALUES (?, ?, ?)",
+                [(a, int(v), rec.name) for a, v in rec.aliases.items()],
+            )
+        elif isinstance(rec, ModelVersion):
+            conn.execute(
+                "INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, user_id, "
+                "current_stage, source, run_id, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'READY')",
+                (
+                    rec.model,
+                    int(rec.version),
+                    rec.created,
+                    rec.updated,
+                    rec.description,
+                    rec.user,
+                    rec.stage or "None",
+                    rec.source,
+                    rec.run_key,
+                ),
+            )
+    conn.commit()
+    conn.execute("VACUUM")
+    conn.close()
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.0f} MB)")
+
+
+def _run(code: str, *args: str) -> dict[str, float]:
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=True)
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def bench(db: Path, repeat: int) -> None:
+    passes: dict[str, list[dict[str, float]]] = {}
+    kinds = [
+        ("floor: direct SQL of the same rows", FLOOR, ()),
+        ("MlflowSqlReader.read", READER, ("reader",)),
+        ("read_catalog", READER, ("catalog",)),
+    ]
+    for _ in range(repeat):
+        for name, code, args in kinds:
+            passes.setdefault(name, []).append(_run(code, str(db), *args))
+    first = kinds[0][0]
+    floor = min(p["wall"] for p in passes[first])
+    floor_cpu = min(p["cpu"] for p in passes[first])
+    print(f"\n{db} ({db.stat().st_size / 1e6:.0f} MB; page cache warm; fastest of {repeat}, fresh process each)")
+    print("| pass | wall s | cpu s | x floor (wall) | x floor (cpu) | peak MB | notes |")
+    print("|---|---|---|---|---|---|---|")
+    for name, results in passes.items():
+        best = min(results, key=lambda p: p["wall"])
+        cpu = min(p["cpu"] for p in results)
+        spread = max(p["wall"] for p in results) / best["wall"]
+        notes = f"spread {spread:.2f}"
+        if "runs" in best:
+            notes += f", {int(best['runs'])} runs, {int(best['problems'])} problems, base {best['base_mb']:.0f} MB"
+        else:
+            notes += f", {int(best['rows'])} rows"
+        print(
+            f"| {name} | {best['wall']:.2f} | {cpu:.2f} | {best['wall'] / floor:.2f} | {cpu / floor_cpu:.2f} "
+            f"| {max(p['rss_mb'] for p in results):.0f} | {notes} |"
+        )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("db", nargs="?", type=Path)
+    p.add_argument("--make", nargs=2, type=Path, metavar=("STORE", "DB"))
+    p.add_argument("--repeat", type=int, default=3)
+    args = p.parse_args()
+    if args.make:
+        make(*args.make)
+    if args.db:
+        bench(args.db, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
