@@ -47,3 +47,40 @@ def test_the_site_is_the_same_whatever_the_number_of_workers(tmp_path: Path, mon
         build_site(Config(sources=sources, output=str(out)), jobs=jobs)
         digests.append(tree_digest(out))
     assert digests[0] == digests[1]
+
+
+def test_a_two_worker_dask_cluster_builds_the_same_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.chdir(tmp_path)
+    sources = (SourceConfig(str(ROOT / "site_example")), SourceConfig(str(V3)))
+    build_site(Config(sources=sources, output="local"), jobs=1)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
+    ) as cluster:
+        address = str(cluster.scheduler_address)
+        config = Config(sources=sources, output="dask", scheduler=address)
+        build_site(config)
+        with distributed.Client(address) as client:
+            assert len(client.scheduler_info()["workers"]) == 2
+    assert tree_digest(tmp_path / "local") == tree_digest(tmp_path / "dask")
+
+
+def test_engine_config_keys_are_checked(tmp_path: Path) -> None:
+    from mlreport.config import load_config
+    from mlreport.errors import ConfigError
+
+    path = tmp_path / "mlreport.yml"
+    path.write_text("jobs: 3\nscheduler: tcp://10.0.0.5:8786\ncache_dir: .cache\n")
+    config = load_config(path)
+    assert (config.jobs, config.scheduler, config.cache_dir) == (3, "tcp://10.0.0.5:8786", ".cache")
+    for text, message in [
+        ("jobs: 0\n", "mlreport.yml: jobs: expected a whole number of 1 or more, found 0"),
+        (
+            "scheduler: localhost\n",
+            "mlreport.yml: scheduler: expected a Dask scheduler address like tcp://host:8786, found 'localhost'",
+        ),
+    ]:
+        path.write_text(text)
+        with pytest.raises(ConfigError) as err:
+            load_config(path)
+        assert str(err.value) == message

@@ -98,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
             help="site builder (default: mkdocs, mlreport's own engine with the MkDocs theme)",
         )
         p.add_argument("--history", metavar="PATH_OR_URL", help="the previous site's history.json (alias ledger)")
+        p.add_argument("--jobs", type=int, metavar="N", help="render with N processes (default: every core)")
+        p.add_argument("--scheduler", metavar="ADDRESS", help="render on a Dask cluster (tcp://host:8786)")
+        p.add_argument("--cache-dir", metavar="DIR", help="the build cache (default: beside the output)")
 
     build = sub.add_parser("build", parents=[common], help="build the site")
     site_options(build)
@@ -148,7 +151,7 @@ def _load(args: argparse.Namespace) -> Any:
     if not config.sources:
         raise UsageError(NOTHING_TO_BUILD)
     overrides: dict[str, Any] = {"include_deleted": args.include_deleted}
-    for name in ("output", "site_url", "title", "strict", "builder", "history"):
+    for name in ("output", "site_url", "title", "strict", "builder", "history", "jobs", "scheduler", "cache_dir"):
         overrides[name] = getattr(args, name, None)
     return config.with_overrides(**overrides)
 

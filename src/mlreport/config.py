@@ -74,6 +74,10 @@ class Config:
     baseline: str = "champion"
     gates: tuple[Gate, ...] = ()
     history: str | None = None  # the previous alias ledger (history.json): a path or URL
+    # engine (issue 7): render workers, a Dask scheduler to run them on, the build cache folder
+    jobs: int | None = None
+    scheduler: str | None = None
+    cache_dir: str | None = None
     base_dir: Path = field(default_factory=Path.cwd)
     path: Path | None = None
 
@@ -201,6 +205,20 @@ class _Checker:
             values["gates"] = parse_gates(data["gates"], self.fail)
         if data.get("history") is not None:
             values["history"] = self.string(data["history"], "history")
+        if data.get("jobs") is not None:
+            jobs = data["jobs"]
+            if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+                raise self.fail("jobs", f"expected a whole number of 1 or more, found {jobs!r}")
+            values["jobs"] = jobs
+        if data.get("scheduler") is not None:
+            address = self.string(data["scheduler"], "scheduler")
+            if not re.match(r"^(tcp|tls|ucx|ws|wss)://\S+$", address):
+                raise self.fail(
+                    "scheduler", f"expected a Dask scheduler address like tcp://host:8786, found '{address}'"
+                )
+            values["scheduler"] = address
+        if data.get("cache_dir") is not None:
+            values["cache_dir"] = self.string(data["cache_dir"], "cache_dir")
         if "promote" in data:
             rules = data["promote"]
             if not isinstance(rules, list):

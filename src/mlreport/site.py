@@ -114,6 +114,8 @@ def build_site(
 ) -> BuildResult:
     """Read the sources of ``config`` and build the site into ``config.output``."""
     timings: dict[str, float] = {}
+    jobs = jobs if jobs is not None else config.jobs
+    scheduler = scheduler or config.scheduler
     t0 = time.perf_counter()
     if catalog is None:
         catalog = read_catalog(config, progress)
