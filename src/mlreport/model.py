@@ -424,4 +424,30 @@ class ModelVersion:
     metrics: tuple[Metric, ...] = ()
 
 
-Record = Experiment | Run | LoggedModel | Dataset | RegisteredModel | ModelVersion | Problem | MetricGoal | Skipped
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """One traced request of an experiment (an MLflow trace of a GenAI app or agent).
+
+    ``status`` is the store's word (``OK``, ``ERROR``, ``IN_PROGRESS``); ``request_time`` is epoch
+    ms; the previews are the store's own short request and response texts (untrusted strings).
+    ``metadata`` is the trace's request metadata, ``tags`` its tags.
+    """
+
+    key: str
+    id: str
+    origin: Origin
+    experiment_key: str | None = None
+    name: str | None = None
+    status: str | None = None
+    request_time: int | None = None
+    duration_ms: int | None = None
+    request_preview: str | None = None
+    response_preview: str | None = None
+    run_key: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=_empty)
+    tags: Mapping[str, str] = field(default_factory=_empty)
+
+
+Record = (
+    Experiment | Run | LoggedModel | Dataset | RegisteredModel | ModelVersion | Problem | MetricGoal | Skipped | Trace
+)
