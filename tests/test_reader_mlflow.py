@@ -589,3 +589,88 @@ def test_an_experiment_id_in_mlruns_and_in_trash_is_two_experiments(tmp_path: Pa
     in_new = [r for r in catalog.runs if r.experiment_key == exps["fixture-main"].key]
     assert len(in_old) == len(in_new) == 11 - 1
     assert any("is also in the store outside .trash/" in p.reason for p in catalog.problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 8 cases, written by the real mlflow 3.17.2 (tests/data/mlflow/make_cases.py)
+
+CASES = {
+    "file": DATA / "mlflow" / "cases" / "file" / "mlruns",
+    "sqlite": DATA / "mlflow" / "cases" / "sqlite" / "mlflow.db",
+}
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def case(request: pytest.FixtureRequest) -> tuple[str, Catalog]:
+    return request.param, read(CASES[request.param])
+
+
+def test_a_constant_metric_keeps_its_real_step_0_point_after_log_model(case: tuple[str, Catalog]) -> None:
+    _, catalog = case
+    run = by_name(catalog)["constant"]
+    c = catalog.history(run.key, "c")  # type: ignore[attr-defined]
+    assert c is not None and (list(c.steps), list(c.values)) == ([0, 1, 2], [1.0, 1.0, 1.0])
+    d = run.metric("d")  # logged with a dataset at steps 0 and 3; the echo of step 3 is dropped  # type: ignore[attr-defined]
+    assert d is not None and list(catalog.history(run.key, "d").steps) == [0, 3]  # type: ignore[attr-defined, union-attr]
+
+
+def test_a_version_without_run_id_gets_the_run_of_its_logged_model(case: tuple[str, Catalog]) -> None:
+    _, catalog = case
+    (version,) = catalog.versions
+    assert version.run_key is not None and catalog.run_by_key[version.run_key].name == "constant"
+    assert catalog.logged_model_by_key[version.logged_model_key].run_key == version.run_key  # type: ignore[index]
+
+
+def test_datasets_with_one_digest_and_two_names_stay_two(case: tuple[str, Catalog]) -> None:
+    _, catalog = case
+    twins = by_name(catalog)["twins"]
+    inputs = {
+        (catalog.dataset_by_key[i.dataset_key].name, catalog.dataset_by_key[i.dataset_key].source, i.context)
+        for i in twins.inputs
+    }  # type: ignore[attr-defined]
+    assert inputs == {
+        ("twin-a", "s3://bucket/a.parquet", "training"),
+        ("twin-b", "s3://bucket/b.parquet", "validation"),
+    }
+
+
+def test_a_deleted_parent_is_counted_and_named_as_skipped(case: tuple[str, Catalog]) -> None:
+    _, catalog = case
+    runs = by_name(catalog)
+    child = runs["child"]
+    assert "parent" not in runs and child.parent_key not in catalog.run_by_key  # type: ignore[attr-defined]
+    (skipped,) = [s for s in catalog.skipped if s.what == "deleted runs"]
+    assert child.parent_key in skipped.keys and skipped.count == 1  # type: ignore[attr-defined]
+    assert skipped.reason == "deleted in MLflow; --include-deleted shows them"
+    parent = next(r for r in read(CASES[case[0]], include_deleted=True).runs if r.name == "parent")
+    assert parent.deleted and parent.key == child.parent_key  # type: ignore[attr-defined]
+
+
+def test_traces_are_read_with_status_and_previews(case: tuple[str, Catalog]) -> None:
+    from mlreport.model import Trace
+    from mlreport.readers import ReadOptions, available_readers
+    from mlreport.stores import LocalStore
+
+    name, _ = case
+    path = CASES[name]
+    reader = available_readers()["mlflow" if name == "file" else "mlflow-sql"]
+    root, inner = (path, "") if name == "file" else (path.parent, path.name)
+    traces = [r for r in reader.read(LocalStore(root, str(root)), inner, ReadOptions()) if isinstance(r, Trace)]
+    summary = sorted(
+        (t.name, t.status, t.request_preview, t.response_preview, t.duration_ms is not None) for t in traces
+    )
+    assert summary == [
+        ("answer", "OK", '{"question": "what is mlreport?"}', '"WHAT IS MLREPORT?"', True),
+        ("fails", "ERROR", '{"question": "why?"}', None, True),
+    ]
+    assert all(t.id.startswith("tr-") and t.request_time and t.request_time > 1.7e12 for t in traces)
+    assert all(t.metadata["mlflow.traceInputs"].startswith('{"question"') for t in traces)
+
+
+def test_a_store_nested_at_mlruns_mlruns_is_read_too() -> None:
+    catalog = read(CASES["file"])
+    nested = by_name(catalog)["nested-run"]
+    exp = catalog.experiment_by_key[nested.experiment_key]  # type: ignore[index]
+    assert exp.name == "nested" and exp.key.startswith("exp:mlruns/")
+    assert nested.metric("loss").final == 0.25  # type: ignore[attr-defined]
+    assert sorted(e.name for e in catalog.experiments) == ["Default", "Default", "cases", "nested"]

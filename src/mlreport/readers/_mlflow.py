@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 import yaml
 
-from ..model import GitInfo, RunStatus
+from ..model import GitInfo, Origin, RunStatus, Skipped
 from ..stores import Store, join
 from ._bounded import INT64_MAX, INT64_MIN, load_json, load_yaml
 
@@ -248,3 +248,72 @@ def resolve_artifact_dir(store: Store, uri: str | None, bases: list[str], anchor
             if candidate and store.is_dir(candidate):
                 return candidate
     return None
+
+
+class ModelLinks:
+    """What a model version needs from the runs and logged models read before it.
+
+    - MLflow 3 can register a LoggedModel with an empty ``run_id``: the version's run is then
+      the logged model's ``source_run_id``.
+    - MLflow 2.x versions name no logged model (``runs:/<id>/<artifact path>`` or the
+      artifact folder): the model is the one the run logged at that artifact path, or the run's
+      only one.
+    """
+
+    def __init__(self) -> None:
+        self.model_run: dict[str, str] = {}
+        self.run_models: dict[str, list[tuple[str, str]]] = {}
+
+    def logged_model(self, key: str, run_id: str | None, artifact_path: str | None = None) -> None:
+        if run_id:
+            self.model_run.setdefault(key, run_id)
+            if artifact_path is not None:
+                self.run_models.setdefault(run_id, []).append((key, artifact_path))
+
+    def version(self, run_id: str | None, model_key: str | None, source: str | None) -> tuple[str | None, str | None]:
+        """The (run key, logged model key) of a version, filled in where the store left them out."""
+        if not run_id and model_key:
+            run_id = self.model_run.get(model_key)
+        if model_key is None and run_id:
+            candidates = self.run_models.get(run_id, [])
+            end = (source or "").rstrip("/")
+            for key, path in candidates:
+                if end.endswith("/" + path.strip("/")):
+                    model_key = key
+                    break
+            else:
+                if len(candidates) == 1:
+                    model_key = candidates[0][0]
+        return run_id or None, model_key
+
+
+HIDDEN_REASON = "deleted in MLflow; --include-deleted shows them"
+
+
+def hidden(origin: Origin, experiments: list[str], runs: list[str]) -> list[Skipped]:
+    """What a read without ``--include-deleted`` left out, counted (never silent)."""
+    out = []
+    if experiments:
+        out.append(Skipped(origin, "deleted experiments", len(experiments), HIDDEN_REASON, tuple(sorted(experiments))))
+    if runs:
+        out.append(Skipped(origin, "deleted runs", len(runs), HIDDEN_REASON, tuple(sorted(set(runs)))))
+    return out
+
+
+TRACE_NAME_TAG = "mlflow.traceName"
+TRACE_RUN_METADATA = "mlflow.sourceRun"
+
+
+def iso_ms(value: object) -> int | None:
+    """``2026-12-01T22:24:19.170Z`` (a trace's request_time) as epoch ms; None when unreadable."""
+    import datetime as dt
+
+    if not isinstance(value, str) or len(value) > 40:
+        return as_int(value)
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return as_int(round(parsed.timestamp() * 1000))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ..model import (
     Artifact,
@@ -24,6 +24,8 @@ from ..model import (
     Record,
     RegisteredModel,
     Run,
+    Skipped,
+    Trace,
     frozen_map,
 )
 from ..stores import Store, join
@@ -35,10 +37,15 @@ from ._mlflow import (
     PARENT_TAG,
     RUN_NAME_TAG,
     SOURCE_NAME_TAG,
+    TRACE_NAME_TAG,
+    TRACE_RUN_METADATA,
+    ModelLinks,
     as_int,
     as_str,
     bad_int,
     git_info,
+    hidden,
+    iso_ms,
     load_yaml_mapping,
     parse_flat_yaml,
     parse_log_model_history,
@@ -76,6 +83,8 @@ class _Ctx:
     root: str
     options: ReadOptions
     problems: list[Problem]
+    links: ModelLinks = field(default_factory=ModelLinks)
+    deleted_runs: list[str] = field(default_factory=list)
 
     def origin(self, path: str) -> Origin:
         return Origin(self.store.url, path, MlflowFileReader.name)
@@ -113,6 +122,15 @@ class MlflowFileReader:
         return False
 
     def read(self, store: Store, path: str, options: ReadOptions) -> Iterator[Record]:
+        yield from self._read(store, path, options)
+        # Running MLflow from inside mlruns/ writes a second store at mlruns/mlruns/: read it too,
+        # its experiment keys prefixed by the folder so that its ids ("0") cannot meet ours.
+        nested = join(path, "mlruns")
+        if store.is_dir(nested) and self.detect(store, nested):
+            for rec in self.read(store, nested, options):
+                yield _prefixed(rec, "mlruns/")
+
+    def _read(self, store: Store, path: str, options: ReadOptions) -> Iterator[Record]:
         ctx = _Ctx(store, path, options, [])
         entries = store.ls(path)
         exp_dirs = [join(path, e.name) for e in entries if e.is_dir and _is_experiment_dir_name(e.name)]
@@ -129,6 +147,10 @@ class MlflowFileReader:
         if options.include_deleted:
             for exp_dir in trashed:
                 plans.append((exp_dir, True, _run_dirs(store, exp_dir)))
+        hidden_experiments = [f"exp:{t.rsplit('/', 1)[-1]}" for t in trashed] if not options.include_deleted else []
+        if not options.include_deleted:
+            for t in trashed:  # listed only to be counted: "N deleted runs not shown"
+                ctx.deleted_runs.extend(r.rsplit("/", 1)[-1] for r in _run_dirs(store, t))
         total = sum(len(p[2]) for p in plans)
         done = 0
         options.progress("runs", 0, total)
@@ -143,6 +165,8 @@ class MlflowFileReader:
                 ctx.problems.clear()
                 continue
             if experiment.deleted and not options.include_deleted:
+                hidden_experiments.append(experiment.key)
+                ctx.deleted_runs.extend(r.rsplit("/", 1)[-1] for r in run_dirs)
                 done += len(run_dirs)
                 continue
             if in_trash and experiment.id in active_ids:
@@ -168,6 +192,7 @@ class MlflowFileReader:
                 yield from list(_read_logged_models(ctx, exp_dir, experiment.key))
             except Exception as exc:  # noqa: BLE001
                 ctx.problem(join(exp_dir, "models"), f"logged models skipped: {_describe(exc)}")
+            yield from _read_traces(ctx, exp_dir, experiment.key)
             for i, run_dir in enumerate(run_dirs):
                 if store.prefetches and i % _PREFETCH_RUNS == 0:
                     # keep the next one or two windows of runs in flight while this one is parsed
@@ -194,6 +219,7 @@ class MlflowFileReader:
         except Exception as exc:  # noqa: BLE001
             ctx.problem(join(path, "models"), f"model registry skipped: {_describe(exc)}")
         yield from ctx.problems
+        yield from hidden(ctx.origin(path), hidden_experiments, ctx.deleted_runs)
 
 
 def _time(ctx: _Ctx, path: str, meta: Mapping[str, object], field: str) -> int | None:
@@ -202,6 +228,17 @@ def _time(ctx: _Ctx, path: str, meta: Mapping[str, object], field: str) -> int |
     if bad_int(value):
         ctx.problem(path, f"{field} {shown(value)} is not an int64 time; shown as unknown")
     return as_int(value)
+
+
+def _prefixed(rec: Record, prefix: str) -> Record:
+    if isinstance(rec, Experiment):
+        return replace(rec, key=f"exp:{prefix}{rec.key[4:]}")
+    if isinstance(rec, (Run, LoggedModel, Trace)) and rec.experiment_key:
+        return replace(rec, experiment_key=f"exp:{prefix}{rec.experiment_key[4:]}")
+    if isinstance(rec, Skipped):
+        keys = tuple(f"exp:{prefix}{k[4:]}" if k.startswith("exp:") else k for k in rec.keys)
+        return replace(rec, keys=keys)
+    return rec
 
 
 def _describe(exc: BaseException) -> str:
@@ -411,6 +448,7 @@ def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping
         raise _Skip(meta_path, "missing field 'run_id'")
     deleted = str(meta.get("lifecycle_stage", "active")) == "deleted" or experiment.deleted
     if deleted and not ctx.options.include_deleted:
+        ctx.deleted_runs.append(run_id)
         return []
     tags = _read_key_files(ctx, join(run_dir, "tags"), "tag")
     params = _read_key_files(ctx, join(run_dir, "params"), "param")
@@ -449,6 +487,7 @@ def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping
         if key in model_keys:
             continue
         model_keys.append(key)
+        ctx.links.logged_model(key, run_id, artifact_path)
         prefix = artifact_path.rstrip("/") + "/"
         records.append(
             LoggedModel(
@@ -522,7 +561,7 @@ def _read_logged_models(ctx: _Ctx, exp_dir: str, experiment_key: str) -> Iterato
             name=as_str(meta.get("name")) or model_id,
             origin=ctx.origin(meta_path),
             experiment_key=experiment_key,
-            run_key=as_str(meta.get("source_run_id")),
+            run_key=_remember(ctx, model_id, as_str(meta.get("source_run_id"))),
             status=LOGGED_MODEL_STATUS.get(status, str(status)) if isinstance(status, int) else as_str(status),
             created=_time(ctx, meta_path, meta, "creation_timestamp"),
             updated=_time(ctx, meta_path, meta, "last_updated_timestamp"),
@@ -532,6 +571,47 @@ def _read_logged_models(ctx: _Ctx, exp_dir: str, experiment_key: str) -> Iterato
             metrics=metrics,
             artifacts=_read_artifacts(ctx, _artifact_dir(ctx, artifact_uri, model_dir, model_id)),
             artifact_uri=artifact_uri,
+        )
+
+
+def _remember(ctx: _Ctx, model_id: str, run_id: str | None) -> str | None:
+    ctx.links.logged_model(model_id, run_id)
+    return run_id
+
+
+def _read_traces(ctx: _Ctx, exp_dir: str, experiment_key: str) -> Iterator[Trace]:
+    """``<exp>/traces/<trace id>/``: trace_info.yaml, request_metadata/, tags/ (FORMATS.md §1.2)."""
+    base = join(exp_dir, "traces")
+    for entry in ctx.store.ls(base):
+        if not entry.is_dir:
+            continue
+        trace_dir = join(base, entry.name)
+        info_path = join(trace_dir, "trace_info.yaml")
+        try:
+            info = _read_meta(ctx, info_path)
+            metadata = _read_key_files(ctx, join(trace_dir, "request_metadata"), "trace metadata")
+            tags = _read_key_files(ctx, join(trace_dir, "tags"), "trace tag")
+        except _Skip as skip:
+            ctx.problem(skip.path, skip.reason)
+            continue
+        except Exception as exc:  # noqa: BLE001 - one trace's fault
+            ctx.problem(trace_dir, f"trace skipped: {_describe(exc)}")
+            continue
+        trace_id = as_str(info.get("trace_id")) or as_str(info.get("request_id")) or entry.name
+        yield Trace(
+            key=trace_id,
+            id=trace_id,
+            origin=ctx.origin(info_path),
+            experiment_key=experiment_key,
+            name=tags.get(TRACE_NAME_TAG),
+            status=as_str(info.get("state")) or as_str(info.get("status")),
+            request_time=iso_ms(info["request_time"]) if "request_time" in info else as_int(info.get("timestamp_ms")),
+            duration_ms=as_int(info.get("execution_duration_ms", info.get("execution_time_ms"))),
+            request_preview=as_str(info.get("request_preview")),
+            response_preview=as_str(info.get("response_preview")),
+            run_key=metadata.get(TRACE_RUN_METADATA),
+            metadata=frozen_map(metadata),
+            tags=frozen_map(tags),
         )
 
 
@@ -589,6 +669,9 @@ def _read_registered_model(ctx: _Ctx, model_dir: str, dir_name: str) -> Iterator
             continue
         version = as_str(vmeta.get("version")) or ventry.name[len("version-") :]
         source = as_str(vmeta.get("source"))
+        run_key, model_key = ctx.links.version(
+            as_str(vmeta.get("run_id")), as_str(vmeta.get("model_id")) or logged_model_from_source(source), source
+        )
         yield ModelVersion(
             model=name,
             version=version,
@@ -601,8 +684,8 @@ def _read_registered_model(ctx: _Ctx, model_dir: str, dir_name: str) -> Iterator
             updated=_time(ctx, vpath, vmeta, "last_updated_timestamp"),
             user=as_str(vmeta.get("user_id")),
             source=source,
-            run_key=as_str(vmeta.get("run_id")),
-            logged_model_key=as_str(vmeta.get("model_id")) or logged_model_from_source(source),
+            run_key=run_key,
+            logged_model_key=model_key,
             tags=frozen_map(_read_key_files(ctx, join(model_dir, ventry.name, "tags"), "tag")),
         )
 

@@ -36,6 +36,7 @@ from ..model import (
     Record,
     RegisteredModel,
     Run,
+    Trace,
     frozen_map,
 )
 from ..stores import Store
@@ -47,10 +48,14 @@ from ._mlflow import (
     PARENT_TAG,
     RUN_NAME_TAG,
     SOURCE_NAME_TAG,
+    TRACE_NAME_TAG,
+    TRACE_RUN_METADATA,
+    ModelLinks,
     as_int,
     as_str,
     bad_int,
     git_info,
+    hidden,
     parse_log_model_history,
     parse_status,
     resolve_artifact_dir,
@@ -78,6 +83,7 @@ _OPTIONAL = {
     "model_versions": frozenset({"storage_location"}),
     "registered_models": frozenset(),
     "logged_models": frozenset({"status_message"}),
+    "trace_info": frozenset({"trace_name", "response_preview", "request_preview"}),
 }
 
 
@@ -170,6 +176,8 @@ class _Reading:
         self.options = options
         self.db = tables
         self.base = path.rsplit("/", 1)[0] if "/" in path else ""
+        self.links = ModelLinks()
+        self.deleted_runs: list[str] = []
 
     def origin(self, what: str) -> Origin:
         # Records in a database have no file of their own: name the table row instead.
@@ -183,10 +191,13 @@ class _Reading:
 
     def records(self) -> Iterator[Record]:
         experiments: dict[str, Experiment] = {}
+        hidden_experiments = []
         for exp in self._experiments():
             experiments[exp.id] = exp
             if self.options.include_deleted or not exp.deleted:
                 yield exp
+            else:
+                hidden_experiments.append(exp.key)
         datasets = self._datasets()
         by_key: dict[str, Dataset] = {}
         for d in datasets.values():
@@ -197,8 +208,12 @@ class _Reading:
         yield from self._runs(experiments, datasets)
         yield from self.problems()
         yield from self._logged_models(experiments)
+        yield from self._traces(experiments)
         yield from self._registry()
         yield from self.problems()
+        yield from hidden(
+            Origin(self.store.url, self.path, MlflowSqlReader.name), hidden_experiments, self.deleted_runs
+        )
 
     def _time(self, table: str, row: str, column: str, value: object) -> int | None:
         if bad_int(value):
@@ -331,6 +346,7 @@ class _Reading:
         run_exp = experiments.get(str(exp_id))
         deleted = stage == "deleted" or (run_exp is not None and run_exp.deleted)
         if deleted and not include_deleted:
+            self.deleted_runs.append(run_id)
             return
         run_tags = self._key_values("tags", run_id)
         params = self._key_values("params", run_id)
@@ -345,6 +361,7 @@ class _Reading:
             if key in model_keys:
                 continue
             model_keys.append(key)
+            self.links.logged_model(key, run_id, artifact_path)
             prefix = artifact_path.rstrip("/") + "/"
             yield LoggedModel(
                 key=key,
@@ -530,7 +547,7 @@ class _Reading:
                 name=as_str(name) or model_id,
                 origin=self.origin(f"logged_models/{model_id}"),
                 experiment_key=exp.key if exp else None,
-                run_key=as_str(source_run),
+                run_key=self._remember(model_id, as_str(source_run)),
                 status=LOGGED_MODEL_STATUS.get(status, str(status)) if isinstance(status, int) else as_str(status),
                 created=self._time("logged_models", model_id, "creation_timestamp_ms", created),
                 updated=self._time("logged_models", model_id, "last_updated_timestamp_ms", updated),
@@ -541,6 +558,51 @@ class _Reading:
                 artifacts=tuple(Artifact(p, s) for p, s in self.store.walk_files(artifact_dir)) if artifact_dir else (),
                 artifact_uri=artifact_uri,
             )
+
+    def _traces(self, experiments: dict[str, Experiment]) -> Iterator[Trace]:
+        metadata = self._owned("trace_request_metadata", "request_id", "key", "value")
+        tags = self._owned("trace_tags", "request_id", "key", "value")
+        for row in self.db.select(
+            "trace_info",
+            [
+                "request_id",
+                "experiment_id",
+                "timestamp_ms",
+                "execution_time_ms",
+                "status",
+                "request_preview",
+                "response_preview",
+                "trace_name",
+            ],
+            required=["request_id"],
+            order="request_id",
+        ):
+            rid, exp_id, ts, duration, status, request, response, trace_name = row
+            trace_id = str(rid)
+            exp = experiments.get(str(exp_id))
+            if exp is not None and exp.deleted and not self.options.include_deleted:
+                continue
+            meta = metadata.get(trace_id, {})
+            trace_tags = tags.get(trace_id, {})
+            yield Trace(
+                key=trace_id,
+                id=trace_id,
+                origin=self.origin(f"trace_info/{trace_id}"),
+                experiment_key=exp.key if exp else None,
+                name=as_str(trace_name) or trace_tags.get(TRACE_NAME_TAG),
+                status=as_str(status),
+                request_time=self._time("trace_info", trace_id, "timestamp_ms", ts),
+                duration_ms=as_int(duration),
+                request_preview=as_str(request),
+                response_preview=as_str(response),
+                run_key=meta.get(TRACE_RUN_METADATA),
+                metadata=frozen_map(meta),
+                tags=frozen_map(trace_tags),
+            )
+
+    def _remember(self, model_id: str, run_id: str | None) -> str | None:
+        self.links.logged_model(model_id, run_id)
+        return run_id
 
     def _registry(self) -> Iterator[Record]:
         db = self.db
@@ -596,6 +658,7 @@ class _Reading:
             model, ver = str(name), str(version)
             where = f"{model}/{ver}"
             source_text = as_str(source)
+            run_key, model_key = self.links.version(as_str(run_id), logged_model_from_source(source_text), source_text)
             yield ModelVersion(
                 model=model,
                 version=ver,
@@ -608,8 +671,8 @@ class _Reading:
                 updated=self._time("model_versions", where, "last_updated_time", updated),
                 user=as_str(user_id),
                 source=source_text,
-                run_key=as_str(run_id),
-                logged_model_key=logged_model_from_source(source_text),
+                run_key=run_key,
+                logged_model_key=model_key,
                 tags=frozen_map(version_tags.get((model, ver), {})),
             )
 
