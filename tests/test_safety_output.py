@@ -130,7 +130,9 @@ def test_a_file_source_cannot_be_the_output(chdir_tmp: Path, capsys: pytest.Capt
     assert tree_digest(chdir_tmp) == before
 
 
-def test_sources_in_the_config_are_resolved_from_its_folder(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sources_in_the_config_are_resolved_from_its_folder(
+    chdir_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     proj = chdir_tmp / "proj"
     shutil.copytree(V3, proj / "mlruns")
     (proj / "mlreport.yml").write_text("sources: [mlruns]\noutput: mlruns/site\n")

@@ -78,6 +78,7 @@ class Config:
     jobs: int | None = None
     scheduler: str | None = None
     cache_dir: str | None = None
+    max_file_size: int | None = None
     base_dir: Path = field(default_factory=Path.cwd)
     path: Path | None = None
 
@@ -118,6 +119,10 @@ def load_config(path: Path | None, known_formats: Sequence[str] = ()) -> Config:
     return checker.config(data, base_dir=path.parent.resolve(), path=path)
 
 
+def _shown_value(value: object) -> str:
+    return f"'{value}'" if isinstance(value, (str, int, float)) and not isinstance(value, bool) else kind_of(value)
+
+
 def _shown(path: Path) -> str:
     """A path as messages show it: relative to the current folder when it is inside it."""
     try:
@@ -156,6 +161,17 @@ class _Checker:
             raise self.fail(where, f"expected true or false, found {kind_of(value)}")
         return value
 
+    def size(self, value: object, where: str) -> int:
+        """A size in bytes: a whole number, or text such as ``64MB``, ``512 MiB``, ``1GB``."""
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        if isinstance(value, str):
+            m = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)(i?B)?\s*", value, re.IGNORECASE)
+            if m and int(m.group(1)) > 0:
+                power = " KMGT".index(m.group(2).upper() or " ")
+                return int(m.group(1)) * (1 << (10 * power))
+        raise self.fail(where, f"expected a size such as 512MB, found {_shown_value(value)}")
+
     def string_map(self, value: object, where: str) -> dict[str, str]:
         data = self.mapping(value, where)
         return {k: self.string(v, f"{where}.{k}") for k, v in data.items()}
@@ -192,6 +208,8 @@ class _Checker:
             values["metric_goals"] = goals
         if "shared_models" in data:
             values["shared_models"] = self.strings(data["shared_models"], "shared_models")
+        if data.get("max_file_size") is not None:
+            values["max_file_size"] = self.size(data["max_file_size"], "max_file_size")
         if "builder" in data:
             builder = self.string(data["builder"], "builder")
             if builder not in BUILDERS:

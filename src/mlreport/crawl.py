@@ -23,6 +23,7 @@ import fnmatch
 import functools
 import glob
 import importlib
+import itertools
 import logging
 import os
 import re
@@ -56,7 +57,7 @@ from .model import (
     Skipped,
 )
 from .readers import Reader, ReadOptions, available_readers, reader_traits
-from .stores import Store, join, open_store
+from .stores import Store, join, open_store, refusals
 
 log = logging.getLogger("mlreport.crawl")
 
@@ -229,6 +230,8 @@ def read_catalog(config: Config, progress: Progress | None = None, history_dir: 
         path = _resolve_local(source.path, config)
         store, inner = open_source(replace(source, path=path))
         store.url = source.path
+        if config.max_file_size:
+            store.max_file_size = config.max_file_size
         if hasattr(store, "progress"):
             store.progress = options.progress  # a bucket's listing stage shows on the bar too
         found = discover(store, inner, readers, source.format)
@@ -245,7 +248,10 @@ def read_catalog(config: Config, progress: Progress | None = None, history_dir: 
             origin = Origin(source.path, store_path, name)
             builder.add_store(
                 found_store,
-                guarded(functools.partial(reader.read, store, store_path, options), origin, reader.label),
+                itertools.chain(
+                    guarded(functools.partial(reader.read, store, store_path, options), origin, reader.label),
+                    guarded(functools.partial(refusals, store, name), origin, reader.label),
+                ),
                 merge_experiments=reader_traits(reader).merges_experiments,
             )
     return builder.finish(config)

@@ -46,10 +46,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote_plus, urlsplit
 
 from .errors import SourceError, StoreAccessError
+
+if TYPE_CHECKING:
+    from .model import Problem
 
 log = logging.getLogger("mlreport.stores")
 
@@ -78,9 +81,15 @@ class Entry:
 
 
 class Store(ABC):
-    """A read-only tree of files. ``url`` is the source as the user named it."""
+    """A read-only tree of files. ``url`` is the source as the user named it.
+
+    ``max_file_size`` bounds every read (a larger file is a :class:`RefusedPath`); ``refused``
+    holds what a listing left out and why, for the crawl to report (:func:`refusals`).
+    """
 
     url: str
+    max_file_size: int = 512 * 1024 * 1024
+    refused: dict[str, str]
 
     @abstractmethod
     def ls(self, path: str = "") -> list[Entry]:
@@ -188,6 +197,19 @@ class Store(ABC):
         return display_path(self.url, path)
 
 
+def refusals(store: Store, reader: str) -> Iterator[Problem]:
+    """A Problem for each entry the store's listings left out (a link out of the store, a loop),
+    once each. Lazy: chained after a reader's records, it reports what that reading ran into."""
+    from .model import Origin, Problem
+
+    refused = getattr(store, "refused", None)
+    if not refused:
+        return
+    for path, reason in sorted(refused.items()):
+        yield Problem(Origin(store.url, path, reader), reason)
+    refused.clear()
+
+
 def join(*parts: str) -> str:
     """Join store paths, ignoring empty parts; never starts with ``/``."""
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
@@ -204,41 +226,216 @@ def display_path(store_url: str, path: str) -> str:
     return f"{base}/{path}"
 
 
-class LocalStore(Store):
-    """A local directory, read with ``os.scandir`` and ``open`` (fsspec's local layer costs
-    several times more per file, and local crawls are the ones with 10,000-run budgets)."""
+DEFAULT_MAX_FILE_SIZE = Store.max_file_size  # bytes; ``max_file_size`` in mlreport.yml
+MAX_DEPTH = 64  # folders below the store root; deeper is a loop or a bomb, not a store
 
-    def __init__(self, root: Path, url: str) -> None:
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+class RefusedPath(OSError):
+    """A path a local store will not read: a symbolic link that leaves the store, a special file,
+    a link loop, a file over the size cap. ``strerror`` is the reason, as readers print it."""
+
+    def __init__(self, reason: str, path: str = "") -> None:
+        super().__init__(errno.EPERM, reason, path or None)
+
+
+def _special(mode: int) -> str | None:
+    for test, name in _KINDS:
+        if test(mode):
+            return name
+    return None
+
+
+def _too_big(cap: int) -> str:
+    return f"larger than the {_size_text(cap)} limit per file (max_file_size in mlreport.yml)"
+
+
+def _size_text(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"
+
+
+class LocalStore(Store):
+    """A local directory, read with ``os.scandir`` and ``os.open`` (fsspec's local layer costs
+    several times more per file, and local crawls are the ones with 10,000-run budgets).
+
+    Confined to its root (DESIGN.md decision 10): a symbolic link is followed only when it resolves
+    inside the root, and never into a folder above it (a loop); special files (FIFOs, devices,
+    sockets) are never opened; every read stops at ``max_file_size``. A refused read raises
+    :class:`RefusedPath` (readers make it a Problem); an entry a listing leaves out is kept in
+    :attr:`refused` for the crawl to report. Folders are checked once and remembered, files are
+    opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked with ``fstat`` before a byte is read.
+    """
+
+    def __init__(self, root: Path, url: str, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> None:
         self.root = root
         self.url = url
+        self.max_file_size = max_file_size
+        self._root = os.path.realpath(root)
+        self._prefix = self._root.rstrip("/") + "/"
+        self._dirs: dict[str, str] = {"": self._root}  # store path of a folder -> its real path
+        self.refused: dict[str, str] = {}  # store path -> reason, for entries listings leave out
+
+    # -- paths
+
+    def _refuse(self, exc: OSError, path: str) -> None:
+        self.refused.setdefault(exc.filename if isinstance(exc.filename, str) else path, exc.strerror or str(exc))
+
+    def _inside(self, real: str) -> bool:
+        return real == self._root or real.startswith(self._prefix)
+
+    def _check_rel(self, path: str) -> None:
+        # Paths come from readers that joined names read from the store; refuse escapes.
+        if path.startswith("/") or ".." in path.split("/") or "\x00" in path:
+            raise FileNotFoundError(f"path outside the store: {path}")
+
+    def _dir(self, rel: str) -> str:
+        """The real path of the store folder ``rel``, checked to be inside the root."""
+        real = self._dirs.get(rel)
+        if real is not None:
+            return real
+        self._check_rel(rel)
+        if rel.count("/") >= MAX_DEPTH:
+            raise RefusedPath(f"more than {MAX_DEPTH} folders deep (a symbolic link loop?)", rel)
+        parent, _, name = rel.rpartition("/")
+        base = self._dir(parent)
+        candidate = os.path.join(base, name)
+        if os.path.islink(candidate):
+            real = self._link_target(candidate, rel)
+        else:
+            real = candidate
+        self._dirs[rel] = real
+        return real
+
+    def _link_target(self, link: str, rel: str) -> str:
+        """Where the symbolic link at ``link`` leads, when that is inside the store."""
+        try:
+            real = os.path.realpath(link, strict=True)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise RefusedPath("a symbolic link loop", rel) from None
+            raise
+        if not self._inside(real):
+            raise RefusedPath(f"a symbolic link that leads outside the store (to {real})", rel)
+        return real
 
     def _abs(self, path: str) -> str:
         if not path:
-            return str(self.root)
-        # Paths come from readers that joined names read from the store; refuse escapes.
-        if path.startswith("/") or ".." in path.split("/"):
-            raise FileNotFoundError(f"path outside the store: {path}")
-        return os.path.join(self.root, path)
+            return self._root
+        self._check_rel(path)
+        parent, _, name = path.rpartition("/")
+        return os.path.join(self._dir(parent), name)
+
+    def _file(self, path: str) -> tuple[str, os.stat_result]:
+        """The real path of the file ``path`` (its link resolved when it is one, inside the store)
+        and its ``lstat``."""
+        target = self._abs(path)
+        st = os.lstat(target)
+        if stat.S_ISLNK(st.st_mode):
+            target = self._link_target(target, path)
+            st = os.lstat(target)
+        return target, st
+
+    def _open(self, path: str) -> tuple[int, int]:
+        """An open descriptor on the regular file ``path`` and its size; never opens anything else."""
+        target, st = self._file(path)
+        kind = _special(st.st_mode)
+        if kind is not None:
+            raise RefusedPath(f"{kind}, not a regular file", path)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "a folder, not a file", path)
+        fd = os.open(target, _OPEN_FLAGS)
+        try:
+            # checked again on what was opened: the path may have changed since the lstat
+            st2 = os.fstat(fd)
+            if not stat.S_ISREG(st2.st_mode) or not os.path.samestat(st, st2):
+                raise RefusedPath("changed while it was opened", path)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, st2.st_size
+
+    def _read_fd(self, fd: int, size: int, path: str, limit: int | None = None) -> bytes:
+        """Read an open file to its end, or ``limit`` bytes; over the cap is a RefusedPath."""
+        cap = self.max_file_size
+        want = cap + 1 if limit is None else min(limit, cap + 1)
+        if limit is None and size > cap:
+            raise RefusedPath(_too_big(cap), path)
+        chunks = []
+        got = 0
+        first = min(want, size + 1) if size else want
+        while got < want:
+            chunk = os.read(fd, min(want - got, max(first, 1 << 16)))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        if limit is None and got > cap:
+            raise RefusedPath(_too_big(cap), path)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    # -- the Store interface
 
     def ls(self, path: str = "") -> list[Entry]:
         try:
-            with os.scandir(self._abs(path)) as it:
-                entries = []
-                for e in it:
-                    try:
-                        is_dir = e.is_dir()
-                        size = None if is_dir else e.stat().st_size
-                    except OSError:
-                        continue
-                    entries.append(Entry(e.name, is_dir, size))
+            directory = self._dir(path)
+        except RefusedPath as exc:
+            self._refuse(exc, path)
+            return []
+        try:
+            it = os.scandir(directory)
         except (FileNotFoundError, NotADirectoryError):
             return []
+        entries = []
+        with it:
+            for e in it:
+                rel = f"{path}/{e.name}" if path else e.name
+                try:
+                    if e.is_symlink():
+                        entry = self._linked_entry(e, rel, directory)
+                        if entry is not None:
+                            entries.append(entry)
+                        continue
+                    is_dir = e.is_dir(follow_symlinks=False)
+                    size = None if is_dir else e.stat(follow_symlinks=False).st_size
+                except RefusedPath as exc:
+                    self._refuse(exc, rel)
+                    continue
+                except OSError:
+                    continue
+                entries.append(Entry(e.name, is_dir, size))
         entries.sort(key=lambda e: e.name)
         return entries
 
+    def _linked_entry(self, e: os.DirEntry[str], rel: str, directory: str) -> Entry | None:
+        try:
+            real = self._link_target(e.path, rel)
+        except FileNotFoundError:
+            return None  # a dangling link: nothing there
+        st = os.stat(real)
+        if stat.S_ISDIR(st.st_mode):
+            # a link to a folder that holds this one would list it again, forever
+            if real == directory or directory.startswith(real.rstrip("/") + "/"):
+                raise RefusedPath("a symbolic link loop", rel)
+            self._dirs[rel] = real
+            return Entry(e.name, True, None)
+        return Entry(e.name, False, st.st_size)
+
     def read_bytes(self, path: str) -> bytes:
-        with open(self._abs(path), "rb") as f:
-            return f.read()
+        fd, size = self._open(path)
+        try:
+            return self._read_fd(fd, size, path)
+        finally:
+            os.close(fd)
 
     def read_chunks(self, path: str, size: int = 1 << 22) -> Iterator[bytes]:
         with open(self._abs(path), "rb") as f:
@@ -247,45 +444,92 @@ class LocalStore(Store):
 
     def read_tree(self, path: str) -> dict[str, bytes | OSError]:
         out: dict[str, bytes | OSError] = {}
-        stack = [(self._abs(path), "")]
+        try:
+            root = self._dir(path)
+        except RefusedPath as exc:
+            self._refuse(exc, path)
+            return out
+        stack = [(root, path, "")]
         while stack:
-            directory, prefix = stack.pop()
+            directory, store_dir, prefix = stack.pop()
             try:
                 entries = sorted(os.scandir(directory), key=lambda e: e.name)
             except (FileNotFoundError, NotADirectoryError):
                 continue
+            except OSError as exc:
+                out[prefix.rstrip("/") or "."] = exc
+                continue
             for e in entries:
                 rel = f"{prefix}{e.name}"
+                store_rel = f"{store_dir}/{e.name}" if store_dir else e.name
                 try:
-                    if e.is_dir():
-                        stack.append((e.path, rel + "/"))
+                    if e.is_symlink():
+                        entry = self._linked_entry(e, store_rel, directory)
+                        if entry is None:
+                            continue
+                        if entry.is_dir:
+                            stack.append((self._dirs[store_rel], store_rel, rel + "/"))
+                            continue
+                        out[rel] = self.read_bytes(store_rel)
                         continue
-                    with open(e.path, "rb") as f:
-                        out[rel] = f.read()
+                    if e.is_dir(follow_symlinks=False):
+                        if store_rel.count("/") >= MAX_DEPTH:
+                            raise RefusedPath(f"more than {MAX_DEPTH} folders deep", store_rel)
+                        stack.append((e.path, store_rel, rel + "/"))
+                        continue
+                    if not e.is_file(follow_symlinks=False):
+                        kind = _special(e.stat(follow_symlinks=False).st_mode) or "not a regular file"
+                        raise RefusedPath(f"{kind}, not a regular file", store_rel)
+                    fd = os.open(e.path, _OPEN_FLAGS)
+                    try:
+                        st = os.fstat(fd)
+                        if not stat.S_ISREG(st.st_mode):
+                            raise RefusedPath("changed while it was opened", store_rel)
+                        out[rel] = self._read_fd(fd, st.st_size, store_rel)
+                    finally:
+                        os.close(fd)
                 except OSError as exc:
                     out[rel] = exc
         return dict(sorted(out.items()))
 
     def read_text(self, path: str) -> str:
-        with open(self._abs(path), encoding="utf-8") as f:
-            return f.read()
+        return self.read_bytes(path).decode("utf-8")
 
     def read_head(self, path: str, size: int) -> bytes:
-        with open(self._abs(path), "rb") as f:
-            return f.read(size)
+        fd, length = self._open(path)
+        try:
+            return self._read_fd(fd, length, path, limit=size)
+        finally:
+            os.close(fd)
 
     def kind(self, path: str) -> str | None:
         try:
-            mode = os.stat(self._abs(path)).st_mode
+            if path:
+                target = self._abs(path)
+                if os.path.islink(target):
+                    target = self._link_target(target, path)
+            else:
+                target = self._root
+            mode = os.stat(target).st_mode
+        except RefusedPath as exc:
+            self._refuse(exc, path)
+            return None
         except (OSError, ValueError):
             return None
         if stat.S_ISDIR(mode):
             return "dir"
+        if stat.S_ISREG(mode):
+            return "file"
+        # a special file is listed so a read names it (RefusedPath), but it is never opened
         return "file"
 
     @contextlib.contextmanager
     def local_copy(self, path: str) -> Iterator[Path]:
-        yield Path(self._abs(path))
+        target, st = self._file(path)
+        kind = _special(st.st_mode)
+        if kind is not None:
+            raise RefusedPath(f"{kind}, not a regular file", path)
+        yield Path(target)
 
     def local_root(self) -> Path | None:
         return self.root
@@ -521,6 +765,11 @@ class _Listing:
         entry = self.children.get(parent, {}).get(name)
         return None if entry is None else ("dir" if entry.is_dir else "file")
 
+    def size(self, rel: str) -> int | None:
+        parent, _, name = rel.rpartition("/")
+        entry = self.children.get(parent, {}).get(name)
+        return None if entry is None else entry.size
+
 
 # ---------------------------------------------------------------------------------------------
 # fsspec stores
@@ -568,6 +817,7 @@ class FsspecStore(Store):
         self._pending: dict[str, concurrent.futures.Future[dict[str, bytes | OSError]]] = {}
         self._broken: StoreAccessError | None = None
         self._skipped: list[str] = []  # prefixes the listing could not see into
+        self.refused: dict[str, str] = {}
         self._sem: asyncio.Semaphore | None = None
         self._copies: dict[str, Path] = {}
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -908,6 +1158,9 @@ class FsspecStore(Store):
                 return FileNotFoundError(errno.ENOENT, "no such file")
             if found == "dir":
                 return IsADirectoryError(errno.EISDIR, "is a directory")
+            size = listing.size(path)
+            if size is not None and size > self.max_file_size:
+                return RefusedPath(_too_big(self.max_file_size), path)
         try:
             direct = self._direct
             if direct is not None and direct.enabled:
@@ -1255,7 +1508,9 @@ def _close_session(session: Any, loop: asyncio.AbstractEventLoop) -> None:
 # opening
 
 
-def open_store(source: str, storage_options: Mapping[str, Any] | None = None) -> Store:
+def open_store(
+    source: str, storage_options: Mapping[str, Any] | None = None, max_file_size: int | None = None
+) -> Store:
     """Open a source for reading: a local path or an fsspec URL.
 
     ``storage_options`` go to the fsspec filesystem (endpoint, profile, anonymous access …);
@@ -1271,7 +1526,7 @@ def open_store(source: str, storage_options: Mapping[str, Any] | None = None) ->
         root = Path(source).expanduser()
         if not root.exists():
             raise SourceError(f"cannot open {source}: no such file or directory")
-        return LocalStore(root.resolve(), source)
+        return LocalStore(root.resolve(), source, max_file_size or DEFAULT_MAX_FILE_SIZE)
 
     import fsspec  # heavy-ish; only remote sources need it
     import fsspec.asyn
@@ -1302,6 +1557,8 @@ def open_store(source: str, storage_options: Mapping[str, Any] | None = None) ->
     except Exception as exc:  # noqa: BLE001 - a bad option, unreadable credentials files …
         raise StoreAccessError(f"cannot open {source}: {redact(_first_line(exc), secrets)}") from None
     store = FsspecStore(fs, path, source, secrets=secrets)
+    if max_file_size:
+        store.max_file_size = max_file_size
     try:
         found = store.kind("")
     except StoreAccessError:
@@ -1344,9 +1601,11 @@ __all__ = [
     "Entry",
     "FsspecStore",
     "LocalStore",
+    "RefusedPath",
     "Store",
     "display_path",
     "join",
     "open_store",
     "redact",
+    "refusals",
 ]
