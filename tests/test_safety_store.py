@@ -243,3 +243,18 @@ def test_max_file_size_in_the_config(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_config(cfg)
     assert str(exc.value) == "mlreport.yml: max_file_size: expected a size such as 512MB, found 'lots'"
+
+
+def test_streamed_reads_are_confined_too(mlruns: Path) -> None:
+    params = mlruns / EXP / RUN / "params"
+    (params / "out").symlink_to("/etc/passwd")
+    os.mkfifo(params / "fifo")
+    store = LocalStore(mlruns, str(mlruns))
+    for name, reason in (
+        ("out", "a symbolic link that leads outside the store (to /etc/passwd)"),
+        ("fifo", "a FIFO, not a regular file"),
+    ):
+        with pytest.raises(RefusedPath) as exc:
+            list(store.read_chunks(f"{EXP}/{RUN}/params/{name}"))
+        assert exc.value.strerror == reason
+    assert b"".join(store.read_chunks(f"{EXP}/{RUN}/params/lr", 1)) == (params / "lr").read_bytes()
