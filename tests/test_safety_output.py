@@ -281,8 +281,8 @@ def test_concurrent_builds_never_mix(project: Path) -> None:
         for code, err in results:
             if code != 0:
                 assert code == 1
-                assert err.startswith("mlreport: cannot build site: another mlreport build is writing it (pid ")
-                assert err.count("\n") == 1
+                assert err.startswith("mlreport: cannot build site: another mlreport build is writing it (pid "), err
+                assert err.count("\n") == 1, err
             else:
                 assert err == ""
         assert tree_digest(project / "site") == reference

@@ -26,6 +26,7 @@ import os
 import shutil
 import signal
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -212,6 +213,9 @@ def _acquire(site_dir: Path, path: Path) -> int:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             holder = _read_pid(fd)
+            if holder is None:  # the holder has the lock but has not written its pid yet
+                time.sleep(0.05)
+                holder = _read_pid(fd)
             os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 who = f" (pid {holder})" if holder else ""
@@ -224,8 +228,9 @@ def _acquire(site_dir: Path, path: Path) -> int:
         except FileNotFoundError:
             same = False
         if same:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            # fixed width, written in place: a build refused meanwhile reads a whole pid
+            os.pwrite(fd, f"{os.getpid():>12}\n".encode(), 0)
+            os.ftruncate(fd, 13)
             return fd
         os.close(fd)
         prepare_work_dir(site_dir)
