@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Peak memory of a crawl: histories on disk (the crawl's default) next to histories held.
+
+    python benchmarks/bench_crawl_memory.py [--runs 2000 10000] [--keep DIR]
+
+For each size, a synthetic MLflow 3 file store is written with ``make_mlflow_store.py`` (8
+metrics x 50 steps, 15 params, 10 tags per run), then crawled twice, each in a fresh process so
+that the peaks do not mix:
+
+- ``held``: the baseline, every history kept in memory as before issue 12 (the same crawl with
+  the history file replaced by one that keeps arrays in a dict);
+- ``on disk``: the crawl as shipped, histories written to a file as they are read.
+
+Peak RSS comes from ``resource.getrusage`` (ru_maxrss) of the child. The figures are printed
+side by side with the per-run cost, and extrapolated linearly to 100,000 runs (say so when you
+quote them). Nothing here is timed as a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parent / "src"
+
+CHILD = r"""
+import json, resource, sys, time
+sys.path.insert(0, {src!r})
+from mlreport.config import Config, SourceConfig
+from mlreport import crawl
+from mlreport.history_store import HistoryFile
+
+class Held(HistoryFile):
+    # the baseline: every history stays in this process, as before the history file
+    def __init__(self, directory=None):
+        super().__init__(directory)
+        self.kept = []
+    def put(self, history):
+        self.kept.append(history)
+        return (len(self.kept) - 1, len(history))
+    def get(self, location):
+        return self.kept[location[0]]
+
+mode, store = sys.argv[1], sys.argv[2]
+if mode == "held":
+    crawl.HistoryFile = Held
+t = time.perf_counter()
+catalog = crawl.read_catalog(Config(sources=(SourceConfig(store),)))
+seconds = time.perf_counter() - t
+run = catalog.runs[0]
+assert catalog.history(run.key, run.metrics[0].key) is not None
+print(json.dumps({{"runs": len(catalog.runs), "seconds": seconds,
+                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+def measure(mode: str, store: Path) -> dict[str, float]:
+    code = CHILD.format(src=str(SRC))
+    out = subprocess.run([sys.executable, "-c", code, mode, str(store)], capture_output=True, text=True, check=True)
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", type=int, nargs="+", default=[2000, 10000])
+    p.add_argument("--keep", help="write the stores here and keep them")
+    args = p.parse_args()
+    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="mlreport-bench-"))
+    print(f"{'runs':>7} {'mode':>8} {'peak MB':>9} {'KB/run':>7} {'seconds':>8}")
+    results: dict[str, list[tuple[int, float]]] = {"held": [], "on disk": []}
+    for n in args.runs:
+        store = base / f"mlflow-{n}"
+        if not (store / "mlruns").exists():
+            t = time.perf_counter()
+            subprocess.run(
+                [sys.executable, str(HERE / "make_mlflow_store.py"), str(store), "--runs", str(n), "--versions", "20"],
+                check=True,
+                capture_output=True,
+            )
+            print(f"# wrote {n} runs in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        for mode in results:
+            r = measure(mode, store)
+            results[mode].append((n, r["peak_mb"]))
+            print(f"{n:>7} {mode:>8} {r['peak_mb']:>9.0f} {r['peak_mb'] * 1024 / n:>7.1f} {r['seconds']:>8.1f}")
+    if len(args.runs) >= 2:
+        print("\nextrapolated to 100,000 runs (linear through the smallest and largest size):")
+        for mode, points in results.items():
+            (n0, m0), (n1, m1) = min(points), max(points)
+            slope = (m1 - m0) / (n1 - n0)
+            print(f"  {mode:>8}: {slope * 1024:.1f} KB per extra run -> {m0 + slope * (100_000 - n0):,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
