@@ -45,7 +45,10 @@ def test_equal_digests_across_stores_are_linked_never_merged(tmp_path: Path) -> 
     assert catalog.same_content(mlflow_key) == (dvc_key,)
     assert catalog.same_content(dvc_key) == (mlflow_key,)
     assert {catalog.run_by_key[k].origin.format for k in catalog.runs_by_dataset[mlflow_key]} == {"mlflow"}
-    assert {catalog.run_by_key[k].name for k in catalog.producers_by_dataset[dvc_key]} == {"prepare"}
+    # the DVC pipeline run produced it, in its stage 'prepare' (stages are rows of the run)
+    (producer,) = [catalog.run_by_key[k] for k in catalog.producers_by_dataset[dvc_key]]
+    assert producer.name == "workspace"
+    assert [s.name for s in producer.stages if any(r.dataset_key == dvc_key for r in s.produced)] == ["prepare"]
     baseline = next(r for r in catalog.runs if r.name == "baseline")
     assert mlflow_key in {ref.dataset_key for ref in baseline.inputs}
 

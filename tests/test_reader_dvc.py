@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -134,9 +136,7 @@ def test_pipeline_work_tree() -> None:
     [exp] = of(records, Experiment)
     assert (exp.key, exp.name) == ("dvc-project:.", "pipeline")
     by_key = runs(records)
-    assert list(by_key) == [
-        "dvc:workspace", "dvc:workspace/evaluate", "dvc:workspace/prepare", "dvc:workspace/train",
-    ]
+    assert list(by_key) == ["dvc:workspace"]  # one pipeline run; its stages are rows of it
     ws = by_key["dvc:workspace"]
     assert ws.status is RunStatus.FINISHED
     assert ws.experiment_key == "dvc-project:."
@@ -167,20 +167,23 @@ def test_pipeline_work_tree() -> None:
     ]
     assert ws.tags["dvclive.dir"] == "dvclive"
 
-    train = by_key["dvc:workspace/train"]
-    assert train.parent_key == "dvc:workspace"
+    assert [s.name for s in ws.stages] == ["prepare", "train", "evaluate"]  # in run order
+    assert ws.produced == (DatasetRef(PREPARED),)
+    prepare, train, evaluate = ws.stages
     assert dict(train.params) == {
         "train.epochs": "4", "train.lr": "0.05", "train.model.layers": "2",
     }
     assert train.inputs == (DatasetRef(PREPARED),)
     assert train.output_model_keys == (model_key,)
-    assert train.tags["dvc.cmd"] == "python src/train.py"
-    assert train.tags["dvc.upstream"] == "prepare"
+    assert train.command == "python src/train.py"
+    assert train.upstream == ("prepare",)
     assert train.tags["dvc.code:src/train.py"] == "9a5428cc448e37c038223bfb9a7457c6"
-    evaluate = by_key["dvc:workspace/evaluate"]
-    assert evaluate.tags["dvc.upstream"] == "prepare,train"
+    assert prepare.produced == (DatasetRef(PREPARED),) and prepare.upstream == ()
+    assert evaluate.upstream == ("prepare", "train")
     assert evaluate.tags["dvc.model:models/model.json"] == MODEL_MD5["c3"]
+    # metrics on the stage that produced them (the run lists every metric)
     assert {m.key: m.final for m in evaluate.metrics} == {"test/acc": 0.8, "test/loss": 0.2}
+    assert train.metrics == ()  # dvclive's metrics are declared at the top level, by no stage
 
     assert [(d.key, d.digest, d.profile) for d in of(records, Dataset)] == [
         (PREPARED, "572d5d6c6aca16471e0ac34916d4aa9b.dir", '{"nfiles": 2, "size": 32}'),
@@ -188,7 +191,7 @@ def test_pipeline_work_tree() -> None:
     ]
     [lm] = of(records, LoggedModel)
     assert (lm.key, lm.id, lm.name, lm.run_key) == (
-        model_key, MODEL_MD5["c3"], "demo-model", "dvc:workspace/train",
+        model_key, MODEL_MD5["c3"], "demo-model", "dvc:workspace",
     )
     assert dict(lm.tags) == {
         "dvc.desc": "demo classifier", "dvc.labels": "cv,demo", "dvc.path": "models/model.json",
@@ -223,9 +226,8 @@ def test_git_mode_commits_experiments_and_gto(repo: Path) -> None:
     [exp] = of(records, Experiment)
     assert exp.created == 1793613600000  # first commit that ran the pipeline
     by_key = runs(records)
-    states = [k for k, r in by_key.items() if r.parent_key is None]
-    assert states == [f"dvc:{C1}", f"dvc:{C2}", f"dvc:{C3}", f"dvc:{EXP}"]
-    assert len(by_key) == 16  # 4 states x (1 + 3 stages)
+    assert list(by_key) == [f"dvc:{C1}", f"dvc:{C2}", f"dvc:{C3}", f"dvc:{EXP}"]  # 4 pipeline runs
+    assert all([s.name for s in r.stages] == ["prepare", "train", "evaluate"] for r in by_key.values())
     c1 = by_key[f"dvc:{C1}"]
     assert (c1.name, c1.user, c1.start_time, c1.description) == (
         C1[:7], "Ada Example", 1793613600000, "Train lr=0.01 epochs=3",
@@ -240,10 +242,9 @@ def test_git_mode_commits_experiments_and_gto(repo: Path) -> None:
         "dvc.exp.baseline": C3, "dvc.exp.name": "exp-lr01", "dvclive.dir": "dvclive",
     }
     assert e.params["train.lr"] == "0.1"
-    assert by_key[f"dvc:{C2}/train"].parent_key == f"dvc:{C2}"
 
     models = {m.key: m.run_key for m in of(records, LoggedModel)}
-    assert models[f"dvc-model:models/model.json@{MODEL_MD5['c1']}"] == f"dvc:{C1}/train"
+    assert models[f"dvc-model:models/model.json@{MODEL_MD5['c1']}"] == f"dvc:{C1}"
     assert len(models) == 4  # one per distinct model md5, the experiment's included
     assert len(of(records, Dataset)) == 2  # the data never changed: deduplicated across commits
 
@@ -303,18 +304,16 @@ def test_templated_foreach_vars_and_stale_entry() -> None:
         ),
     ]
     by_key = runs(records)
-    assert sorted(by_key) == [
-        "dvc:workspace", "dvc:workspace/convert@small", "dvc:workspace/split@identity.jsonl",
-        "dvc:workspace/split@orca.jsonl", "dvc:workspace/split@platypus.jsonl",
-        "dvc:workspace/train",
-    ]
-    assert by_key["dvc:workspace/split@platypus.jsonl"].tags["dvc.stale"] == "true"
-    assert "dvc.stale" not in by_key["dvc:workspace/split@orca.jsonl"].tags
-    assert by_key["dvc:workspace/train"].tags["dvc.upstream"] == "convert@small"
-    assert by_key["dvc:workspace/train"].tags["dvc.cmd"] == (
-        "python src/train.py --missing ${nowhere.to.be.found}"
-    )
+    assert sorted(by_key) == ["dvc:workspace"]
     ws = by_key["dvc:workspace"]
+    stages = {s.name: s for s in ws.stages}
+    assert [s.name for s in ws.stages] == [
+        "split@identity.jsonl", "split@orca.jsonl", "convert@small", "split@platypus.jsonl", "train",
+    ]  # each stage after the ones it reads from, ties by name
+    assert stages["split@platypus.jsonl"].tags["dvc.stale"] == "true"
+    assert "dvc.stale" not in stages["split@orca.jsonl"].tags
+    assert stages["train"].upstream == ("convert@small",)
+    assert stages["train"].command == "python src/train.py --missing ${nowhere.to.be.found}"
     assert dict(ws.params) == {
         "data.val_size": "0.2", "train.epochs": "2", "train.model_size": "7b",
     }
@@ -391,11 +390,11 @@ def test_broken_yaml_still_reads_the_lock() -> None:
         ("dvc.yaml", "invalid YAML at line 5: did not find expected ',' or ']'"),
     ]
     by_key = runs(records)
-    assert sorted(by_key) == ["dvc:workspace", "dvc:workspace/train"]
+    assert sorted(by_key) == ["dvc:workspace"]
     assert dict(by_key["dvc:workspace"].params) == {"lr": "0.1"}
-    assert by_key["dvc:workspace/train"].inputs == (
-        DatasetRef("data.csv@0123456789abcdef0123456789abcdef"),
-    )
+    assert [(s.name, s.inputs) for s in by_key["dvc:workspace"].stages] == [
+        ("train", (DatasetRef("data.csv@0123456789abcdef0123456789abcdef"),)),
+    ]
     assert of(records, RegisteredModel) == []
 
 
@@ -420,7 +419,9 @@ def test_stale_lock_entry_is_read_and_flagged() -> None:
     assert problem.severity.value == "warning"
     assert problem.origin.path == "dvc.lock"
     by_key = runs(records)
-    assert by_key["dvc:workspace/featurize"].tags["dvc.stale"] == "true"
+    assert {s.name: s.tags.get("dvc.stale") for s in by_key["dvc:workspace"].stages} == {
+        "featurize": "true", "train": None,
+    }
     assert by_key["dvc:workspace"].inputs == (
         DatasetRef("data.csv@1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e", "train"),
     )
@@ -548,4 +549,31 @@ def test_an_unexpected_fault_in_one_stage_keeps_the_others(tmp_path: Path, monke
     monkeypatch.setattr(dvc, "_lock_params", planted)
     records = read(tmp_path)
     assert reasons(records) == [("dvc.lock", "stage 'eval': cannot read: OverflowError: planted")]
-    assert "dvc:workspace/train" in runs(records)
+    assert [s.name for s in runs(records)["dvc:workspace"].stages] == ["train"]
+
+
+def test_run_order_puts_each_stage_after_its_upstream() -> None:
+    from mlreport.model import Stage
+    from mlreport.readers.dvc import _run_order
+
+    stages = [Stage("a", upstream=("c",)), Stage("b"), Stage("c", upstream=("b",)), Stage("x", upstream=("x",))]
+    assert [s.name for s in _run_order(stages)] == ["b", "c", "a", "x"]  # a cycle falls back to name order
+
+
+def test_the_run_page_lists_the_stages() -> None:
+    from mlreport.catalog import read_catalog
+    from mlreport.config import Config, SourceConfig
+    from mlreport.render.pages import render_site
+
+    catalog = read_catalog(Config(sources=(SourceConfig(str(DATA / "pipeline")),)))
+    pages = render_site(catalog, Config())
+    page = pages["runs/workspace/index.md"]
+    assert isinstance(page, str)
+    section = page.split("## Stages", 1)[1].split("\n## ", 1)[0]
+    rows = json.loads(html.unescape(section.split('data-rows="', 1)[1].split('"', 1)[0]))
+    assert [[cell[0] for cell in row] for row in rows] == [
+        ["prepare", "python src/prepare.py", "data/raw.csv", "data/prepared", "", ""],
+        ["train", "python src/train.py", "data/prepared", "models/model.json", "", "prepare"],
+        ["evaluate", "python src/evaluate.py", "data/prepared", "eval/metrics.json", "test/acc 0.8; test/loss 0.2",
+         "prepare, train"],
+    ]

@@ -283,6 +283,26 @@ class GitInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Stage:
+    """One step of a pipeline run (a DVC stage): what it ran, read, wrote and measured.
+
+    A pipeline execution is one :class:`Run`; its stages are rows of that run, not runs of their
+    own. ``upstream`` names the stages whose outputs this one read.
+    """
+
+    name: str
+    command: str | None = None
+    params: Mapping[str, str] = field(default_factory=_empty)
+    metrics: tuple[Metric, ...] = ()
+    inputs: tuple[DatasetRef, ...] = ()
+    produced: tuple[DatasetRef, ...] = ()
+    output_model_keys: tuple[str, ...] = ()
+    artifacts: tuple[Artifact, ...] = ()
+    upstream: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
 class Experiment:
     """A group of runs (an MLflow experiment, a W&B project, a DVC repo)."""
 
@@ -327,6 +347,7 @@ class Run:
     git: GitInfo = field(default_factory=GitInfo)
     source_name: str | None = None
     deleted: bool = False
+    stages: tuple[Stage, ...] = ()  # a pipeline run's steps (DVC), in run order
 
     def metric(self, key: str) -> Metric | None:
         for m in self.metrics:

@@ -27,17 +27,22 @@ Run ``S``                  the state: params = ``params.yaml`` flattened with ``
                            ``plots/metrics/**.tsv`` histories, names joined with ``/``) and every
                            other declared metrics file (json/yaml/toml; a name already taken is
                            prefixed ``<file>:``); inputs = the data deps of the pipeline that no
-                           stage produces; output_model_keys = the model outs; artifacts = every
-                           stage out (path, size); git = the commit; user/start_time = the
+                           stage produces; produced = the data outs; output_model_keys = the
+                           model outs; artifacts = every stage out (path, size); stages = one
+                           :class:`~mlreport.model.Stage` row per ``dvc.lock`` stage (below), in
+                           run order; git = the commit; user/start_time = the
                            author and author date (work tree: first/last dvclive timestamp);
                            status FINISHED when a ``dvc.lock`` exists (DVC writes it only after
                            a stage succeeded), else UNKNOWN; name = the exp name, else the short
                            sha, else ``workspace``
-Run ``S/<stage>``          each ``dvc.lock`` stage, parent ``S``: params = the params the lock
-                           recorded for it; inputs = its data deps; tags ``dvc.cmd``,
-                           ``dvc.upstream`` (stages whose out is, or contains, one of its deps),
-                           ``dvc.code:<path>`` / ``dvc.model:<path>`` = md5 for code and model
-                           deps, ``dvc.stale`` for lock entries no longer in ``dvc.yaml``
+Stage of ``S``             each ``dvc.lock`` stage, a row of the run (a pipeline execution is
+                           one run, not one run per stage): command; params = the params the
+                           lock recorded for it; inputs/produced = its data deps/outs;
+                           metrics = its declared metrics files (and the main dvclive dir's when
+                           exactly one stage writes it); upstream = stages whose out is, lies
+                           in, or holds one of its deps; tags ``dvc.code:<path>`` /
+                           ``dvc.model:<path>`` = md5 for code and model deps, ``dvc.stale`` for
+                           lock entries no longer in ``dvc.yaml``
 Run ``S:<dir>``            every other dvclive dir (e.g. ``dvclive/fold_0``), parent ``S``
 Dataset                    each data dep/out with a digest: key ``<path>@<md5>`` (the md5 is the
                            digest, so the same file logged elsewhere links up), profile = JSON
@@ -46,7 +51,7 @@ Dataset                    each data dep/out with a digest: key ``<path>@<md5>``
                            files are only artifacts
 LoggedModel                an out whose path is an ``artifacts:`` entry of type ``model`` (or
                            the ``<path>.dvc`` pointer of one): key
-                           ``dvc-model:<path>@<md5>``, id = md5, run_key = the stage run
+                           ``dvc-model:<path>@<md5>``, id = md5, run_key = the state's run
 RegisteredModel            each ``artifacts:`` entry of type model (desc, labels, meta as tags)
                            and each name in a GTO tag; aliases = stage -> version
 ModelVersion               GTO tags ``<name>@<version>`` (run = the tagged commit) with stages
@@ -101,6 +106,7 @@ from ..model import (
     RegisteredModel,
     Run,
     RunStatus,
+    Stage,
     frozen_map,
 )
 from ..stores import Entry, Store, join
@@ -800,9 +806,9 @@ class _Reading:
             self._load_vars(state, yaml_doc.get("vars"), context)
             budget = _Budget()
             try:
-                stages = yaml_doc.get("stages")
-                if isinstance(stages, Mapping):
-                    stage_defs, unexpanded = _expand_stages(stages, context, budget)
+                yaml_stages = yaml_doc.get("stages")
+                if isinstance(yaml_stages, Mapping):
+                    stage_defs, unexpanded = _expand_stages(yaml_stages, context, budget)
                 top_metrics = [
                     p for p, _ in _path_entries(_substitute(yaml_doc.get("metrics"), context, budget))
                 ]
@@ -889,17 +895,19 @@ class _Reading:
         all_inputs: list[DatasetRef] = []
         all_models: list[str] = []
         all_artifacts: dict[str, Artifact] = {}
-        stage_runs: list[Run] = []
+        stages: list[Stage] = []
+        all_produced: list[DatasetRef] = []
+        run_key = state_key  # a stage is a row of its pipeline run, not a run of its own
         for sname in sorted(lock_stages):
             try:
                 body = lock_stages[sname]
-                run_key = f"{state_key}/{sname}"
                 tags: dict[str, str] = {}
                 cmd = body.get("cmd")
+                command = None
                 if isinstance(cmd, str):
-                    tags["dvc.cmd"] = cmd
+                    command = cmd
                 elif isinstance(cmd, list):
-                    tags["dvc.cmd"] = " && ".join(str(c) for c in cmd)
+                    command = " && ".join(str(c) for c in cmd)
                 if sname in stale:
                     tags["dvc.stale"] = "true"
                 inputs: list[DatasetRef] = []
@@ -907,8 +915,10 @@ class _Reading:
                 for path, entry in _lock_entries(body.get("deps")):
                     md5 = _digest(entry)
                     for out_path, (producer, _m) in outs_by_path.items():
-                        if producer != sname and _under(path, out_path):
-                            upstream.add(producer)
+                        # a dep inside an out (data/prepared/x) or holding one (data/split)
+                        if producer != sname and (_under(path, out_path) or _under(out_path, path)):
+                            if producer not in stale or sname in stale:
+                                upstream.add(producer)
                     if path in model_paths:
                         tags[f"dvc.model:{path}"] = md5 or ""
                         continue
@@ -925,8 +935,6 @@ class _Reading:
                     )
                     if sname not in stale and not produced:
                         all_inputs.append(DatasetRef(key, context=sname))
-                if upstream:
-                    tags["dvc.upstream"] = ",".join(sorted(upstream))
                 outputs: list[str] = []
                 produced_refs: list[DatasetRef] = []
                 artifacts: list[Artifact] = []
@@ -952,31 +960,25 @@ class _Reading:
                         produced_refs.append(DatasetRef(f"{path}@{md5}" if md5 else path))
                 if sname not in stale:
                     all_models.extend(outputs)
+                    all_produced.extend(produced_refs)
                     for a in artifacts:
                         all_artifacts[a.path] = a
                 params = _lock_params(body.get("params"))
                 metrics = _metrics_from_files(
                     [(p, metric_files[p]) for p in stage_metrics.get(sname, []) if p in metric_files]
                 )
-                stage_runs.append(
-                    Run(
-                        key=run_key,
-                        id=f"{state.id}/{sname}",
+                stages.append(
+                    Stage(
                         name=sname,
-                        origin=self.origin("dvc.lock"),
-                        experiment_key=self.exp_key,
-                        status=RunStatus.FINISHED,
-                        start_time=state.time,
-                        user=state.user,
+                        command=command,
                         params=frozen_map(params),
-                        tags=frozen_map(tags),
                         metrics=metrics,
-                        parent_key=state_key,
                         inputs=_sorted_refs(inputs),
                         produced=_sorted_refs(produced_refs),
                         output_model_keys=tuple(sorted(set(outputs))),
                         artifacts=tuple(sorted(artifacts, key=lambda a: a.path)),
-                        git=GitInfo(commit=state.sha, dirty=state.dirty),
+                        upstream=tuple(sorted(upstream)),
+                        tags=frozen_map(tags),
                     )
                 )
             except Exception as exc:  # noqa: BLE001 - the fault boundary of one stage
@@ -1047,6 +1049,9 @@ class _Reading:
                     git=GitInfo(commit=state.sha, dirty=state.dirty),
                 )
             )
+
+        if main_live is not None and main_metrics:
+            stages = _with_live_metrics(stages, stage_defs, main_live, main_metrics)
 
         # The state run.
         state_params: dict[str, str] = {}
@@ -1120,14 +1125,16 @@ class _Reading:
             tags=frozen_map(state_tags),
             metrics=tuple(sorted(metrics_list, key=lambda m: m.key)),
             inputs=_sorted_refs(all_inputs),
+            produced=_sorted_refs(all_produced),
             output_model_keys=tuple(sorted(set(all_models))),
             artifacts=tuple(all_artifacts[p] for p in sorted(all_artifacts)),
             git=git_info,
+            stages=_run_order(stages),
         )
         if not has_pipeline and main_live is None and not live_records:
             return _StateResult(records, model_md5), artifacts_decl
         return (
-            _StateResult([*records, state_run, *stage_runs, *live_records], model_md5),
+            _StateResult([*records, state_run, *live_records], model_md5),
             artifacts_decl,
         )
 
@@ -1549,6 +1556,47 @@ class _Reading:
                         mv, stage=held[-1][2], aliases=tuple(sorted(s for _, _, s in held))
                     )
                 yield mv
+
+
+def _run_order(stages: list[Stage]) -> tuple[Stage, ...]:
+    """Stages in the order the pipeline runs them: a stage after every stage it reads from, ties
+    (and cycles, which DVC refuses) by name."""
+    by_name = {s.name: s for s in stages}
+    done: list[Stage] = []
+    placed: set[str] = set()
+    pending = sorted(by_name)
+    while pending:
+        ready = [n for n in pending if all(u in placed or u not in by_name for u in by_name[n].upstream)]
+        chosen = ready[0] if ready else pending[0]
+        done.append(by_name[chosen])
+        placed.add(chosen)
+        pending.remove(chosen)
+    return tuple(done)
+
+
+def _with_live_metrics(
+    stages: list[Stage],
+    stage_defs: Mapping[str, Mapping[str, object]],
+    live: _LiveDir,
+    metrics: tuple[Metric, ...],
+) -> list[Stage]:
+    """The main dvclive dir's metrics also on the stage that wrote it (the stage whose outs,
+    metrics or plots lie in it), without their histories: the run holds those."""
+    def writes_live(stage: Stage) -> bool:
+        body = stage_defs.get(stage.name, {})
+        paths = [a.path for a in stage.artifacts]
+        for key in ("outs", "metrics", "plots"):
+            paths.extend(p for p, _ in _path_entries(body.get(key)))
+        return any(_live_owns(live, p) or (live.path and _under(live.path, p)) for p in paths)
+
+    writers = [s for s in stages if writes_live(s) and s.tags.get("dvc.stale") != "true"]
+    if len(writers) != 1:
+        return stages  # none or several: the run's metrics stay the run's
+    (writer,) = writers
+    have = {m.key for m in writer.metrics}
+    extra = tuple(dataclasses.replace(m, history=None) for m in metrics if m.key not in have)
+    merged = tuple(sorted((*writer.metrics, *extra), key=lambda m: m.key))
+    return [dataclasses.replace(s, metrics=merged) if s is writer else s for s in stages]
 
 
 def _fallback_version(

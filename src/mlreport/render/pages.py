@@ -677,6 +677,7 @@ class SiteRenderer:
                 key_params=self.key_params(r.params, None),
                 params_table=self.params_table(r.params),
                 metrics_table=self.metrics_table(r.metrics),
+                stages_table=self.stages_table(r),
                 key_metrics=key_value_table([(m.key, Cell(fmt_number(m.final))) for m in r.metrics[:KEY_PARAMS]]),
                 charts=self.history_charts(r.metrics, r.key),
                 tags_table=self.tags_table({k: v for k, v in r.tags.items() if not k.startswith("mlflow.")}),
@@ -1037,6 +1038,31 @@ class SiteRenderer:
                 break
             charts.append(figure_div(line_figure(m.key, [(m.key, history.steps, history.values)], "step", m.key)))
         return charts
+
+    def stages_table(self, r: Run) -> Markup | None:
+        """A pipeline run's stages, one row each: what ran, what it read and wrote, what it measured."""
+        if not r.stages:
+            return None
+
+        def names(refs: Iterable[Any]) -> str:
+            out = []
+            for ref in refs:
+                ds = self.c.dataset_by_key.get(ref.dataset_key)
+                out.append(ds.name if ds else ref.dataset_key)
+            return ", ".join(out)
+
+        rows = [
+            [
+                Cell(s.name),
+                Cell(s.command or ""),
+                Cell(names(s.inputs)),
+                Cell(", ".join(a.path for a in s.artifacts)),
+                Cell("; ".join(f"{m.key} {fmt_number(m.final)}" for m in s.metrics)),
+                Cell(", ".join(s.upstream)),
+            ]
+            for s in r.stages
+        ]
+        return html_table(["Stage", "Command", "Reads", "Writes", "Metrics", "After"], rows, searchable=False)
 
     def artifacts_table(self, artifacts: Iterable[Any]) -> Markup | None:
         items = list(artifacts)
