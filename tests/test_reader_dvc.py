@@ -567,9 +567,8 @@ def test_the_run_page_lists_the_stages() -> None:
 
     catalog = read_catalog(Config(sources=(SourceConfig(str(DATA / "pipeline")),)))
     pages = render_site(catalog, Config())
-    page = pages["runs/workspace/index.md"]
-    assert isinstance(page, str)
-    section = page.split("## Stages", 1)[1].split("\n## ", 1)[0]
+    (page,) = [p for p in pages if getattr(p, "url", None) == "runs/workspace/"]
+    section = page.body.split('id="stages"', 1)[1].split("<h2", 1)[0]
     rows = json.loads(html.unescape(section.split('data-rows="', 1)[1].split('"', 1)[0]))
     assert [[cell[0] for cell in row] for row in rows] == [
         ["prepare", "python src/prepare.py", "data/raw.csv", "data/prepared", "", ""],
