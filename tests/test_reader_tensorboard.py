@@ -448,3 +448,30 @@ def test_one_bad_file_does_not_cost_the_other_files_of_its_run() -> None:
     }))
     assert [p for p, _r in problems(records)] == ["r/events.out.tfevents.1.h"]
     assert values(runs(records)["r"], "loss") == [(0, 1795500500000, 1.0)]
+
+
+def test_fast_scalar_decoding_agrees_with_the_general_decoder() -> None:
+    from mlreport.readers import tensorboard as tb
+
+    checked = 0
+    for path in sorted(TB.rglob("events.out.tfevents.*")):
+        try:
+            frames = list(tb.iter_frames(path.read_bytes()))
+        except RecordError:
+            continue
+        for _offset, payload, _crc in frames:
+            fast = tb._fast_scalar(payload)
+            if fast is None:
+                continue
+            event = tb._decode_event(payload)
+            (value,) = event.values
+            assert fast == (event.wall_time, event.step, value.tag, value.simple_value)
+            assert value.tensor is None and value.plugin_name is None
+            checked += 1
+    assert checked > 20
+    # declined: a second value, metadata, or bytes past the end
+    one = scalar_event(3, 1.5)
+    assert tb._fast_scalar(one) == (1795500500.0, 3, "loss", 1.5)
+    assert tb._fast_scalar(one[:-1]) is None
+    assert tb._fast_scalar(one + b"\x00") is None
+    assert tb._fast_scalar(scalar_event(3, 1.5, tag=b"lo\xffss")) is None

@@ -675,3 +675,55 @@ def test_media_logged_offline_say_what_they_are() -> None:
         "files/requirements.txt": None,
     }
     assert [m.key for m in run.metrics] == ["loss"]  # media values are not metrics
+
+
+# --- the fast path agrees with the general decoder --------------------------------------------------
+
+
+def test_fast_item_decoding_agrees_with_the_general_decoder() -> None:
+    from mlreport.readers import wandb as wb
+
+    checked = 0
+    for log in sorted(DATA.rglob("*.wandb")):
+        for _offset, raw in scan_log(log.read_bytes()).records:
+            try:
+                top = wb._top_fields(raw)
+            except Exception:  # noqa: BLE001 - damaged records are the general decoder's
+                continue
+            for number in (wb.R_HISTORY, wb.R_SUMMARY, wb.R_CONFIG):
+                if number not in top:
+                    continue
+                fast = wb._fast_items(top[number], history=number == wb.R_HISTORY)
+                if fast is None:
+                    continue
+                if number == wb.R_HISTORY:
+                    row, step = wb._slow_history(top[number])
+                    assert (dict(zip(fast[0], fast[1], strict=True)), fast[2]) == (row, step)
+                else:
+                    general: dict[str, object] = {}
+                    for field_number, _wire, item in wb.fields(top[number]):
+                        assert field_number == 1 and isinstance(item, bytes)
+                        path, value = wb._item(item)
+                        general[".".join(path)] = value
+                    assert dict(zip(fast[0], fast[1], strict=True)) == general
+                checked += 1
+    assert checked > 500  # the real fixtures' history and summary records
+
+
+def test_fast_item_decoding_declines_what_it_cannot_vouch_for() -> None:
+    from mlreport.readers import wandb as wb
+
+    def item(key: bytes, value: bytes) -> bytes:
+        return _ld(1, _ld(2, key) + _ld(16, value))
+
+    assert wb._fast_items(item(b"a", b"1.5") + item(b"b", b"NaN"), history=True) is not None
+    for body in (
+        item(b"a", b"[1"),          # a container: bounded by the general decoder
+        item(b"a", b"1,2"),         # not one JSON value
+        item(b"a", b"9" * 5000),    # past the int-string limit
+        item(b"a", b"\xff"),        # not UTF-8
+        item(b"a", b" 1"),          # leading space
+        item(b"a", b"1")[:-1],      # truncated
+        _ld(2, _ld(2, b"a") + _ld(16, b"1")),  # a remove item (field 2 of a summary)
+    ):
+        assert wb._fast_items(body, history=False) is None, body

@@ -90,6 +90,7 @@ from ._protobuf import (
     packed_doubles,
     packed_floats,
     packed_varints,
+    read_varint,
 )
 from .hf import lfs_pointer, lfs_problem_reason
 
@@ -498,6 +499,26 @@ class _FileReader:
                 return True
         return False
 
+    def feed_scalar(self, wall_time: float, step: int, tag: str, value: float) -> None:
+        """:meth:`feed` for an event of one ``simple_value`` (the reader's hot path)."""
+        run = self.run
+        run.has_events = True
+        ms = wall_time * 1000
+        if -_MAX_MS <= ms <= _MAX_MS:  # False for NaN and the infinities
+            ts = int(round(ms))
+            if run.first_ms is None or ts < run.first_ms:
+                run.first_ms = ts
+            if run.last_ms is None or ts > run.last_ms:
+                run.last_ms = ts
+        else:
+            ts = -1
+            self.bad_times += 1
+        pts = run.points.get(tag)
+        if pts is None:
+            run.points[tag] = [(step, ts, value)]
+        else:
+            pts.append((step, ts, value))
+
     def feed(self, event: _Event) -> None:
         run = self.run
         run.has_events = True
@@ -586,6 +607,14 @@ def _read_file(data: bytes, run: _RunData) -> list[str]:
         payload = data[pos + 12 : pos + 12 + length]
         (crc,) = _CRC.unpack_from(data, pos + 12 + length)
         offset, pos = pos, pos + 16 + length
+        scalar = _fast_scalar(payload)
+        if scalar is not None:  # the usual record: one simple_value scalar (small: CRC checked)
+            if masked_crc32c(payload) != crc:
+                skipped.setdefault("bad CRC", []).append(offset)
+                continue
+            reader.feed_scalar(*scalar)
+            records += 1
+            continue
         try:
             event: _Event | None = _decode_event(payload)
         except _UNDECODABLE:
@@ -632,6 +661,49 @@ def _count(n: int, what: str) -> str:
 def _short(exc: BaseException) -> str:
     text = str(exc)
     return text.splitlines()[0][:120] if text.strip() else type(exc).__name__
+
+
+_F32 = struct.Struct("<f").unpack_from
+_F64 = struct.Struct("<d").unpack_from
+_TAG_CACHE: dict[bytes, str] = {}
+
+
+def _fast_scalar(ev: bytes) -> tuple[float, int, str, float] | None:
+    """(wall time, step, tag, value) of an Event that is a wall time, an optional step and a
+    Summary of one Value holding a tag and a ``simple_value`` (what PyTorch's SummaryWriter and
+    tensorboardX write for every scalar), else None for :func:`_decode_event`."""
+    try:
+        if ev[0] != 0x09:
+            return None
+        (wall,) = _F64(ev, 1)
+        pos = 9
+        step = 0
+        if ev[pos] == 0x10:  # step, a varint
+            step, pos = read_varint(ev, pos + 1)
+            step = as_signed64(step)
+        # summary (5) { value (1) { tag (1), simple_value (2) } }, all lengths one byte
+        if ev[pos] != 0x2A or ev[pos + 2] != 0x0A or ev[pos + 4] != 0x0A:
+            return None
+        size, vsize, tsize = ev[pos + 1], ev[pos + 3], ev[pos + 5]
+        end = pos + 2 + size
+        if end != len(ev) or pos + 4 + vsize != end or size >= 0x80 or tsize >= 0x80:
+            return None
+        t = pos + 6 + tsize
+        if ev[t] != 0x15 or t + 5 != end:
+            return None
+        raw_tag = ev[pos + 6 : t]
+        tag = _TAG_CACHE.get(raw_tag)
+        if tag is None:
+            try:
+                tag = raw_tag.decode("utf-8")
+            except UnicodeDecodeError:
+                return None  # the general decoder replaces and notes it
+            if len(_TAG_CACHE) > 100_000:
+                _TAG_CACHE.clear()
+            _TAG_CACHE[raw_tag] = tag
+        return wall, step, tag, float(_F32(ev, t + 1)[0])
+    except (IndexError, ProtobufError, struct.error):
+        return None
 
 
 def _is_event_file(name: str) -> bool:

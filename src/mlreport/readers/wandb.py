@@ -66,6 +66,7 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import json
+import json.scanner
 import logging
 import math
 import re
@@ -96,7 +97,7 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import MAX_DEPTH, clamp_int64, load_json, load_yaml
-from ._protobuf import ProtobufError, as_double, as_signed64, fields
+from ._protobuf import FIXED32, FIXED64, LENGTH, VARINT, ProtobufError, as_double, as_signed64, fields, read_varint
 from .hf import lfs_pointer, lfs_problem_reason
 from .tensorboard import lfs_note
 
@@ -458,36 +459,76 @@ class _Ctx:
         self.problems.append(Problem(self.origin(path), reason))
 
 
+def _top_fields(raw: bytes) -> dict[int, bytes]:
+    """The length-delimited top-level fields of a Record (last occurrence wins), the framing of
+    every field checked as :func:`._protobuf.fields` would; varints and fixed fields skipped."""
+    out: dict[int, bytes] = {}
+    pos, end = 0, len(raw)
+    while pos < end:
+        key = raw[pos]
+        if key < 0x80:
+            pos += 1
+        elif pos + 1 < end and raw[pos + 1] < 0x80:
+            key = (key & 0x7F) | raw[pos + 1] << 7
+            pos += 2
+        else:
+            key, pos = read_varint(raw, pos)
+        wire = key & 7
+        if key >> 3 == 0:
+            raise ProtobufError("field number 0")
+        if wire == LENGTH:
+            size = raw[pos] if pos < end else 0x80
+            if size < 0x80:
+                pos += 1
+            elif pos + 1 < end and raw[pos + 1] < 0x80:
+                size = (size & 0x7F) | raw[pos + 1] << 7
+                pos += 2
+            else:
+                size, pos = read_varint(raw, pos)
+            if pos + size > end:
+                raise ProtobufError("truncated length-delimited field")
+            out[key >> 3] = raw[pos : pos + size]
+            pos += size
+        elif wire == VARINT:
+            _value, pos = read_varint(raw, pos)
+        elif wire == FIXED64 or wire == FIXED32:
+            pos += 8 if wire == FIXED64 else 4
+            if pos > end:
+                raise ProtobufError("truncated fixed field")
+        else:
+            raise ProtobufError(f"unsupported wire type {wire}")
+    return out
+
+
 def _apply_record(ctx: _Ctx, run: _RunData, path: str, offset: int, raw: bytes) -> None:
-    msg = _msg(raw)
+    msg = _top_fields(raw)
     if R_HISTORY in msg:
-        body = _sub(msg, R_HISTORY) or {}
-        row: dict[str, object] = {}
-        for item in body.get(1, []):
-            if isinstance(item, bytes):
-                key_path, value = _item(item)
-                if value is not _MISSING:
-                    row[".".join(key_path)] = value
-        step_msg = _sub(body, 2)
+        body = msg[R_HISTORY]
+        fast = _fast_items(body, history=True)
+        if fast is not None:
+            keys, values, step = fast
+            row: dict[str, object] = dict(zip(keys, values, strict=True))
+        else:
+            row, step = _slow_history(body)
         if "_step" not in row:
-            row["_step"] = (_int(step_msg, 1) if step_msg else None) or 0
+            row["_step"] = step or 0
         run.last_ts_ms = _ms_of(row.get("_timestamp")) or run.last_ts_ms
         run.history.append(row)
     elif R_SUMMARY in msg or R_CONFIG in msg:
         number = R_SUMMARY if R_SUMMARY in msg else R_CONFIG
-        _apply_update(_raw(msg, number) or b"", run.summary if number == R_SUMMARY else run.config)
+        _apply_update(msg[number], run.summary if number == R_SUMMARY else run.config)
     elif R_RUN in msg:
-        _apply_run(run, _sub(msg, R_RUN) or {})
+        _apply_run(run, _msg(msg[R_RUN]))
     elif R_EXIT in msg:
-        body = _sub(msg, R_EXIT) or {}
-        run.exit_code = _int(body, 1) or 0
-        runtime = _int(body, 2)
+        exit_msg = _msg(msg[R_EXIT])
+        run.exit_code = _int(exit_msg, 1) or 0
+        runtime = _int(exit_msg, 2)
         if runtime:
             run.exit_runtime = runtime
     elif R_ENVIRONMENT in msg:
-        _apply_environment(run, _sub(msg, R_ENVIRONMENT) or {})
+        _apply_environment(run, _msg(msg[R_ENVIRONMENT]))
     elif R_ARTIFACT in msg:
-        art = _parse_artifact(_sub(msg, R_ARTIFACT) or {}, path)
+        art = _parse_artifact(_msg(msg[R_ARTIFACT]), path)
         if art is None:
             ctx.problem(path, f"artifact record at byte {offset} has no name or digest; skipped")
         else:
@@ -495,8 +536,151 @@ def _apply_record(ctx: _Ctx, run: _RunData, path: str, offset: int, raw: bytes) 
             run.artifacts.append(art)
 
 
+def _slow_history(body: bytes) -> tuple[dict[str, object], int | None]:
+    """A HistoryRecord through the general decoder (typed items, odd encodings, bad values)."""
+    fields_ = _msg(body)
+    row: dict[str, object] = {}
+    for item in fields_.get(1, []):
+        if isinstance(item, bytes):
+            key_path, value = _item(item)
+            if value is not _MISSING:
+                row[".".join(key_path)] = value
+    step_msg = _sub(fields_, 2)
+    return row, (_int(step_msg, 1) if step_msg else None)
+
+
+# The C scanner behind json.loads, called on one value at a time: one C call per value, and
+# the end offset proves the value was exactly one JSON value (a batch parse of joined values
+# could not tell "[1" + "2]" from two values).
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+_KEY_CACHE: dict[bytes, str] = {}
+
+
+def _key_text(raw: bytes) -> str:
+    text = _KEY_CACHE.get(raw)
+    if text is None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _text(raw)  # not cached: each file that has it notes it
+        if len(_KEY_CACHE) > 100_000:  # keys repeat across rows and runs; bound the cache
+            _KEY_CACHE.clear()
+        _KEY_CACHE[raw] = text
+    return text
+
+
+def _fast_items(
+    body: bytes, *, history: bool
+) -> tuple[list[str], list[object], int | None] | None:
+    """The items of a History/Config/SummaryRecord on the common path, or None to take the
+    general decoder: every item a (key | nested_key…, value_json) with a scalar JSON value.
+
+    Returns dotted keys, values and (history) the step. Anything unusual (typed items, remove
+    items, containers, huge numbers, bad UTF-8 or JSON, long varints, bytes past the end)
+    returns None, and the general decoder (which bounds and reports) reads the record instead.
+    This is the reader's hot loop: one History and one Summary record per logged step.
+    """
+    try:
+        return _fast_items_unchecked(body, history)
+    except (IndexError, ValueError, StopIteration):
+        return None
+
+
+def _fast_items_unchecked(
+    body: bytes, history: bool
+) -> tuple[list[str], list[object], int | None] | None:
+    keys: list[str] = []
+    values: list[object] = []
+    step: int | None = None
+    scan = _SCAN
+    cache = _KEY_CACHE
+    pos, end = 0, len(body)
+    while pos < end:
+        tag = body[pos]
+        size = body[pos + 1]
+        if size >= 0x80 or tag & 7 != LENGTH:
+            return None
+        p = pos + 2
+        item_end = p + size
+        if item_end > end:
+            return None
+        if tag != 0x0A:
+            if tag == 0x12 and history:  # HistoryRecord.step {num=1}
+                step = _int(_msg(body[p:item_end]), 1)
+                pos = item_end
+                continue
+            return None  # a remove item, or an unknown field
+        # What wandb-core writes: nested_key (or key) once, then value_json.
+        t = body[p]
+        n = body[p + 1]
+        q = p + 2 + n
+        if (t == 0x12 or t == 0x0A) and n < 0x80 and body[q] == 0x82 and body[q + 1] == 0x01 \
+                and body[q + 2] < 0x80 and q + 3 + body[q + 2] == item_end:
+            raw_key = body[p + 2 : q]
+            raw_value = body[q + 3 : item_end]
+            key = cache.get(raw_key) or _key_text(raw_key)
+        else:
+            parsed = _general_item(body, p, item_end)
+            if parsed is None:
+                return None
+            key, raw_value = parsed
+        first = raw_value[0]
+        if first == 0x5B or first == 0x7B or first <= 0x20:  # [ { or whitespace: general path
+            return None
+        text = raw_value.decode("utf-8")
+        value, stop = scan(text, 0)
+        if stop != len(text):
+            return None
+        keys.append(key)
+        values.append(value)
+        pos = item_end
+    return keys, values, step
+
+
+def _general_item(body: bytes, p: int, item_end: int) -> tuple[str, bytes] | None:
+    """An item in another field order or with a multi-part nested_key: (dotted key, value_json)."""
+    nested: list[bytes] = []
+    key = b""
+    raw_value: bytes | None = None
+    while p < item_end:
+        t = body[p]
+        if t == 0x82 and body[p + 1] == 0x01:  # value_json = 16
+            p += 2
+        elif t == 0x0A or t == 0x12:
+            p += 1
+        else:
+            return None  # a typed HistoryItem field, or an unknown one
+        n = body[p]
+        if n >= 0x80:
+            return None
+        p += 1
+        e = p + n
+        if e > item_end:
+            return None
+        if t == 0x82:
+            raw_value = body[p:e]
+        elif t == 0x12:
+            nested.append(body[p:e])
+        else:
+            key = body[p:e]
+        p = e
+    if raw_value is None or not raw_value or len(nested) > _KEY_DEPTH:
+        return None
+    # nested_key wins over key, as in _item
+    text = ".".join(_key_text(k) for k in nested) if nested else _key_text(key)
+    return text, raw_value
+
+
 def _apply_update(raw: bytes, target: dict[str, object]) -> None:
     """ConfigRecord/SummaryRecord: update=1 and remove=2 items, applied in file order."""
+    fast = _fast_items(raw, history=False)
+    if fast is not None:
+        for key, value in zip(fast[0], fast[1], strict=True):
+            if "." in key:
+                break  # nested paths: the general decoder keeps the path's parts apart
+            target[key] = value
+        else:
+            return
     for number, _wire, item in fields(raw):
         if not isinstance(item, bytes) or number not in (1, 2):
             continue
@@ -899,23 +1083,68 @@ class _Odd:
         return out
 
 
+_SKIP, _METRIC, _MEDIA, _HIDDEN = 0, 1, 2, 3
+
+
+def _key_kind(key: str) -> int:
+    """How a history key is treated: skipped (``_step``…), a metric, a media marker
+    (``examples._type``), or hidden (``a._b``: not a metric, but a dict under it may hold one)."""
+    if key.startswith("_"):
+        return _SKIP
+    if key.endswith("._type"):
+        return _MEDIA
+    return _HIDDEN if key.rsplit(".", 1)[-1].startswith("_") else _METRIC
+
+
 def _metrics(
     run: _RunData, summary: Mapping[str, object], with_history: bool, odd: _Odd
-) -> tuple[Metric, ...]:
+) -> tuple[tuple[Metric, ...], list[dict[str, object]]]:
+    """The run's metrics, and the history rows that hold something else than numbers (media)."""
     rows = run.history if run.history else (run.file_history or [])
     points: dict[str, list[tuple[int, int, float]]] = {}
+    kinds: dict[str, int] = {}
+    odd_rows: list[dict[str, object]] = []
+    scalars = (bool, str, type(None))
     for index, row in enumerate(rows):
         raw_step = row.get("_step")
-        step = _step_of(raw_step, index)
-        if isinstance(raw_step, (int, float)) and not isinstance(raw_step, bool) \
-                and not (math.isnan(raw_step) or step == raw_step):
-            odd.steps += 1
+        if type(raw_step) is int and -(2**63) <= raw_step < 2**63:
+            step = raw_step
+        else:
+            step = _step_of(raw_step, index)
+            if isinstance(raw_step, (int, float)) and not isinstance(raw_step, bool) \
+                    and not (math.isnan(raw_step) or step == raw_step):
+                odd.steps += 1
         raw_ts = row.get("_timestamp")
         ts = _ms_of(raw_ts)
         if ts is None:
             if raw_ts is not None:
                 odd.times += 1
             ts = -1
+        # The common row: flat keys with numbers (or strings) only. Anything else (a media
+        # value, a nested dict, a hidden key holding a dict) takes the general path below.
+        found: list[tuple[str, float]] = []
+        plain = True
+        for key, value in row.items():
+            kind = kinds.get(key)
+            if kind is None:
+                kind = kinds[key] = _key_kind(key)
+            if kind == _SKIP:
+                continue
+            tv = type(value)
+            if kind == _METRIC and (tv is float or tv is int):
+                found.append((key, value if tv is float else _int_float(value)))  # type: ignore[arg-type]
+            elif kind == _MEDIA or not (tv in scalars or tv is float or tv is int):
+                plain = False
+                break
+        if plain:
+            for key, found_value in found:
+                pts = points.get(key)
+                if pts is None:
+                    points[key] = [(step, ts, found_value)]
+                else:
+                    pts.append((step, ts, found_value))
+            continue
+        odd_rows.append(row)
         flat: dict[str, object] = {}
         for key, value in row.items():
             if not key.startswith("_"):
@@ -935,7 +1164,7 @@ def _metrics(
             _flatten(value, key, flat_summary)
     metrics: dict[str, Metric] = {}
     for key, pts in points.items():
-        metric = Metric.from_history(key, MetricHistory.from_points(pts))
+        metric = Metric.from_history(key, _history(pts))
         final = _number(flat_summary.get(key))
         if final is not None and not _same(final, metric.final):
             metric = dataclasses.replace(metric, final=final)
@@ -949,7 +1178,25 @@ def _metrics(
         if key in metrics or number is None or key.split(".")[-1].startswith("_"):
             continue
         metrics[key] = Metric.single(key, number, last_step, last_ts)
-    return tuple(metrics[k] for k in sorted(metrics))
+    return tuple(metrics[k] for k in sorted(metrics)), odd_rows
+
+
+def _int_float(value: int) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def _history(points: list[tuple[int, int, float]]) -> MetricHistory:
+    """``MetricHistory.from_points``, without its sort when the steps already strictly increase
+    (the usual history: then there is nothing to sort and no duplicate to drop)."""
+    steps = [p[0] for p in points]
+    if all(a < b for a, b in zip(steps, steps[1:], strict=False)):
+        return MetricHistory.from_columns(
+            steps, [p[1] for p in points], [p[2] for p in points], increasing=True
+        )
+    return MetricHistory.from_points(points)
 
 
 def _step_of(value: object, default: int) -> int:
@@ -1092,7 +1339,9 @@ def _build_run(
     remote = run.git_remote or _opt_str(git_map.get("remote"))
 
     models: list[tuple[LoggedModel, _ArtifactRec]] = []
-    media = _media_notes(summary, run.history or run.file_history or [])
+    odd = _Odd()
+    metrics, odd_rows = _metrics(run, summary, ctx.options.history, odd)
+    media = _media_notes(summary, odd_rows)
     artifacts = [
         # what the run logged it as beats what its folder suggests; an LFS note stays
         dataclasses.replace(a, note=media[a.path])
@@ -1129,7 +1378,6 @@ def _build_run(
                 Artifact(f"artifacts/{art.name}/{f.path}", f.size, note=note) for f in art.files
             )
 
-    odd = _Odd()
     if _utc_start(run) is None and isinstance(run.env.get("startedAt"), str):
         odd.times += 1  # a startedAt that is not a date
     record = Run(
@@ -1145,7 +1393,7 @@ def _build_run(
         description=run.notes or None,
         params=frozen_map({k: _param(v) for k, v in params.items()}),
         tags=frozen_map(tags),
-        metrics=_metrics(run, summary, ctx.options.history, odd),
+        metrics=metrics,
         output_model_keys=tuple(m.key for m, _ in models),
         artifacts=tuple(sorted(artifacts, key=lambda a: a.path)),
         git=GitInfo(commit=commit, repo_url=remote) if commit or remote else GitInfo(),

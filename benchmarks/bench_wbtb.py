@@ -1,0 +1,323 @@
+"""W&B and TensorBoard readers next to their floors, side by side in one run (issue 12).
+
+    python benchmarks/bench_wbtb.py [--runs 1000 10000] [--formats wandb tensorboard]
+        [--repeat 3] [--work DIR]
+
+For each format and run count, ``make_stores.py`` writes a store (reused from ``--work`` when
+present), and each measurement runs in a fresh process with a warm page cache, fastest of
+``--repeat``; wall and CPU time are printed. The measurements, in the order printed:
+
+``floor-io``
+    List the store and read every byte of every ``.wandb`` / ``events.out.tfevents.*`` file,
+    then walk the framing and check every checksum the format defines: LevelDB log chunks with
+    their CRC-32 (zlib, C) for W&B; TFRecord length + data with their masked CRC-32C for
+    TensorBoard (pure Python, the same code as the reader: the standard library has no
+    CRC-32C, and checking it is what lets a reader refuse damaged records). No protobuf.
+``floor``
+    ``floor-io`` plus the least decoding that yields what a page shows, written as tight as
+    plain Python allows: for W&B, find each history, summary, config, run and exit record and
+    decode every item's key and JSON value (one ``json.loads`` per record, as one array); for
+    TensorBoard, decode each Event's wall time and step and each Summary value's tag and
+    scalar. Nothing is kept but counts. This is the floor the issue asks for: a reader cannot
+    show a metric it has not parsed, and Python has no faster way to parse these bytes without
+    a compiled extension (DESIGN.md decision 6: readers need no vendor packages).
+``reader``
+    The reader itself (``WandbReader``/``TensorboardReader.read``), every record consumed:
+    runs with their params, tags, metrics and full histories, problems.
+``crawl``
+    ``read_catalog`` on the store: the reader plus the catalog's own work (text cleaning,
+    merging, history files, indexes), for reference; the catalog is not the reader.
+
+"reader/floor" is the budget figure (issue 12: at most 1.5); "per run" columns compare the run
+counts (about the same per-run cost at both sizes means linear). The machine may be shared:
+say so next to any figure you quote, and compare only figures of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import make_stores  # noqa: E402 - a sibling script, not a package
+
+MEASURE = r"""
+import json, os, resource, struct, sys, time, zlib
+kind, fmt, root = sys.argv[1], sys.argv[2], sys.argv[3]
+
+def event_files(root):
+    out = []
+    for dirpath, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            if (fmt == "wandb" and name.endswith(".wandb")) or \
+               (fmt == "tensorboard" and name.startswith("events.out.tfevents.")):
+                out.append(os.path.join(dirpath, name))
+    return out
+
+def read_all(paths):
+    for p in paths:
+        with open(p, "rb") as f:
+            yield f.read()
+
+# --- W&B: LevelDB log framing + CRC-32 --------------------------------------------------------
+def wb_records(data):
+    n = len(data); pos = 7; parts = []
+    unpack = struct.Struct("<IHB").unpack_from; crc32 = zlib.crc32
+    seeds = {k: crc32(bytes([k])) for k in (1, 2, 3, 4)}
+    while pos + 7 <= n:
+        left = 32768 - pos % 32768
+        if left < 7:
+            pos += left; continue
+        crc, length, kind = unpack(data, pos)
+        if kind == 0:
+            pos += left; continue
+        end = pos + 7 + length
+        payload = data[pos + 7:end]
+        if crc32(payload, seeds[kind]) != crc:
+            raise ValueError("crc")
+        pos = end
+        if kind == 1:
+            yield payload
+        elif kind == 2:
+            parts = [payload]
+        else:
+            parts.append(payload)
+            if kind == 4:
+                yield b"".join(parts)
+
+def varint(b, pos):
+    x = b[pos]
+    if x < 128:
+        return x, pos + 1
+    result = x & 127; shift = 7; pos += 1
+    while True:
+        x = b[pos]; pos += 1
+        result |= (x & 127) << shift
+        if x < 128:
+            return result, pos
+        shift += 7
+
+def wb_items(body):
+    # ConfigRecord/SummaryRecord/HistoryRecord: items are field 1; in an item, key=1,
+    # nested_key=2 (repeated), value_json=16. Returns the keys and one JSON array of the values.
+    keys = []; values = []; pos = 0; end = len(body)
+    while pos < end:
+        tag, pos = varint(body, pos)
+        if tag & 7 == 2:
+            size, pos = varint(body, pos); item_end = pos + size
+            if tag >> 3 == 1:
+                key = []; p = pos
+                while p < item_end:
+                    t, p = varint(body, p); s, p = varint(body, p)
+                    if t == 10 or t == 18:
+                        key.append(body[p:p + s])
+                    elif t == 130:
+                        values.append(body[p:p + s])
+                    p += s
+                keys.append(b".".join(key))
+            pos = item_end
+        elif tag & 7 == 0:
+            _, pos = varint(body, pos)
+        else:
+            raise ValueError("wire")
+    decoded = json.loads(b"[" + b",".join(values) + b"]")
+    return keys, decoded
+
+def wb_floor(data):
+    items = 0
+    for rec in wb_records(data):
+        pos = 0; end = len(rec)
+        while pos < end:
+            tag, pos = varint(rec, pos)
+            wire = tag & 7
+            if wire == 0:
+                _, pos = varint(rec, pos); continue
+            if wire != 2:
+                raise ValueError("wire")
+            size, pos = varint(rec, pos)
+            number = tag >> 3
+            if number in (2, 3, 5):
+                keys, values = wb_items(rec[pos:pos + size]); items += len(values)
+            elif number == 17:  # run: its config (4) and summary (5) items
+                sub = rec[pos:pos + size]; p = 0
+                while p < len(sub):
+                    t, p = varint(sub, p)
+                    if t & 7 == 0:
+                        _, p = varint(sub, p); continue
+                    if t & 7 == 1:
+                        p += 8; continue
+                    if t & 7 == 5:
+                        p += 4; continue
+                    s, p = varint(sub, p)
+                    if t >> 3 in (4, 5):
+                        items += len(wb_items(sub[p:p + s])[1])
+                    p += s
+            pos += size
+    return items
+
+def wb_io(data):
+    return sum(1 for _ in wb_records(data))
+
+# --- TensorBoard: TFRecord framing + masked CRC-32C ---------------------------------------------
+from mlreport.readers.tensorboard import masked_crc32c
+
+def tb_records(data):
+    pos = 0; end = len(data); header = struct.Struct("<QI").unpack_from; crc = struct.Struct("<I").unpack_from
+    while pos + 12 <= end:
+        length, hcrc = header(data, pos)
+        if masked_crc32c(data[pos:pos + 8]) != hcrc:
+            raise ValueError("header crc")
+        payload = data[pos + 12:pos + 12 + length]
+        if masked_crc32c(payload) != crc(data, pos + 12 + length)[0]:
+            raise ValueError("crc")
+        pos += 16 + length
+        yield payload
+
+def tb_floor(data):
+    f32 = struct.Struct("<f").unpack_from; f64 = struct.Struct("<d").unpack_from
+    values = 0
+    for ev in tb_records(data):
+        pos = 0; end = len(ev); wall = step = None
+        while pos < end:
+            tag, pos = varint(ev, pos)
+            if tag == 9:
+                wall = f64(ev, pos)[0]; pos += 8
+            elif tag == 16:
+                step, pos = varint(ev, pos)
+            elif tag & 7 == 2:
+                size, pos = varint(ev, pos)
+                if tag == 42:  # summary: values (field 1)
+                    p = pos; send = pos + size
+                    while p < send:
+                        t, p = varint(ev, p); s, p = varint(ev, p); vend = p + s
+                        q = p; name = None; value = None
+                        while q < vend:
+                            vt, q = varint(ev, q)
+                            if vt == 21:
+                                value = f32(ev, q)[0]; q += 4
+                            elif vt & 7 == 2:
+                                vs, q = varint(ev, q)
+                                if vt == 10:
+                                    name = ev[q:q + vs].decode()
+                                q += vs
+                            elif vt & 7 == 0:
+                                _, q = varint(ev, q)
+                            elif vt & 7 == 1:
+                                q += 8
+                            else:
+                                q += 4
+                        values += value is not None
+                        p = vend
+                pos += size
+            elif tag & 7 == 0:
+                _, pos = varint(ev, pos)
+            elif tag & 7 == 1:
+                pos += 8
+            else:
+                pos += 4
+    return values
+
+def tb_io(data):
+    return sum(1 for _ in tb_records(data))
+
+if kind == "crawl":
+    from mlreport.catalog import read_catalog
+    from mlreport.config import Config, SourceConfig
+    from mlreport.readers import available_readers
+    available_readers()
+elif kind == "reader":
+    from mlreport.readers import ReadOptions, available_readers
+    from mlreport.stores import open_store
+    from mlreport.model import Run
+    reader = available_readers()[fmt]
+
+t = time.perf_counter(); cpu = time.process_time()
+if kind in ("floor-io", "floor"):
+    fn = {("wandb", "floor-io"): wb_io, ("wandb", "floor"): wb_floor,
+          ("tensorboard", "floor-io"): tb_io, ("tensorboard", "floor"): tb_floor}[(fmt, kind)]
+    units = 0; files = 0
+    for data in read_all(event_files(root)):
+        units += fn(data); files += 1
+    runs = files
+elif kind == "reader":
+    store = open_store(root)
+    path = "wandb" if fmt == "wandb" else ""
+    runs = units = 0
+    for rec in reader.read(store, path, ReadOptions()):
+        if isinstance(rec, Run):
+            runs += 1; units += sum(m.count for m in rec.metrics)
+else:
+    c = read_catalog(Config(sources=(SourceConfig(root),)))
+    runs = len(c.runs); units = sum(m.count for r in c.runs for m in r.metrics)
+elapsed = time.perf_counter() - t; cpu = time.process_time() - cpu
+print(json.dumps({"seconds": elapsed, "cpu": cpu, "runs": runs, "units": units,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+KINDS = ("floor-io", "floor", "reader", "crawl")
+
+
+def measure(kind: str, fmt: str, root: str, repeat: int) -> dict[str, float]:
+    results = []
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, "-c", MEASURE, kind, fmt, root], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"{kind} on {root} failed:\n{out.stderr[-3000:]}")
+        results.append(json.loads(out.stdout))
+    best = min(results, key=lambda r: r["seconds"])
+    best["cpu"] = min(r["cpu"] for r in results)
+    best["spread"] = max(r["seconds"] for r in results) / best["seconds"]
+    return best
+
+
+def store_for(fmt: str, n: int, work: Path) -> str:
+    dest = work / f"{fmt}-{n}"
+    marker = dest / "store.json"
+    if marker.exists():
+        return str(json.loads(marker.read_text())["source"])
+    dest.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    source, w = make_stores.generate(fmt, str(dest), n, 0)
+    marker.write_text(json.dumps({"source": source, "files": w.files, "bytes": w.bytes}))
+    print(f"  (wrote {fmt} {n} runs: {w.bytes / 1e6:.1f} MB in {time.perf_counter() - t0:.0f} s)", flush=True)
+    return source
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--formats", nargs="+", default=["wandb", "tensorboard"], choices=["wandb", "tensorboard"])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--work", type=Path, default=None, help="keep generated stores here (reused when present)")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="mlreport-bench-wbtb-"))
+    print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; best of {args.repeat}; work dir {work}")
+    header = f"{'format':<12} {'runs':>6} {'measure':<9} {'wall s':>7} {'cpu s':>7} {'spread':>6} {'runs/s':>7} " \
+             f"{'ms/run':>7} {'x floor':>7} {'RSS MB':>7}"
+    print(header)
+    print("-" * len(header))
+    for fmt in args.formats:
+        for n in args.runs:
+            root = store_for(fmt, n, work)
+            floor = None
+            for kind in args.kinds:
+                r = measure(kind, fmt, root, args.repeat)
+                if kind == "floor":
+                    floor = r["seconds"]
+                ratio = f"{r['seconds'] / floor:.2f}" if floor and kind in ("reader", "crawl") else ""
+                print(f"{fmt:<12} {n:>6} {kind:<9} {r['seconds']:>7.2f} {r['cpu']:>7.2f} {r['spread']:>6.2f} "
+                      f"{r['runs'] / r['seconds']:>7.0f} {1000 * r['seconds'] / max(r['runs'], 1):>7.2f} "
+                      f"{ratio:>7} {r['rss_mb']:>7.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
