@@ -180,13 +180,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with output_lock(site_dir):
         try:
-            from .catalog import read_catalog
-
-            catalog = read_catalog(config, progress)
+            # build_site crawls, or takes the crawl from the build cache when no source changed
+            result = build_site(config, progress)
         finally:
             progress.clear()
-        _report_problems(catalog)
-        result = build_site(config, catalog=catalog)
+        _report_problems(result.catalog)
     c = result.catalog
     log.info(
         "built %s in %.1fs: %d models, %d versions, %d experiments, %d runs, %d problems",

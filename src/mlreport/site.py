@@ -12,25 +12,40 @@ Two ways to build (``builder`` in ``mlreport.yml``):
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
+from . import __version__
 from .build import WriteStats, run_builder, write_pages
 from .catalog import Catalog, read_catalog
 from .config import Config
+from .engine.cache import BuildCache, Manifest, default_cache_dir, listing_fingerprint
+from .engine.deps import PageInputs
 from .engine.output import page_titles, write_search_index, write_sitemap
 from .engine.theme import ThemeSpec
-from .engine.units import RenderContext, render_page
+from .engine.units import RenderContext, Rendered, render_page
 from .errors import UsageError
 from .executor import Executor
-from .publish import atomic_replace, check_output, clear_staging, output_lock, protected_paths, work_dir_for
-from .render.page import Page, SearchEntry
+from .publish import (
+    atomic_replace,
+    check_output,
+    clear_staging,
+    mark,
+    output_lock,
+    protected_paths,
+    work_dir_for,
+)
+from .render.page import Page
 from .render.pages import PAGE_KINDS, SiteRenderer, markdown_pages
 from .render.site_config import ASSETS, dump_yaml, extended_config, load_user_config, standalone_config
+from .render.templates import templates_digest
 
 log = logging.getLogger("mlreport.site")
 
@@ -105,6 +120,60 @@ def nav_stub(page_title: str, hide: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+def _cache_dir(config: Config, site_dir: Path) -> Path:
+    if config.cache_dir:
+        folder = Path(config.cache_dir).expanduser()
+        return (folder if folder.is_absolute() else Path.cwd() / folder).resolve()
+    return default_cache_dir(site_dir)
+
+
+def _crawl_key(config: Config) -> str | None:
+    """The crawl's inputs: the sources' listings and the config. None when a source is not a
+    local path (a bucket is crawled every time)."""
+    roots = []
+    for source in config.sources:
+        if "://" in source.path and not source.path.startswith("file://"):
+            return None
+        p = Path(source.path.removeprefix("file://")).expanduser()
+        roots.append((p if p.is_absolute() else config.base_dir / p).resolve())
+    kept = replace(config, output="", builder="", jobs=None, scheduler=None, cache_dir=None, strict=False)
+    return hashlib.sha256(f"{__version__}\n{kept!r}\n{listing_fingerprint(roots)}".encode()).hexdigest()[:40]
+
+
+def _global_digest(config: Config, templates_dir: str | None, spec: ThemeSpec) -> str:
+    """What every page depends on: mlreport, the templates, the theme and nav, the config (the
+    build date is not in it: the theme prints no date on a page)."""
+    theme = replace(spec, source_date_epoch=0).digest()
+    kept = replace(config, jobs=None, scheduler=None, cache_dir=None, strict=False)
+    text = f"{__version__}\n{templates_digest(templates_dir)}\n{theme}\n{kept!r}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _ref_key(ref: tuple[str, str]) -> str:
+    return f"{ref[0]}\0{ref[1]}"
+
+
+def _link_files(site_dir: Path, staging: Path, files: tuple[tuple[str, int, int], ...]) -> bool:
+    """Hard-link a page's files from the published site when they are still as written."""
+    for rel, size, mtime in files:
+        try:
+            st = os.stat(site_dir / rel)
+        except OSError:
+            return False
+        if st.st_size != size or st.st_mtime_ns != mtime:
+            return False
+    for rel, _, _ in files:
+        target = staging / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.lexists(target):
+            target.unlink()  # MkDocs' stub of a nav page
+        try:
+            os.link(site_dir / rel, target)
+        except OSError:
+            shutil.copy2(site_dir / rel, target)
+    return True
+
+
 def build_site(
     config: Config,
     progress: Progress | None = None,
@@ -116,16 +185,27 @@ def build_site(
     timings: dict[str, float] = {}
     jobs = jobs if jobs is not None else config.jobs
     scheduler = scheduler or config.scheduler
-    t0 = time.perf_counter()
-    if catalog is None:
-        catalog = read_catalog(config, progress)
-    timings["read"] = time.perf_counter() - t0
-
     site_dir = output_dir(config)
     work_dir = work_dir_for(site_dir)
     docs_dir = work_dir / "docs"
+    cache = BuildCache(_cache_dir(config, site_dir))
     guarded = protected_paths(config)
-    check_output(site_dir, [work_dir], guarded)
+    check_output(site_dir, [work_dir, cache.folder], guarded)
+    mark(cache.folder)  # ours: a later build may clean it
+
+    t0 = time.perf_counter()
+    crawl_key = _crawl_key(config)
+    if catalog is None:
+        catalog = cache.load_catalog(crawl_key) if crawl_key else None
+        if catalog is None:
+            catalog = read_catalog(config, progress)
+            if crawl_key:
+                cache.save_catalog(crawl_key, catalog)
+        else:
+            log.info("sources unchanged since the last build: the crawl comes from the cache")
+    else:
+        crawl_key = None  # a catalog handed in: its inputs are not known here
+    timings["read"] = time.perf_counter() - t0
     engine = config.builder == ENGINE
 
     t1 = time.perf_counter()
@@ -137,7 +217,7 @@ def build_site(
         user = load_user_config(extend)
         prefix = (config.prefix or "reports").strip("/") + "/"
         user_docs = (extend.parent / str(user.get("docs_dir") or "docs")).resolve()
-        check_output(site_dir, [work_dir], [*guarded, user_docs])
+        check_output(site_dir, [work_dir, cache.folder], [*guarded, user_docs])
         if user_docs.is_dir():
             for path in sorted(user_docs.rglob("*")):
                 if path.is_file():
@@ -215,27 +295,66 @@ def build_site(
 
         search_bytes = 0
         pages = len(refs)
+        manifest = Manifest()
         if engine:
             t4 = time.perf_counter()
-            spec = ThemeSpec(text, str(work_dir), tuple(sorted(page_titles(docs_dir))), page_titles(docs_dir), epoch)
+            titles = page_titles(docs_dir)
+            spec = ThemeSpec(text, str(work_dir), tuple(sorted(titles)), titles, epoch)
             ctx = RenderContext(catalog, render_config, templates_dir, spec)
-            entries: list[SearchEntry] = []
-            urls: list[str] = []
-            if jobs is None and scheduler is None and len(refs) < SMALL_SITE:
-                jobs = 1  # starting workers (and a theme in each) costs more than a small site
+            g = _global_digest(render_config, templates_dir, spec)
+            inputs = PageInputs(renderer, g)
+            digests = [inputs.digest(ref) for ref in refs]
+            timings["digests"] = time.perf_counter() - t4
+            previous = cache.load_manifest()
+            linkable = previous.site == str(site_dir) and site_dir.is_dir()
+            outputs: list[Rendered | None] = [None] * len(refs)
+            todo: list[int] = []
+            linked = 0
+            for i, (ref, digest) in enumerate(zip(refs, digests, strict=True)):
+                old = previous.pages.get(_ref_key(ref))
+                if old is not None and old[0] == digest and linkable and _link_files(site_dir, staging, old[1]):
+                    manifest.pages[_ref_key(ref)] = (digest, old[1], old[2])
+                    linked += 1
+                    continue
+                cached = cache.get_page(digest)
+                if cached is not None:
+                    outputs[i] = cached
+                else:
+                    todo.append(i)
+            if jobs is None and scheduler is None and len(todo) < SMALL_SITE:
+                jobs = 1  # starting workers (and a theme in each) costs more than a few pages
             with Executor(jobs=jobs, scheduler=scheduler) as ex:
-                for rendered in ex.map(render_page, refs, context=ctx):
-                    for rel, data in rendered.files:
+                for i, rendered in zip(todo, ex.map(render_page, [refs[i] for i in todo], context=ctx), strict=True):
+                    cache.put_page(digests[i], rendered)
+                    outputs[i] = rendered
+            for i, out in enumerate(outputs):
+                if out is not None:
+                    stats_of = []
+                    for rel, data in out.files:
                         target = staging / rel
                         target.parent.mkdir(parents=True, exist_ok=True)
                         target.write_bytes(data)
-                        if rel.endswith("index.html"):
-                            urls.append(rel[: -len("index.html")])
-                    entries += rendered.search
+                        st = target.stat()
+                        stats_of.append((rel, st.st_size, st.st_mtime_ns))
+                    manifest.pages[_ref_key(refs[i])] = (digests[i], tuple(stats_of), out.search)
+            entries = [e for ref in refs for e in manifest.pages[_ref_key(ref)][2]]
+            urls = [
+                rel[: -len("index.html")]
+                for ref in refs
+                for rel, _, _ in manifest.pages[_ref_key(ref)][1]
+                if rel.endswith("index.html")
+            ]
+            log.info(
+                "pages: %d rendered, %d from the cache, %d unchanged", len(todo), len(refs) - len(todo) - linked, linked
+            )
             timings["render"] = time.perf_counter() - t4
             search_bytes = write_search_index(staging, entries)
             write_sitemap(staging, str(mk.get("site_url") or "") or None, urls, epoch)
+            cache.keep_pages(digests)
         atomic_replace(staging, site_dir)
+        if engine:
+            manifest.site = str(site_dir)
+            cache.save_manifest(manifest)
     return BuildResult(catalog, site_dir, work_dir, pages, stats, timings, search_bytes)
 
 

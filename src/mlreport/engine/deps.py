@@ -1,0 +1,163 @@
+"""The input digest of every page: what it reads from the catalog, the URLs it links to, and
+everything global (templates, theme, config, mlreport's version).
+
+A page whose digest is unchanged is not rendered again (DESIGN.md: incremental,
+content-addressed). The lists below follow what each page builder in
+:mod:`mlreport.render.pages` reads; ``tests/test_engine_incremental.py`` checks, for each kind of
+change, that an incremental build gives exactly the bytes of a full one. Index pages (home,
+models, runs …) depend on the whole catalog and are rendered on any change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..model import ModelVersion
+from ..render.pages import PageRef, SiteRenderer
+
+
+def _h(parts: Iterable[bytes]) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    for p in parts:
+        h.update(len(p).to_bytes(8, "little"))
+        h.update(p)
+    return h.hexdigest()
+
+
+class PageInputs:
+    """Digests of records (memoised) and of pages, for one catalog and renderer."""
+
+    def __init__(self, renderer: SiteRenderer, global_digest: str) -> None:
+        self.r = renderer
+        self.c = renderer.c
+        self.g = global_digest.encode()
+        self._memo: dict[int, bytes] = {}
+        self._catalog: bytes | None = None
+        self._versions_by_lm: dict[str, list[ModelVersion]] = {}
+        for v in self.c.versions:
+            if v.logged_model_key:
+                self._versions_by_lm.setdefault(v.logged_model_key, []).append(v)
+
+    def rec(self, obj: object) -> bytes:
+        """A record's digest (pickle of the frozen record: every field it has)."""
+        if obj is None:
+            return b"-"
+        key = id(obj)
+        d = self._memo.get(key)
+        if d is None:
+            d = self._memo[key] = hashlib.blake2b(pickle.dumps(obj, 5), digest_size=16).digest()
+        return d
+
+    def catalog(self) -> bytes:
+        """Everything in the catalog: what an index page depends on."""
+        if self._catalog is None:
+            c = self.c
+            parts = [self.rec(x) for group in (c.stores, c.experiments, c.runs, c.logged_models) for x in group]
+            parts += [self.rec(x) for group in (c.datasets, c.models, c.versions, c.problems) for x in group]
+            parts.append(repr(sorted(c.metric_goals.items())).encode())
+            parts.append(pickle.dumps(dict(c.declared_goals), 5))
+            self._catalog = _h(parts).encode()
+        return self._catalog
+
+    def url(self, mapping: Mapping[Any, str], key: object) -> bytes:
+        return str(mapping.get(key, "")).encode()
+
+    def run_context(self, run_key: str | None) -> list[bytes]:
+        """A run and what its page or lineage shows around it."""
+        c, u = self.c, self.r.urls
+        run = c.run_by_key.get(run_key or "")
+        if run is None:
+            return [b"norun", (run_key or "").encode()]
+        out = [self.rec(run), self.url(u.run, run.key)]
+        exp = c.experiment_by_key.get(run.experiment_key or "")
+        out += [self.rec(exp), self.url(u.experiment, run.experiment_key)]
+        parent = c.run_by_key.get(run.parent_key or "")
+        out += [self.rec(parent), self.url(u.run, run.parent_key)]
+        for ref in (*run.inputs, *run.produced):
+            out += [self.rec(c.dataset_by_key.get(ref.dataset_key)), self.url(u.dataset, ref.dataset_key)]
+            for key in c.producers_by_dataset.get(ref.dataset_key, ()):
+                out += [self.rec(c.run_by_key.get(key)), self.url(u.run, key)]
+        for key in run.output_model_keys:
+            out += [self.rec(c.logged_model_by_key.get(key)), self.url(u.logged_model, key)]
+        for v in c.versions_by_run.get(run.key, ()):
+            out += [self.rec(v), self.url(u.version, (v.model, v.version))]
+        for key in c.children_by_run.get(run.key, ()):
+            out += [self.rec(c.run_by_key.get(key)), self.url(u.run, key)]
+        out += [c.goal(m.key).encode() for m in run.metrics]
+        out.append(repr(c.history_index.get(run.key, {})).encode())
+        return out
+
+    def model_context(self, name: str) -> list[bytes]:
+        c, u = self.c, self.r.urls
+        m = self.r.model_by_name[name]
+        out = [self.rec(m), self.url(u.model, name), repr(self.r.model_key_metrics[name]).encode()]
+        out.append(repr(sorted(self.r.varying_params(name))).encode())
+        for v in c.versions_by_model.get(name, ()):
+            run = c.run_by_key.get(v.run_key or "")
+            out += [self.rec(v), self.rec(run), self.url(u.version, (name, v.version)), self.url(u.run, v.run_key)]
+            out += [c.goal(mm.key).encode() for mm in run.metrics] if run else []
+        out += [self.url(u.alias, (name, a)) for a in m.aliases]
+        return out
+
+    def digest(self, ref: PageRef) -> str:
+        family, key = ref
+        c, u = self.c, self.r.urls
+        parts: list[bytes] = [self.g, family.encode(), key.encode()]
+        if family in ("model", "compare"):
+            parts += self.model_context(key)
+        elif family == "version":
+            name, version = key.split("\0", 1)
+            m = self.r.model_by_name[name]
+            v = next(x for x in c.versions_by_model[name] if x.version == version)
+            parts += [self.rec(m), self.url(u.model, name), repr(self.r.model_key_metrics[name]).encode()]
+            parts.append(repr(sorted(self.r.varying_params(name))).encode())
+            parts += [self.rec(v), self.url(u.version, (name, version))]
+            parts += self.run_context(v.run_key)
+            lm = c.logged_model_by_key.get(v.logged_model_key or "")
+            parts += [self.rec(lm), self.url(u.logged_model, v.logged_model_key)]
+            parts += [c.goal(mm.key).encode() for mm in (lm.metrics if lm else ())]
+            parts += [c.goal(mm.key).encode() for mm in v.metrics] if hasattr(v, "metrics") else []
+        elif family == "alias":
+            name, alias = key.split("\0", 1)
+            m = self.r.model_by_name[name]
+            target = m.aliases.get(alias, "")
+            parts += [repr((name, alias, target)).encode(), self.url(u.version, (name, target))]
+            parts += [self.url(u.model, name), self.url(u.alias, (name, alias))]
+        elif family == "run":
+            parts += self.run_context(key)
+        elif family == "experiment":
+            e = c.experiment_by_key[key]
+            parts += [self.rec(e), self.url(u.experiment, key)]
+            for rk in c.runs_by_experiment.get(key, ()):
+                run = c.run_by_key.get(rk)
+                parts += [self.rec(run), self.url(u.run, rk)]
+                parts += [c.goal(mm.key).encode() for mm in run.metrics] if run else []
+        elif family == "dataset":
+            d = c.dataset_by_key[key]
+            parts += [self.rec(d), self.url(u.dataset, key)]
+            for rk in (*c.runs_by_dataset.get(key, ()), *c.producers_by_dataset.get(key, ())):
+                run = c.run_by_key.get(rk)
+                parts += [self.rec(run), self.url(u.run, rk)]
+                if run is not None:
+                    parts += [self.rec(c.experiment_by_key.get(run.experiment_key or ""))]
+                    parts += [self.url(u.experiment, run.experiment_key)]
+                    parts += [c.goal(mm.key).encode() for mm in run.metrics]
+            parts += [repr(c.same_content_by_dataset.get(key, ())).encode()]
+            parts += [self.url(u.dataset, k) for k in c.same_content_by_dataset.get(key, ())]
+        elif family == "logged_model":
+            lm = c.logged_model_by_key[key]
+            parts += [self.rec(lm), self.url(u.logged_model, key)]
+            run = c.run_by_key.get(lm.run_key or "")
+            parts += [self.rec(run), self.url(u.run, lm.run_key)]
+            for v in self._versions_by_lm.get(key, ()):
+                parts += [self.rec(v), self.url(u.version, (v.model, v.version))]
+            parts += [c.goal(mm.key).encode() for mm in lm.metrics]
+        else:  # home and the index pages: the whole catalog
+            parts.append(self.catalog())
+        return _h(parts)
+
+
+__all__ = ["PageInputs"]

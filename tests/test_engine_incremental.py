@@ -1,0 +1,136 @@
+"""Incremental builds: after each kind of change, a rebuild that reuses the cache and the
+published site gives exactly the bytes of a full build from scratch; so does a build whose cache
+is missing, stale or damaged."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mlreport.config import Config, SourceConfig
+from mlreport.site import build_site
+
+from .conftest import DATA, tree_digest
+
+V3 = DATA / "mlflow" / "v3_file"
+EXP = "716778322394665320"
+# the alias ledger (history.json) and its feed accumulate across builds on purpose
+LEDGER = {"history.json", "feed.xml"}
+
+
+def _site(path: Path) -> dict[str, str]:
+    return {k: v for k, v in tree_digest(path).items() if k not in LEDGER}
+
+
+def _new_run(store: Path) -> None:
+    src = store / "mlruns" / EXP / "806aa75703714a4ca086ab79bf1391ba"
+    new_id = "0123456789abcdef0123456789abcdef"
+    dst = src.parent / new_id
+    shutil.copytree(src, dst)
+    meta = dst / "meta.yaml"
+    meta.write_text(
+        meta.read_text().replace(src.name, new_id).replace("run_name: baseline", "run_name: brand-new-run")
+    )
+
+
+def _changed_alias(store: Path) -> None:
+    (store / "mlruns" / "models" / "fixture model" / "aliases" / "champion").write_text("1")
+
+
+def _deleted_run(store: Path) -> None:
+    shutil.rmtree(store / "mlruns" / EXP / "c8311cc51d6b498792dd45b70f970e7b")
+
+
+def _config(title: str = "Report", templates: Path | None = None) -> Callable[[Path, Path], Config]:
+    def make(store: Path, out: Path) -> Config:
+        return Config(
+            sources=(SourceConfig(str(store / "mlruns")),),
+            output=str(out),
+            title=title,
+            templates=str(templates) if templates else None,
+        )
+
+    return make
+
+
+@pytest.mark.parametrize("change", ["new run", "changed alias", "deleted run", "changed config", "changed template"])
+def test_an_incremental_build_gives_the_bytes_of_a_full_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "store"
+    shutil.copytree(V3, store)
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    before = _config(templates=templates)
+    after = before
+    build_site(before(store, tmp_path / "site"))
+    first = _site(tmp_path / "site")
+    if change == "new run":
+        _new_run(store)
+    elif change == "changed alias":
+        _changed_alias(store)
+    elif change == "deleted run":
+        _deleted_run(store)
+    elif change == "changed config":
+        after = _config(title="Another title", templates=templates)
+    else:
+        (templates / "run.html.j2").write_text(
+            '{% extends "default:run.html.j2" %}{% block lineage %}<p>no lineage here</p>{% endblock %}'
+        )
+    result = build_site(after(store, tmp_path / "site"))
+    incremental = _site(tmp_path / "site")
+    full = tmp_path / "full"
+    build_site(after(store, full).with_overrides(cache_dir=str(tmp_path / "fresh-cache")))
+    assert incremental == _site(full)
+    assert incremental != first, "the change shows"
+    assert result.pages > 20
+    if change == "new run":
+        runs = (tmp_path / "site" / "runs" / "index.html").read_text()
+        assert "brand-new-run" in runs
+        assert "brand-new-run" in (tmp_path / "site" / "experiments" / "fixture-main" / "index.html").read_text()
+        assert "brand-new-run" in (tmp_path / "site" / "search" / "search_index.json").read_text()
+    if change == "changed template":
+        assert "no lineage here" in next((tmp_path / "site" / "runs").glob("*/index.html")).read_text()
+
+
+def test_nothing_changed_renders_nothing_and_keeps_the_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = _config()(V3, tmp_path / "site")
+    build_site(config)
+    first = _site(tmp_path / "site")
+    caplog.set_level("INFO", logger="mlreport")
+    build_site(config)
+    assert _site(tmp_path / "site") == first
+    assert "the crawl comes from the cache" in caplog.text
+    assert "pages: 0 rendered" in caplog.text
+
+
+@pytest.mark.parametrize("damage", ["no cache", "no previous site", "damaged cache"])
+def test_a_missing_or_damaged_cache_gives_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = _config()(V3, tmp_path / "site")
+    build_site(config)
+    first = _site(tmp_path / "site")
+    cache = tmp_path / ".site.cache"
+    assert (cache / "manifest.pickle").is_file() and any((cache / "pages").rglob("*.z"))
+    if damage == "no cache":
+        shutil.rmtree(cache)
+    elif damage == "no previous site":
+        shutil.rmtree(tmp_path / "site")
+    else:
+        for path in (cache / "pages").rglob("*.z"):
+            path.write_bytes(b"not a page")
+        for path in (cache / "crawl").glob("*.pickle"):
+            path.write_bytes(b"not a catalog")
+        page = next((tmp_path / "site" / "runs").glob("*/index.html"))
+        page.write_text("edited by hand")  # the published copy no longer matches
+    build_site(config)
+    assert _site(tmp_path / "site") == first
