@@ -6,7 +6,10 @@ parsers fail in ways that escape a reader's per-record fault boundary or never r
 - JSON nested 100,000 deep raises ``RecursionError`` (not a ``ValueError``);
 - an integer of more than 4,300 digits raises ``ValueError`` from Python's int-string limit;
 - a YAML "billion laughs" (anchors referencing anchors) is small on disk and explodes in
-  every consumer that walks it (flattening params, ``json.dumps``, templating).
+  every consumer that walks it (flattening params, ``json.dumps``, templating);
+- YAML nested some 30,000 deep (``[[[[…``, or ``- - - …`` on one line) crashes the whole
+  process with a segmentation fault in libyaml's composer, which recurses in C (found by
+  ``tests/fuzz``); nothing can catch that, so such a document is refused before it is parsed.
 
 The functions here turn each of those into :class:`BoundedError`, a ``ValueError`` with a
 message fit for a Problem, within a fixed time and memory. Huge integers are not an error in
@@ -25,6 +28,10 @@ import yaml
 MAX_DEPTH = 200
 #: A YAML document may expand to at most this many nodes, counting every alias use.
 MAX_YAML_NODES = 1_000_000
+#: A YAML text with fewer indicator characters than this cannot nest deep enough to overflow
+#: libyaml's C stack (it crashes between 20,000 and 50,000 levels on an 8 MB stack): it goes
+#: straight to the parser. Longer texts have their nesting measured on the event stream first.
+_YAML_SAFE_INDICATORS = 5_000
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
@@ -116,6 +123,8 @@ def load_yaml(
     Raises ``yaml.YAMLError`` for bad YAML and :class:`BoundedError` for a document whose
     aliases expand past ``max_nodes`` nodes or that nests deeper than ``max_depth``.
     """
+    if _yaml_indicators(text) >= _YAML_SAFE_INDICATORS:
+        _check_yaml_nesting(text, max_depth)
     try:
         value = yaml.load(text, Loader=loader or _YamlLoader)  # noqa: S506 - a safe loader
     except RecursionError:
@@ -129,6 +138,29 @@ def load_yaml(
         else:
             _check_depth(value, max_depth)
     return value
+
+
+def _yaml_indicators(text: str | bytes) -> int:
+    # Every level of YAML nesting needs one of these: "[" "{" (flow), "-" (block sequence),
+    # ":" "?" (block mapping). Their count bounds the depth; it is cheap (C-speed counts).
+    if isinstance(text, bytes):
+        return sum(text.count(c) for c in (b"[", b"{", b"-", b":", b"?"))
+    return sum(text.count(c) for c in ("[", "{", "-", ":", "?"))
+
+
+def _check_yaml_nesting(text: str | bytes, max_depth: int) -> None:
+    # libyaml's parser is a state machine (no recursion): walk its events and count the depth.
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_YamlLoader):
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > max_depth:
+                    raise BoundedError(f"YAML nested deeper than {max_depth} levels")
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        pass  # the load that follows raises it with its position
 
 
 def _check_expansion(value: Any, max_nodes: int, max_depth: int) -> None:
