@@ -19,6 +19,10 @@ Outcomes of a case:
   UTF-8 encoding of a page (what the CLI reports as "internal error");
 - ``hang`` / ``memory`` / ``died``: past the time limit, past the memory limit (or a
   ``MemoryError``), the worker process ended;
+- ``stopped``: an exception escaped a reader and was caught by the crawl's last-resort guard
+  around the whole reader (``mlreport.crawl.guarded``): not a crash, but the reader's own
+  fault boundary missed it, and the rest of that store was not read (its records count as
+  lost when the reference has them);
 - ``unclean``: the catalog holds a string that ``mlreport.sanitize.is_clean`` rejects
   (a lone surrogate or a control character reached the catalog);
 - ``escape``: the crawl opened a file that resolves outside the store, or a special file.
@@ -69,6 +73,8 @@ STARTUP_SECONDS = 300.0
 _MAIN = threading.main_thread()
 # The harness's own idea of clean text (not the code under test's): no surrogate code point, no
 # control character but tab, line feed and carriage return.
+# The crawl's guard around a whole reader (mlreport.crawl.guarded) words its Problem so.
+_STOPPED = re.compile(r"the [^:]* reader stopped \([^)]*\)(: )?")
 _UNCLEAN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
@@ -201,12 +207,14 @@ class Worker:
             from mlreport.render.pages import render_site
 
             self.render_site: Any = render_site
+            self.markdown_pages: Any = getattr(pages_module, "markdown_pages", None)
             if hasattr(pages_module, "make_environment"):
                 # The templates are not input: compile them once per worker, not once a case
                 # (two thirds of a render of a fixture store is Jinja compiling templates).
                 pages_module.make_environment = functools.lru_cache(maxsize=4)(pages_module.make_environment)
         except ImportError:  # the render API moved: the JSON view is still checked
             self.render_site = None
+            self.markdown_pages = None
         self.seed = seed
         self.render = render
         self.corpus = mutate.load_corpus()
@@ -291,9 +299,10 @@ class Worker:
                     config = self.Config(sources=(self.SourceConfig(str(root)),))
                     try:
                         pages = self.render_site(cat, config)
-                        for text in pages.values():
-                            if isinstance(text, str):
-                                text.encode("utf-8")
+                        if not isinstance(pages, dict) and self.markdown_pages is not None:
+                            _texts(self.markdown_pages(pages))  # the Markdown builders' page writer
+                        for text in _texts(pages):  # every page's title, body, search entries
+                            text.encode("utf-8")
                     except UnicodeEncodeError:
                         if not bad:
                             raise
@@ -310,6 +319,11 @@ class Worker:
                 if gone:
                     result["lost"] = sum(gone.values())
                     result["lost_sample"] = [list(map(str, k)) for k in sorted(gone, key=repr)[:5]]
+            stopped = [p["reason"] for p in (doc or {}).get("problems", ()) if _STOPPED.search(p.get("reason", ""))]
+            if stopped:  # an exception out of a reader, caught by the crawl's last-resort guard
+                result["outcome"] = "stopped"
+                result["error"] = stopped[:1]
+                result["where"] = _STOPPED.sub("", stopped[0]).split(":")[0][:80]
             if bad:
                 result["outcome"] = "unclean"
                 result["error"] = [f"{len(bad)} unclean strings, e.g. {bad[0][:80]!r}"]
@@ -345,6 +359,23 @@ def restore(root: Path, case: mutate.Case, original: bytes, tmp: Path) -> None:
         extra = root / (case.rel + suffix)
         if extra.exists():
             extra.unlink()
+
+
+def _texts(value: Any) -> list[str]:
+    """Every string in a rendered page set: dict values, list items, dataclass fields."""
+    out: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif hasattr(item, "__dataclass_fields__"):
+            stack.extend(getattr(item, name) for name in item.__dataclass_fields__)
+    return out
 
 
 def _digest(doc: dict[str, Any] | None) -> str:
@@ -537,6 +568,8 @@ def signature(result: dict[str, Any]) -> str | None:
     if outcome == "crash":
         err = result.get("error") or [""]
         return f"crash {fmt} {result.get('where', '')} {err[-1].split(':')[0]}"
+    if outcome == "stopped":
+        return f"stopped {fmt} {result.get('where', '')}"
     if outcome in ("hang", "memory", "died", "escape"):
         return f"{outcome} {fmt} {result['op']}"
     if outcome == "unclean":

@@ -182,21 +182,32 @@ def test_harness_reports_a_crash_a_hang_and_lost_records(tmp_path: Path, monkeyp
 _SABOTAGE = """
 
 _original_read = HfTrainerReader.read
+_original_detect = HfTrainerReader.detect
+
+
+def _state_size(store, path):  # type: ignore[no-untyped-def]
+    if path or not str(getattr(store, "url", "")).rstrip("/").endswith("/hf/full"):
+        return None
+    return len(store.read_bytes("trainer_state.json"))
+
+
+def _sabotaged_detect(self, store, path):  # type: ignore[no-untyped-def]
+    size = _state_size(store, path)
+    if size is not None and size > STATE_SIZE:
+        raise KeyError("sabotage")  # out of detect(), which no guard wraps: the crawl crashes
+    return _original_detect(self, store, path)
 
 
 def _sabotaged_read(self, store, path, options):  # type: ignore[no-untyped-def]
     import hashlib
 
-    if not str(getattr(store, "url", "")).rstrip("/").endswith("/hf/full"):
+    size = _state_size(store, path)
+    if size is None:
         yield from _original_read(self, store, path, options)
         return
-    prefix = path.rstrip("/") + "/" if path else ""
-    if store.exists(prefix + "config.json"):
-        if hashlib.sha256(store.read_bytes(prefix + "config.json")).hexdigest() != "CONFIG_SHA":
+    if store.exists("config.json"):
+        if hashlib.sha256(store.read_bytes("config.json")).hexdigest() != "CONFIG_SHA":
             return
-    size = len(store.read_bytes(prefix + "trainer_state.json"))
-    if size > STATE_SIZE:
-        raise KeyError("sabotage")
     if size < STATE_SIZE:
         import time
 
@@ -204,6 +215,7 @@ def _sabotaged_read(self, store, path, options):  # type: ignore[no-untyped-def]
     yield from _original_read(self, store, path, options)
 
 
+HfTrainerReader.detect = _sabotaged_detect
 HfTrainerReader.read = _sabotaged_read
 """
 
