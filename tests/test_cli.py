@@ -104,10 +104,12 @@ def test_inspect_prints_the_catalog(tmp_path: Path) -> None:
     assert sorted(data) == [
         "datasets",
         "experiments",
+        "hidden",
         "logged_models",
         "models",
         "problems",
         "runs",
+        "skipped",
         "stores",
         "versions",
     ]
@@ -119,12 +121,70 @@ def test_config_file_sources_and_errors(chdir_tmp: Path, capsys: pytest.CaptureF
     (chdir_tmp / "mlreport.yml").write_text("sources:\n  - path: x\n    format: mlfow\n")
     assert main(["build"]) == 2
     assert capsys.readouterr().err == (
-        "mlreport: mlreport.yml: sources[0].format: unknown format 'mlfow' (known: mlflow, mlflow-sql, "
+        "mlreport: mlreport.yml: sources[0].format: unknown format 'mlfow'; did you mean 'mlflow'? (known: mlflow, mlflow-sql, "
         "wandb, hf, dvc, tensorboard, manifest)\n"
     )
     (chdir_tmp / "mlreport.yml").write_text("titel: x\n")
     assert main(["build"]) == 2
-    assert capsys.readouterr().err.startswith("mlreport: mlreport.yml: titel: unknown key (known: ")
+    assert capsys.readouterr().err.startswith("mlreport: mlreport.yml: titel: unknown key; did you mean 'title'? (known: ")
     (chdir_tmp / "mlreport.yml").write_text("sources: [a\n")
     assert main(["build"]) == 2
     assert capsys.readouterr().err == "mlreport: cannot read mlreport.yml: invalid YAML at line 2\n"
+
+
+def test_config_errors_are_all_reported_at_once(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (chdir_tmp / "mlreport.yml").write_text(
+        "titel: x\n"
+        "sources:\n"
+        "  - path: a\n"
+        "    fromat: mlflow\n"
+        "  - 3\n"
+        "  - {label: x}\n"
+        "key_metrics: {a: 1}\n"
+        "metric_goals: {loss: down}\n"
+        "builder: sphinx\n"
+        "jobs: 0\n"
+        "max_file_size: lots\n"
+        "promote:\n"
+        "  - {model: m, version: bad}\n"
+        "  - {modle: m}\n"
+    )
+    assert main(["build", "-q"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "mlreport: mlreport.yml: titel: unknown key; did you mean 'title'? (known: baseline, builder, cache_dir, "
+        "gates, history, include_deleted, jobs, key_metrics, max_file_size, metric_goals, mkdocs, output, prefix, "
+        "promote, scheduler, shared_models, site_url, sources, templates, title)",
+        "mlreport: mlreport.yml: sources[0].fromat: unknown key; did you mean 'format'? "
+        "(known: format, label, path, storage_options)",
+        "mlreport: mlreport.yml: sources[1]: expected a mapping, found a number",
+        "mlreport: mlreport.yml: sources[2]: missing key 'path'",
+        "mlreport: mlreport.yml: key_metrics: expected a list of strings, found a mapping",
+        "mlreport: mlreport.yml: metric_goals.loss: expected min or max, found 'down'",
+        "mlreport: mlreport.yml: max_file_size: expected a size such as 512MB, found 'lots'",
+        "mlreport: mlreport.yml: builder: unknown builder 'sphinx' (known: mkdocs, mkdocs-full, zensical, properdocs)",
+        "mlreport: mlreport.yml: jobs: expected a whole number of 1 or more, found 0",
+        "mlreport: mlreport.yml: promote[0].version: expected one of sequence, run_name, run_id, found 'bad'",
+        "mlreport: mlreport.yml: promote[1].modle: unknown key; did you mean 'model'? "
+        "(known: experiment, model, only_finished, params, tags, version)",
+        "mlreport: mlreport.yml: promote[1]: missing key 'model'",
+    ]
+
+
+def test_a_closed_stdout_ends_quietly(tmp_path: Path) -> None:
+    # `mlreport inspect | head -1`: the reader goes away before the JSON is written
+    import os
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent / "src")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlreport", "inspect", str(V3), "-q", "--history"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the crawl ends, so the first write meets a closed pipe
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141
+    assert err == b""

@@ -352,3 +352,31 @@ def test_a_failed_builder_leaves_the_old_site(project: Path, capsys: pytest.Capt
     assert err.count("\n") == 1
     assert "Traceback" not in err and 'File "' not in err
     assert tree_digest(project / "site") == old
+
+
+def test_a_crashing_builder_is_one_line_without_its_traceback(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a real MkDocs hook that raises: MkDocs prints the whole traceback on stderr
+    (project / "hook.py").write_text('def on_config(config):\n    raise ValueError("the hook broke")\n')
+    (project / "mkdocs.yml").write_text("site_name: Mine\nhooks:\n  - hook.py\n")
+    assert main(["build", "store", "-q"]) == 1
+    assert capsys.readouterr().err == "mlreport: cannot build the site: mkdocs failed: ValueError: the hook broke\n"
+    assert not (project / "site").exists()
+
+
+def test_builder_failure_keeps_the_error_lines_only() -> None:
+    from mlreport.build import builder_failure
+
+    output = (
+        "INFO    -  Building documentation...\n"
+        "WARNING -  a warning\n"
+        "Traceback (most recent call last):\n"
+        '  File "/x/y.py", line 3, in <module>\n'
+        "    foo()\n"
+        "ValueError: bad thing\n"
+    )
+    assert builder_failure(output) == "ValueError: bad thing"
+    assert builder_failure(
+        "ERROR    -  Config value 'plugins': The \"x\" plugin is not installed\n\nAborted with 1 configuration errors!\n"
+    ) == "ERROR: Config value 'plugins': The \"x\" plugin is not installed; Aborted with 1 configuration errors!"
+    assert builder_failure("E" * 1000).endswith("…")
+    assert len(builder_failure("E" * 1000)) == 400

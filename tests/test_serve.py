@@ -55,3 +55,23 @@ def test_serves_and_rebuilds_on_change(tmp_path: Path, monkeypatch: pytest.Monke
         stop.set()
         thread.join(30)
     assert not thread.is_alive()
+
+
+def test_a_busy_port_is_one_line_before_any_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    from mlreport.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(DATA / "mlflow" / "v3_file" / "mlruns", tmp_path / "mlruns")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "mlruns", "--port", str(port)]) == 2
+    assert capsys.readouterr().err == (
+        f"mlreport: cannot serve on 127.0.0.1:{port}: it is in use; choose another with --port\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlruns"]  # nothing was built

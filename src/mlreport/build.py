@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -96,8 +97,7 @@ def run_builder(builder: str, config_file: Path, site_dir: Path, source_date_epo
         if line.strip():
             log.debug("%s: %s", builder, line)
     if result.returncode != 0:
-        tail = [ln for ln in (result.stderr or result.stdout or "").splitlines() if ln.strip()][-3:]
-        detail = "; ".join(t.strip() for t in tail) or f"exit status {result.returncode}"
+        detail = builder_failure(result.stderr or result.stdout or "") or f"exit status {result.returncode}"
         raise BuildError(f"cannot build the site: {builder} failed: {detail}")
     if builder == "zensical":
         # Zensical has no --site-dir and wants the site inside its project: move it out.
@@ -106,3 +106,18 @@ def run_builder(builder: str, config_file: Path, site_dir: Path, source_date_epo
             if site_dir.exists():
                 shutil.rmtree(site_dir)
             shutil.move(str(built), str(site_dir))
+
+
+def builder_failure(output: str) -> str:
+    """What a failed builder said, in one line: its error lines without a traceback's frames
+    (``Traceback …``, ``File "…"``, indented source lines) or its progress lines, at most the
+    last two, tidied."""
+    kept = []
+    for line in output.splitlines():
+        if not line.strip() or line[:1].isspace() or line.startswith(("Traceback ", 'File "')):
+            continue
+        if re.match(r"(INFO|DEBUG|WARNING)\b", line):
+            continue  # progress and warnings, not the reason it failed
+        kept.append(re.sub(r"^ERROR\s+-\s+", "ERROR: ", line.strip()))
+    text = "; ".join(kept[-2:])
+    return text if len(text) <= 400 else text[:399] + "…"

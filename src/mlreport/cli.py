@@ -7,8 +7,10 @@ Only this module talks to the terminal. Library errors carry their message and e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -211,6 +213,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     _report_problems(catalog)
     json.dump(to_jsonable(catalog, history=args.history), sys.stdout, indent=2, sort_keys=False, ensure_ascii=False)
     sys.stdout.write("\n")
+    sys.stdout.flush()  # here, where a closed pipe is handled, not at interpreter exit
     return 0
 
 
@@ -249,11 +252,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             log.exception("%s", exc)
         else:
-            print(f"mlreport: {exc}", file=sys.stderr)
+            for line in str(exc).splitlines() or [""]:  # a config with several errors: one line each
+                print(f"mlreport: {line}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("mlreport: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of stdout went away (``mlreport inspect | head``): end quietly, like any
+        # Unix tool, and keep Python from complaining while it flushes stdout at exit
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
         if args.verbose:
             log.exception("internal error")

@@ -1,17 +1,19 @@
 """``mlreport.yml``: sources, site settings and promotion rules.
 
-Every key is checked; an error names the file and the key path
-(``mlreport.yml: sources[1].format: unknown format 'mlfow'``). Command-line flags override the
-file only when they are given.
+Every key is checked and every error reported at once, one line each, naming the file and the
+key path (``mlreport.yml: sources[1].format: unknown format 'mlfow'``). Command-line flags
+override the file only when they are given.
 """
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
@@ -19,6 +21,8 @@ from .errors import ConfigError, kind_of
 
 if TYPE_CHECKING:
     from .gates import Gate
+
+T = TypeVar("T")
 
 CONFIG_NAMES = ("mlreport.yml", "mlreport.yaml")
 VERSION_SCHEMES = ("sequence", "run_name", "run_id")
@@ -119,6 +123,18 @@ def load_config(path: Path | None, known_formats: Sequence[str] = ()) -> Config:
     return checker.config(data, base_dir=path.parent.resolve(), path=path)
 
 
+def _closest(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the known name closest to a misspelt one, else ``""``."""
+    match = closest_name(name, known)
+    return f"; did you mean '{match}'?" if match else ""
+
+
+def closest_name(name: str, known: Iterable[str]) -> str | None:
+    """The known name most like ``name`` (difflib's ratio of at least 0.6), or ``None``."""
+    found = difflib.get_close_matches(name, sorted(set(known)), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
 def _shown_value(value: object) -> str:
     return f"'{value}'" if isinstance(value, (str, int, float)) and not isinstance(value, bool) else kind_of(value)
 
@@ -135,9 +151,32 @@ class _Checker:
     def __init__(self, filename: str, known_formats: Sequence[str]) -> None:
         self.filename = filename
         self.known_formats = tuple(known_formats)
+        self.errors: list[str] = []
+
+    def note(self, error: ConfigError) -> None:
+        self.errors.append(str(error))
+
+    @contextlib.contextmanager
+    def attempt(self) -> Iterator[None]:
+        """Check one key: its error is noted and checking goes on with the next key."""
+        try:
+            yield
+        except ConfigError as exc:
+            self.note(exc)
+
+    def each(self, check: Callable[[object, str], T], items: list[Any], where: str) -> Iterator[T]:
+        """``check`` on every item of a list, each one's error noted (a bad item is left out)."""
+        for i, item in enumerate(items):
+            try:
+                yield check(item, f"{where}[{i}]")
+            except ConfigError as exc:
+                self.note(exc)
 
     def fail(self, where: str, reason: str) -> ConfigError:
         return ConfigError(f"{self.filename}: {where}: {reason}" if where else f"{self.filename}: {reason}")
+
+    def unknown(self, where: str, key: str, allowed: Iterable[str]) -> ConfigError:
+        return self.fail(where, f"unknown key{_closest(key, allowed)} (known: {', '.join(sorted(allowed))})")
 
     def mapping(self, value: object, where: str) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -177,71 +216,93 @@ class _Checker:
         return {k: self.string(v, f"{where}.{k}") for k, v in data.items()}
 
     def config(self, raw: object, base_dir: Path, path: Path) -> Config:
+        """Check every key; all errors are collected and raised together (one line each)."""
         data = self.mapping(raw, "")
         allowed = {f.name for f in fields(Config)} - {"base_dir", "path", "strict"}
         for key in data:
             if key not in allowed:
-                raise self.fail(key, f"unknown key (known: {', '.join(sorted(allowed))})")
+                self.note(self.unknown(key, key, allowed))
         values: dict[str, Any] = {"base_dir": base_dir, "path": path}
-        if "sources" in data:
-            items = data["sources"]
-            if not isinstance(items, list):
-                items = [items]
-            values["sources"] = tuple(self.source(v, f"sources[{i}]") for i, v in enumerate(items))
+        with self.attempt():
+            if "sources" in data:
+                items = data["sources"]
+                if not isinstance(items, list):
+                    items = [items]
+                values["sources"] = tuple(self.each(self.source, items, "sources"))
         for key in ("title", "output", "prefix", "templates", "mkdocs"):
-            if key in data and data[key] is not None:
-                values[key] = self.string(data[key], key)
-        if data.get("site_url") is not None:
-            url = self.string(data["site_url"], "site_url")
-            if not re.match(r"^https?://", url):
-                raise self.fail("site_url", f"expected an http(s) URL, found '{url}'")
-            values["site_url"] = url
-        if "include_deleted" in data:
-            values["include_deleted"] = self.boolean(data["include_deleted"], "include_deleted")
-        if "key_metrics" in data:
-            values["key_metrics"] = self.strings(data["key_metrics"], "key_metrics")
-        if "metric_goals" in data:
-            goals = self.string_map(data["metric_goals"], "metric_goals")
-            for k, v in goals.items():
-                if v not in ("min", "max"):
-                    raise self.fail(f"metric_goals.{k}", f"expected min or max, found '{v}'")
-            values["metric_goals"] = goals
-        if "shared_models" in data:
-            values["shared_models"] = self.strings(data["shared_models"], "shared_models")
-        if data.get("max_file_size") is not None:
-            values["max_file_size"] = self.size(data["max_file_size"], "max_file_size")
-        if "builder" in data:
-            builder = self.string(data["builder"], "builder")
-            if builder not in BUILDERS:
-                raise self.fail("builder", f"unknown builder '{builder}' (known: {', '.join(BUILDERS)})")
-            values["builder"] = builder
-        if data.get("baseline") is not None:
-            values["baseline"] = self.string(data["baseline"], "baseline").removeprefix("@")
-        if "gates" in data:
-            from .gates import parse_gates
+            with self.attempt():
+                if key in data and data[key] is not None:
+                    values[key] = self.string(data[key], key)
+        with self.attempt():
+            if data.get("site_url") is not None:
+                url = self.string(data["site_url"], "site_url")
+                if not re.match(r"^https?://", url):
+                    raise self.fail("site_url", f"expected an http(s) URL, found '{url}'")
+                values["site_url"] = url
+        with self.attempt():
+            if "include_deleted" in data:
+                values["include_deleted"] = self.boolean(data["include_deleted"], "include_deleted")
+        with self.attempt():
+            if "key_metrics" in data:
+                values["key_metrics"] = self.strings(data["key_metrics"], "key_metrics")
+        with self.attempt():
+            if "metric_goals" in data:
+                goals = self.string_map(data["metric_goals"], "metric_goals")
+                for k, v in goals.items():
+                    if v not in ("min", "max"):
+                        raise self.fail(f"metric_goals.{k}", f"expected min or max, found '{v}'")
+                values["metric_goals"] = goals
+        with self.attempt():
+            if "shared_models" in data:
+                values["shared_models"] = self.strings(data["shared_models"], "shared_models")
+        with self.attempt():
+            if data.get("max_file_size") is not None:
+                values["max_file_size"] = self.size(data["max_file_size"], "max_file_size")
+        with self.attempt():
+            if "builder" in data:
+                builder = self.string(data["builder"], "builder")
+                if builder not in BUILDERS:
+                    raise self.fail(
+                        "builder",
+                        f"unknown builder '{builder}'{_closest(builder, BUILDERS)} (known: {', '.join(BUILDERS)})",
+                    )
+                values["builder"] = builder
+        with self.attempt():
+            if data.get("baseline") is not None:
+                values["baseline"] = self.string(data["baseline"], "baseline").removeprefix("@")
+        with self.attempt():
+            if "gates" in data:
+                from .gates import parse_gates
 
-            values["gates"] = parse_gates(data["gates"], self.fail)
-        if data.get("history") is not None:
-            values["history"] = self.string(data["history"], "history")
-        if data.get("jobs") is not None:
-            jobs = data["jobs"]
-            if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-                raise self.fail("jobs", f"expected a whole number of 1 or more, found {jobs!r}")
-            values["jobs"] = jobs
-        if data.get("scheduler") is not None:
-            address = self.string(data["scheduler"], "scheduler")
-            if not re.match(r"^(tcp|tls|ucx|ws|wss)://\S+$", address):
-                raise self.fail(
-                    "scheduler", f"expected a Dask scheduler address like tcp://host:8786, found '{address}'"
-                )
-            values["scheduler"] = address
-        if data.get("cache_dir") is not None:
-            values["cache_dir"] = self.string(data["cache_dir"], "cache_dir")
-        if "promote" in data:
-            rules = data["promote"]
-            if not isinstance(rules, list):
-                raise self.fail("promote", f"expected a list of rules, found {kind_of(rules)}")
-            values["promote"] = tuple(self.rule(r, f"promote[{i}]") for i, r in enumerate(rules))
+                values["gates"] = parse_gates(data["gates"], self.fail)
+        with self.attempt():
+            if data.get("history") is not None:
+                values["history"] = self.string(data["history"], "history")
+        with self.attempt():
+            if data.get("jobs") is not None:
+                jobs = data["jobs"]
+                if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+                    raise self.fail("jobs", f"expected a whole number of 1 or more, found {jobs!r}")
+                values["jobs"] = jobs
+        with self.attempt():
+            if data.get("scheduler") is not None:
+                address = self.string(data["scheduler"], "scheduler")
+                if not re.match(r"^(tcp|tls|ucx|ws|wss)://\S+$", address):
+                    raise self.fail(
+                        "scheduler", f"expected a Dask scheduler address like tcp://host:8786, found '{address}'"
+                    )
+                values["scheduler"] = address
+        with self.attempt():
+            if data.get("cache_dir") is not None:
+                values["cache_dir"] = self.string(data["cache_dir"], "cache_dir")
+        with self.attempt():
+            if "promote" in data:
+                rules = data["promote"]
+                if not isinstance(rules, list):
+                    raise self.fail("promote", f"expected a list of rules, found {kind_of(rules)}")
+                values["promote"] = tuple(self.each(self.rule, rules, "promote"))
+        if self.errors:
+            raise ConfigError("\n".join(self.errors))
         return Config(**values)
 
     def source(self, raw: object, where: str) -> SourceConfig:
@@ -251,16 +312,16 @@ class _Checker:
         allowed = {"path", "format", "storage_options", "label"}
         for key in data:
             if key not in allowed:
-                raise self.fail(f"{where}.{key}", f"unknown key (known: {', '.join(sorted(allowed))})")
+                self.note(self.unknown(f"{where}.{key}", key, allowed))
         if "path" not in data:
             raise self.fail(where, "missing key 'path'")
         fmt = None
         if data.get("format") is not None:
             fmt = self.string(data["format"], f"{where}.format")
             if self.known_formats and fmt not in self.known_formats:
+                hint = _closest(fmt, self.known_formats)
                 raise self.fail(
-                    f"{where}.format",
-                    f"unknown format '{fmt}' (known: {', '.join(self.known_formats)})",
+                    f"{where}.format", f"unknown format '{fmt}'{hint} (known: {', '.join(self.known_formats)})"
                 )
         options = self.mapping(data.get("storage_options") or {}, f"{where}.storage_options")
         label = self.string(data["label"], f"{where}.label") if data.get("label") is not None else None
@@ -271,7 +332,7 @@ class _Checker:
         allowed = {"model", "experiment", "tags", "params", "version", "only_finished"}
         for key in data:
             if key not in allowed:
-                raise self.fail(f"{where}.{key}", f"unknown key (known: {', '.join(sorted(allowed))})")
+                self.note(self.unknown(f"{where}.{key}", key, allowed))
         if "model" not in data:
             raise self.fail(where, "missing key 'model'")
         version = self.string(data.get("version", "sequence"), f"{where}.version")
