@@ -1,15 +1,21 @@
-"""Time mlreport's crawl and build against their budgets (issue: the MLflow foundation).
+"""The build engine against its budgets (issue 7), side by side with today's full MkDocs build.
 
-    python benchmarks/bench_build.py [--crawl-runs 10000] [--build-runs 2000] [--work DIR]
+    python benchmarks/bench_build.py [--sizes 1000x1000,10000x10000] [--work DIR] [--no-baseline]
 
-1. crawl: a synthetic MLflow file store of ``--crawl-runs`` runs (15 params, 8 metrics x 50
-   steps, 10 tags) read completely, every metric history included. Budget: 10,000 runs < 15 s.
-2. build: a store of ``--build-runs`` runs with as many registered versions, built end to end
-   with ``mlreport build``; then a plain ``mkdocs build`` of the very same generated Markdown and
-   mkdocs.yml, in the same run of this script. Budget: < 75 s, < 1 GB, <= 1.3 x plain mkdocs.
+For each size (runs x registered versions) a synthetic MLflow file store is written by
+``benchmarks/make_mlflow_store.py`` (15 params, 8 metrics x 50 steps, 10 tags a run), then, each
+in a fresh process (``python -m mlreport build``):
 
-Each phase runs in its own process so its peak memory (max RSS, the process and its children)
-is its own. Figures are printed, nothing is asserted.
+1. engine, cold: no cache, no previous site (``builder: mkdocs``, the default);
+2. engine, nothing changed: the same command again;
+3. engine, one new run: a run copied under a new id into the store, then the same command;
+4. baseline: ``builder: mkdocs-full`` of the very same store (the generated Markdown built by
+   ``mkdocs build``, what every build was before the engine), cold.
+
+Printed per step: wall seconds, CPU seconds (user + system of every process), peak memory (the
+largest sum of RSS over the process tree, sampled every 0.2 s, when psutil is installed; else
+the largest single process), pages, the size of search_index.json, and seconds per page.
+Nothing is asserted. The machine may be shared: CPU seconds are the steadier figure.
 """
 
 from __future__ import annotations
@@ -17,27 +23,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-CRAWL = """
-import json, resource, sys, time
-from mlreport.catalog import read_catalog
-from mlreport.config import Config, SourceConfig
-t = time.perf_counter()
-c = read_catalog(Config(sources=(SourceConfig(sys.argv[1]),)))
-elapsed = time.perf_counter() - t
-points = sum(m.count for r in c.runs for m in r.metrics)
-print(json.dumps({"seconds": elapsed, "runs": len(c.runs), "points": points,
-                  "versions": len(c.versions), "problems": len(c.problems),
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
+BUDGETS = {
+    "cold": "<= 60 s, <= 1 GB at 10k+10k; <= 10 min, <= 4 GB at 100k+1k",
+    "nothing changed": "<= 3 s",
+    "one new run": "<= 5 s",
+}
 
 
 def generate(out: Path, runs: int, versions: int) -> Path:
@@ -58,82 +57,114 @@ def generate(out: Path, runs: int, versions: int) -> Path:
     return out / "mlruns"
 
 
-def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Wall seconds and peak RSS (MB) of a command and everything it starts."""
-    wrapper = (
-        "import resource, subprocess, sys, time, json\n"
-        "t = time.perf_counter()\n"
-        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-        "e = time.perf_counter() - t\n"
-        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
-        "print(json.dumps({'seconds': e, 'rss': rss, 'rc': p.returncode, 'err': p.stderr[-2000:]}))\n"
+def add_run(store: Path, n: int) -> str:
+    """Copy one run of the store under a new id (what one more training run looks like)."""
+    exp = next(p for p in sorted(store.iterdir()) if p.is_dir() and p.name.isdigit() and p.name != "0")
+    src = next(p for p in sorted(exp.iterdir()) if p.is_dir() and (p / "meta.yaml").is_file())
+    new_id = f"{n:032x}"
+    dst = exp / new_id
+    shutil.copytree(src, dst)
+    meta = dst / "meta.yaml"
+    text = meta.read_text().replace(src.name, new_id)
+    lines = [f"run_name: bench-new-run-{n}" if ln.startswith("run_name:") else ln for ln in text.splitlines()]
+    meta.write_text("\n".join(lines) + "\n")
+    return f"bench-new-run-{n}"
+
+
+def measure(command: list[str], cwd: Path) -> dict[str, float]:
+    """Wall and CPU seconds and peak memory (MB) of a command and everything it starts."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - the figure falls back to the largest process
+        psutil = None
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0.0
+    if psutil is not None:
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                tree = [root, *root.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()) / 2**20)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+            time.sleep(0.2)
+    _, err = proc.communicate()
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {err[-2000:]}")
+    return {"wall": wall, "peak_mb": peak}
+
+
+def cpu_of_children() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def step(name: str, command: list[str], cwd: Path, site: Path) -> dict[str, object]:
+    before = cpu_of_children()
+    figures: dict[str, object] = dict(measure(command, cwd))
+    figures["cpu"] = cpu_of_children() - before
+    figures["pages"] = sum(1 for _ in site.rglob("index.html"))
+    index = site / "search" / "search_index.json"
+    figures["search_mb"] = index.stat().st_size / 2**20 if index.is_file() else 0.0
+    figures["name"] = name
+    return figures
+
+
+def show(size: str, f: dict[str, object]) -> None:
+    pages = int(f["pages"]) or 1  # type: ignore[call-overload]
+    print(
+        f"{size:>14} | {f['name']:<28} | {f['wall']:8.1f} s | cpu {f['cpu']:7.1f} s | peak {f['peak_mb']:6.0f} MB | "
+        f"{f['pages']:>7} pages | {1000 * float(f['wall']) / pages:6.2f} ms/page | search {f['search_mb']:5.1f} MB",  # type: ignore[arg-type]
+        flush=True,
     )
-    result = subprocess.run(
-        [sys.executable, "-c", wrapper, *command], cwd=cwd, capture_output=True, text=True, check=True, env=env
-    )
-    data = json.loads(result.stdout)
-    if data["rc"] != 0:
-        raise SystemExit(f"{' '.join(command)} failed: {data['err']}")
-    return data["seconds"], data["rss"], data["err"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--crawl-runs", type=int, default=10_000)
-    parser.add_argument("--build-runs", type=int, default=2_000)
+    parser.add_argument("--sizes", default="1000x1000,10000x10000", help="runs x versions, comma-separated")
     parser.add_argument("--work", type=Path, default=None, help="keep generated stores here")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the mkdocs-full baseline")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="mlreport-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; work dir {work}")
-
-    if args.crawl_runs:
-        store = generate(work / f"crawl-{args.crawl_runs}", args.crawl_runs, 0)
-        subprocess.run(["cat", "/dev/null"], check=True)
-        out = subprocess.run([sys.executable, "-c", CRAWL, str(store)], capture_output=True, text=True, check=True)
-        crawl = json.loads(out.stdout)
-        print(
-            f"crawl: {crawl['runs']} runs, {crawl['points']:,} metric points in {crawl['seconds']:.2f} s "
-            f"({crawl['runs'] / crawl['seconds']:,.0f} runs/s), peak {crawl['max_rss_mb']:.0f} MB "
-            f"[budget 10,000 runs < 15 s]"
-        )
-
-    if args.build_runs:
-        store = generate(work / f"build-{args.build_runs}", args.build_runs, args.build_runs)
-        site_dir = work / "site"
-        shutil.rmtree(site_dir, ignore_errors=True)
-        shutil.rmtree(work / ".site.mlreport", ignore_errors=True)
-        seconds, rss, _ = timed(
-            [sys.executable, "-m", "mlreport", "build", str(store), "-o", str(site_dir), "-q"], work
-        )
-        pages = sum(1 for _ in site_dir.rglob("index.html"))
-        # The baseline: MkDocs alone on the same docs and config mlreport generated.
-        env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-        plain_site = work / "plain-site"
-        base_seconds, base_rss, _ = timed(
-            [
-                sys.executable,
-                "-m",
-                "mkdocs",
-                "build",
-                "-q",
-                "-f",
-                str(work / ".site.mlreport" / "mkdocs.yml"),
-                "-d",
-                str(plain_site),
-            ],
-            work,
-            env,
-        )
-        print(
-            f"build: {args.build_runs} runs + {args.build_runs} versions -> {pages} pages in {seconds:.1f} s, "
-            f"peak {rss:.0f} MB [budget < 75 s, < 1024 MB]"
-        )
-        print(f"plain mkdocs build of the same Markdown: {base_seconds:.1f} s, peak {base_rss:.0f} MB")
-        print(f"ratio mlreport build / plain mkdocs build: {seconds / base_seconds:.2f} [budget <= 1.3]")
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = float("nan")
+    print(f"machine: {os.cpu_count()} cores, load average {load:.1f}, python {sys.version.split()[0]}; work {work}")
+    print(f"budgets: {json.dumps(BUDGETS)}")
+    mlreport = [sys.executable, "-m", "mlreport", "build", "-q"]
+    for size in args.sizes.split(","):
+        runs, versions = (int(x) for x in size.split("x"))
+        store_dir = work / f"store-{runs}x{versions}"
+        store = generate(store_dir, runs, versions)
+        site = work / f"site-{size}"
+        for leftover in (site, work / f".site-{size}.mlreport", work / f".site-{size}.cache"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        command = [*mlreport, str(store), "-o", str(site)]
+        show(size, step("engine, cold", command, work, site))
+        show(size, step("engine, nothing changed", command, work, site))
+        name = add_run(store, int(time.time()))
+        f = step("engine, one new run", command, work, site)
+        show(size, f)
+        found = [
+            name in (site / "runs" / "index.html").read_text(),
+            name in (site / "search" / "search_index.json").read_text(),
+            any(name in p.read_text() for p in (site / "experiments").glob("*/index.html")),
+        ]
+        print(f"{size:>14} | new run on the runs index, in search, on its experiment page: {found}")
+        if not args.no_baseline:
+            full = work / f"full-{size}"
+            shutil.rmtree(full, ignore_errors=True)
+            shutil.rmtree(work / f".full-{size}.mlreport", ignore_errors=True)
+            base = [*mlreport, str(store), "-o", str(full), "--builder", "mkdocs-full"]
+            show(size, step("baseline: mkdocs-full, cold", base, work, full))
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
-    _ = resource  # imported for the subprocess snippets' symmetry
 
 
 if __name__ == "__main__":

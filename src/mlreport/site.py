@@ -304,6 +304,7 @@ def build_site(
             g = _global_digest(render_config, templates_dir, spec)
             inputs = PageInputs(renderer, g)
             digests = [inputs.digest(ref) for ref in refs]
+            inputs.close()
             timings["digests"] = time.perf_counter() - t4
             previous = cache.load_manifest()
             linkable = previous.site == str(site_dir) and site_dir.is_dir()

@@ -11,6 +11,7 @@ models, runs …) depend on the whole catalog and are rendered on any change.
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -36,6 +37,7 @@ class PageInputs:
         self.g = global_digest.encode()
         self._memo: dict[int, bytes] = {}
         self._catalog: bytes | None = None
+        self._fd: int | None = None
         self._versions_by_lm: dict[str, list[ModelVersion]] = {}
         for v in self.c.versions:
             if v.logged_model_key:
@@ -87,8 +89,27 @@ class PageInputs:
         for key in c.children_by_run.get(run.key, ()):
             out += [self.rec(c.run_by_key.get(key)), self.url(u.run, key)]
         out += [c.goal(m.key).encode() for m in run.metrics]
-        out.append(repr(c.history_index.get(run.key, {})).encode())
+        out.append(self.histories(run.key))
         return out
+
+    def histories(self, owner_key: str) -> bytes:
+        """The content of a run's metric histories (not where they sit in the history file:
+        one more run moves every later run's series)."""
+        index = self.c.history_index.get(owner_key)
+        if not index or self.c.histories is None:
+            return b"-"
+        if self._fd is None:
+            self._fd = os.open(self.c.histories.path, os.O_RDONLY)
+        h = hashlib.blake2b(digest_size=16)
+        for metric_key, (offset, n) in sorted(index.items()):
+            h.update(metric_key.encode() + b"\0")
+            h.update(os.pread(self._fd, 24 * n, offset))
+        return h.digest()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def model_context(self, name: str) -> list[bytes]:
         c, u = self.c, self.r.urls
@@ -118,6 +139,7 @@ class PageInputs:
             parts += self.run_context(v.run_key)
             lm = c.logged_model_by_key.get(v.logged_model_key or "")
             parts += [self.rec(lm), self.url(u.logged_model, v.logged_model_key)]
+            parts.append(self.histories(v.logged_model_key or ""))
             parts += [c.goal(mm.key).encode() for mm in (lm.metrics if lm else ())]
             parts += [c.goal(mm.key).encode() for mm in v.metrics] if hasattr(v, "metrics") else []
         elif family == "alias":
@@ -149,7 +171,7 @@ class PageInputs:
             parts += [self.url(u.dataset, k) for k in c.same_content_by_dataset.get(key, ())]
         elif family == "logged_model":
             lm = c.logged_model_by_key[key]
-            parts += [self.rec(lm), self.url(u.logged_model, key)]
+            parts += [self.rec(lm), self.url(u.logged_model, key), self.histories(key)]
             run = c.run_by_key.get(lm.run_key or "")
             parts += [self.rec(run), self.url(u.run, lm.run_key)]
             for v in self._versions_by_lm.get(key, ()):
