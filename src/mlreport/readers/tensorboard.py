@@ -766,40 +766,60 @@ class TensorboardReader:
 
         total = len(by_dir)
         options.progress("runs", 0, total)
-        runs: dict[str, _RunData] = {}
-        problems: list[Problem] = []
-        for done, rel_dir in enumerate(sorted(by_dir), 1):
+        # Each run is built into its record (metrics as arrays) as soon as it is complete, so
+        # that a large logdir is not held as millions of point tuples. An add_hparams
+        # sub-directory joins its parent run (FORMATS.md §5): in reverse name order every
+        # directory comes after all the directories below it, so a parent is complete at its
+        # turn; the children wait for it and are merged in the order (deepest first, then by
+        # name) they always were.
+        built: dict[str, Run] = {}
+        read_problems: dict[str, list[Problem]] = {}
+        build_problems: dict[str, list[Problem]] = {}
+        waiting: dict[str, list[tuple[str, _RunData]]] = {}
+
+        def finish(rel_dir: str, data: _RunData, placeholder: bool) -> None:
+            for child_dir, child in sorted(waiting.pop(rel_dir, []),
+                                           key=lambda c: (-c[0].count("/"), c[0])):
+                data.merge(child, posixpath.basename(child_dir))
+            base = posixpath.basename(rel_dir)
+            # (one whose events cannot be read, e.g. Git LFS pointers, is taken to be one too)
+            if not placeholder and rel_dir and _HPARAMS_DIR.match(base) \
+                    and (data.has_hparams or not data.has_events):
+                waiting.setdefault(posixpath.dirname(rel_dir), []).append((rel_dir, data))
+                return
             try:
-                runs[rel_dir] = self._read_dir(store, path, rel_dir, by_dir[rel_dir], problems)
+                built[rel_dir] = self._run(store, path, data, experiment.key, options)
+            except Exception as exc:  # noqa: BLE001 - the net for one strange run
+                log.debug("unexpected error building run %s", rel_dir, exc_info=True)
+                build_problems.setdefault(rel_dir, []).append(self._problem(
+                    store, join(path, rel_dir),
+                    f"unexpected {type(exc).__name__} while reading the run: {_short(exc)}; "
+                    "run skipped"))
+
+        for done, rel_dir in enumerate(sorted(by_dir, reverse=True), 1):
+            problems = read_problems.setdefault(rel_dir, [])
+            try:
+                data = self._read_dir(store, path, rel_dir, by_dir[rel_dir], problems)
             except Exception as exc:  # noqa: BLE001 - the net for one strange directory
                 log.debug("unexpected error reading %s", rel_dir, exc_info=True)
                 problems.append(self._problem(
                     store, join(path, rel_dir),
                     f"unexpected {type(exc).__name__} while reading: {_short(exc)}; run skipped"))
+                if rel_dir in waiting:  # its hparams sub-directories still make a run
+                    finish(rel_dir, _RunData(rel_dir), placeholder=True)
+            else:
+                finish(rel_dir, data, placeholder=False)
             if done % 100 == 0 or done == total:
                 options.progress("runs", done, total)
+        for parent in sorted(waiting):  # parents with no event file of their own
+            finish(parent, _RunData(parent), placeholder=True)
 
-        # add_hparams sub-directories join their parent run (FORMATS.md §5).
-        for rel_dir in sorted(runs, key=lambda d: (-d.count("/"), d)):
-            data = runs[rel_dir]
-            base = posixpath.basename(rel_dir)
-            # (one whose events cannot be read, e.g. Git LFS pointers, is taken to be one too)
-            if rel_dir and _HPARAMS_DIR.match(base) and (data.has_hparams or not data.has_events):
-                parent = posixpath.dirname(rel_dir)
-                target = runs.setdefault(parent, _RunData(parent))
-                target.merge(data, base)
-                del runs[rel_dir]
-
-        for rel_dir in sorted(runs):
-            try:
-                yield self._run(store, path, runs[rel_dir], experiment.key, options)
-            except Exception as exc:  # noqa: BLE001 - the net for one strange run
-                log.debug("unexpected error building run %s", rel_dir, exc_info=True)
-                problems.append(self._problem(
-                    store, join(path, rel_dir),
-                    f"unexpected {type(exc).__name__} while reading the run: {_short(exc)}; "
-                    "run skipped"))
-        yield from problems
+        for rel_dir in sorted(built):
+            yield built[rel_dir]
+        for rel_dir in sorted(read_problems):
+            yield from read_problems[rel_dir]
+        for rel_dir in sorted(build_problems):
+            yield from build_problems[rel_dir]
 
     def _read_dir(
         self,

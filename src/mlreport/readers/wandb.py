@@ -440,6 +440,11 @@ class _RunData:
     file_history: list[dict[str, object]] | None = None
     has_log: bool = False
     last_ts_ms: int | None = None
+    # Set by _compact once the run's sessions are read: its metrics (arrays), the rows that
+    # hold media, the repairs counted, and the last row; the history rows are dropped then, so
+    # that a 10,000-run store is not held as millions of dicts (memory, and GC time).
+    prebuilt: tuple[tuple[Metric, ...], list[dict[str, object]], _Odd] | None = None
+    last_row: dict[str, object] | None = None
 
     @property
     def id(self) -> str:
@@ -1227,8 +1232,9 @@ def _runtime_s(run: _RunData, summary: Mapping[str, object]) -> float | None:
     """Seconds the run was alive: the largest runtime any record reports (they only grow)."""
     candidates: list[object] = [run.exit_runtime, summary.get("_runtime")]
     rows = run.history or run.file_history or []
-    if rows:
-        candidates.append(rows[-1].get("_runtime"))
+    last = rows[-1] if rows else run.last_row
+    if last is not None:
+        candidates.append(last.get("_runtime"))
     wb = summary.get("_wandb")
     if isinstance(wb, dict):
         candidates.append(wb.get("runtime"))
@@ -1303,9 +1309,7 @@ def _build_run(
     params: dict[str, object] = {}
     _flatten(config, "", params)
 
-    summary = dict(run.summary)
-    for key, value in (run.file_summary or {}).items():
-        summary.setdefault(key, value)
+    summary = _merged_summary(run)
 
     tags: dict[str, str] = {tag: "" for tag in run.tags or []}
     start = _utc_start(run)
@@ -1339,8 +1343,11 @@ def _build_run(
     remote = run.git_remote or _opt_str(git_map.get("remote"))
 
     models: list[tuple[LoggedModel, _ArtifactRec]] = []
-    odd = _Odd()
-    metrics, odd_rows = _metrics(run, summary, ctx.options.history, odd)
+    if run.prebuilt is not None:
+        metrics, odd_rows, odd = run.prebuilt
+    else:
+        odd = _Odd()
+        metrics, odd_rows = _metrics(run, summary, ctx.options.history, odd)
     media = _media_notes(summary, odd_rows)
     artifacts = [
         # what the run logged it as beats what its folder suggests; an LFS note stays
@@ -1491,6 +1498,7 @@ class WandbReader:
             run = _RunData(dir_id)
             for run_dir in sorted(groups[dir_id], key=lambda p: (_session_key(p), p)):
                 _guarded_session(ctx, run, run_dir)
+            _compact(run, options)
             runs.append(run)
             if done % 100 == 0 or done == total:
                 options.progress("runs", done, total)
@@ -1502,6 +1510,28 @@ class WandbReader:
         settings = _read_settings(ctx, join(settings_dir, "settings"))
         yield from _records(ctx, runs, settings)
         yield from ctx.problems
+
+
+def _compact(run: _RunData, options: ReadOptions) -> None:
+    """Turn a read run's history rows into its metrics now (see ``_RunData.prebuilt``)."""
+    try:
+        odd = _Odd()
+        metrics, odd_rows = _metrics(run, _merged_summary(run), options.history, odd)
+    except Exception:  # noqa: BLE001 - _build_run tries again, inside its own fault boundary
+        log.debug("cannot prebuild the metrics of %s", run.id, exc_info=True)
+        return
+    rows = run.history or run.file_history or []
+    run.last_row = rows[-1] if rows else None
+    run.prebuilt = (metrics, odd_rows, odd)
+    run.history = []
+    run.file_history = None
+
+
+def _merged_summary(run: _RunData) -> dict[str, object]:
+    summary = dict(run.summary)
+    for key, value in (run.file_summary or {}).items():
+        summary.setdefault(key, value)
+    return summary
 
 
 def _guarded_session(ctx: _Ctx, run: _RunData, run_dir: str) -> None:
