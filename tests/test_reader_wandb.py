@@ -253,7 +253,7 @@ def test_legacy_flat_layout() -> None:
     assert list(reward.history.timestamps) == [1577712671250, 1577712671750, 1577712672250]  # type: ignore[union-attr]
     assert [m.key for m in flat.metrics] == ["epoch", "reward"]  # the graph is media
     dry = found["dry00001"]
-    assert dry.status is RunStatus.RUNNING  # metadata state: running
+    assert dry.status is RunStatus.UNKNOWN  # metadata state: running, no exit code: unknown
     assert dict(dry.tags) == {"wandb.job_type": "eval"}
     assert dry.metrics == ()
     assert of_type(records, Problem) == []
@@ -561,7 +561,7 @@ def test_an_exit_code_means_the_run_is_not_running(tmp_path: Path) -> None:
     })
     found = runs(list(READER.read(store, "wandb", ReadOptions())))
     assert {k: r.status for k, r in found.items()} == {
-        "exited01": RunStatus.FINISHED, "exited02": RunStatus.FAILED, "running1": RunStatus.RUNNING,
+        "exited01": RunStatus.FINISHED, "exited02": RunStatus.FAILED, "running1": RunStatus.UNKNOWN,
     }
 
 

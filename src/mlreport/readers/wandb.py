@@ -19,10 +19,11 @@ How the reader maps a run (decisions not fixed by the format are marked *chosen*
 * Run: key ``wandb:<run id>``; sessions of a resumed run (several dirs, one id) are merged in
   directory order, and ``latest-run`` is read only when it holds a run no other dir holds.
 * Status: an exit record means FINISHED (exit code 0) or FAILED; of a resumed run, the last
-  session's says. Pre-0.10 metadata ``state`` is mapped as written, except that an
-  ``exitcode`` means the run exited (never RUNNING). *Chosen*: with no exit record the status
-  is UNKNOWN, half-written file or not: a crashed, a killed and a still-running run leave the
-  same bytes behind.
+  session's says. Pre-0.10 metadata ``state`` finished/failed/crashed/killed is mapped as
+  written, and an ``exitcode`` means the run exited. *Chosen*: with no exit record (and no
+  exit code) the status is UNKNOWN, half-written file or not, ``state: running`` included: a
+  crashed, a killed and a still-running run leave the same bytes behind, and a store read
+  later cannot tell them apart. No W&B run is ever shown as RUNNING.
 * Times: start = the run record's ``start_time`` (else the environment record's, else the
   metadata's ``startedAt``), all UTC by definition; end = start + the run's runtime (exit
   record, else the last ``_runtime``), i.e. when it was last seen. The run dir's name
@@ -1058,11 +1059,14 @@ def _status(run: _RunData) -> RunStatus:
     if isinstance(state, str):
         mapped = {"finished": RunStatus.FINISHED, "failed": RunStatus.FAILED,
                   "crashed": RunStatus.FAILED, "killed": RunStatus.KILLED,
-                  "running": RunStatus.RUNNING}.get(state.lower(), RunStatus.UNKNOWN)
+                  }.get(state.lower(), RunStatus.UNKNOWN)
         if mapped in (RunStatus.FAILED, RunStatus.KILLED):
             return mapped
         # An exit code is an exit record: a run that has one is not running (pre-0.10 metadata
-        # kept "state: running" when the final write was lost after the exit).
+        # kept "state: running" when the final write was lost after the exit). Without one,
+        # "running" is only what the metadata said at its last heartbeat: the corpus store
+        # wandb-connect4-v08 has five such runs from 2019-2020. UNKNOWN, as for a .wandb with
+        # no exit record.
         if exited:
             return RunStatus.FINISHED if code == 0 else RunStatus.FAILED
         return mapped
