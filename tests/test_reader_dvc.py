@@ -31,7 +31,7 @@ from mlreport.stores import open_store
 
 DATA = Path(__file__).resolve().parent / "data" / "dvc"
 CASES = [
-    "pipeline", "nested", "old_dvclive", "templated",
+    "pipeline", "nested", "live_dvcyaml", "old_dvclive", "templated",
     "broken_yaml", "missing_metrics", "stale_lock", "bad_tsv",
 ]
 MODEL_MD5 = {  # models/model.json per commit of pipeline.bundle
@@ -576,3 +576,31 @@ def test_the_run_page_lists_the_stages() -> None:
         ["evaluate", "python src/evaluate.py", "data/prepared", "eval/metrics.json", "test/acc 0.8; test/loss 0.2",
          "prepare, train"],
     ]
+
+
+def test_a_dvclive_dvc_yaml_declares_artifacts_and_plots() -> None:
+    """Written by dvclive 3.49.1 with dvcyaml="dvclive/dvc.yaml" in a DVC project (make_fixtures.py)."""
+    records = read(DATA / "live_dvcyaml")
+    assert reasons(records) == []
+    [lm] = of(records, LoggedModel)
+    assert (lm.key, lm.name, lm.run_key, lm.artifact_uri) == (
+        "dvc-model:models/model.pt@63f4f1e9b725370f459720575cd5f953", "tiny-model", "dvc:workspace", "models/model.pt",
+    )
+    [rm] = of(records, RegisteredModel)
+    assert (rm.name, rm.description, rm.tags["dvc.path"]) == ("tiny-model", "a tiny model", "models/model.pt")
+    [ws] = of(records, Run)
+    assert ws.output_model_keys == (lm.key,)
+    assert [(a.path, a.note) for a in ws.artifacts] == [
+        ("dvclive/plots/sklearn/cm.json", 'DVC plot: confusion, predicted vs actual, "Confusion Matrix"'),
+    ]
+    assert [m.key for m in ws.metrics] == ["acc", "train/loss"]  # plots/metrics are histories, not plot files
+
+
+def test_plot_note_says_what_a_plot_is() -> None:
+    from mlreport.readers.dvc import _plot_note
+
+    assert _plot_note({}) == "DVC plot"
+    assert _plot_note({"x": "step"}) == "DVC plot: over step"
+    assert _plot_note({"template": "linear", "x": "epoch", "y": ["acc", "loss"]}) == (
+        'DVC plot: linear, ["acc", "loss"] vs epoch'
+    )

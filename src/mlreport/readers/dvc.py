@@ -825,6 +825,34 @@ class _Reading:
                 self.problem("dvc.yaml", f"refused: {exc}; the pipeline is read from dvc.lock alone", state)
                 yaml_doc, stage_defs, unexpanded = None, {}, set()
                 artifacts_decl, top_metrics, top_params = None, [], []
+        # dvclive dirs; a dvclive dir with its own dvc.yaml (Live(dvcyaml="dvclive/dvc.yaml"))
+        # declares artifacts and plots there, with paths relative to that folder.
+        live_dirs = self._find_live_dirs(tree, top_metrics, top_params, yaml_doc)
+        plot_specs: list[tuple[str, Mapping[str, object]]] = []
+        if yaml_doc is not None:
+            plot_specs.extend(_path_entries(yaml_doc.get("plots")))
+            for body in stage_defs.values():
+                plot_specs.extend(_path_entries(body.get("plots")))
+        nested = [join(d.path, "dvc.yaml") for d in live_dirs if d.path and not d.old]
+        for ypath, data in tree.read_many(nested).items() if nested else ():
+            if isinstance(data, OSError):
+                continue
+            try:
+                doc = _load_yaml(data)
+            except ValueError as exc:
+                self.problem(ypath, str(exc), state)
+                continue
+            if not isinstance(doc, Mapping):
+                continue
+            folder = posixpath.dirname(ypath)
+            arts = doc.get("artifacts")
+            for name, spec in arts.items() if isinstance(arts, Mapping) else ():
+                if isinstance(spec, Mapping) and str(name) not in (artifacts_decl or {}):
+                    spec = dict(spec)
+                    if spec.get("path"):
+                        spec["path"] = _norm(posixpath.join(folder, str(spec["path"])))
+                    artifacts_decl = {**(artifacts_decl or {}), str(name): spec}
+            plot_specs.extend((_norm(posixpath.join(folder, p)), o) for p, o in _path_entries(doc.get("plots")))
         model_paths = {
             _norm(spec.get("path", "")): name
             for name, spec in (artifacts_decl or {}).items()
@@ -864,7 +892,6 @@ class _Reading:
                 )
 
         # dvclive dirs and metrics files.
-        live_dirs = self._find_live_dirs(tree, top_metrics, top_params, yaml_doc)
         main_live = live_dirs[0] if live_dirs else None
         stage_metrics: dict[str, list[str]] = {}
         for sname, body in stage_defs.items():
@@ -1053,6 +1080,10 @@ class _Reading:
         if main_live is not None and main_metrics:
             stages = _with_live_metrics(stages, stage_defs, main_live, main_metrics)
 
+        for art in self._plots(tree, plot_specs, live_dirs):
+            known = all_artifacts.get(art.path)
+            all_artifacts[art.path] = dataclasses.replace(known, note=art.note) if known else art
+
         # The state run.
         state_params: dict[str, str] = {}
         _flatten_params(params_doc, "", state_params)
@@ -1137,6 +1168,36 @@ class _Reading:
             _StateResult([*records, state_run, *live_records], model_md5),
             artifacts_decl,
         )
+
+    def _plots(
+        self, tree: _Tree, specs: list[tuple[str, Mapping[str, object]]], live_dirs: list[_LiveDir]
+    ) -> list[Artifact]:
+        """Each declared plot file as an artifact saying what it is (``DVC plot: confusion,
+        actual vs predicted``); a plot folder lists its files. dvclive's metric histories
+        (``plots/metrics``) are metrics already and are left out."""
+        histories = {join(d.path, "plots", "metrics") for d in live_dirs if not d.old}
+        out: dict[str, Artifact] = {}
+        for path, opts in specs:
+            if "$" in path or any(_under(path, h) for h in histories):
+                continue
+            note = _plot_note(opts)
+            parent, _, name = path.rpartition("/")
+            entries = {e.name: e for e in tree.ls(parent)}
+            entry = entries.get(name)
+            if entry is None:
+                continue  # declared, not written (yet): nothing to list
+            if not entry.is_dir:
+                out.setdefault(path, Artifact(path, entry.size, note=note))
+                continue
+            for rel in _walk(tree, path)[:1000]:
+                child = join(path, rel)
+                if any(_under(child, h) for h in histories):
+                    continue
+                siblings = tree.ls(posixpath.dirname(child))
+                size = next((e.size for e in siblings if e.name == posixpath.basename(child)), None)
+                image = rel.lower().endswith((".png", ".jpg", ".jpeg", ".svg", ".gif"))
+                out.setdefault(child, Artifact(child, size, note="DVC plot image" if image else note))
+        return [out[k] for k in sorted(out)]
 
     def _load_vars(self, state: _State, vars_: object, context: dict[str, object]) -> None:
         if not isinstance(vars_, list):
@@ -1556,6 +1617,23 @@ class _Reading:
                         mv, stage=held[-1][2], aliases=tuple(sorted(s for _, _, s in held))
                     )
                 yield mv
+
+
+def _plot_note(opts: Mapping[str, object]) -> str:
+    """``DVC plot: confusion, actual vs predicted, "Confusion Matrix"``: a plot's declaration in words."""
+    parts = []
+    template = opts.get("template")
+    if isinstance(template, str) and template:
+        parts.append(template)
+    x, y = opts.get("x"), opts.get("y")
+    if isinstance(y, (str, list, dict)) and y and isinstance(x, (str, dict)) and x:
+        parts.append(f"{_param_value(y)} vs {_param_value(x)}")
+    elif isinstance(x, str) and x:
+        parts.append(f"over {x}")
+    title = opts.get("title")
+    if isinstance(title, str) and title:
+        parts.append(f'"{title}"')
+    return "DVC plot" + (": " + ", ".join(parts) if parts else "")
 
 
 def _run_order(stages: list[Stage]) -> tuple[Stage, ...]:

@@ -10,7 +10,7 @@ Real-tool cases need two throwaway virtualenvs (never the project's python):
 then, from the repository root:
 
     /tmp/dvcvenv/bin/python tests/data/dvc/make_fixtures.py \
-        [--dvclive0-python /tmp/dvclive0/bin/python] [--only pipeline nested old templated broken]
+        [--dvclive0-python /tmp/dvclive0/bin/python] [--only pipeline nested live_dvcyaml old templated broken]
 
 Cases (see README.md): ``pipeline`` (+ ``pipeline.bundle``: its git history, cloned by the tests),
 ``nested`` and ``old_dvclive`` are written by dvc/dvclive/gto; ``templated`` and the broken cases
@@ -252,6 +252,34 @@ for fold in range(2):
             live.next_step()
 """
     run_outside_git([sys.executable, "-c", script], out_dir)
+
+
+def make_live_dvcyaml(out_dir: Path) -> None:
+    """dvclive in a DVC project without pipeline stages, writing its own `dvclive/dvc.yaml`:
+    the artifact (a model, via `log_artifact`, which runs `dvc add`) and a confusion-matrix plot
+    are declared there, with paths relative to `dvclive/`."""
+    script = """
+import os, subprocess
+subprocess.run(["dvc", "init", "--no-scm", "-q"], check=True)
+from dvclive import Live
+os.makedirs("models", exist_ok=True)
+with Live("dvclive", dvcyaml="dvclive/dvc.yaml", save_dvc_exp=False) as live:
+    live.log_param("lr", 0.01)
+    for step in range(3):
+        live.log_metric("train/loss", 1.0 / (step + 1))
+        live.log_metric("acc", 0.5 + step * 0.1)
+        live.next_step()
+    with open("models/model.pt", "w") as f:
+        f.write("weights")
+    live.log_artifact("models/model.pt", type="model", name="tiny-model", desc="a tiny model", labels=["demo"])
+    live.log_sklearn_plot("confusion_matrix", [0, 1, 1, 0], [0, 1, 0, 0], name="cm.json")
+"""
+    env_path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    os.environ["PATH"] = env_path
+    ENV["PATH"] = env_path
+    run_outside_git([sys.executable, "-c", script], out_dir)
+    for junk in ("cache", "tmp"):  # the cache copy of the model and DVC's scratch space
+        shutil.rmtree(out_dir / ".dvc" / junk, ignore_errors=True)
 
 
 def make_old(out_dir: Path, python: str) -> None:
@@ -530,11 +558,13 @@ def main() -> None:
     parser.add_argument("--dvclive0-python", default="/tmp/dvclive0/bin/python")
     parser.add_argument("--only", nargs="*")
     args = parser.parse_args()
-    todo = set(args.only or ["pipeline", "nested", "old", "templated", "broken"])
+    todo = set(args.only or ["pipeline", "nested", "live_dvcyaml", "old", "templated", "broken"])
     if "pipeline" in todo:
         make_pipeline(HERE / "pipeline", HERE / "pipeline.bundle")
     if "nested" in todo:
         make_nested(HERE / "nested")
+    if "live_dvcyaml" in todo:
+        make_live_dvcyaml(HERE / "live_dvcyaml")
     if "old" in todo:
         make_old(HERE / "old_dvclive", args.dvclive0_python)
     if "templated" in todo:
