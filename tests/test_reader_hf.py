@@ -39,7 +39,7 @@ from mlreport.stores import Store, open_store
 from .conftest import DATA, to_memory
 
 HF = DATA / "hf"
-CASES = ("full", "minimal", "broken_json", "lfs_pointer")
+CASES = ("full", "minimal", "broken_json", "lfs_pointer", "peft_events")
 READER = HfTrainerReader()
 
 
@@ -550,3 +550,35 @@ def test_no_goal_is_inferred_when_the_state_is_not_conclusive(history: list[dict
              "log_history": history}
     store = memory_store({"o/trainer_state.json": json.dumps(state)})
     assert only(list(READER.read(store, "o", ReadOptions())), MetricGoal) == []
+
+
+def test_peft_adapter_config_and_event_file_date() -> None:
+    """peft_events: trainer_state.json by TrainerState, the event file by tensorboardX's
+    SummaryWriter, adapter_config.json in PEFT's format (make_fixtures.py)."""
+    run = the_run(read("peft_events"))
+    assert run.start_time == 1796164938000  # events.out.tfevents.1796164938.<host>: epoch seconds, UTC
+    assert run.end_time is None  # not in a file name; mtimes are not used
+    assert {k: v for k, v in run.params.items() if k.startswith("peft.")} == {
+        "peft.base_model_name_or_path": "google-bert/bert-base-uncased",
+        "peft.bias": "none",
+        "peft.init_lora_weights": "true",
+        "peft.lora_alpha": "16",
+        "peft.lora_dropout": "0.1",
+        "peft.modules_to_save": '["classifier", "score"]',
+        "peft.peft_type": "LORA",
+        "peft.r": "8",
+        "peft.target_modules": '["query", "value"]',  # sorted: PEFT saves a set in no fixed order
+        "peft.task_type": "SEQ_CLS",
+        "peft.use_dora": "false",
+        "peft.use_rslora": "false",
+    }
+    assert (run.tags["hf.base_model"], run.tags["hf.base_model_relation"]) == ("google-bert/bert-base-uncased", "adapter")
+
+
+def test_event_file_times_helper() -> None:
+    from mlreport.readers.hf import _event_file_times
+
+    files = [("runs/a/events.out.tfevents.1796164938.vm", 10), ("runs/b/events.out.tfevents.1796000000.h.12.0", 5),
+             ("runs/c/events.out.tfevents.x.h", 1), ("notes.txt", 3)]
+    assert _event_file_times(files) == (1796000000000, None)
+    assert _event_file_times([]) == (None, None)

@@ -12,11 +12,12 @@ written by ``git lfs pointer --file`` (Debian's ``git-lfs`` 3.3.0).
 Run from the repository root::
 
     python3.11 -m venv /tmp/venv-hf
-    /tmp/venv-hf/bin/pip install transformers==5.23.0 huggingface-hub==2.4.0
+    /tmp/venv-hf/bin/pip install transformers==5.23.0 huggingface-hub==2.4.0 tensorboardX==2.6.5
     apt-get install -y git-lfs
     HF_HUB_OFFLINE=1 /tmp/venv-hf/bin/python tests/data/hf/make_fixtures.py
 
-Cases (see README.md here): ``full``, ``minimal``, ``broken_json``, ``lfs_pointer``.
+Cases (see README.md here): ``full``, ``minimal``, ``broken_json``, ``lfs_pointer``,
+``peft_events``.
 """
 
 from __future__ import annotations
@@ -215,7 +216,42 @@ def make_lfs_pointer() -> None:
         (out / "model.safetensors").write_text(lfs_pointer(weights))
 
 
+# PEFT's LoraConfig as PeftConfigMixin.save_pretrained writes it (json, indent 2, sorted keys).
+# peft itself imports torch, which this venv does not have: the dict is its to_dict() for
+# LoraConfig(r=8, lora_alpha=16, target_modules=["query", "value"], lora_dropout=0.1,
+# task_type="SEQ_CLS") on google-bert/bert-base-uncased (peft 0.21), written out by hand.
+ADAPTER = {
+    "alpha_pattern": {}, "auto_mapping": None, "base_model_name_or_path": "google-bert/bert-base-uncased",
+    "bias": "none", "fan_in_fan_out": False, "inference_mode": True, "init_lora_weights": True,
+    "layers_pattern": None, "layers_to_transform": None, "lora_alpha": 16, "lora_dropout": 0.1,
+    "modules_to_save": ["classifier", "score"], "peft_type": "LORA", "r": 8, "rank_pattern": {},
+    "revision": None, "target_modules": ["value", "query"], "task_type": "SEQ_CLS", "use_dora": False,
+    "use_rslora": False,
+}
+
+
+def make_peft_events() -> None:
+    """A LoRA run (adapter_config.json, no card, no config.json) with checkpoints and the
+    TensorBoard event file that report_to="tensorboard" writes (tensorboardX's SummaryWriter,
+    the writer transformers' TensorBoardCallback falls back to without torch)."""
+    from tensorboardX import SummaryWriter
+
+    out = fresh("peft_events")
+    state(40, final=True).save_to_json(str(out / "trainer_state.json"))
+    (out / "adapter_config.json").write_text(json.dumps(ADAPTER, indent=2, sort_keys=True) + "\n")
+    for step in (20, 40):
+        ckpt = out / f"checkpoint-{step}"
+        ckpt.mkdir()
+        state(step, final=False).save_to_json(str(ckpt / "trainer_state.json"))
+        (ckpt / "adapter_config.json").write_text(json.dumps(ADAPTER, indent=2, sort_keys=True) + "\n")
+    writer = SummaryWriter(str(out / "runs" / "lora-run"))
+    for step, _epoch, loss, _gn, _lr in TRAIN:
+        writer.add_scalar("train/loss", loss, step)
+    writer.close()
+
+
 if __name__ == "__main__":
+    make_peft_events()
     make_full()
     make_minimal()
     make_broken_json()
