@@ -43,7 +43,9 @@ def main() -> int:
     parser.add_argument("--case", type=int, action="append", default=[], help="run only this case (repeatable)")
     parser.add_argument("--write-repro", type=Path, help="with --case: write the mutated store here")
     parser.add_argument("--json", type=Path, help="write every result here")
+    parser.add_argument("--from-json", type=Path, help="summarize the results a --json run wrote, instead of running")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--findings-md", type=Path, help="append findings not yet listed there (FUZZ_FINDINGS.md)")
     args = parser.parse_args()
 
     if args.write_repro:
@@ -73,11 +75,18 @@ def main() -> int:
             rate = done / (time.perf_counter() - t0)
             print(f"  {done:,}/{total:,} cases, {rate:.1f}/s", file=sys.stderr, flush=True)
 
-    results = harness.run(options, progress)
-    seconds = time.perf_counter() - t0
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        results, seconds = saved["results"], saved.get("seconds", 0.0)
+        options.seed, options.workers = saved["options"]["seed"], saved["options"]["workers"]
+    else:
+        results = harness.run(options, progress)
+        seconds = time.perf_counter() - t0
     summary = harness.summarize(results)
     if args.json:
-        args.json.write_text(json.dumps({"options": vars(options), "results": results}, indent=1, default=str))
+        args.json.write_text(
+            json.dumps({"options": vars(options), "seconds": seconds, "results": results}, indent=1, default=str)
+        )
     for sig, items in sorted(summary.findings.items()):
         first = items[0]
         print(f"{len(items):6d}  {sig}")
@@ -89,6 +98,9 @@ def main() -> int:
             print(f"        {line[:160]}")
         if first.get("lost_sample"):
             print(f"        lost {first['lost']} e.g. {first['lost_sample'][0]}")
+    if args.findings_md:
+        added = append_findings(args.findings_md, summary, options)
+        print(f"{added} new findings appended to {args.findings_md}")
     o = summary.outcomes
     print(
         f"seed {options.seed}, {summary.cases:,} cases in {seconds:.0f} s"
@@ -97,8 +109,57 @@ def main() -> int:
         f" died {o['died']}, unclean {o['unclean']}, escapes {o['escape']}, records lost {summary.lost_records:,}"
         f" in {summary.lost_cases} cases; refused {o['refused']}, ok {o['ok']}"
     )
+    print(f"  stopped by the crawl's guard (a reader exception, not a crash) {o['stopped']}")
     bad = sum(o[k] for k in ("crash", "hang", "memory", "died", "unclean", "escape")) + summary.lost_cases
     return 1 if bad else 0
+
+
+READERS = {
+    "mlflow": "readers/mlflow_file.py",
+    "wandb": "readers/wandb.py",
+    "tensorboard": "readers/tensorboard.py",
+    "hf": "readers/hf.py",
+    "dvc": "readers/dvc.py",
+    "manifest": "readers/manifest.py",
+}
+OWNERS = {"mlflow": "mlflow", "wandb": "wbtb", "tensorboard": "wbtb", "hf": "hdm", "dvc": "hdm", "manifest": "hdm"}
+
+
+def append_findings(path: Path, summary: harness.Summary, options: harness.Options) -> int:
+    """Append one entry per finding signature that the file does not list yet."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Fuzz findings\n"
+    n = text.count("\n## F")
+    entries = []
+    for sig, items in sorted(summary.findings.items()):
+        if f"`{sig}`" in text:
+            continue
+        first = items[0]
+        fmt = first["store"].split("/")[0]
+        reader = READERS.get(fmt, "?")
+        if fmt == "mlflow" and first["file"].endswith(".db"):
+            reader = "readers/mlflow_sql.py"
+        if first.get("where"):
+            reader = f"{reader} (failed in {first['where']})"
+        n += 1
+        lines = [
+            f"## F{n}: `{sig}` — OPEN",
+            "",
+            f"- format: {fmt} (owner: {OWNERS.get(fmt, '?')}); reader: {reader}",
+            f"- mutation: {first['op']} of {first['store']}/{first['file']}: {first['detail'][:160]}",
+            f"- cases: {len(items)} of this run (seed {options.seed}), e.g. "
+            + ", ".join(str(i["index"]) for i in items[:6]),
+            f"- reproduce: `python benchmarks/fuzz.py --seed {options.seed} --case {first['index']}`"
+            f" (`--write-repro /tmp/f{n}` writes the mutated store and its reference)",
+            "- last lines:",
+            "",
+            "      " + "\n      ".join(line[:200] for line in first.get("error", [])),
+        ]
+        if first.get("lost"):
+            lines.append(f"- records lost: {first['lost']}, e.g. {first['lost_sample'][:3]}")
+        entries.append("\n".join(lines) + "\n")
+    if entries:
+        path.write_text(text.rstrip("\n") + "\n\n" + "\n".join(entries), encoding="utf-8")
+    return len(entries)
 
 
 if __name__ == "__main__":
