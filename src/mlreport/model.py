@@ -348,6 +348,9 @@ class Run:
     source_name: str | None = None
     deleted: bool = False
     stages: tuple[Stage, ...] = ()  # a pipeline run's steps (DVC), in run order
+    # Tags the writing tool sets for itself (MLflow's ``mlflow.*``), apart from the user's ``tags``
+    # so that pages show them in their own table without knowing which tool wrote the run.
+    system_tags: Mapping[str, str] = field(default_factory=_empty)
 
     def metric(self, key: str) -> Metric | None:
         for m in self.metrics:
