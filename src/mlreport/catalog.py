@@ -318,6 +318,7 @@ def key_metrics(catalog: Catalog, runs: Sequence[Run], configured: Sequence[str]
 
 # fields added after the goldens were written, shown only when set (so old goldens stay valid)
 _OMITTED_WHEN_NONE = frozenset({"content_digest"})
+_OMITTED_WHEN_EMPTY = frozenset({"system_tags"})
 
 
 def to_jsonable(catalog: Catalog, history: bool = True) -> dict[str, Any]:
@@ -345,6 +346,7 @@ def to_jsonable(catalog: Catalog, history: bool = True) -> dict[str, Any]:
                 f.name: conv(getattr(value, f.name))
                 for f in fields(value)
                 if not (f.name in _OMITTED_WHEN_NONE and getattr(value, f.name) is None)
+                and not (f.name in _OMITTED_WHEN_EMPTY and not getattr(value, f.name))
             }
         if isinstance(value, Mapping):
             return {str(k): conv(v) for k, v in value.items()}

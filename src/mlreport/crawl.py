@@ -664,7 +664,8 @@ def matches(rule: PromoteRule, run: Run, experiments: Mapping[str, Experiment]) 
         if exp is None or not fnmatch.fnmatchcase(exp.name, rule.experiment):
             return False
     for key, pattern in rule.tags.items():
-        if key not in run.tags or not fnmatch.fnmatchcase(run.tags[key], pattern):
+        tags = run.tags if key in run.tags else run.system_tags  # a rule may name a tool's own tag
+        if key not in tags or not fnmatch.fnmatchcase(tags[key], pattern):
             return False
     for key, pattern in rule.params.items():
         if key not in run.params or not fnmatch.fnmatchcase(run.params[key], pattern):

@@ -317,3 +317,15 @@ def iso_ms(value: object) -> int | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.timezone.utc)
     return as_int(round(parsed.timestamp() * 1000))
+
+
+SYSTEM_TAG_PREFIX = "mlflow."
+
+
+def split_tags(tags: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(the user's tags, MLflow's own ``mlflow.*`` tags) of a run."""
+    user: dict[str, str] = {}
+    system: dict[str, str] = {}
+    for k, v in tags.items():
+        (system if k.startswith(SYSTEM_TAG_PREFIX) else user)[k] = v
+    return user, system

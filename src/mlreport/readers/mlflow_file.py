@@ -53,6 +53,7 @@ from ._mlflow import (
     resolve_artifact_dir,
     run_user,
     shown,
+    split_tags,
 )
 from ._mlflow_metrics import MetricLines, parse_usual_files
 
@@ -507,6 +508,7 @@ def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping
         )
 
     name = as_str(meta.get("run_name")) or tags.get(RUN_NAME_TAG) or as_str(meta.get("name")) or run_id
+    user_tags, system_tags = split_tags(tags)
     records.insert(
         0,
         Run(
@@ -521,7 +523,8 @@ def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping
             user=run_user(as_str(meta.get("user_id")), tags),
             description=tags.get(NOTE_TAG),
             params=frozen_map(params),
-            tags=frozen_map(tags),
+            tags=frozen_map(user_tags),
+            system_tags=frozen_map(system_tags),
             metrics=metrics,
             parent_key=tags.get(PARENT_TAG),
             inputs=tuple(sorted(inputs, key=lambda r: (r.dataset_key, r.context or ""))),

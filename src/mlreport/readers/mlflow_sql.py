@@ -61,6 +61,7 @@ from ._mlflow import (
     resolve_artifact_dir,
     run_user,
     shown,
+    split_tags,
 )
 from ._sqlite import ChangingDatabase, Tables, open_snapshot
 from .mlflow_file import _dataset_source, _flavors, dataset_key, logged_model_from_source
@@ -376,6 +377,7 @@ class _Reading:
                     Artifact(a.path[len(prefix) :], a.size) for a in artifacts if a.path.startswith(prefix)
                 ),
             )
+        user_tags, system_tags = split_tags(run_tags)
         yield Run(
             key=run_id,
             id=run_id,
@@ -388,7 +390,8 @@ class _Reading:
             user=run_user(as_str(user_id), run_tags),
             description=run_tags.get(NOTE_TAG),
             params=frozen_map(params),
-            tags=frozen_map(run_tags),
+            tags=frozen_map(user_tags),
+            system_tags=frozen_map(system_tags),
             metrics=metrics,
             parent_key=run_tags.get(PARENT_TAG),
             inputs=tuple(sorted(run_inputs.get(run_id, []), key=lambda r: (r.dataset_key, r.context or ""))),

@@ -680,10 +680,8 @@ class SiteRenderer:
                 stages_table=self.stages_table(r),
                 key_metrics=key_value_table([(m.key, Cell(fmt_number(m.final))) for m in r.metrics[:KEY_PARAMS]]),
                 charts=self.history_charts(r.metrics, r.key),
-                tags_table=self.tags_table({k: v for k, v in r.tags.items() if not k.startswith("mlflow.")}),
-                system_tags_table=self.tags_table(
-                    {k: v for k, v in r.tags.items() if k.startswith("mlflow.")}, searchable=False
-                ),
+                tags_table=self.tags_table(r.tags),
+                system_tags_table=self.tags_table(r.system_tags, searchable=False),
                 inputs_table=html_table(["Dataset", "Digest", "Context", "Source"], input_rows, searchable=True)
                 if input_rows
                 else None,
