@@ -188,3 +188,34 @@ def test_a_closed_stdout_ends_quietly(tmp_path: Path) -> None:
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 141
     assert err == b""
+
+
+def test_names_that_match_nothing_are_warnings_with_the_closest_name(
+    chdir_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (chdir_tmp / "mlreport.yml").write_text(
+        f"sources: [{V3}]\n"
+        "output: out\n"
+        "key_metrics: [loss, eval_ac, zzzz]\n"
+        "metric_goals: {best_los: min, loss: min}\n"
+        "gates:\n"
+        "  - {metric: final_accc, min: 0.5}\n"
+        "  - {metric: loss, max: 1, model: fixture-model}\n"
+        "promote:\n"
+        "  - {model: m, experiment: fixture-mian, tags: {mlflow.runname: '*'}, params: {lr: '*', batchsize: '*'}}\n"
+    )
+    assert main(["inspect"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "mlreport.yml" in line]
+    assert warnings == [
+        "mlreport: warning: mlreport.yml: key_metrics[1]: no metric 'eval_ac' in any run; did you mean 'eval_acc'?",
+        "mlreport: warning: mlreport.yml: key_metrics[2]: no metric 'zzzz' in any run",
+        "mlreport: warning: mlreport.yml: metric_goals.best_los: no metric 'best_los' in any run; did you mean 'best_loss'?",
+        "mlreport: warning: mlreport.yml: gates[0].metric: no metric 'final_accc' in any run; did you mean 'final_acc'?",
+        "mlreport: warning: mlreport.yml: gates[1].model: no model matches 'fixture-model'; did you mean 'fixture model'?",
+        "mlreport: warning: mlreport.yml: promote[0].experiment: no experiment matches 'fixture-mian'; "
+        "did you mean 'fixture-main'?",
+        "mlreport: warning: mlreport.yml: promote[0].tags.mlflow.runname: no run has the tag 'mlflow.runname'; "
+        "did you mean 'mlflow.runName'?",
+        "mlreport: warning: mlreport.yml: promote[0].params.batchsize: no run has the param 'batchsize'; "
+        "did you mean 'batch_size'?",
+    ]

@@ -158,7 +158,12 @@ def _load(args: argparse.Namespace) -> Any:
     return config.with_overrides(**overrides)
 
 
-def _report_problems(catalog: Any) -> None:
+def _report_problems(catalog: Any, config: Any = None) -> None:
+    if config is not None:
+        from .config import unknown_names
+
+        for warning in unknown_names(config, catalog):
+            log.warning("%s", warning)
     for p in catalog.problems:
         log.warning("%s", p.message() if p.origin.store in ("", ".") else f"cannot read {_where(p)}: {p.reason}")
 
@@ -186,7 +191,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             result = build_site(config, progress)
         finally:
             progress.clear()
-        _report_problems(result.catalog)
+        _report_problems(result.catalog, config)
     c = result.catalog
     log.info(
         "built %s in %.1fs: %d models, %d versions, %d experiments, %d runs, %d problems",
@@ -210,7 +215,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     args.output = args.site_url = args.title = args.strict = args.builder = None
     config = _load(args)
     catalog = read_catalog(config)
-    _report_problems(catalog)
+    _report_problems(catalog, config)
     json.dump(to_jsonable(catalog, history=args.history), sys.stdout, indent=2, sort_keys=False, ensure_ascii=False)
     sys.stdout.write("\n")
     sys.stdout.flush()  # here, where a closed pipe is handled, not at interpreter exit
@@ -230,7 +235,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     config = diff_config(args.candidate, args.sources, args.config, args.site_url)
     catalog = read_catalog(config)
-    _report_problems(catalog)
+    _report_problems(catalog, config)
     report = diff_report(catalog, config, args.candidate, args.against)
     for warning in report.warnings:
         log.warning("%s", warning)

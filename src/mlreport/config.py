@@ -20,6 +20,7 @@ import yaml
 from .errors import ConfigError, kind_of
 
 if TYPE_CHECKING:
+    from .catalog import Catalog
     from .gates import Gate
 
 T = TypeVar("T")
@@ -348,3 +349,52 @@ class _Checker:
             version=version,
             only_finished=self.boolean(data.get("only_finished", True), f"{where}.only_finished"),
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# names that match nothing (checked after the crawl, when the names are known)
+
+
+def unknown_names(config: Config, catalog: Catalog) -> list[str]:
+    """Warnings for names in the config that match nothing the crawl found, each with the key path
+    and the closest existing name: ``mlreport.yml: key_metrics[1]: no metric 'val_acc' in any run;
+    did you mean 'val_auc'?``. A typo there is otherwise silent (an empty column, a gate that never
+    applies, a rule that promotes nothing)."""
+    import fnmatch
+
+    metrics = {m.key for r in catalog.runs for m in r.metrics} | {m.key for v in catalog.versions for m in v.metrics}
+    experiments = {e.name for e in catalog.experiments}
+    models = {m.name for m in catalog.models} | {v.model for v in catalog.versions}
+    tags = {k for r in catalog.runs for k in r.tags}
+    params = {k for r in catalog.runs for k in r.params}
+    filename = config.path.name if config.path is not None else "config"
+    out: list[str] = []
+
+    def warn(where: str, what: str, name: str, known: set[str]) -> None:
+        out.append(f"{filename}: {where}: {what.format(repr_name(name))}{_closest(name, known)}")
+
+    for i, name in enumerate(config.key_metrics):
+        if name not in metrics:
+            warn(f"key_metrics[{i}]", "no metric {} in any run", name, metrics)
+    for name in config.metric_goals:
+        if name not in metrics:
+            warn(f"metric_goals.{name}", "no metric {} in any run", name, metrics)
+    for i, gate in enumerate(getattr(config, "gates", ())):
+        if gate.metric not in metrics:
+            warn(f"gates[{i}].metric", "no metric {} in any run", gate.metric, metrics)
+        if gate.model is not None and not any(fnmatch.fnmatchcase(m, gate.model) for m in models):
+            warn(f"gates[{i}].model", "no model matches {}", gate.model, models)
+    for i, rule in enumerate(config.promote):
+        if rule.experiment is not None and not any(fnmatch.fnmatchcase(e, rule.experiment) for e in experiments):
+            warn(f"promote[{i}].experiment", "no experiment matches {}", rule.experiment, experiments)
+        for key in rule.tags:
+            if key not in tags:
+                warn(f"promote[{i}].tags.{key}", "no run has the tag {}", key, tags)
+        for key in rule.params:
+            if key not in params:
+                warn(f"promote[{i}].params.{key}", "no run has the param {}", key, params)
+    return out
+
+
+def repr_name(name: str) -> str:
+    return f"'{name}'"

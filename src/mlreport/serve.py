@@ -16,7 +16,7 @@ from collections.abc import Callable
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from .config import Config
+from .config import Config, unknown_names
 from .errors import MlreportError, UsageError
 from .publish import check_output, output_lock, protected_paths, resolve_output, work_dir_for
 from .site import build_site
@@ -102,7 +102,9 @@ def _serve(
 ) -> int:
     # taken before the first build: a change made while it runs is seen, not folded in
     last = _fingerprint(watched)
-    build_site(config)
+    result = build_site(config)
+    for warning in unknown_names(config, result.catalog):
+        log.warning("%s", warning)
     url = f"http://{host}:{server.server_address[1]}/"
     log.info("serving %s at %s (Ctrl-C to stop)", site_dir, url)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
