@@ -500,6 +500,7 @@ def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping
                 run_key=run_id,
                 status="READY",
                 model_type=_flavors(entry),
+                created=iso_ms(entry.get("utc_time_created")),  # MLmodel's own time, UTC
                 artifacts=tuple(
                     Artifact(a.path[len(prefix) :], a.size) for a in artifacts if a.path.startswith(prefix)
                 ),

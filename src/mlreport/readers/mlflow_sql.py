@@ -56,6 +56,7 @@ from ._mlflow import (
     bad_int,
     git_info,
     hidden,
+    iso_ms,
     parse_log_model_history,
     parse_status,
     resolve_artifact_dir,
@@ -373,6 +374,7 @@ class _Reading:
                 run_key=run_id,
                 status="READY",
                 model_type=_flavors(entry),
+                created=iso_ms(entry.get("utc_time_created")),  # MLmodel's own time, UTC
                 artifacts=tuple(
                     Artifact(a.path[len(prefix) :], a.size) for a in artifacts if a.path.startswith(prefix)
                 ),
