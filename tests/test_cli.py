@@ -202,7 +202,7 @@ def test_names_that_match_nothing_are_warnings_with_the_closest_name(
         "  - {metric: final_accc, min: 0.5}\n"
         "  - {metric: loss, max: 1, model: fixture-model}\n"
         "promote:\n"
-        "  - {model: m, experiment: fixture-mian, tags: {mlflow.runname: '*'}, params: {lr: '*', batchsize: '*'}}\n"
+        "  - {model: m, experiment: fixture-mian, tags: {coment: '*'}, params: {lr: '*', batchsize: '*'}}\n"
     )
     assert main(["inspect"]) == 0
     warnings = [line for line in capsys.readouterr().err.splitlines() if "mlreport.yml" in line]
@@ -214,8 +214,7 @@ def test_names_that_match_nothing_are_warnings_with_the_closest_name(
         "mlreport: warning: mlreport.yml: gates[1].model: no model matches 'fixture-model'; did you mean 'fixture model'?",
         "mlreport: warning: mlreport.yml: promote[0].experiment: no experiment matches 'fixture-mian'; "
         "did you mean 'fixture-main'?",
-        "mlreport: warning: mlreport.yml: promote[0].tags.mlflow.runname: no run has the tag 'mlflow.runname'; "
-        "did you mean 'mlflow.runName'?",
+        "mlreport: warning: mlreport.yml: promote[0].tags.coment: no run has the tag 'coment'; did you mean 'comment'?",
         "mlreport: warning: mlreport.yml: promote[0].params.batchsize: no run has the param 'batchsize'; "
         "did you mean 'batch_size'?",
     ]
