@@ -38,7 +38,7 @@ from typing import Any
 
 from .catalog import Catalog, FoundStore, make_catalog, version_sort_key
 from .config import Config, PromoteRule, SourceConfig
-from .errors import MlreportError, SourceError
+from .errors import MlreportError, SourceError, StoreAccessError
 from .history_store import HistoryFile, Location
 from .model import (
     Dataset,
@@ -281,6 +281,10 @@ def guarded(read: Callable[[], Iterable[Record]], origin: Origin, label: str) ->
                 return
             count += 1
             yield clean_record(record)
+    except StoreAccessError:
+        # A store that stops answering mid-crawl (a bucket server gone) fails the build: a site
+        # published from half a store would silently drop records.
+        raise
     except MlreportError:
         if count == 0:
             raise
