@@ -185,4 +185,6 @@ def test_project_docs_build_with_the_example(tmp_path: Path, monkeypatch: pytest
     model = site / "example" / "models" / "churn-classifier"
     assert sorted(p.name for p in model.iterdir() if p.is_dir()) == ["1", "2", "3", "4", "@challenger", "@champion", "compare"]
     champion = (model / "@champion" / "index.html").read_text()
-    assert re.search(r'url=\.\./3/"', champion)
+    # the alias page links to its holder and shows its history (no redirect: issue 9)
+    assert re.search(r'points at <a href="\.\./3/">version 3</a>', champion)
+    assert "held by" in champion and "history starts here" in champion

@@ -267,7 +267,7 @@ def timeline(ledger: Ledger, model: str, alias: str, stage: bool = False) -> tup
     return tuple(reversed((m.stages if stage else m.aliases).get(alias, ())))
 
 
-def _day(ms: int) -> str:
+def day(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
 
 
@@ -285,7 +285,7 @@ def describe(entries: tuple[Holding, ...]) -> str:
     parts = []
     for i, h in enumerate(entries):
         who = _who(h)
-        when = f" since {_day(h.since)}" if h.since is not None else ""
+        when = f" since {day(h.since)}" if h.since is not None else ""
         if h.seen == "start":
             when = " (history starts here)"
         parts.append(f"held by {who}{when}" if i == 0 else f"before that {who}{when}")
@@ -322,12 +322,16 @@ def load_previous(location: str) -> Ledger | None:
         ) from None
 
 
-def history_pages(catalog: Catalog, title: str, site_url: str | None, prefix: str, location: str) -> dict[str, bytes]:
+def observe_build(catalog: Catalog, location: str) -> Ledger:
+    """This build's ledger: the previous one at ``location`` with what moved appended."""
+    return observe(load_previous(location), catalog, build_clock())
+
+
+def history_pages(catalog: Catalog, ledger: Ledger, title: str, site_url: str | None, prefix: str) -> dict[str, bytes]:
     """``history.json`` and ``feed.xml`` for the site (paths relative to the docs root)."""
     from .feed import FEED_NAME, atom_feed
     from .render.pages import plan_urls
 
-    ledger = observe(load_previous(location), catalog, build_clock())
     urls = plan_urls(catalog, prefix)
     feed = atom_feed(
         catalog,

@@ -236,7 +236,11 @@ def build_site(
         t = Path(config.templates)
         templates_dir = str(t if t.is_absolute() else config.base_dir / t)
 
-    renderer = SiteRenderer(catalog, render_config, templates_dir)
+    # review (issue 9): the alias ledger, read back and advanced before the pages that show it
+    from .ledger import history_pages, observe_build, previous_location
+
+    ledger = observe_build(catalog, previous_location(config.history, str(site_dir), prefix))
+    renderer = SiteRenderer(catalog, render_config, templates_dir, ledger=ledger)
     refs = renderer.refs()
     docs: dict[str, str | bytes] = dict(asset_pages(prefix))
     if engine:
@@ -248,11 +252,7 @@ def build_site(
     else:
         items = [item for ref in refs for item in renderer.render_ref(ref)]
         docs.update(markdown_pages(items))
-    # review (issue 9): the alias ledger and the Atom feed, published with the site
-    from .ledger import history_pages, previous_location
-
-    where = previous_location(config.history, str(site_dir), prefix)
-    docs.update(history_pages(catalog, config.title, config.site_url, prefix, where))
+    docs.update(history_pages(catalog, ledger, config.title, config.site_url, prefix))  # review (issue 9)
     for rel, data in user_pages.items():
         docs.setdefault(rel, data)
     timings["plan"] = time.perf_counter() - t1
@@ -300,7 +300,7 @@ def build_site(
             t4 = time.perf_counter()
             titles = page_titles(docs_dir)
             spec = ThemeSpec(text, str(work_dir), tuple(sorted(titles)), titles, epoch)
-            ctx = RenderContext(catalog, render_config, templates_dir, spec)
+            ctx = RenderContext(catalog, render_config, templates_dir, spec, ledger=ledger)
             g = _global_digest(render_config, templates_dir, spec)
             inputs = PageInputs(renderer, g)
             digests = [inputs.digest(ref) for ref in refs]

@@ -123,12 +123,40 @@ class PageInputs:
         out += [self.url(u.alias, (name, a)) for a in m.aliases]
         return out
 
+    # review (issue 9): a version page compares with its baseline (another version of the model,
+    # chosen by aliases and order), says which version serves (every version's stage) and
+    # evaluates gates (the metrics every version logs); model and alias pages show the ledger.
+    def model_versions(self, name: str) -> bytes:
+        """Every version of a model with its run and logged model, once per model."""
+        memo: dict[str, bytes] = self.__dict__.setdefault("_model_versions", {})
+        if name not in memo:
+            c = self.c
+            parts: list[bytes] = []
+            for v in c.versions_by_model.get(name, ()):
+                parts += [self.rec(v), self.rec(c.run_by_key.get(v.run_key or ""))]
+                parts.append(self.rec(c.logged_model_by_key.get(v.logged_model_key or "")))
+            memo[name] = _h(parts).encode()
+        return memo[name]
+
+    def review(self, name: str, v: ModelVersion | None) -> list[bytes]:
+        parts = [self.model_versions(name)]
+        ledger = self.r.ledger
+        parts.append(pickle.dumps(ledger.models.get(name) if ledger is not None else None, 5))
+        if v is not None:
+            from ..review import choose_baseline, subject_of_version
+
+            base = choose_baseline(self.c, subject_of_version(self.c, v), None, self.r.config.baseline)[0]
+            if base is not None and base.run is not None:
+                parts += self.run_context(base.run.key)
+        return parts
+
     def digest(self, ref: PageRef) -> str:
         family, key = ref
         c, u = self.c, self.r.urls
         parts: list[bytes] = [self.g, family.encode(), key.encode()]
         if family in ("model", "compare"):
             parts += self.model_context(key)
+            parts += self.review(key, None)
         elif family == "version":
             name, version = key.split("\0", 1)
             m = self.r.model_by_name[name]
@@ -142,12 +170,15 @@ class PageInputs:
             parts.append(self.histories(v.logged_model_key or ""))
             parts += [c.goal(mm.key).encode() for mm in (lm.metrics if lm else ())]
             parts += [c.goal(mm.key).encode() for mm in v.metrics] if hasattr(v, "metrics") else []
+            parts += self.review(name, v)
         elif family == "alias":
             name, alias = key.split("\0", 1)
             m = self.r.model_by_name[name]
             target = m.aliases.get(alias, "")
             parts += [repr((name, alias, target)).encode(), self.url(u.version, (name, target))]
             parts += [self.url(u.model, name), self.url(u.alias, (name, alias))]
+            parts += [self.url(u.version, (name, x.version)) for x in c.versions_by_model.get(name, ())]
+            parts += self.review(name, None)
         elif family == "run":
             parts += self.run_context(key)
         elif family == "experiment":

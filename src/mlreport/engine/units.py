@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..catalog import Catalog
 from ..config import Config
+from ..ledger import Ledger
 from ..render.page import Asset, Page, SearchEntry
 from ..render.pages import PageRef, SiteRenderer
 from .theme import ThemeSpec, theme_for
@@ -24,6 +25,7 @@ class RenderContext:
     config: Config
     templates_dir: str | None
     theme: ThemeSpec | None  # None: the Markdown builders (``mkdocs-full``, ``zensical`` …)
+    ledger: Ledger | None = None  # review (issue 9): the alias history the pages show
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ def renderer_for(ctx: RenderContext) -> SiteRenderer:
     r = _RENDERERS.get(id(ctx))
     if r is None:
         _RENDERERS.clear()
-        r = _RENDERERS[id(ctx)] = SiteRenderer(ctx.catalog, ctx.config, ctx.templates_dir)
+        r = _RENDERERS[id(ctx)] = SiteRenderer(ctx.catalog, ctx.config, ctx.templates_dir, ledger=ctx.ledger)
     return r
 
 

@@ -15,9 +15,10 @@ from typing import Any
 
 from markupsafe import Markup
 
-from .. import __version__
+from .. import __version__, review_html
 from ..catalog import Catalog, key_metrics
 from ..config import Config
+from ..ledger import Ledger
 from ..model import Dataset, Experiment, LoggedModel, Metric, ModelVersion, RegisteredModel, Run
 from .charts import category_figure, figure_div, line_figure
 from .lineage import Node, lineage_svg
@@ -139,8 +140,11 @@ def docs_path(page_dir: str) -> str:
 class SiteRenderer:
     """Renders every page of the site from one catalog."""
 
-    def __init__(self, catalog: Catalog, config: Config, templates_dir: str | None = None) -> None:
+    def __init__(
+        self, catalog: Catalog, config: Config, templates_dir: str | None = None, ledger: Ledger | None = None
+    ) -> None:
         self.c = catalog
+        self.ledger = ledger  # review (issue 9): alias history for model and alias pages
         self.config = config
         self.prefix = (config.prefix.strip("/") + "/") if config.prefix else ""
         self.urls = plan_urls(catalog, self.prefix)
@@ -366,6 +370,10 @@ class SiteRenderer:
                     Cell((m.description or "")[:200]),
                 ]
             )
+        if self.config.gates:  # review (issue 9): the gates of each model's newest version
+            columns.insert(4, "Gates")
+            for m, row in zip(self.c.models, rows, strict=True):
+                row.insert(4, review_html.newest_gates(self, m.name))
         self.asset(here + "models.csv", csv_bytes(columns, rows))
         self.emit(
             here,
@@ -449,6 +457,10 @@ class SiteRenderer:
                     Cell(fmt_time(v.created), sort=v.created),
                 ]
             )
+        if self.config.gates:  # review (issue 9): each version's gates, after the key metrics
+            columns.insert(4 + len(keys), "Gates")
+            for v, row in zip(reversed(versions), rows, strict=True):
+                row.insert(4 + len(keys), review_html.gate_summary(review_html.version_review(self, v)[1]))
         self.asset(here + "versions.csv", csv_bytes(columns, rows))
         charts = []
         labels = [v.version for v in versions]
@@ -498,6 +510,7 @@ class SiteRenderer:
                 ),
                 charts=charts,
                 key_metrics=keys,
+                timeline=review_html.model_timeline(self, here, m.name),
                 origin=m.origin,
                 store_display=_display(m.origin.store, m.origin.path),
             ),
@@ -518,6 +531,7 @@ class SiteRenderer:
                 title=safe_title(f"{m.name} @{alias}"),
                 target=self.link(here, target),
                 model_url=self.link(here, self.urls.model[m.name]),
+                timeline=review_html.model_timeline(self, here, m.name, alias),
             ),
         )
 
@@ -575,6 +589,7 @@ class SiteRenderer:
                 title=safe_title(f"{m.name} · version {v.version}"),
                 summary=key_value_table(summary),
                 key_metrics=key_value_table(key_rows),
+                comparison=review_html.version_section(self, here, v),
                 description=note(v.description) if v.description else None,
                 run_description=note(run.description) if run and run.description else None,
                 tags_table=self.tags_table({k: t for k, t in v.tags.items() if not k.startswith(MODEL_CARD)}),
