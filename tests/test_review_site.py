@@ -92,3 +92,28 @@ def test_model_and_alias_pages_show_the_history(site: Path) -> None:
     )
     model = (site / "models" / "churn-classifier" / "index.html").read_text()
     assert "<strong>stage production</strong>: held by" in model
+
+
+def test_an_incremental_build_redraws_a_comparison_when_the_baseline_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .test_review_history import write_store
+
+    store = tmp_path / "store"
+    write_store(store, champion=1)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795000000")
+    assert main(["build", str(store), "-o", "site", "-q"]) == 0
+    page = tmp_path / "site" / "models" / "churn-classifier" / "3" / "index.html"
+    assert "Compared with @champion (v1)" in page.read_text()
+    # only the champion's own record changes: v3's page must still be drawn again
+    v1 = store / "v1.mlreport.yaml"
+    v1.write_text(v1.read_text().replace("val_auc: 0.81", "val_auc: 0.99"))
+    assert main(["build", str(store), "-o", "site", "-q"]) == 0
+    assert "<td>0.99 </td>" in page.read_text() and "mlr-worse" in page.read_text()
+    # and the alias moving redraws the comparison and the timeline
+    write_store(store, champion=2)
+    assert main(["build", str(store), "-o", "site", "-q"]) == 0
+    assert "Compared with @champion (v2)" in page.read_text()
+    alias = (tmp_path / "site" / "models" / "churn-classifier" / "@champion" / "index.html").read_text()
+    assert "held by" in alias and "before that" in alias
