@@ -141,7 +141,8 @@ class PageInputs:
     def review(self, name: str, v: ModelVersion | None) -> list[bytes]:
         parts = [self.model_versions(name)]
         ledger = self.r.ledger
-        parts.append(pickle.dumps(ledger.models.get(name) if ledger is not None else None, 5))
+        # repr, not pickle: a ledger read back shares fewer string objects than a fresh one
+        parts.append(repr(ledger.models.get(name) if ledger is not None else None).encode())
         if v is not None:
             from ..review import choose_baseline, subject_of_version
 
