@@ -674,3 +674,46 @@ def test_a_store_nested_at_mlruns_mlruns_is_read_too() -> None:
     assert exp.name == "nested" and exp.key.startswith("exp:mlruns/")
     assert nested.metric("loss").final == 0.25  # type: ignore[attr-defined]
     assert sorted(e.name for e in catalog.experiments) == ["Default", "Default", "cases", "nested"]
+
+
+def test_read_ahead_never_follows_links_nor_blocks_on_special_files(tmp_path: Path) -> None:
+    import os
+
+    from mlreport.readers._readahead import ReadAhead, warm
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("x")
+    run = tmp_path / "store" / "1" / "run"
+    (run / "params").mkdir(parents=True)
+    (run / "params" / "lr").write_text("0.1")
+    (run / "artifacts").mkdir()
+    (run / "artifacts" / "big.bin").write_bytes(b"0" * 10)
+    os.symlink(outside / "secret", run / "params" / "leak")
+    os.symlink(outside, run / "linked-dir")
+    os.mkfifo(run / "params" / "fifo")
+    assert warm(str(run)) == 3  # lr, the fifo (opened non-blocking, not read), big.bin (listed)
+    os.symlink(outside, tmp_path / "store" / "1" / "elsewhere")
+    ahead = ReadAhead(tmp_path / "store", ["1/elsewhere"])
+    assert ahead._warm("1/elsewhere") == 0 and ahead._warm("1/run") == 3
+
+
+def test_reading_ahead_on_a_cold_store_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlreport.readers import _readahead
+
+    monkeypatch.setattr(_readahead, "COLD_PER_FILE_S", 0.0)  # every store counts as cold
+    started = []
+    real = _readahead.ThreadPoolExecutor
+
+    def pool(*args: object, **kwargs: object) -> object:
+        started.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_readahead, "ThreadPoolExecutor", pool)
+    ahead = read(STORES["v3_file"])
+    monkeypatch.undo()
+    plain = read(STORES["v3_file"])
+    assert started
+    assert [(r.key, dict(r.params), [(m.key, m.count, repr(m.final)) for m in r.metrics]) for r in ahead.runs] == [
+        (r.key, dict(r.params), [(m.key, m.count, repr(m.final)) for m in r.metrics]) for r in plain.runs
+    ]

@@ -56,6 +56,7 @@ from ._mlflow import (
     split_tags,
 )
 from ._mlflow_metrics import MetricLines, parse_usual_files
+from ._readahead import ReadAhead
 
 log = logging.getLogger("mlreport.readers.mlflow_file")
 
@@ -194,23 +195,23 @@ class MlflowFileReader:
             except Exception as exc:  # noqa: BLE001
                 ctx.problem(join(exp_dir, "models"), f"logged models skipped: {_describe(exc)}")
             yield from _read_traces(ctx, exp_dir, experiment.key)
-            for i, run_dir in enumerate(run_dirs):
-                if store.prefetches and i % _PREFETCH_RUNS == 0:
-                    # keep the next one or two windows of runs in flight while this one is parsed
-                    ahead = run_dirs[i + _PREFETCH_RUNS if i else 0 : i + 2 * _PREFETCH_RUNS]
-                    store.prefetch(p for run in ahead for p in _run_files(store, run))
-                try:
-                    records = _read_run(ctx, run_dir, experiment, datasets)
-                except _Skip as skip:
-                    ctx.problem(skip.path, skip.reason)
-                    records = []
-                except Exception as exc:  # noqa: BLE001 - one run's fault, never the store's
-                    ctx.problem(run_dir, f"run skipped: {_describe(exc)}")
-                    records = []
-                yield from records
-                done += 1
-                if done % 100 == 0 or done == total:
-                    options.progress("runs", done, total)
+            local = store.local_root()
+            ahead = ReadAhead(local, run_dirs) if local is not None and not store.prefetches else None
+            try:
+                for i, run_dir in enumerate(run_dirs):
+                    if ahead is not None:
+                        ahead.at(i)
+                    elif store.prefetches and i % _PREFETCH_RUNS == 0:
+                        # keep the next one or two windows of runs in flight while this one is parsed
+                        window = run_dirs[i + _PREFETCH_RUNS if i else 0 : i + 2 * _PREFETCH_RUNS]
+                        store.prefetch(p for run in window for p in _run_files(store, run))
+                    yield from _read_run_guarded(ctx, run_dir, experiment, datasets)
+                    done += 1
+                    if done % 100 == 0 or done == total:
+                        options.progress("runs", done, total)
+            finally:
+                if ahead is not None:
+                    ahead.close()
             yield from ctx.problems
             ctx.problems.clear()
         if store.prefetches:
@@ -240,6 +241,16 @@ def _prefixed(rec: Record, prefix: str) -> Record:
         keys = tuple(f"exp:{prefix}{k[4:]}" if k.startswith("exp:") else k for k in rec.keys)
         return replace(rec, keys=keys)
     return rec
+
+
+def _read_run_guarded(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping[str, Dataset]) -> list[Record]:
+    try:
+        return _read_run(ctx, run_dir, experiment, datasets)
+    except _Skip as skip:
+        ctx.problem(skip.path, skip.reason)
+    except Exception as exc:  # noqa: BLE001 - one run's fault, never the store's
+        ctx.problem(run_dir, f"run skipped: {_describe(exc)}")
+    return []
 
 
 def _describe(exc: BaseException) -> str:
