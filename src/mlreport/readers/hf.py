@@ -213,8 +213,12 @@ class _Unreadable(Exception):
     pass
 
 
-def _load_json(ctx: _Ctx, path: str, data: bytes | OSError | None) -> object:
-    """Parse a needed JSON file, or record a Problem and raise :class:`_Unreadable`."""
+def _load_json(ctx: _Ctx, path: str, data: bytes | OSError | None, walk_depth: bool = True) -> object:
+    """Parse a needed JSON file, or record a Problem and raise :class:`_Unreadable`.
+
+    ``walk_depth=False`` skips the second, iterative depth walk (the parser's own recursion
+    bound stays): for ``trainer_state.json``, whose long ``log_history`` only flat loops read.
+    """
     if data is None:
         raise _Unreadable
     if isinstance(data, OSError):
@@ -230,7 +234,7 @@ def _load_json(ctx: _Ctx, path: str, data: bytes | OSError | None) -> object:
         ctx.problem(path, "not UTF-8 text")
         raise _Unreadable from None
     try:
-        return load_json(text, max_depth=MAX_DEPTH)
+        return load_json(text, max_depth=MAX_DEPTH if walk_depth else None)
     except json.JSONDecodeError as exc:
         ctx.problem(path, f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
         raise _Unreadable from None
@@ -239,9 +243,11 @@ def _load_json(ctx: _Ctx, path: str, data: bytes | OSError | None) -> object:
         raise _Unreadable from None
 
 
-def _load_object(ctx: _Ctx, path: str, data: bytes | OSError | None) -> dict[str, object] | None:
+def _load_object(
+    ctx: _Ctx, path: str, data: bytes | OSError | None, walk_depth: bool = True
+) -> dict[str, object] | None:
     try:
-        value = _load_json(ctx, path, data)
+        value = _load_json(ctx, path, data, walk_depth)
     except _Unreadable:
         return None
     if not isinstance(value, dict):
@@ -391,7 +397,7 @@ class HfTrainerReader:
 
         # trainer_state.json, or the newest checkpoint's when it is missing or unreadable.
         if _STATE in top:
-            parts.state = _load_object(ctx, join(path, _STATE), parts.contents.get(_STATE))
+            parts.state = _load_object(ctx, join(path, _STATE), parts.contents.get(_STATE), walk_depth=False)
         if parts.state is None:
             names = {rel for rel, _size in files}
             for _n, name in reversed(checkpoints):
@@ -400,7 +406,7 @@ class HfTrainerReader:
                     data = parts.contents.get(rel)
                     if data is None:
                         data = store.read_many([join(path, rel)])[join(path, rel)]
-                    parts.state = _load_object(ctx, join(path, rel), data)
+                    parts.state = _load_object(ctx, join(path, rel), data, walk_depth=False)
                     break
         if "config.json" in top:
             config_path = join(path, "config.json")
@@ -446,24 +452,51 @@ def _state_metrics(
     if not isinstance(history, list):
         ctx.problem(join(path, _STATE), "log_history is not a list")
         history = []
-    points: dict[str, list[tuple[int, int, float]]] = {}
+    # Columns per key, filled in one pass with type checks inlined: this loop is most of the
+    # reader's time on a long log_history (issue 12).
+    cols: dict[str, tuple[list[int], list[float]]] = {}
     finished = False
     no_step = 0
     for entry in history:
-        step = _number(entry.get("step")) if isinstance(entry, dict) else None
-        if step is None or not math.isfinite(step) or not isinstance(entry, dict):
+        if type(entry) is not dict:
             no_step += 1
             continue
-        finished = finished or "train_runtime" in entry
+        raw_step = entry.get("step")
+        kind = type(raw_step)
+        if kind is int and -(2**63) <= raw_step <= 2**63 - 1:  # type: ignore[operator]
+            step: int = raw_step  # type: ignore[assignment]
+        else:
+            number = _number(raw_step) if kind in (int, float) else None
+            if number is None or not math.isfinite(number):
+                no_step += 1
+                continue
+            step = clamp_int64(int(number))
+        if "train_runtime" in entry:
+            finished = True
         for key, raw in entry.items():
-            value = _number(raw)
-            if key != "step" and value is not None:
-                points.setdefault(key, []).append((clamp_int64(int(step)), -1, value))
+            kind = type(raw)
+            if kind is float:
+                value: float | None = raw
+            elif kind is int:
+                value = _number(raw)
+                if value is None:
+                    continue
+            else:
+                continue
+            if key == "step":
+                continue
+            col = cols.get(key)
+            if col is None:
+                col = cols[key] = ([], [])
+            col[0].append(step)
+            col[1].append(value)  # type: ignore[arg-type]
     if no_step:
         ctx.problem(join(path, _STATE), f"{no_step} log_history entries have no step; skipped")
     metrics = {}
-    for key in sorted(points):
-        metrics[key] = Metric.from_history(key, MetricHistory.from_points(points[key]))
+    for key in sorted(cols):
+        steps, values = cols[key]
+        history = MetricHistory.from_columns(steps, [-1] * len(steps), values)
+        metrics[key] = Metric.from_history(key, history)
     return metrics, finished
 
 
@@ -480,13 +513,17 @@ def _read_card(ctx: _Ctx, readme: str, data: bytes | OSError) -> tuple[dict[str,
     if front is None:
         return {}, body
     try:
-        # the pure-Python loader: its error positions are the ones the messages were written for
-        card = load_yaml(front, loader=yaml.SafeLoader)
+        card = load_yaml(front)  # libyaml: a card's front matter is most of the reading time
     except BoundedError as exc:
         ctx.problem(readme, f"YAML front matter refused: {exc}")
         return {}, body
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+    except yaml.YAMLError:
+        # worded by the pure-Python parser, whose positions do not depend on the install
+        mark = None
+        try:
+            yaml.load(front, Loader=yaml.SafeLoader)  # noqa: S506 - a safe loader
+        except yaml.YAMLError as pure:
+            mark = getattr(pure, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""  # +1: 0-based, +1: '---'
         ctx.problem(readme, f"invalid YAML front matter{where}")
         return {}, body

@@ -1,0 +1,229 @@
+"""Hugging Face, DVC/dvclive and manifest readers next to their floors, side by side (issue 12).
+
+    python benchmarks/bench_hdm.py [--runs 1000 10000] [--formats hf dvc dvc-projects manifest]
+        [--repeat 3] [--work DIR]
+
+For each format and run count, ``make_stores.py`` writes a store (reused from ``--work`` when
+present); each measurement runs in a fresh process with a warm page cache, fastest of
+``--repeat``; wall and CPU time are printed. The measurements, in the order printed:
+
+``floor-io``
+    List the store (``os.walk``) and read every byte the reader needs: HF every
+    ``trainer_state.json``, ``config.json``, ``README.md``, ``*_results.json`` and every file of
+    at most 1 KiB (a Git LFS pointer is looked for in each); dvclive every ``metrics.json``,
+    ``params.yaml`` and ``plots/metrics/**.tsv``; manifests every ``*.mlreport.yaml``.
+``floor``
+    ``floor-io`` plus the least parsing that yields what a page shows, as tight as plain Python
+    allows: HF ``json.loads`` of the state, config and results files and libyaml of the card's
+    front matter; dvclive ``json.loads`` of ``metrics.json``, libyaml of ``params.yaml`` and
+    every TSV row split and its step and value converted; manifests libyaml of each file.
+    Nothing is kept but counts. The readers also bound their parsers, validate (the manifest's
+    JSON Schema), build records and sort histories: that is the price the ratio shows.
+``reader``
+    The reader itself on every store discovery would hand it (HF: each output dir; DVC: the
+    project, or each project; manifests: the folder), every record consumed.
+``crawl``
+    ``read_catalog`` on the store, for reference (discovery, text cleaning, history files,
+    indexes: the catalog's work, not the reader's).
+
+"x floor" (reader / floor) is the budget figure (issue 12: at most 1.5); ms/run at the two run
+counts says whether reading is linear. The machine may be shared: say so next to any figure you
+quote, and compare only figures of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import make_stores  # noqa: E402 - a sibling script, not a package
+
+MEASURE = r"""
+import json, os, re, resource, sys, time
+import yaml
+kind, fmt, root = sys.argv[1], sys.argv[2], sys.argv[3]
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+RESULTS = re.compile(r"^[A-Za-z0-9_.-]+_results\.json$")
+
+def walk(base):
+    for dirpath, dirs, files in os.walk(base):
+        dirs.sort()
+        yield dirpath, sorted(files)
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+def hf_dir(d, parse):
+    units = 0
+    for dirpath, files in walk(d):
+        top = dirpath == d
+        for name in files:
+            p = os.path.join(dirpath, name)
+            needed = top and (name in ("trainer_state.json", "config.json", "README.md") or RESULTS.match(name))
+            if not needed and os.path.getsize(p) > 1024:
+                continue
+            data = read(p)
+            if not parse or not needed:
+                continue
+            if name == "README.md":
+                text = data.decode("utf-8", "replace")
+                if text.startswith("---"):
+                    front = text.split("\n---", 1)[0][3:]
+                    yaml.load(front, Loader=Loader)
+            else:
+                doc = json.loads(data)
+                if name == "trainer_state.json":
+                    for entry in doc.get("log_history", ()):
+                        units += sum(1 for k, v in entry.items() if k != "step" and isinstance(v, (int, float)))
+    return units
+
+def live_dir(d, parse):
+    units = 0
+    for dirpath, files in walk(d):
+        for name in files:
+            p = os.path.join(dirpath, name)
+            rel = os.path.relpath(p, d)
+            history = rel.startswith("plots" + os.sep + "metrics") and name.endswith(".tsv")
+            if rel in ("metrics.json", "params.yaml") or history:
+                data = read(p)
+                if not parse:
+                    continue
+                if name == "metrics.json":
+                    json.loads(data)
+                elif name == "params.yaml":
+                    yaml.load(data, Loader=Loader)
+                else:
+                    lines = data.decode().splitlines()
+                    head = lines[0].split("\t")
+                    si = head.index("step") if "step" in head else None
+                    for line in lines[1:]:
+                        cells = line.split("\t")
+                        float(cells[-1]); int(cells[si]) if si is not None else 0
+                        units += 1
+    return units
+
+def live_dirs(base):
+    for dirpath, files in walk(base):
+        if "metrics.json" in files and os.path.basename(dirpath).startswith(("dvclive", "trial-")):
+            yield dirpath
+
+t = time.perf_counter(); cpu = time.process_time()
+runs = units = 0
+if kind in ("floor-io", "floor"):
+    parse = kind == "floor"
+    if fmt == "hf":
+        for name in sorted(os.listdir(root)):
+            units += hf_dir(os.path.join(root, name), parse); runs += 1
+    elif fmt in ("dvc", "dvc-projects"):
+        for d in live_dirs(root):
+            units += live_dir(d, parse); runs += 1
+    else:
+        for name in sorted(os.listdir(root)):
+            if name.endswith(".mlreport.yaml"):
+                data = read(os.path.join(root, name))
+                if parse:
+                    yaml.load(data, Loader=Loader)
+                runs += 1
+elif kind == "reader":
+    from mlreport.readers import ReadOptions, available_readers
+    from mlreport.stores import open_store
+    from mlreport.model import Run
+    readers = available_readers()
+    store = open_store(root)
+    t = time.perf_counter(); cpu = time.process_time()
+    reader = readers["dvc" if fmt.startswith("dvc") else fmt]
+    if fmt in ("hf", "dvc-projects"):
+        paths = [e.name for e in store.ls("") if e.is_dir]
+    else:
+        paths = [""]
+    for path in paths:
+        for rec in reader.read(store, path, ReadOptions()):
+            if isinstance(rec, Run):
+                runs += 1; units += sum(m.count for m in rec.metrics)
+else:
+    from mlreport.catalog import read_catalog
+    from mlreport.config import Config, SourceConfig
+    from mlreport.readers import available_readers
+    available_readers()
+    t = time.perf_counter(); cpu = time.process_time()
+    c = read_catalog(Config(sources=(SourceConfig(root),)))
+    runs = len(c.runs); units = sum(m.count for r in c.runs for m in r.metrics)
+elapsed = time.perf_counter() - t; cpu = time.process_time() - cpu
+print(json.dumps({"seconds": elapsed, "cpu": cpu, "runs": runs, "units": units,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+KINDS = ("floor-io", "floor", "reader", "crawl")
+FORMATS = ("hf", "dvc", "dvc-projects", "manifest")
+
+
+def measure(kind: str, fmt: str, root: str, repeat: int) -> dict[str, float]:
+    results = []
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, "-c", MEASURE, kind, fmt, root], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"{kind} on {root} failed:\n{out.stderr[-3000:]}")
+        results.append(json.loads(out.stdout))
+    best = min(results, key=lambda r: r["seconds"])
+    best["cpu"] = min(r["cpu"] for r in results)
+    best["spread"] = max(r["seconds"] for r in results) / best["seconds"]
+    return best
+
+
+def store_for(fmt: str, n: int, work: Path) -> str:
+    dest = work / f"{fmt}-{n}"
+    marker = dest / "store.json"
+    if marker.exists():
+        return str(json.loads(marker.read_text())["source"])
+    dest.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    source, w = make_stores.generate(fmt, str(dest), n, 0)
+    marker.write_text(json.dumps({"source": source, "files": w.files, "bytes": w.bytes}))
+    print(f"  (wrote {fmt} {n} runs: {w.bytes / 1e6:.1f} MB in {time.perf_counter() - t0:.0f} s)", flush=True)
+    return source
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--work", type=Path, default=None, help="keep generated stores here (reused when present)")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="mlreport-bench-hdm-"))
+    print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; best of {args.repeat}; work dir {work}")
+    header = (
+        f"{'format':<13} {'runs':>6} {'measure':<9} {'wall s':>7} {'cpu s':>7} {'spread':>6} {'runs/s':>7} "
+        f"{'ms/run':>7} {'x floor':>7} {'RSS MB':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for fmt in args.formats:
+        for n in args.runs:
+            root = store_for(fmt, n, work)
+            floor = None
+            for kind in args.kinds:
+                r = measure(kind, fmt, root, args.repeat)
+                if kind == "floor":
+                    floor = r["seconds"]
+                ratio = f"{r['seconds'] / floor:.2f}" if floor and kind in ("reader", "crawl") else ""
+                print(
+                    f"{fmt:<13} {n:>6} {kind:<9} {r['seconds']:>7.2f} {r['cpu']:>7.2f} {r['spread']:>6.2f} "
+                    f"{r['runs'] / r['seconds']:>7.0f} {1000 * r['seconds'] / max(r['runs'], 1):>7.2f} "
+                    f"{ratio:>7} {r['rss_mb']:>7.0f}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
