@@ -106,11 +106,12 @@ def main() -> int:
         f"seed {options.seed}, {summary.cases:,} cases in {seconds:.0f} s"
         f" ({1000 * seconds / max(1, summary.cases):.0f} ms a case, {options.workers} workers):"
         f" crashes {o['crash']}, hangs {o['hang']}, memory {o['memory']},"
-        f" died {o['died']}, unclean {o['unclean']}, escapes {o['escape']}, records lost {summary.lost_records:,}"
+        f" died {o['died']}, unclean {o['unclean']}, escapes {o['escape']}, bloat {o['bloat']},"
+        f" records lost {summary.lost_records:,}"
         f" in {summary.lost_cases} cases; refused {o['refused']}, ok {o['ok']}"
     )
     print(f"  stopped by the crawl's guard (a reader exception, not a crash) {o['stopped']}")
-    bad = sum(o[k] for k in ("crash", "hang", "memory", "died", "unclean", "escape")) + summary.lost_cases
+    bad = sum(o[k] for k in ("crash", "hang", "memory", "died", "unclean", "escape", "bloat")) + summary.lost_cases
     return 1 if bad else 0
 
 

@@ -25,6 +25,8 @@ Outcomes of a case:
   lost when the reference has them);
 - ``unclean``: the catalog holds a string that ``mlreport.sanitize.is_clean`` rejects
   (a lone surrogate or a control character reached the catalog);
+- ``bloat``: a rendered page holds a string of more than ``MAX_PAGE_CHARS`` characters (a long
+  value copied whole into a page instead of cut);
 - ``escape``: the crawl opened a file that resolves outside the store, or a special file.
 
 **Records lost** (the measure, and why it is sound): the records of a catalog are the keys of
@@ -68,6 +70,12 @@ from . import mutate
 
 ROOT = mutate.ROOT
 CRASHY = ("crash", "hang", "memory", "died")
+#: A page (or any one string of it) longer than this copies a value whole: a **bloat** finding.
+#: Fixture pages are 10-200 KB; a value is cut for pages (mlreport.sanitize.cut_text).
+MAX_PAGE_CHARS = 1_000_000
+#: A case that uses little CPU (blocked, or starved on a loaded machine) is a hang only after
+#: this many times the time limit of wall-clock time.
+WALL_FACTOR = 6.0
 #: A worker's set-up (imports, store copies, baselines) may take this long on a loaded machine.
 STARTUP_SECONDS = 300.0
 _MAIN = threading.main_thread()
@@ -301,8 +309,12 @@ class Worker:
                         pages = self.render_site(cat, config)
                         if not isinstance(pages, dict) and self.markdown_pages is not None:
                             _texts(self.markdown_pages(pages))  # the Markdown builders' page writer
+                        longest = 0
                         for text in _texts(pages):  # every page's title, body, search entries
                             text.encode("utf-8")
+                            longest = max(longest, len(text))
+                        if longest > MAX_PAGE_CHARS:
+                            result["bloat"] = longest
                     except UnicodeEncodeError:
                         if not bad:
                             raise
@@ -324,6 +336,9 @@ class Worker:
                 result["outcome"] = "stopped"
                 result["error"] = stopped[:1]
                 result["where"] = _STOPPED.sub("", stopped[0]).split(":")[0][:80]
+            if result.get("bloat"):
+                result["outcome"] = "bloat"
+                result["error"] = [f"a page string of {result['bloat']:,} characters"]
             if bad:
                 result["outcome"] = "unclean"
                 result["error"] = [f"{len(bad)} unclean strings, e.g. {bad[0][:80]!r}"]
@@ -385,6 +400,12 @@ def _digest(doc: dict[str, Any] | None) -> str:
 
 def worker_main(seed: int, memory_mb: int, render: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a worker ends
+    try:  # and a worker does not outlive it (PR_SET_PDEATHSIG)
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
     worker = Worker(seed, memory_mb, render)
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing a reader prints may garble the protocol
@@ -423,6 +444,7 @@ class _Proc:
     proc: subprocess.Popen[str]
     index: int | None = None
     since: float = 0.0
+    cpu: float = 0.0
     ready: bool = False
 
 
@@ -453,6 +475,15 @@ def _spawn(options: Options) -> _Proc:
     return _Proc(proc)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _wait_ready(procs: list[_Proc]) -> None:
     """Wait until every worker has set up (imports, copies, baselines); its cases are timed after."""
     deadline = time.monotonic() + STARTUP_SECONDS
@@ -471,6 +502,8 @@ def run(options: Options, progress: Any = None) -> list[dict[str, Any]]:
     """Run the cases of ``options``; results sorted by case number."""
     todo = list(options.only) or list(range(options.start, options.start + options.cases))
     todo.reverse()
+    if threading.current_thread() is _MAIN:  # SIGTERM ends the run through the finally below
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     procs = [_spawn(options) for _ in range(max(1, min(options.workers, len(todo))))]
     results: dict[int, dict[str, Any]] = {}
     try:
@@ -480,6 +513,7 @@ def run(options: Options, progress: Any = None) -> list[dict[str, Any]]:
                 if p.index is None and todo:
                     p.index = todo.pop()
                     p.since = time.monotonic()
+                    p.cpu = _cpu_seconds(p.proc.pid)
                     assert p.proc.stdin is not None
                     p.proc.stdin.write(f"{p.index}\n")
                     p.proc.stdin.flush()
@@ -503,8 +537,17 @@ def run(options: Options, progress: Any = None) -> list[dict[str, Any]]:
                             progress(len(results), result)
                         continue
                     results[p.index] = _failed(options, p.index, "died", f"worker exited ({p.proc.wait()})")
-                elif now - p.since > options.timeout:
-                    results[p.index] = _failed(options, p.index, "hang", f"no answer in {options.timeout:g} s")
+                elif now - p.since > options.timeout and (
+                    _cpu_seconds(p.proc.pid) - p.cpu > options.timeout or now - p.since > options.timeout * WALL_FACTOR
+                ):
+                    # CPU time, not wall time: on a loaded machine a slow case is not a hang.
+                    # A case blocked without using CPU (a FIFO, a lock) is caught by the wall limit.
+                    results[p.index] = _failed(
+                        options,
+                        p.index,
+                        "hang",
+                        f"no answer after {now - p.since:.0f} s ({_cpu_seconds(p.proc.pid) - p.cpu:.1f} s of CPU)",
+                    )
                 else:
                     continue
                 if progress:
@@ -570,7 +613,7 @@ def signature(result: dict[str, Any]) -> str | None:
         return f"crash {fmt} {result.get('where', '')} {err[-1].split(':')[0]}"
     if outcome == "stopped":
         return f"stopped {fmt} {result.get('where', '')}"
-    if outcome in ("hang", "memory", "died", "escape"):
+    if outcome in ("hang", "memory", "died", "escape", "bloat"):
         return f"{outcome} {fmt} {result['op']}"
     if outcome == "unclean":
         return f"unclean {fmt} {result['op']}"

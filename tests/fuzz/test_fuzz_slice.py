@@ -46,7 +46,7 @@ def test_corpus_covers_every_format() -> None:
 
 def test_plan_reaches_every_operator_family() -> None:
     corpus = mutate.load_corpus()
-    ops = Counter(mutate.plan_case(corpus, SEED, i).op for i in range(CASES))
+    ops = Counter(mutate.plan_case(corpus, SEED, i).op for i in range(1000))
     for op in ("bitflip", "truncate", "invalid-utf8", "number", "deep-nest", "type-swap", "yaml-bomb"):
         assert ops[op] > 0, op
     for op in ("tfevents", "wandb-log", "sqlite-page", "sqlite-sql", "surrogate", "symlink-out", "fifo"):
@@ -240,3 +240,32 @@ def test_ci_slice_is_clean() -> None:
         f"{len(lines)} fuzz findings (python benchmarks/fuzz.py --case N --write-repro DIR):\n" + "\n".join(lines[:40])
     )
     assert not fixed, f"XFAIL cases that are clean now; remove them: {fixed}"
+
+
+def test_watch_notes_a_symlink_out_of_the_store_and_a_fifo(tmp_path: Path) -> None:
+    store, outside = tmp_path / "store", tmp_path / "outside"
+    store.mkdir()
+    outside.mkdir()
+    (outside / "secret").write_text("x")
+    (store / "inside").write_text("y")
+    (store / "link").symlink_to(outside / "secret")
+    os.mkfifo(store / "fifo")
+    watch = harness._Watch()
+    watch.root = str(store)
+    try:
+        (store / "inside").read_text()
+        assert watch.escapes == []
+        (store / "link").read_text()
+        assert watch.escapes == [f"opened link -> {outside / 'secret'}"]
+        assert (store / "fifo").read_text() == ""  # released by the watch: no hang
+        assert watch.escapes[-1] == "opened the FIFO fifo"
+    finally:
+        watch.root = None
+
+
+def test_unclean_pattern_matches_what_sanitize_rejects() -> None:
+    from mlreport.sanitize import clean_text, is_clean
+
+    for s in ("ok", "tab\tnew\nline\r", "é☃\U0001f600", "\x00", "\x1b", "\x85", "\ud800", "a\x7f"):
+        assert (harness._UNCLEAN.search(s) is None) == is_clean(s), repr(s)
+        assert harness._UNCLEAN.search(clean_text(s)) is None
