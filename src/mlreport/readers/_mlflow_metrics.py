@@ -223,7 +223,14 @@ class _Summary:
 
     def _consume(self, steps: array[int], timestamps: array[int], values: array[float]) -> None:
         self.count += len(values)
-        last = max(zip(steps, timestamps, values, strict=True), key=_final_key)
+        top = max(steps)
+        if steps.count(top) == 1:  # the usual file: one point at the highest step (C speed)
+            i = steps.index(top)
+            last = (steps[i], timestamps[i], values[i])
+        else:
+            last = max(
+                ((s, t, v) for s, t, v in zip(steps, timestamps, values, strict=True) if s == top), key=_final_key
+            )
         if self.final is None or _final_key(last) > _final_key(self.final):
             self.final = last
         b = self.bucket

@@ -27,7 +27,7 @@ WINDOW = 96
 #: Bytes read of one file at most (what is not read is only not prefetched).
 MAX_READ = 1 << 20
 #: A probe read slower than this per file means a cold cache: start reading ahead.
-COLD_PER_FILE_S = 150e-6
+COLD_PER_FILE_S = 400e-6
 _FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
