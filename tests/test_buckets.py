@@ -438,7 +438,7 @@ def test_cli_builds_from_a_bucket_and_writes_no_secret(weed: S3Server, tmp_path:
         (
             "unreachable",
             "mlreport: cannot open s3://fixtures/mlflow/v3_file/mlruns: cannot connect to the endpoint "
-            '(Could not connect to the endpoint URL: "http://127.0.0.1:{port}/fixtures/mlflow/v3_file/mlruns")',
+            "127.0.0.1:{port} (connection refused)",
         ),
     ],
 )

@@ -126,7 +126,9 @@ def test_config_file_sources_and_errors(chdir_tmp: Path, capsys: pytest.CaptureF
     )
     (chdir_tmp / "mlreport.yml").write_text("titel: x\n")
     assert main(["build"]) == 2
-    assert capsys.readouterr().err.startswith("mlreport: mlreport.yml: titel: unknown key; did you mean 'title'? (known: ")
+    assert capsys.readouterr().err.startswith(
+        "mlreport: mlreport.yml: titel: unknown key; did you mean 'title'? (known: "
+    )
     (chdir_tmp / "mlreport.yml").write_text("sources: [a\n")
     assert main(["build"]) == 2
     assert capsys.readouterr().err == "mlreport: cannot read mlreport.yml: invalid YAML at line 2\n"
@@ -218,3 +220,27 @@ def test_names_that_match_nothing_are_warnings_with_the_closest_name(
         "mlreport: warning: mlreport.yml: promote[0].params.batchsize: no run has the param 'batchsize'; "
         "did you mean 'batch_size'?",
     ]
+
+
+@pytest.mark.parametrize("protocol", ["gs", "s3"])
+def test_an_unreachable_bucket_is_one_line(chdir_tmp: Path, protocol: str) -> None:
+    # nothing listens on the port: the filesystems would retry for most of a minute and log a
+    # traceback per try; mlreport says it in one line at once (the trace only with -v)
+    import socket
+
+    pytest.importorskip({"gs": "gcsfs", "s3": "s3fs"}[protocol])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: a port nobody listens on
+    options = {"endpoint_url": f"http://127.0.0.1:{port}"}
+    options.update({"token": "anon"} if protocol == "gs" else {"anon": True})
+    (chdir_tmp / "mlreport.yml").write_text(
+        json.dumps({"sources": [{"path": f"{protocol}://bucket/mlruns", "storage_options": options}]})
+    )
+    result = run_cli("inspect", cwd=chdir_tmp)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"mlreport: cannot open {protocol}://bucket/mlruns: cannot connect to the endpoint "
+        f"127.0.0.1:{port} (connection refused)\n"
+    )
+    assert result.stdout == ""

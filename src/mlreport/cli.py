@@ -131,6 +131,15 @@ def _setup_logging(verbose: bool, quiet: bool) -> None:
     root.handlers[:] = [handler]
     root.propagate = False
     root.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO)
+    # Libraries (gcsfs, aiobotocore, fsspec …) log their retries with tracebacks; mlreport says
+    # what failed in one line, so theirs are shown only with -v (Python's last-resort handler
+    # would print them otherwise).
+    others = logging.getLogger()
+    if verbose:
+        others.addHandler(handler)
+        others.setLevel(logging.DEBUG)
+    elif not others.handlers:
+        others.addHandler(logging.NullHandler())
 
 
 def _load(args: argparse.Namespace) -> Any:

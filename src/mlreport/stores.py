@@ -1560,6 +1560,11 @@ def open_store(
         raise StoreAccessError(f"cannot open {source}: {redact(_first_line(exc), secrets)}") from None
     except Exception as exc:  # noqa: BLE001 - a bad option, unreadable credentials files …
         raise StoreAccessError(f"cannot open {source}: {redact(_first_line(exc), secrets)}") from None
+    endpoint = _endpoint(fs, options)
+    if endpoint is not None:
+        trouble = _unreachable_endpoint(endpoint)
+        if trouble is not None:
+            raise StoreAccessError(f"cannot open {source}: cannot connect to the endpoint {trouble}")
     store = FsspecStore(fs, path, source, secrets=secrets)
     if max_file_size:
         store.max_file_size = max_file_size
@@ -1586,6 +1591,64 @@ def open_store(
         except Exception as exc:  # noqa: BLE001 - the s3fs path works regardless
             log.debug("direct S3 requests not available (%s)", type(exc).__name__)
     return store
+
+
+def _endpoint(fs: Any, options: Mapping[str, Any]) -> str | None:
+    """The HTTP endpoint a bucket filesystem talks to, when it names one (s3fs, gcsfs, adlfs)."""
+    candidates = [
+        getattr(fs, "endpoint_url", None),  # s3fs
+        getattr(fs, "_endpoint", None),  # gcsfs
+        (options.get("client_kwargs") or {}).get("endpoint_url")
+        if isinstance(options.get("client_kwargs"), dict)
+        else None,
+        options.get("endpoint_url"),
+    ]
+    connection = options.get("connection_string")
+    if isinstance(connection, str):
+        m = re.search(r"BlobEndpoint=([^;]+)", connection)
+        candidates.append(m.group(1) if m else None)
+    if options.get("account_url"):
+        candidates.append(options.get("account_url"))
+    for url in candidates:
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            return url
+    return None
+
+
+def _unreachable_endpoint(url: str, attempts: int = 2, timeout: float = 5.0) -> str | None:
+    """``host:port (reason)`` when nothing answers at ``url``'s host and port, else ``None``.
+
+    The filesystems retry a refused connection for up to a minute (gcsfs: six tries with
+    exponential backoff, fixed at import) and log a traceback for each: one TCP connection
+    here turns a server that is not there into one line at once. Skipped behind a proxy, where
+    the proxy is what would answer.
+    """
+    import socket
+
+    if _proxied(url):
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    reason = ""
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(0.2)
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return None
+        except socket.gaierror:
+            return f"{host}:{port} (cannot resolve '{host}')"
+        except ConnectionRefusedError:
+            reason = "connection refused"
+        except TimeoutError:
+            reason = f"no answer in {timeout:g} s"
+        except OSError as exc:
+            reason = (exc.strerror or str(exc)).lower()
+    return f"{host}:{port} ({reason})"
 
 
 def _reason(exc: BaseException, secrets: Iterable[str]) -> str:
