@@ -60,7 +60,33 @@ def test_folder_that_is_not_a_store(chdir_tmp: Path, capsys: pytest.CaptureFixtu
 def test_file_that_is_not_a_database(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (chdir_tmp / "mlflow.db").write_text("not sqlite")
     assert main(["build", "mlflow.db", "-q"]) == 2
-    assert capsys.readouterr().err.startswith("mlreport: cannot read mlflow.db: not a store of a known format")
+    assert capsys.readouterr().err == (
+        "mlreport: cannot read mlflow.db: not an SQLite database: its first bytes are not SQLite's header "
+        "(damaged, or another format)\n"
+    )
+
+
+def test_a_damaged_or_foreign_sqlite_file_says_so(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    whole = (DATA / "mlflow" / "v3_sqlite" / "mlflow.db").read_bytes()
+    (chdir_tmp / "mlflow.db").write_bytes(whole[:3000])  # cut short: the schema page is gone
+    assert main(["build", "mlflow.db", "-q"]) == 2
+    assert capsys.readouterr().err == (
+        "mlreport: cannot read mlflow.db: a damaged SQLite database (database disk image is malformed)\n"
+    )
+    assert [p.name for p in chdir_tmp.glob("mlflow.db*")] == ["mlflow.db"]  # no -journal, -wal or -shm
+    assert (chdir_tmp / "mlflow.db").read_bytes() == whole[:3000]
+    other = chdir_tmp / "other" / "app.db"
+    other.parent.mkdir()
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE users (name TEXT)")
+    conn.commit()
+    conn.close()
+    assert main(["build", "other/app.db", "-q"]) == 2
+    assert capsys.readouterr().err == (
+        "mlreport: cannot read other/app.db: an SQLite database without MLflow's tables (it has: users)\n"
+    )
 
 
 def test_unknown_format(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:

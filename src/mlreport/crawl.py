@@ -58,7 +58,7 @@ from .model import (
     Skipped,
 )
 from .readers import Reader, ReadOptions, available_readers, reader_traits
-from .stores import Store, join, open_store, refusals
+from .stores import Store, describe_unknown, join, open_store, refusals
 
 log = logging.getLogger("mlreport.crawl")
 
@@ -243,9 +243,10 @@ def read_catalog(config: Config, progress: Progress | None = None, history_dir: 
             store.progress = options.progress  # a bucket's listing stage shows on the bar too
         found = discover(store, inner, readers, source.format)
         if not found:
+            why = describe_unknown(store, inner) if source.format is None else None
             raise SourceError(
-                f"cannot read {source.path}: not a store of a known format "
-                f"(looked for {', '.join(r.label for r in readers.values())})"
+                f"cannot read {source.path}: "
+                + (why or f"not a store of a known format (looked for {', '.join(r.label for r in readers.values())})")
             )
         for name, store_path in found:
             reader = readers[name]

@@ -210,6 +210,43 @@ def refusals(store: Store, reader: str) -> Iterator[Problem]:
     refused.clear()
 
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def describe_unknown(store: Store, path: str) -> str | None:
+    """Why a file no reader took is not a store, when that can be said better than "not a store
+    of a known format": a damaged SQLite file (an ``mlflow.db`` cut short or overwritten), an
+    SQLite file of another program, a ``.db`` file that is not SQLite at all. Opened read-only
+    and immutable: nothing is created beside the file."""
+    import sqlite3
+
+    if not path or store.kind(path) != "file":
+        return None
+    try:
+        head = store.read_head(path, len(_SQLITE_MAGIC))
+    except OSError:
+        return None
+    if head != _SQLITE_MAGIC:
+        if path.lower().endswith((".db", ".sqlite", ".sqlite3")):
+            return "not an SQLite database: its first bytes are not SQLite's header (damaged, or another format)"
+        return None
+    try:
+        with store.local_copy(path) as local:
+            uri = f"{Path(local).resolve().as_uri()}?mode=ro&immutable=1"
+            conn = sqlite3.connect(uri, uri=True)
+            try:
+                tables = sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+                conn.execute("PRAGMA quick_check(1)").fetchall()
+            finally:
+                conn.close()
+    except sqlite3.DatabaseError as exc:
+        return f"a damaged SQLite database ({exc})"
+    except OSError:
+        return None
+    shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
+    return f"an SQLite database without MLflow's tables (it has: {shown or 'no tables'})"
+
+
 def join(*parts: str) -> str:
     """Join store paths, ignoring empty parts; never starts with ``/``."""
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
@@ -1670,6 +1707,7 @@ __all__ = [
     "LocalStore",
     "RefusedPath",
     "Store",
+    "describe_unknown",
     "display_path",
     "join",
     "open_store",
