@@ -273,8 +273,8 @@ class Worker:
             self.baselines[store.label] = (records(doc), _digest(doc))
         return self.baselines[store.label]
 
-    def run_case(self, index: int) -> dict[str, Any]:
-        case = mutate.plan_case(self.corpus, self.seed, index)
+    def run_case(self, index: int, case: mutate.Case | None = None) -> dict[str, Any]:
+        case = case or mutate.plan_case(self.corpus, self.seed, index)
         root = self.copy_of(case.store)
         base, base_digest = self.baseline(case.store)
         original = (case.store.path / case.rel).read_bytes()
@@ -409,14 +409,16 @@ def worker_main(seed: int, memory_mb: int, render: str) -> None:
     worker = Worker(seed, memory_mb, render)
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing a reader prints may garble the protocol
-    for store in worker.corpus:  # set-up is not any case's time: copies and baselines first
-        worker.baseline(store)
     out.write("ready\n")
     out.flush()
     try:
         for line in sys.stdin:
             index = int(line)
-            result = worker.run_case(index)
+            case = mutate.plan_case(worker.corpus, seed, index)
+            worker.baseline(case.store)  # set-up is not the case's time: copy and baseline first
+            out.write("go\n")
+            out.flush()
+            result = worker.run_case(index, case)
             out.write(json.dumps(result) + "\n")
             out.flush()
     finally:
@@ -441,11 +443,13 @@ class Options:
 
 @dataclass
 class _Proc:
-    proc: subprocess.Popen[str]
+    proc: subprocess.Popen[bytes]
     index: int | None = None
     since: float = 0.0
     cpu: float = 0.0
     ready: bool = False
+    started: bool = False
+    buffer: bytes = b""
 
 
 def _spawn(options: Options) -> _Proc:
@@ -469,10 +473,8 @@ def _spawn(options: Options) -> _Proc:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        text=True,
-        bufsize=1,
     )
-    return _Proc(proc)
+    return _Proc(proc, since=time.monotonic())
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -484,20 +486,6 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _wait_ready(procs: list[_Proc]) -> None:
-    """Wait until every worker has set up (imports, copies, baselines); its cases are timed after."""
-    deadline = time.monotonic() + STARTUP_SECONDS
-    for p in procs:
-        if p.ready:
-            continue
-        assert p.proc.stdout is not None
-        ready, _, _ = select.select([p.proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
-        line = p.proc.stdout.readline() if ready else ""
-        if line.strip() != "ready":
-            raise RuntimeError(f"a fuzz worker did not start ({line.strip() or 'no answer'}); run one with --worker")
-        p.ready = True
-
-
 def run(options: Options, progress: Any = None) -> list[dict[str, Any]]:
     """Run the cases of ``options``; results sorted by case number."""
     todo = list(options.only) or list(range(options.start, options.start + options.cases))
@@ -506,55 +494,62 @@ def run(options: Options, progress: Any = None) -> list[dict[str, Any]]:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     procs = [_spawn(options) for _ in range(max(1, min(options.workers, len(todo))))]
     results: dict[int, dict[str, Any]] = {}
+
+    def finish(i: int, p: _Proc, result: dict[str, Any], restart: bool) -> None:
+        assert p.index is not None
+        results[p.index] = result
+        p.index = None
+        if progress:
+            progress(len(results), result)
+        if restart:
+            p.proc.kill()
+            p.proc.wait()
+            procs[i] = _spawn(options)
+
     try:
         while todo or any(p.index is not None for p in procs):
-            _wait_ready(procs)
             for p in procs:
-                if p.index is None and todo:
+                if p.index is None and todo and p.ready:
                     p.index = todo.pop()
+                    p.started = False
                     p.since = time.monotonic()
-                    p.cpu = _cpu_seconds(p.proc.pid)
                     assert p.proc.stdin is not None
-                    p.proc.stdin.write(f"{p.index}\n")
+                    p.proc.stdin.write(f"{p.index}\n".encode())
                     p.proc.stdin.flush()
-            busy = [p for p in procs if p.index is not None]
-            fds = [p.proc.stdout for p in busy]
-            # the first case of a worker also pays its start-up (imports, copies, baselines)
-            wait = max(0.05, min(p.since + options.timeout for p in busy) - time.monotonic())
-            ready, _, _ = select.select(fds, [], [], wait)
+            ready, _, _ = select.select([p.proc.stdout for p in procs], [], [], 0.25)
             now = time.monotonic()
             for i, p in enumerate(procs):
-                if p.index is None:
-                    continue
                 assert p.proc.stdout is not None
                 if p.proc.stdout in ready:
-                    line = p.proc.stdout.readline()
-                    if line:
-                        result = json.loads(line)
-                        results[p.index] = result
-                        p.index = None
-                        if progress:
-                            progress(len(results), result)
+                    chunk = os.read(p.proc.stdout.fileno(), 1 << 20)
+                    if not chunk:
+                        why = f"worker exited ({p.proc.wait()})"
+                        if p.index is None:
+                            raise RuntimeError(f"a fuzz worker failed outside a case: {why}")
+                        finish(i, p, _failed(options, p.index, "died", why), restart=True)
                         continue
-                    results[p.index] = _failed(options, p.index, "died", f"worker exited ({p.proc.wait()})")
-                elif now - p.since > options.timeout and (
-                    _cpu_seconds(p.proc.pid) - p.cpu > options.timeout or now - p.since > options.timeout * WALL_FACTOR
+                    p.buffer += chunk
+                while b"\n" in p.buffer:
+                    line, _, p.buffer = p.buffer.partition(b"\n")
+                    if line == b"ready":
+                        p.ready = True
+                    elif line == b"go":  # the case is set up (store copied, baseline read)
+                        p.started, p.since, p.cpu = True, now, _cpu_seconds(p.proc.pid)
+                    elif p.index is not None:
+                        finish(i, p, json.loads(line), restart=False)
+                if p.index is None:
+                    if not p.ready and now - p.since > STARTUP_SECONDS:
+                        raise RuntimeError("a fuzz worker did not start; run one with --worker to see why")
+                    continue
+                limit = options.timeout if p.started else STARTUP_SECONDS
+                if now - p.since > limit and (
+                    not p.started or _cpu_seconds(p.proc.pid) - p.cpu > limit or now - p.since > limit * WALL_FACTOR
                 ):
                     # CPU time, not wall time: on a loaded machine a slow case is not a hang.
                     # A case blocked without using CPU (a FIFO, a lock) is caught by the wall limit.
-                    results[p.index] = _failed(
-                        options,
-                        p.index,
-                        "hang",
-                        f"no answer after {now - p.since:.0f} s ({_cpu_seconds(p.proc.pid) - p.cpu:.1f} s of CPU)",
-                    )
-                else:
-                    continue
-                if progress:
-                    progress(len(results), results[p.index])
-                p.proc.kill()
-                p.proc.wait()
-                procs[i] = _spawn(options)
+                    cpu = _cpu_seconds(p.proc.pid) - p.cpu
+                    why = f"no answer after {now - p.since:.0f} s ({cpu:.1f} s of CPU)"
+                    finish(i, p, _failed(options, p.index, "hang", why), restart=True)
     finally:
         for p in procs:
             p.proc.kill()
