@@ -58,7 +58,7 @@ from .model import (
     Skipped,
 )
 from .readers import Reader, ReadOptions, available_readers, reader_traits
-from .stores import Store, describe_unknown, join, open_store, refusals
+from .stores import Store, describe_unknown, join, open_store, refusals, still_answering
 
 log = logging.getLogger("mlreport.crawl")
 
@@ -259,6 +259,7 @@ def read_catalog(config: Config, progress: Progress | None = None, history_dir: 
                 itertools.chain(
                     guarded(functools.partial(reader.read, store, store_path, options), origin, reader.label),
                     guarded(functools.partial(refusals, store, name), origin, reader.label),
+                    still_answering(store),  # a bucket server gone mid-crawl fails the build
                 ),
                 merge_experiments=reader_traits(reader).merges_experiments,
             )

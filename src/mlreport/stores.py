@@ -118,6 +118,12 @@ class Store(ABC):
     def exists(self, path: str) -> bool:
         return self.kind(path) is not None
 
+    def check_answering(self) -> None:
+        """Raise the store's :class:`~mlreport.errors.StoreAccessError` if it stopped answering
+        during the crawl (a reader's per-record fault boundary may have turned each failed read
+        into a Problem; a site from half a store must fail instead). Local stores always answer."""
+        return None
+
     def is_dir(self, path: str) -> bool:
         return self.kind(path) == "dir"
 
@@ -245,6 +251,13 @@ def describe_unknown(store: Store, path: str) -> str | None:
         return None
     shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
     return f"an SQLite database without MLflow's tables (it has: {shown or 'no tables'})"
+
+
+def still_answering(store: Store) -> Iterator[Problem]:
+    """Nothing, once the records before it are read, unless the store stopped answering meanwhile
+    (then its StoreAccessError). Chained after a reader's records, outside its fault boundary."""
+    store.check_answering()
+    yield from ()
 
 
 def join(*parts: str) -> str:
@@ -885,6 +898,9 @@ class FsspecStore(Store):
     def _check(self) -> None:
         if self._broken is not None:
             raise self._broken
+
+    def check_answering(self) -> None:
+        self._check()
 
     def _fail(self, exc: BaseException) -> StoreAccessError:
         if self._broken is None:
@@ -1713,4 +1729,5 @@ __all__ = [
     "open_store",
     "redact",
     "refusals",
+    "still_answering",
 ]
