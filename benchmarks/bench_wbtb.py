@@ -28,9 +28,10 @@ present), and each measurement runs in a fresh process with a warm page cache, f
     ``read_catalog`` on the store: the reader plus the catalog's own work (text cleaning,
     merging, history files, indexes), for reference; the catalog is not the reader.
 
-"reader/floor" is the budget figure (issue 12: at most 1.5); "per run" columns compare the run
-counts (about the same per-run cost at both sizes means linear). The machine may be shared:
-say so next to any figure you quote, and compare only figures of the same run.
+"x floor" (wall) and "x f cpu" (process CPU time, steadier on a shared machine) are the budget
+figures (issue 12: at most 1.5); "ms/run" compares the run counts (about the same per-run cost
+at both sizes means linear). The machine may be shared: say so next to any figure you quote,
+and compare only figures of the same run.
 """
 
 from __future__ import annotations
@@ -302,21 +303,24 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="mlreport-bench-wbtb-"))
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; best of {args.repeat}; work dir {work}")
     header = f"{'format':<12} {'runs':>6} {'measure':<9} {'wall s':>7} {'cpu s':>7} {'spread':>6} {'runs/s':>7} " \
-             f"{'ms/run':>7} {'x floor':>7} {'RSS MB':>7}"
+             f"{'ms/run':>7} {'x floor':>7} {'x f cpu':>7} {'RSS MB':>7}"
     print(header)
     print("-" * len(header))
     for fmt in args.formats:
         for n in args.runs:
             root = store_for(fmt, n, work)
-            floor = None
+            floor: dict[str, float] | None = None
             for kind in args.kinds:
                 r = measure(kind, fmt, root, args.repeat)
                 if kind == "floor":
-                    floor = r["seconds"]
-                ratio = f"{r['seconds'] / floor:.2f}" if floor and kind in ("reader", "crawl") else ""
+                    floor = r
+                ratio = ratio_cpu = ""
+                if floor and kind in ("reader", "crawl"):
+                    ratio = f"{r['seconds'] / floor['seconds']:.2f}"
+                    ratio_cpu = f"{r['cpu'] / floor['cpu']:.2f}"
                 print(f"{fmt:<12} {n:>6} {kind:<9} {r['seconds']:>7.2f} {r['cpu']:>7.2f} {r['spread']:>6.2f} "
                       f"{r['runs'] / r['seconds']:>7.0f} {1000 * r['seconds'] / max(r['runs'], 1):>7.2f} "
-                      f"{ratio:>7} {r['rss_mb']:>7.0f}", flush=True)
+                      f"{ratio:>7} {ratio_cpu:>7} {r['rss_mb']:>7.0f}", flush=True)
 
 
 if __name__ == "__main__":
