@@ -398,7 +398,9 @@ def _without_store(record: object) -> object:
     return dataclasses.replace(record, origin=dataclasses.replace(origin, store="-"))  # type: ignore[type-var]
 
 
-@pytest.mark.parametrize("case", ["offline", "online_style", "legacy_flat", "broken"])
+@pytest.mark.parametrize(
+    "case", ["offline", "online_style", "legacy_flat", "broken", "record/local_time", "record/media"]
+)
 def test_memory_store_reads_the_same(case: str) -> None:
     local = read(case)
     store = _memory_store(case)
