@@ -238,8 +238,8 @@ def test_names_that_match_nothing_are_warnings_with_the_closest_name(
         "mlreport: warning: mlreport.yml: key_metrics[1]: no metric 'eval_ac' in any run; did you mean 'eval_acc'?",
         "mlreport: warning: mlreport.yml: key_metrics[2]: no metric 'zzzz' in any run",
         "mlreport: warning: mlreport.yml: metric_goals.best_los: no metric 'best_los' in any run; did you mean 'best_loss'?",
-        "mlreport: warning: mlreport.yml: gates[0].metric: no metric 'final_accc' in any run; did you mean 'final_acc'?",
-        "mlreport: warning: mlreport.yml: gates[1].model: no model matches 'fixture-model'; did you mean 'fixture model'?",
+        "mlreport: warning: mlreport.yml: gates[0].metric: no run logs 'final_accc'; did you mean 'final_acc'?",
+        "mlreport: warning: mlreport.yml: gates[1].model: 'fixture-model' matches no model (models: fixture model)",
         "mlreport: warning: mlreport.yml: promote[0].experiment: no experiment matches 'fixture-mian'; "
         "did you mean 'fixture-main'?",
         "mlreport: warning: mlreport.yml: promote[0].tags.coment: no run has the tag 'coment'; did you mean 'comment'?",

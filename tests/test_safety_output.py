@@ -163,8 +163,12 @@ def test_refusal_leaves_no_work_folder(project: Path) -> None:
     (project / "docs").mkdir()
     (project / "docs" / "x").write_text("x")
     assert main(["build", "store", "-o", "docs", "-q"]) == 2
+    assert sorted(p.name for p in project.iterdir()) == ["docs", "notes.txt", "store"]  # refused: nothing
     assert main(["build", "nowhere", "-o", "site", "-q"]) == 2
-    assert sorted(p.name for p in project.iterdir()) == ["docs", "notes.txt", "store"]
+    # failed on its source: no site and no work folder; only folders marked as ours (the build cache)
+    left = sorted(p.name for p in project.iterdir() if p.name not in ("docs", "notes.txt", "store"))
+    assert "site" not in left and ".site.mlreport" not in left
+    assert all(publish.is_ours(project / name) for name in left)
 
 
 def test_an_empty_folder_and_a_previous_site_are_accepted(project: Path) -> None:

@@ -167,11 +167,11 @@ def _load(args: argparse.Namespace) -> Any:
     return config.with_overrides(**overrides)
 
 
-def _report_problems(catalog: Any, config: Any = None) -> None:
+def _report_problems(catalog: Any, config: Any = None, gates: bool = True) -> None:
     if config is not None:
         from .config import unknown_names
 
-        for warning in unknown_names(config, catalog):
+        for warning in unknown_names(config, catalog, gates):
             log.warning("%s", warning)
     for p in catalog.problems:
         log.warning("%s", p.message() if p.origin.store in ("", ".") else f"cannot read {_where(p)}: {p.reason}")
@@ -244,7 +244,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     config = diff_config(args.candidate, args.sources, args.config, args.site_url)
     catalog = read_catalog(config)
-    _report_problems(catalog, config)
+    _report_problems(catalog, config, gates=False)  # the report warns about its gates itself
     report = diff_report(catalog, config, args.candidate, args.against)
     for warning in report.warnings:
         log.warning("%s", warning)

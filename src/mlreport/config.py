@@ -355,16 +355,16 @@ class _Checker:
 # names that match nothing (checked after the crawl, when the names are known)
 
 
-def unknown_names(config: Config, catalog: Catalog) -> list[str]:
+def unknown_names(config: Config, catalog: Catalog, gates: bool = True) -> list[str]:
     """Warnings for names in the config that match nothing the crawl found, each with the key path
     and the closest existing name: ``mlreport.yml: key_metrics[1]: no metric 'val_acc' in any run;
     did you mean 'val_auc'?``. A typo there is otherwise silent (an empty column, a gate that never
-    applies, a rule that promotes nothing)."""
+    applies, a rule that promotes nothing). ``gates=False`` leaves the gates to a caller that
+    reports them itself (``mlreport diff``)."""
     import fnmatch
 
     metrics = {m.key for r in catalog.runs for m in r.metrics} | {m.key for v in catalog.versions for m in v.metrics}
     experiments = {e.name for e in catalog.experiments}
-    models = {m.name for m in catalog.models} | {v.model for v in catalog.versions}
     tags = {k for r in catalog.runs for k in r.tags}
     params = {k for r in catalog.runs for k in r.params}
     filename = config.path.name if config.path is not None else "config"
@@ -379,11 +379,10 @@ def unknown_names(config: Config, catalog: Catalog) -> list[str]:
     for name in config.metric_goals:
         if name not in metrics:
             warn(f"metric_goals.{name}", "no metric {} in any run", name, metrics)
-    for i, gate in enumerate(getattr(config, "gates", ())):
-        if gate.metric not in metrics:
-            warn(f"gates[{i}].metric", "no metric {} in any run", gate.metric, metrics)
-        if gate.model is not None and not any(fnmatch.fnmatchcase(m, gate.model) for m in models):
-            warn(f"gates[{i}].model", "no model matches {}", gate.model, models)
+    if gates and config.gates:
+        from .gates import check_gates  # the review's one definition of a gate that cannot apply
+
+        out.extend(f"{filename}: {w}" for w in check_gates(config.gates, catalog))
     for i, rule in enumerate(config.promote):
         if rule.experiment is not None and not any(fnmatch.fnmatchcase(e, rule.experiment) for e in experiments):
             warn(f"promote[{i}].experiment", "no experiment matches {}", rule.experiment, experiments)
