@@ -717,3 +717,18 @@ def test_reading_ahead_on_a_cold_store_reads_the_same(monkeypatch: pytest.Monkey
     assert [(r.key, dict(r.params), [(m.key, m.count, repr(m.final)) for m in r.metrics]) for r in ahead.runs] == [
         (r.key, dict(r.params), [(m.key, m.count, repr(m.final)) for m in r.metrics]) for r in plain.runs
     ]
+
+
+def test_detect_reads_the_schema_text_and_does_not_open_or_copy_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlreport.readers import mlflow_sql
+    from mlreport.stores import LocalStore
+
+    db = _db_copy(tmp_path)
+
+    def refuse(path: Path) -> object:
+        raise AssertionError("detect opened the database")
+
+    monkeypatch.setattr(mlflow_sql, "open_snapshot", refuse)
+    assert mlflow_sql.MlflowSqlReader().detect(LocalStore(db.parent, str(db.parent)), "mlflow.db")

@@ -75,6 +75,8 @@ _DBL_MAX = 1.7976931348623157e308
 # What a damaged file still shows of MLflow's schema (the CREATE statements in sqlite_master).
 _SCHEMA_MARKS = (b"CREATE TABLE experiments", b'CREATE TABLE "experiments"', b"alembic_version")
 _HEAD_SCAN = 1 << 20
+_EXPERIMENTS_MARKS = (b"CREATE TABLE experiments (", b'CREATE TABLE "experiments" (')
+_RUNS_MARKS = (b"CREATE TABLE runs (", b'CREATE TABLE "runs" (')
 
 # Columns that some MLflow schema versions lack: reading without them is normal, not a Problem.
 _OPTIONAL = {
@@ -106,6 +108,9 @@ class MlflowSqlReader:
         if not head.startswith(_SQLITE_MAGIC):
             # A header overwritten by garbage: still MLflow's if its schema text is there.
             return any(mark in head for mark in _SCHEMA_MARKS)
+        if any(m in head for m in _EXPERIMENTS_MARKS) and any(m in head for m in _RUNS_MARKS):
+            # MLflow's schema text, in the first pages: no need to open (and, beside a -wal, copy) it
+            return True
         try:
             with store.local_copy(path) as local, open_snapshot(local) as connect:
                 conn = connect()
