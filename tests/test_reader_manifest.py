@@ -272,11 +272,12 @@ def test_json_manifest_with_long_csv_history() -> None:
     assert run.status is RunStatus.FINISHED  # written FINISHED
     assert (run.start_time, run.end_time, run.user) == (1772712067000, 1772715667000, "maria")
     assert dict(run.tags) == {"gpu": "A10G", "spot": "true"}
-    # label_smoothing is null: left out
+    # label_smoothing is null: kept as the text null (readers/_common.py, docs/readers.md)
     assert dict(run.params) == {
         "base_model": "bert-base-uncased",
         "batch_size": "32",
         "epochs": "2",
+        "label_smoothing": "null",
         "learning_rate": "3e-05",
     }
     assert [m.key for m in run.metrics] == ["eval/accuracy", "eval/loss", "train/loss"]

@@ -1,24 +1,86 @@
-"""Small helpers more than one reader needs."""
+"""What every reader needs: a read context (origins, problems, skipped counts) and param text.
+
+The rules here are the readers' shared contract (docs/readers.md):
+
+- **Origins.** Every record's :class:`~mlreport.model.Origin` is ``(store URL as the user named
+  it, path relative to the store root, reader name)``; :meth:`ReadContext.origin` builds it.
+- **Problems.** One bad record is one :class:`~mlreport.model.Problem` naming its file, and the
+  reader goes on; :meth:`ReadContext.problem` collects them and :meth:`ReadContext.drain` yields
+  them (yield them as you go, so a reader that fails later keeps them).
+- **Skipped.** What a reader reads and leaves out on purpose (deleted runs without
+  ``--include-deleted``) is counted with :meth:`ReadContext.skipped`, never silent.
+- **Param text.** A param is text. Strings stay as written; numbers, booleans and lists are
+  JSON (``0.05``, ``true``, ``["a", "b"]``); nested mappings are flattened to ``a.b.c`` keys;
+  and a ``null`` is kept as the text ``null``: a param set to nothing is a fact of the run
+  (``max_steps: null`` is not the same run as one with no ``max_steps``), and MLflow, W&B and
+  DVC all keep it. An empty mapping is the text ``{}``.
+"""
 
 from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
-from ..stores import Store
+from ..model import Origin, Problem, Severity, Skipped
+from ..stores import Store, join
 from ._bounded import MAX_DEPTH, BoundedError
 
 
+@dataclass
+class ReadContext:
+    """One read of one store: where records come from, and the problems met on the way.
+
+    Args:
+        store: the store being read.
+        root: the store's path inside ``store`` (what ``detect`` was given).
+        format: the reader's ``name``, written into every origin.
+    """
+
+    store: Store
+    root: str
+    format: str
+    problems: list[Problem] = field(default_factory=list)
+    skips: list[Skipped] = field(default_factory=list)
+
+    def at(self, rel: str) -> str:
+        """A path of the store relative to the reader's root, as a store-root-relative path."""
+        return join(self.root, rel) if rel else self.root
+
+    def origin(self, path: str) -> Origin:
+        """The origin of a record read from ``path`` (relative to the store root)."""
+        return Origin(self.store.url, path, self.format)
+
+    def problem(self, path: str, reason: str, severity: Severity = Severity.WARNING) -> Problem:
+        """Note one record that could not be read (``path`` relative to the store root)."""
+        problem = Problem(self.origin(path), reason, severity)
+        self.problems.append(problem)
+        return problem
+
+    def skipped(self, path: str, what: str, count: int, reason: str, keys: tuple[str, ...] = ()) -> Skipped:
+        """Count records read and left out on purpose (``what``: ``deleted runs`` …)."""
+        skip = Skipped(self.origin(path), what, count, reason, tuple(sorted(keys)))
+        self.skips.append(skip)
+        return skip
+
+    def drain(self) -> Iterator[Problem | Skipped]:
+        """Yield and forget the problems and skipped counts noted so far."""
+        pending: list[Problem | Skipped] = [*self.problems, *self.skips]
+        self.problems.clear()
+        self.skips.clear()
+        yield from pending
+
+
 def param_text(value: object) -> str:
-    """A param value as text: strings as they are, anything else as sorted JSON."""
+    """A param value as text: strings as they are, anything else (``None`` too) as sorted JSON."""
     if isinstance(value, str):
         return value
     return json.dumps(value, sort_keys=True)
 
 
 def flatten_params(prefix: str, value: object, out: dict[str, str], _depth: int = 0) -> None:
-    """Nested mappings become ``a.b.c`` keys; ``None`` values are left out.
+    """Nested mappings become ``a.b.c`` keys; ``None`` is kept as ``null`` (see the module doc).
 
     Raises :class:`~mlreport.readers._bounded.BoundedError` past ``MAX_DEPTH`` levels, so an
     untrusted config cannot exhaust the stack.
@@ -28,7 +90,7 @@ def flatten_params(prefix: str, value: object, out: dict[str, str], _depth: int 
             raise BoundedError(f"params nested deeper than {MAX_DEPTH} levels under '{prefix[:80]}'")
         for key in value:
             flatten_params(f"{prefix}.{key}", value[key], out, _depth + 1)
-    elif value is not None:
+    else:
         try:
             out[prefix] = param_text(value)
         except (RecursionError, ValueError) as exc:

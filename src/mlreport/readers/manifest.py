@@ -11,7 +11,7 @@ How a manifest maps onto the catalog (one file = one run):
 - :class:`~mlreport.model.Run`: key ``manifest:<run.id>``, name ``run.name`` or the id; status,
   times (ISO 8601 or epoch ms; a number below 10^11 is taken as epoch seconds), user,
   description and tags as given. ``params`` become strings (nested mappings flattened with
-  ``.``, lists and non-strings as sorted JSON, ``null`` dropped).
+  ``.``, lists and non-strings as sorted JSON, ``null`` kept as ``null``).
 - ``run.experiment`` -> :class:`~mlreport.model.Experiment` ``manifest-exp:<name>``.
 - ``run.parent_run`` -> ``parent_key`` ``manifest:<id>``; the raw id is also kept in the tag
   ``mlreport.parent_run`` so that a parent living in another format's store can be found.
