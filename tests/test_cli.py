@@ -148,7 +148,7 @@ def test_config_file_sources_and_errors(chdir_tmp: Path, capsys: pytest.CaptureF
     assert main(["build"]) == 2
     assert capsys.readouterr().err == (
         "mlreport: mlreport.yml: sources[0].format: unknown format 'mlfow'; did you mean 'mlflow'? (known: mlflow, mlflow-sql, "
-        "wandb, hf, dvc, tensorboard, manifest)\n"
+        "wandb, hf, dvc, tensorboard, manifest, clearml)\n"
     )
     (chdir_tmp / "mlreport.yml").write_text("titel: x\n")
     assert main(["build"]) == 2

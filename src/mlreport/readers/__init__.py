@@ -118,6 +118,7 @@ BUILTIN: dict[str, str] = {
     "dvc": "mlreport.readers.dvc:DvcReader",
     "tensorboard": "mlreport.readers.tensorboard:TensorboardReader",
     "manifest": "mlreport.readers.manifest:ManifestReader",
+    "clearml": "mlreport.readers.clearml:ClearmlOfflineReader",
 }
 
 
