@@ -368,3 +368,24 @@ def test_site_example_v4_shows_the_dataset_mlflow_logged() -> None:
     training = [catalog.dataset_by_key[r.dataset_key] for r in run.inputs if r.context == "training"]
     assert [(d.name, d.source) for d in training] == [("churn-2026-11-train", "s3://acme-data/churn/2026-11.parquet")]
     assert catalog.same_content(training[0].key)  # the October set has the same bytes: a link
+
+
+def test_store_labels_are_short_relative_and_unique() -> None:
+    from mlreport.catalog import FoundStore
+    from mlreport.crawl import store_labels
+
+    def found(source: str, path: str, label: str | None = None) -> FoundStore:
+        display = source + (f"/{path}" if path else "")
+        return FoundStore(source, label or display, "mlflow", "MLflow", path, display)
+
+    cases = "/build/machine/tests/data/mlflow/cases"
+    assert store_labels([found(cases, "file/mlruns"), found(cases, "sqlite/mlflow.db")]) == [
+        "file/mlruns",
+        "sqlite/mlflow.db",
+    ]  # never the build machine's absolute path
+    assert store_labels([found("/x/team/mlruns", ""), found("/y/team/mlruns", "")]) == [
+        "x/team/mlruns",
+        "y/team/mlruns",
+    ]
+    assert store_labels([found("/x/a", "", "team-a"), found("/x/a", "")]) == ["team-a", "a"]
+    assert store_labels([found("/same", ""), found("/same", "")]) == ["same 1", "same 2"]

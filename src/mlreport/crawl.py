@@ -542,15 +542,13 @@ class _Builder:
         stores_of: dict[str, set[int]] = defaultdict(set)
         for index, name in self.models:
             stores_of[name].add(index)
-        labels = Counter(s.label for s in self.stores)
+        labels = store_labels(self.stores)
         out: dict[tuple[int, str], str] = {}
         for index, name in self.models:
             if len(stores_of[name]) == 1 or index == RULES or any(fnmatch.fnmatchcase(name, p) for p in shared):
                 out[(index, name)] = name
                 continue
-            store = self.stores[index]
-            label = store.label if labels[store.label] == 1 else f"{store.label} {store.path or store.reader}"
-            out[(index, name)] = f"{name} ({label})"
+            out[(index, name)] = f"{name} ({labels[index]})"
         return out
 
     def _model_of(self, mv: ModelVersion) -> str | None:
@@ -564,6 +562,37 @@ class _Builder:
             if source.rstrip("/").endswith("/" + m.name.strip("/")):
                 return m.key
         return candidates[0].key if len(candidates) == 1 else None
+
+
+def store_labels(stores: Sequence[FoundStore]) -> list[str]:
+    """A short, deterministic label per store, for names that two stores share.
+
+    The source's ``label`` when the config gives one; else the store's path inside its source
+    (``file/mlruns``); else the source's last folder name. Never an absolute path of the build
+    machine (it would leak into names and URLs and change with the checkout). Labels that are
+    still equal grow by one more folder of the source at a time, then by their position.
+    """
+
+    def parts(store: FoundStore) -> list[str]:
+        source = [p for p in store.source.replace("\\", "/").split("/") if p and p not in (".", "..")]
+        inner = [p for p in store.path.split("/") if p]
+        return source + inner
+
+    def short(store: FoundStore, depth: int) -> str:
+        if store.label != store.display:  # configured
+            return store.label
+        p = parts(store)
+        keep = max(len([x for x in store.path.split("/") if x]), 1) + depth
+        return "/".join(p[-keep:]) or store.reader
+
+    labels = [short(s, 0) for s in stores]
+    for depth in range(1, 8):
+        counts = Counter(labels)
+        if all(counts[label] == 1 for label in labels):
+            return labels
+        labels = [short(s, depth) if counts[labels[i]] > 1 else labels[i] for i, s in enumerate(stores)]
+    counts = Counter(labels)
+    return [f"{label} {i + 1}" if counts[label] > 1 else label for i, label in enumerate(labels)]
 
 
 def _store_order(index: int) -> int:
