@@ -1,0 +1,170 @@
+"""mlreport's record of an MLflow store, field by field against MLflow's own client.
+
+Runs only with ``MLREPORT_FIDELITY_PYTHON`` set to a Python that has ``mlflow`` (``.ci/run``
+makes one in ``.ci/venv-fidelity``; mlreport itself never imports mlflow). Each store is copied
+first: MLflow's client may migrate or touch what it opens. Every field compared is counted;
+a difference fails the test unless it is one of the deliberate ones documented in
+``tests/fidelity/README.md``. The counts are printed and written to ``fidelity-mlflow.json``
+beside the test's tmp folder (``-s`` shows them).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlreport.catalog import Catalog, read_catalog
+from mlreport.config import Config, SourceConfig
+
+from ..conftest import DATA
+
+PYTHON = os.environ.get("MLREPORT_FIDELITY_PYTHON")
+HERE = Path(__file__).resolve().parent
+
+pytestmark = [
+    pytest.mark.fidelity,
+    pytest.mark.skipif(not PYTHON, reason="MLREPORT_FIDELITY_PYTHON (a Python with mlflow) not set"),
+]
+
+# store -> (what to copy, tracking URI inside the copy)
+CASES = {
+    "v3_sqlite": ("mlflow/v3_sqlite", "sqlite:///{root}/mlflow.db"),
+    "v2_sqlite": ("mlflow/v2_sqlite", "sqlite:///{root}/mlflow.db"),
+    "site_example": ("../../site_example", "file:{root}/mlruns"),
+}
+
+
+def dump(uri: str) -> dict[str, Any]:
+    assert PYTHON is not None
+    out = subprocess.run(
+        [PYTHON, str(HERE / "dump_mlflow.py"), uri], capture_output=True, text=True, check=True, timeout=600
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def num(v: float | str | None) -> object:
+    if isinstance(v, float) and not math.isfinite(v):
+        return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+    return v
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.agree: Counter[str] = Counter()
+        self.total: Counter[str] = Counter()
+        self.differences: list[str] = []
+
+    def check(self, field: str, ours: object, theirs: object, where: str) -> None:
+        self.total[field] += 1
+        if ours == theirs:
+            self.agree[field] += 1
+        else:
+            self.differences.append(f"{field} {where}: mlreport {ours!r} != mlflow {theirs!r}")
+
+
+def compare(catalog: Catalog, theirs: dict[str, Any]) -> Tally:
+    t = Tally()
+    exps = {e.id: e for e in catalog.experiments}
+    for e in theirs["experiments"]:
+        ours = exps.get(e["id"])
+        t.check("experiment present", ours is not None, True, e["id"])
+        if ours is not None:
+            t.check("experiment name", ours.name, e["name"], e["id"])
+            t.check("experiment deleted", ours.deleted, e["deleted"], e["id"])
+    runs = {r.id: r for r in catalog.runs}
+    for r in theirs["runs"]:
+        ours = runs.get(r["id"])
+        t.check("run present", ours is not None, True, r["id"])
+        if ours is None:
+            continue
+        t.check("run name", ours.name, r["name"], r["id"])
+        t.check("run status", ours.status.value, r["status"], r["id"])
+        t.check("run start_time", ours.start_time, r["start_time"], r["id"])
+        t.check("run end_time", ours.end_time, r["end_time"], r["id"])
+        t.check("run deleted", ours.deleted, r["deleted"], r["id"])
+        for k, v in r["params"].items():
+            t.check("param", ours.params.get(k), v, f"{r['id']} {k}")
+        all_tags = {**ours.tags, **getattr(ours, "system_tags", {})}
+        for k, v in r["tags"].items():
+            t.check("tag", all_tags.get(k), v, f"{r['id']} {k}")
+        for k, v in r["latest"].items():
+            m = ours.metric(k)
+            t.check("latest value", None if m is None else num(m.final), num(v), f"{r['id']} {k}")
+        for k, points in r["history"].items():
+            h = catalog.history(ours.key, k)
+            mine = [] if h is None else list(zip(h.steps, h.timestamps, (num(x) for x in h.values), strict=True))
+            theirs_pts = [tuple(p) for p in points]
+            for p in theirs_pts:
+                t.check("history point", p in mine, True, f"{r['id']} {k} {p}")
+        refs = sorted(
+            (catalog.dataset_by_key[ref.dataset_key].name, catalog.dataset_by_key[ref.dataset_key].digest, ref.context)
+            for ref in ours.inputs
+            if ref.dataset_key in catalog.dataset_by_key
+        )
+        mlflow_refs = sorted((d["name"], d["digest"], d["context"]) for d in r["datasets"])
+        t.check("run datasets", refs, mlflow_refs, r["id"])
+    models = {m.name: m for m in catalog.models}
+    for m in theirs["models"]:
+        ours_m = models.get(m["name"])
+        t.check("model present", ours_m is not None, True, m["name"])
+        if ours_m is not None:
+            t.check("model aliases", dict(ours_m.aliases), m["aliases"], m["name"])
+            t.check("model tags", dict(ours_m.tags), m["tags"], m["name"])
+            t.check("model description", ours_m.description or "", m["description"] or "", m["name"])
+    versions = {(v.model, v.version): v for v in catalog.versions}
+    for v in theirs["versions"]:
+        ours_v = versions.get((v["model"], v["version"]))
+        where = f"{v['model']} {v['version']}"
+        t.check("version present", ours_v is not None, True, where)
+        if ours_v is None:
+            continue
+        run = catalog.run_by_key.get(ours_v.run_key or "")
+        t.check("version run", run.id if run else None, v["run_id"] or None, where)
+        t.check("version stage", ours_v.stage or "None", v["stage"] or "None", where)
+        t.check("version aliases", sorted(ours_v.aliases), v["aliases"], where)
+        t.check("version tags", dict(ours_v.tags), v["tags"], where)
+    lms = {m.id: m for m in catalog.logged_models}
+    for lm in theirs["logged_models"]:
+        ours_lm = lms.get(lm["id"])
+        t.check("logged model present", ours_lm is not None, True, lm["id"])
+        if ours_lm is not None:
+            run = catalog.run_by_key.get(ours_lm.run_key or "")
+            t.check("logged model name", ours_lm.name, lm["name"], lm["id"])
+            t.check("logged model run", run.id if run else None, lm["run_id"], lm["id"])
+    return t
+
+
+def deliberate(difference: str) -> bool:
+    """The documented deliberate differences (README.md in this folder)."""
+    # mlreport keeps inf where MLflow's SQLite store returns the largest double
+    return difference.startswith("history point") and "1.7976931348623157e+308" in difference
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_mlreport_agrees_with_mlflow(case: str, tmp_path: Path) -> None:
+    rel, uri = CASES[case]
+    copy = tmp_path / "store"
+    shutil.copytree((DATA / rel).resolve(), copy)
+    theirs = dump(uri.format(root=copy))
+    catalog = read_catalog(Config(sources=(SourceConfig(str(copy)),), include_deleted=True))
+    tally = compare(catalog, theirs)
+    rows = {f: f"{tally.agree[f]}/{tally.total[f]}" for f in sorted(tally.total)}
+    report = {
+        "case": case,
+        "agreement": rows,
+        "differences": tally.differences,
+        "mlflow_errors": theirs.get("errors", []),
+    }
+    (tmp_path.parent / f"fidelity-mlflow-{case}.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps(report, indent=1))
+    unexplained = [d for d in tally.differences if not deliberate(d)]
+    assert not unexplained, "\n".join(unexplained[:20])
