@@ -114,7 +114,15 @@ def test_nothing_changed_renders_nothing_and_keeps_the_bytes(
     build_site(config)
     assert _site(tmp_path / "site") == first
     assert "the crawl comes from the cache" in caplog.text
+    assert "nothing changed since the last build" in caplog.text
+    # a page of the published site edited by hand: the site is rebuilt, not trusted
+    page = next((tmp_path / "site" / "runs").glob("*/index.html"))
+    page.write_text("edited by hand")
+    caplog.clear()
+    build_site(config)
+    assert "nothing changed since the last build" not in caplog.text
     assert "pages: 0 rendered" in caplog.text
+    assert _site(tmp_path / "site") == first
 
 
 @pytest.mark.parametrize("damage", ["no cache", "no previous site", "damaged cache"])

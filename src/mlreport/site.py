@@ -26,7 +26,7 @@ from . import __version__
 from .build import WriteStats, run_builder, write_pages
 from .catalog import Catalog, read_catalog
 from .config import Config
-from .engine.cache import BuildCache, Manifest, default_cache_dir, listing_fingerprint
+from .engine.cache import BuildCache, Manifest, default_cache_dir, listing_fingerprint, site_listing
 from .engine.deps import PageInputs
 from .engine.output import page_titles, write_search_index, write_sitemap
 from .engine.theme import ThemeSpec
@@ -140,6 +140,37 @@ def _crawl_key(config: Config) -> str | None:
     return hashlib.sha256(f"{__version__}\n{kept!r}\n{listing_fingerprint(roots)}".encode()).hexdigest()[:40]
 
 
+def _build_key(config: Config, crawl_key: str | None) -> str | None:
+    """Everything a build reads, without reading the catalog: the sources (their listing), the
+    config, the templates, the user's mkdocs.yml and docs, and the installed tools. None when a
+    source is not local (then every build renders)."""
+    if crawl_key is None:
+        return None
+    from importlib.metadata import version
+
+    extend = user_mkdocs(config)
+    parts = [crawl_key, repr(replace(config, jobs=None, scheduler=None, cache_dir=None, strict=False))]
+    parts += [__version__, *(version(d) for d in ("mkdocs", "mkdocs-material", "plotly", "Jinja2"))]
+    templates = None
+    if config.templates:
+        t = Path(config.templates)
+        templates = str(t if t.is_absolute() else config.base_dir / t)
+    parts.append(templates_digest(templates))
+    if extend is not None:
+        parts.append(extend.read_text(encoding="utf-8", errors="replace"))
+        user = load_user_config(extend)
+        parts.append(listing_fingerprint([(extend.parent / str(user.get("docs_dir") or "docs")).resolve()]))
+    parts.append(str(Path.cwd()))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def site_listing_matches(site_dir: Path, files: dict[str, tuple[int, int]]) -> bool:
+    try:
+        return site_listing(site_dir) == files
+    except OSError:
+        return False
+
+
 def _global_digest(config: Config, templates_dir: str | None, spec: ThemeSpec) -> str:
     """What every page depends on: mlreport, the templates, the theme and nav, the config (the
     build date is not in it: the theme prints no date on a page)."""
@@ -185,6 +216,7 @@ def build_site(
     timings: dict[str, float] = {}
     jobs = jobs if jobs is not None else config.jobs
     scheduler = scheduler or config.scheduler
+    engine = config.builder == ENGINE
     site_dir = output_dir(config)
     work_dir = work_dir_for(site_dir)
     docs_dir = work_dir / "docs"
@@ -206,7 +238,22 @@ def build_site(
     else:
         crawl_key = None  # a catalog handed in: its inputs are not known here
     timings["read"] = time.perf_counter() - t0
-    engine = config.builder == ENGINE
+
+    # Nothing changed (sources, config, templates, the user's docs, the tools): the published
+    # site is what this build would write, so it is kept as it is.
+    build_key = _build_key(config, crawl_key) if engine else None
+    if build_key is not None:
+        previous = cache.load_manifest()
+        if (
+            previous.build_key == build_key
+            and previous.site == str(site_dir)
+            and previous.files
+            and site_listing_matches(site_dir, previous.files)
+        ):
+            log.info("nothing changed since the last build: %s is up to date", site_dir)
+            timings["total"] = time.perf_counter() - t0
+            kept = WriteStats(0, len(previous.files), 0)
+            return BuildResult(catalog, site_dir, work_dir, len(previous.pages), kept, timings)
 
     t1 = time.perf_counter()
     extend = user_mkdocs(config)
@@ -355,6 +402,8 @@ def build_site(
         atomic_replace(staging, site_dir)
         if engine:
             manifest.site = str(site_dir)
+            manifest.build_key = build_key or ""
+            manifest.files = site_listing(site_dir)
             cache.save_manifest(manifest)
     return BuildResult(catalog, site_dir, work_dir, pages, stats, timings, search_bytes)
 

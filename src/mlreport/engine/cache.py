@@ -76,6 +76,7 @@ def listing_fingerprint(roots: Iterable[Path]) -> str:
 class Manifest:
     build_key: str = ""
     site: str = ""
+    files: dict[str, tuple[int, int]] = field(default_factory=dict)  # the whole site: size, mtime
     # page ref key -> (digest, ((path, size, mtime_ns), ...), search entries)
     pages: dict[str, tuple[str, tuple[tuple[str, int, int], ...], tuple[Any, ...]]] = field(default_factory=dict)
 
@@ -173,6 +174,22 @@ class BuildCache:
         tmp.replace(self.folder / "manifest.pickle")
 
 
+def site_listing(site_dir: Path) -> dict[str, tuple[int, int]]:
+    """Every file of a site with its size and modification time."""
+    out: dict[str, tuple[int, int]] = {}
+    base = len(str(site_dir)) + 1
+    stack = [str(site_dir)]
+    while stack:
+        folder = stack.pop()
+        for e in os.scandir(folder):
+            if e.is_dir(follow_symlinks=False):
+                stack.append(e.path)
+            else:
+                st = e.stat(follow_symlinks=False)
+                out[e.path[base:]] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
 def site_intact(site_dir: Path, files: Mapping[str, tuple[int, int]]) -> bool:
     """True when every listed file of the published site still has its size and time."""
     for rel, (size, mtime) in files.items():
@@ -185,4 +202,4 @@ def site_intact(site_dir: Path, files: Mapping[str, tuple[int, int]]) -> bool:
     return True
 
 
-__all__ = ["BuildCache", "Manifest", "default_cache_dir", "listing_fingerprint", "site_intact"]
+__all__ = ["BuildCache", "Manifest", "default_cache_dir", "listing_fingerprint", "site_intact", "site_listing"]

@@ -62,6 +62,9 @@ MAX_CHARTS = 24
 MAX_COMPARE = 12
 MODEL_CARD = "model_card."  # version tags a reader fills from a model card (intended use …)
 KEY_PARAMS = 8
+# Search entries stay short: at 10,000 runs + 10,000 versions the index must stay under 4 MB
+# (issue 7), so a version names its 5 most telling params and a run its 2 first tags.
+SEARCH_PARAMS = 5
 
 
 def safe_title(text: str) -> str:
@@ -679,9 +682,8 @@ class SiteRenderer:
                         f"{r.name} · run",
                         r.id,
                         exp.name if exp else None,
-                        r.status.value.lower(),
                         r.user,
-                        _tags_text(r.tags),
+                        _tags_text(r.tags, limit=2),
                     ),
                 ),
                 run=r,
@@ -953,19 +955,18 @@ class SiteRenderer:
     ) -> SearchEntry:
         varying = self.varying_params(m.name)
         chosen = [k for k in params if k in varying] or list(params)
-        shown_params = [f"{k} {params[k]}" for k in chosen if len(params[k]) <= 80][:KEY_PARAMS]
+        shown_params = [f"{k} {params[k]}" for k in chosen if len(params[k]) <= 80][:SEARCH_PARAMS]
         shown_metrics = [f"{k} {fmt_number(mm.final)}" for k in keys if (mm := _find(metrics, k))]
         return self.entry(
             here,
             f"{m.name} · version {v.version}",
-            f"version {v.version}",
             " ".join(f"@{a}" for a in v.aliases),
             v.stage,
             run.name if run else None,
             exp.name if exp else None,
             *shown_params,
             *shown_metrics,
-            _tags_text({k: t for k, t in v.tags.items() if not k.startswith(MODEL_CARD)}),
+            _tags_text({k: t for k, t in v.tags.items() if not k.startswith(MODEL_CARD)}, limit=3),
             boost=2,
         )
 
