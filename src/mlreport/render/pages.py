@@ -562,7 +562,8 @@ class SiteRenderer:
         if run:
             summary.append(("Source run", Cell(run.name, self.link(here, self.urls.run[run.key]))))
         elif v.run_key:
-            summary.append(("Source run", Cell(f"{v.run_key} (not in the store)")))
+            gone = "deleted" if self.c.is_hidden_run(v.run_key) else "not in the store"
+            summary.append(("Source run", Cell(f"{v.run_key} ({gone})")))
         if exp:
             summary.append(("Experiment", Cell(exp.name, self.link(here, self.urls.experiment[exp.key]))))
         if lm:
@@ -628,7 +629,8 @@ class SiteRenderer:
         if parent:
             summary.append(("Parent run", Cell(parent.name, self.link(here, self.urls.run[parent.key]))))
         elif r.parent_key:
-            summary.append(("Parent run", Cell(f"{r.parent_key} (not in the store)")))
+            gone = "deleted" if self.c.is_hidden_run(r.parent_key) else "not in the store"
+            summary.append(("Parent run", Cell(f"{r.parent_key} ({gone})")))
         summary.append(("Started", Cell(fmt_time(r.start_time))))
         if r.end_time:
             summary.append(("Ended", Cell(fmt_time(r.end_time))))
@@ -919,13 +921,24 @@ class SiteRenderer:
             ]
             for p in self.c.problems
         ]
+        # what a store has and the site leaves out (deleted runs …) is listed too, so this page
+        # never says that every record was read when something was not shown (issue 8)
+        rows += [
+            [
+                Cell(_display(s.origin.store, s.origin.path)),
+                Cell(s.origin.format),
+                Cell("not shown"),
+                Cell(f"{s.count} {s.what} not shown: {s.reason}"),
+            ]
+            for s in self.c.skipped
+        ]
         self.asset(here + "problems.csv", csv_bytes(["File", "Format", "Severity", "Reason"], rows))
         self.emit(
             here,
             self.render(
                 "problems.html.j2",
                 here,
-                count=len(rows),
+                count=len(self.c.problems),
                 table=html_table(
                     ["File", "Format", "Severity", "Reason"],
                     rows,

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Mutation score of the modules the record depends on (cosmic-ray), not part of the test run.
+
+    python -m venv /tmp/mut && /tmp/mut/bin/pip install cosmic-ray
+    python benchmarks/mutation.py --cosmic-ray /tmp/mut/bin/cosmic-ray [MODULE ...]
+
+For each module, the tree is copied to a scratch folder (cosmic-ray edits the files it mutates,
+so never in a work tree that other runs use), every mutant is run against the module's tests
+(``TESTS`` below: the tests that exercise it directly, so that a run takes seconds), and the
+killed/survived counts are printed with the score. ``--tests`` replaces the test selection, e.g.
+to measure the tests that existed before a change ("before") against the current ones
+("after"), in the same run of this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: module -> the tests that exercise it directly
+TESTS = {
+    "src/mlreport/readers/_common.py": "tests/test_catalog_reader_kit.py -k 'null_params or read_context'",
+    "src/mlreport/goals.py": "tests/test_catalog.py -k 'vocabulary or tokens or counters or quality'",
+    "src/mlreport/catalog.py": "tests/test_catalog.py",
+    "src/mlreport/render/text.py": "tests/test_helpers_render.py",
+    "src/mlreport/render/tables.py": "tests/test_helpers_render.py -k csv",
+    "src/mlreport/config.py": "tests/test_cli.py",
+}
+
+CONFIG = """[cosmic-ray]
+module-path = "{module}"
+timeout = 120.0
+excluded-modules = []
+test-command = "{python} -m pytest -x -q -p no:cacheprovider {tests}"
+
+[cosmic-ray.distributor]
+name = "local"
+"""
+
+
+def score(cosmic_ray: str, module: str, tests: str) -> tuple[int, int, float]:
+    work = Path(tempfile.mkdtemp(prefix="mlreport-mutation-"))
+    try:
+        for name in ("src", "tests", "pyproject.toml"):
+            src = ROOT / name
+            (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
+        (work / "cr.toml").write_text(CONFIG.format(module=module, python=sys.executable, tests=tests))
+        env = {**os.environ, "PYTHONPATH": str(work / "src")}
+        started = time.perf_counter()
+        subprocess.run([cosmic_ray, "init", "cr.toml", "s.sqlite"], cwd=work, env=env, check=True, capture_output=True)
+        subprocess.run([cosmic_ray, "exec", "cr.toml", "s.sqlite"], cwd=work, env=env, check=True, capture_output=True)
+        seconds = time.perf_counter() - started
+        killed, survived = outcomes(work / "s.sqlite")
+        return killed, survived, seconds
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def outcomes(db: Path) -> tuple[int, int]:
+    """(killed, survived) from cosmic-ray's session database."""
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute("SELECT test_outcome, COUNT(*) FROM work_results GROUP BY test_outcome").fetchall()
+    finally:
+        con.close()
+    counts = {str(outcome).lower(): n for outcome, n in rows}
+    return counts.get("killed", 0), counts.get("survived", 0)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("modules", nargs="*", default=sorted(TESTS))
+    p.add_argument("--cosmic-ray", default="cosmic-ray")
+    p.add_argument("--tests", help="the test selection for every module (default: TESTS)")
+    args = p.parse_args()
+    print(f"{'module':40} {'killed':>7} {'survived':>9} {'score':>6} {'seconds':>8}")
+    for module in args.modules:
+        killed, survived, seconds = score(args.cosmic_ray, module, args.tests or TESTS[module])
+        total = killed + survived
+        print(f"{module:40} {killed:>7} {survived:>9} {killed / total if total else 0:>6.0%} {seconds:>8.0f}")
+
+
+if __name__ == "__main__":
+    main()
