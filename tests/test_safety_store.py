@@ -258,3 +258,14 @@ def test_streamed_reads_are_confined_too(mlruns: Path) -> None:
             list(store.read_chunks(f"{EXP}/{RUN}/params/{name}"))
         assert exc.value.strerror == reason
     assert b"".join(store.read_chunks(f"{EXP}/{RUN}/params/lr", 1)) == (params / "lr").read_bytes()
+
+
+def test_a_file_source_given_as_a_link_is_read(tmp_path: Path) -> None:
+    # the confinement is for what a store holds; the file the user names may be a link anywhere
+    real = tmp_path / "data" / "real.db"
+    real.parent.mkdir()
+    shutil.copy(DATA / "mlflow" / "v3_sqlite" / "mlflow.db", real)
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "mlflow.db").symlink_to(real)
+    catalog, problems = _crawl(tmp_path / "proj" / "mlflow.db")
+    assert catalog["runs"] and problems == {}

@@ -145,7 +145,9 @@ def open_source(source: SourceConfig) -> tuple[Store, str]:
             parent, _, name = path.rpartition("/")
             parent_store = open_store(parent, source.storage_options)
         else:
-            parent, name = os.path.split(path)
+            # the file the user named, wherever a link they gave leads: the store confinement
+            # (no link out of the store) is for what the store itself holds
+            parent, name = os.path.split(os.path.realpath(path))
             parent_store = open_store(parent or ".", source.storage_options)
         return parent_store, name
     return store, ""
