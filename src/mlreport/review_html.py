@@ -355,3 +355,83 @@ def newest_gates(r: SiteRenderer, model: str) -> Cell:
     return Cell(
         f"{_v(newest.version)}: {cell.text}", html=html, sort=cell.sort, csv=f"{_v(newest.version)}: {cell.text}"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# the compare page: every version's numbers as data, chosen and drawn in the browser
+
+
+COMPARE_POINTS = 200  # points per history and version on the compare page (thinned)
+COMPARE_POINTS_MANY = 40  # when the model has more than 100 versions
+
+
+def compare_payload(r: SiteRenderer, here: str, model: str) -> Markup:
+    """``<div class="mlreport-compare" data-compare="…">``: what ``mlreport.js`` needs to compare
+    any versions of ``model`` (all of them, not only the newest): per version its label, link,
+    aliases, stage, tags, run, commit, inputs, metrics, params and key-metric histories; the goals;
+    the baseline alias's holder and the default choice (the baseline and the newest version)."""
+    import json
+
+    from .review import thin
+
+    c = r.c
+    versions = c.versions_by_model.get(model, ())
+    keys = list(r.model_key_metrics.get(model, ()))
+    points = COMPARE_POINTS if len(versions) <= 100 else COMPARE_POINTS_MANY
+    rows = []
+    metric_keys: set[str] = set()
+    for v in versions:
+        run = c.run_by_key.get(v.run_key or "")
+        lm = c.logged_model_by_key.get(v.logged_model_key or "")
+        metrics = v.metrics or (run.metrics if run else (lm.metrics if lm else ()))
+        values = {m.key: (m.final if m.final == m.final else None) for m in metrics}
+        metric_keys.update(values)
+        history: dict[str, list[list[float]]] = {}
+        if run is not None:
+            for key in keys:
+                hist = c.history(run.key, key)
+                if hist is not None and len(hist) > 1:
+                    idx = thin(list(range(len(hist))), points)
+                    pairs = [(hist.steps[int(i)], hist.values[int(i)]) for i in idx]
+                    pairs = [(s, val) for s, val in pairs if val == val and abs(val) != float("inf")]
+                    history[key] = [[float(s) for s, _ in pairs], [val for _, val in pairs]]
+        inputs = []
+        for ref in run.inputs if run else ():
+            d = c.dataset_by_key.get(ref.dataset_key)
+            inputs.append(
+                [ref.context or "input", d.name if d else ref.dataset_key, (d.digest or "")[:12] if d else ""]
+            )
+        commit = run.git.commit if run and run.git.commit else None
+        rows.append(
+            {
+                "v": v.version,
+                "label": _v(v.version),
+                "url": r.link(here, r.urls.version.get((model, v.version))),
+                "aliases": list(v.aliases),
+                "stage": v.stage,
+                "tags": dict(v.tags),
+                "run": run.name if run else None,
+                "run_url": r.link(here, r.urls.run.get(run.key)) if run else None,
+                "commit": commit[:12] if commit else None,
+                "data": inputs,
+                "metrics": values,
+                "params": dict(run.params if run else (lm.params if lm else {})),
+                "history": history,
+            }
+        )
+    others = sorted(metric_keys - set(keys))
+    holder = c.model_by_name[model].aliases.get(r.config.baseline) if model in c.model_by_name else None
+    newest = versions[-1].version if versions else None
+    default = [x for x in dict.fromkeys([holder, newest]) if x is not None]
+    data = {
+        "model": model,
+        "alias": r.config.baseline,
+        "baseline": holder,
+        "default": default,
+        "keys": keys,
+        "metrics": [*keys, *others],
+        "goals": {k: c.goal(k) for k in [*keys, *others]},
+        "versions": rows,
+    }
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, sort_keys=True, allow_nan=False)
+    return Markup('<div class="mlreport-compare" data-search-exclude data-compare="') + h(text) + Markup('"></div>')

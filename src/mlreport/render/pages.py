@@ -434,6 +434,7 @@ class SiteRenderer:
                 count=len(versions),
                 total=len(self.c.versions_by_model.get(m.name, ())),
                 same_params=key_value_table([(k, Cell(param_values[k][0])) for k in same], searchable=False),
+                compare=review_html.compare_payload(self, here, m.name),  # review (issue 9)
             ),
         )
 

@@ -119,3 +119,221 @@
     init();
   }
 })();
+
+/* review (issue 9): the compare page. Every version of the model is data in
+ * div.mlreport-compare[data-compare]; the reader picks any of them and a baseline, the choice
+ * lives in the URL (#versions=2,5&baseline=2) so a link reproduces the view. Deltas and the
+ * best value follow each metric's goal; the key metrics' histories are overlaid, one trace per
+ * chosen version. All text is set with textContent: store strings never become markup. */
+(function () {
+  "use strict";
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function fmt(x) {
+    if (x === null || x === undefined) return "";
+    if (Math.abs(x) >= 1e15 || x !== Math.round(x)) return String(Number(x.toPrecision(6)));
+    return String(x);
+  }
+
+  function readState(data) {
+    var known = {};
+    data.versions.forEach(function (v) { known[v.v] = true; });
+    var params = new URLSearchParams((location.hash || "").replace(/^#/, ""));
+    var chosen = (params.get("versions") || "").split(",").filter(function (v) { return v && known[v]; });
+    if (!chosen.length) chosen = data.default.slice();
+    var base = params.get("baseline");
+    if (!base || chosen.indexOf(base) < 0) base = chosen.indexOf(data.baseline) >= 0 ? data.baseline : chosen[0];
+    return { chosen: chosen, baseline: base };
+  }
+
+  function writeState(state) {
+    var hash = "#versions=" + state.chosen.map(encodeURIComponent).join(",");
+    if (state.baseline) hash += "&baseline=" + encodeURIComponent(state.baseline);
+    history.replaceState(null, "", location.pathname + location.search + hash);
+  }
+
+  function order(data, chosen) {
+    return data.versions.filter(function (v) { return chosen.indexOf(v.v) >= 0; });
+  }
+
+  function rowOf(table, label, cells) {
+    var tr = el("tr");
+    tr.appendChild(el("th", null, label));
+    cells.forEach(function (c) { tr.appendChild(c); });
+    table.appendChild(tr);
+    return tr;
+  }
+
+  function textCell(text, url) {
+    var td = el("td");
+    if (url) {
+      var a = el("a", null, text);
+      a.href = url;
+      td.appendChild(a);
+    } else {
+      td.textContent = text === null || text === undefined ? "" : String(text);
+    }
+    return td;
+  }
+
+  function drawTable(box, data, state) {
+    var versions = order(data, state.chosen);
+    var base = versions.filter(function (v) { return v.v === state.baseline; })[0];
+    var table = el("table", "mlreport-table mlr-compare-table");
+    var head = el("tr");
+    head.appendChild(el("th", null, ""));
+    versions.forEach(function (v) {
+      var th = el("th", v.v === state.baseline ? "mlr-baseline" : null);
+      var a = el("a", null, v.label);
+      a.href = v.url || "#";
+      th.appendChild(a);
+      if (v.v === state.baseline) th.appendChild(el("span", "mlr-baseline-mark", " (baseline)"));
+      th.setAttribute("data-version", v.v);
+      head.appendChild(th);
+    });
+    var thead = el("thead");
+    thead.appendChild(head);
+    table.appendChild(thead);
+    var body = el("tbody");
+    rowOf(body, "aliases", versions.map(function (v) { return textCell(v.aliases.map(function (a) { return "@" + a; }).join(" ")); }));
+    rowOf(body, "stage", versions.map(function (v) { return textCell(v.stage || ""); }));
+    rowOf(body, "run", versions.map(function (v) { return textCell(v.run || "", v.run_url); }));
+    rowOf(body, "commit", versions.map(function (v) { return textCell(v.commit || ""); }));
+    rowOf(body, "data", versions.map(function (v) {
+      return textCell(v.data.map(function (d) { return d[0] + ": " + d[1] + (d[2] ? " " + d[2] : ""); }).join("; "));
+    }));
+    var tagKeys = {};
+    versions.forEach(function (v) { Object.keys(v.tags).forEach(function (k) { tagKeys[k] = true; }); });
+    rowOf(body, "tags", versions.map(function (v) {
+      return textCell(Object.keys(v.tags).sort().map(function (k) { return k + "=" + v.tags[k]; }).join(", "));
+    }));
+    data.metrics.forEach(function (key) {
+      var values = versions.map(function (v) { return key in v.metrics ? v.metrics[key] : null; });
+      if (values.every(function (x) { return x === null; })) return;
+      var goal = data.goals[key] || "max";
+      var finite = values.filter(function (x) { return x !== null; });
+      var best = goal === "min" ? Math.min.apply(null, finite) : Math.max.apply(null, finite);
+      var baseValue = base && key in base.metrics ? base.metrics[key] : null;
+      var cells = values.map(function (x, i) {
+        var td = el("td", "mlr-num");
+        if (x === null) return td;
+        td.appendChild(el("span", "mlr-value", fmt(x)));
+        if (finite.length > 1 && x === best) td.classList.add("mlr-best");
+        if (baseValue !== null && versions[i].v !== state.baseline) {
+          var d = x - baseValue;
+          var better = d === 0 ? null : (goal === "min" ? d < 0 : d > 0);
+          var cls = better === null ? "mlr-same" : (better ? "mlr-better" : "mlr-worse");
+          var mark = better === null ? "=" : (better ? "▲ " : "▼ ") + (d > 0 ? "+" : "") + fmt(d);
+          td.appendChild(el("span", "mlr-delta " + cls, " " + mark));
+        }
+        return td;
+      });
+      var tr = rowOf(body, key + (goal === "min" ? " ↓" : " ↑"), cells);
+      tr.setAttribute("data-metric", key);
+      tr.firstChild.title = goal === "min" ? "lower is better" : "higher is better";
+    });
+    var paramKeys = {};
+    versions.forEach(function (v) { Object.keys(v.params).forEach(function (k) { paramKeys[k] = true; }); });
+    Object.keys(paramKeys).sort().forEach(function (key) {
+      var values = versions.map(function (v) { return key in v.params ? v.params[key] : ""; });
+      if (values.every(function (x) { return x === values[0]; })) return;
+      rowOf(body, "param: " + key, values.map(function (x) { return textCell(x); }));
+    });
+    table.appendChild(body);
+    box.appendChild(el("div", "mlreport-table-wrap")).appendChild(table);
+  }
+
+  function drawCharts(box, data, state) {
+    if (typeof Plotly === "undefined") return;
+    var versions = order(data, state.chosen);
+    data.keys.forEach(function (key) {
+      var traces = versions.filter(function (v) { return v.history[key]; }).map(function (v) {
+        return { type: "scatter", mode: "lines", name: v.label, x: v.history[key][0], y: v.history[key][1],
+                 line: { width: v.v === state.baseline ? 3 : 1.5 } };
+      });
+      if (!traces.length) return;
+      var div = el("div", "mlreport-chart mlr-compare-chart");
+      div.setAttribute("data-metric", key);
+      box.appendChild(div);
+      var style = getComputedStyle(document.body);
+      var fg = (style.getPropertyValue("--md-default-fg-color") || "#333").trim();
+      Plotly.newPlot(div, traces, {
+        title: { text: key + " by step" }, height: 320, margin: { l: 50, r: 20, t: 40, b: 40 },
+        paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", font: { color: fg },
+        xaxis: { title: { text: "step" } }, legend: { orientation: "h" }
+      }, { displaylogo: false, responsive: true });
+    });
+  }
+
+  function render(root, data) {
+    var state = readState(data);
+    root.textContent = "";
+    var picker = el("div", "mlr-compare-picker");
+    picker.appendChild(el("span", "mlr-compare-label", "Versions: "));
+    data.versions.slice().reverse().forEach(function (v) {
+      var label = el("label", "mlr-compare-choice");
+      var box = el("input");
+      box.type = "checkbox";
+      box.value = v.v;
+      box.checked = state.chosen.indexOf(v.v) >= 0;
+      box.setAttribute("data-version", v.v);
+      box.addEventListener("change", function () {
+        var chosen = data.versions.map(function (x) { return x.v; }).filter(function (x) {
+          var input = picker.querySelector('input[type="checkbox"][data-version="' + CSS.escape(x) + '"]');
+          return input && input.checked;
+        });
+        if (!chosen.length) { box.checked = true; return; }
+        writeState({ chosen: chosen, baseline: chosen.indexOf(state.baseline) >= 0 ? state.baseline : chosen[0] });
+        render(root, data);
+      });
+      label.appendChild(box);
+      label.appendChild(document.createTextNode(" " + v.label + (v.aliases.length ? " @" + v.aliases.join(" @") : "")));
+      picker.appendChild(label);
+    });
+    var baseLabel = el("label", "mlr-compare-baseline", "Baseline: ");
+    var select = el("select");
+    select.setAttribute("name", "baseline");
+    order(data, state.chosen).forEach(function (v) {
+      var opt = el("option", null, v.label);
+      opt.value = v.v;
+      opt.selected = v.v === state.baseline;
+      select.appendChild(opt);
+    });
+    select.addEventListener("change", function () {
+      writeState({ chosen: state.chosen, baseline: select.value });
+      render(root, data);
+    });
+    baseLabel.appendChild(select);
+    picker.appendChild(baseLabel);
+    root.appendChild(picker);
+    writeState(state);
+    drawTable(root, data, state);
+    drawCharts(root, data, state);
+  }
+
+  function init() {
+    document.querySelectorAll("div.mlreport-compare[data-compare]").forEach(function (root) {
+      var data;
+      try { data = JSON.parse(root.getAttribute("data-compare")); } catch (e) { return; }
+      render(root, data);
+      if (!root.hasAttribute("data-listening")) {
+        root.setAttribute("data-listening", "");
+        window.addEventListener("hashchange", function () { if (document.body.contains(root)) render(root, data); });
+      }
+    });
+  }
+
+  if (typeof document$ !== "undefined" && document$.subscribe) {
+    document$.subscribe(init);
+  } else if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
