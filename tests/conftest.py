@@ -61,3 +61,27 @@ def chdir_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     """Run in an empty folder (no mlreport.yml or mkdocs.yml around)."""
     monkeypatch.chdir(tmp_path)
     yield tmp_path
+
+
+def _logger_state() -> tuple[list[object], bool, int]:
+    import logging
+
+    logger = logging.getLogger("mlreport")
+    return list(logger.handlers), logger.propagate, logger.level
+
+
+_PRISTINE_LOGGING = _logger_state()
+
+
+@pytest.fixture(autouse=True)
+def _restore_mlreport_logging() -> Iterator[None]:
+    """``cli.main`` configures the ``mlreport`` logger for a terminal (its own handler, no
+    propagation); put it back as it was before any test (a module fixture may have called main
+    too), so a later test's ``caplog`` still sees records."""
+    import logging
+
+    logger = logging.getLogger("mlreport")
+    handlers, propagate, level = _PRISTINE_LOGGING
+    logger.handlers[:], logger.propagate, logger.level = handlers, propagate, level  # type: ignore[assignment]
+    yield
+    logger.handlers[:], logger.propagate, logger.level = handlers, propagate, level  # type: ignore[assignment]
