@@ -140,6 +140,18 @@ def _crawl_key(config: Config) -> str | None:
     return hashlib.sha256(f"{__version__}\n{kept!r}\n{listing_fingerprint(roots)}".encode()).hexdigest()[:40]
 
 
+def _code_digest() -> str:
+    """The code that renders pages (so an upgrade, or an edit in a checkout, re-renders)."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for folder in (here / "render", here / "engine"):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".js", ".css"):
+                h.update(path.name.encode() + b"\0" + path.read_bytes())
+    h.update((here / "model.py").read_bytes())
+    return h.hexdigest()
+
+
 def _build_key(config: Config, crawl_key: str | None) -> str | None:
     """Everything a build reads, without reading the catalog: the sources (their listing), the
     config, the templates, the user's mkdocs.yml and docs, and the installed tools. None when a
@@ -150,7 +162,7 @@ def _build_key(config: Config, crawl_key: str | None) -> str | None:
 
     extend = user_mkdocs(config)
     parts = [crawl_key, repr(replace(config, jobs=None, scheduler=None, cache_dir=None, strict=False))]
-    parts += [__version__, *(version(d) for d in ("mkdocs", "mkdocs-material", "plotly", "Jinja2"))]
+    parts += [__version__, _code_digest(), *(version(d) for d in ("mkdocs", "mkdocs-material", "plotly", "Jinja2"))]
     templates = None
     if config.templates:
         t = Path(config.templates)
@@ -176,7 +188,7 @@ def _global_digest(config: Config, templates_dir: str | None, spec: ThemeSpec) -
     build date is not in it: the theme prints no date on a page)."""
     theme = replace(spec, source_date_epoch=0).digest()
     kept = replace(config, jobs=None, scheduler=None, cache_dir=None, strict=False)
-    text = f"{__version__}\n{templates_digest(templates_dir)}\n{theme}\n{kept!r}"
+    text = f"{__version__}\n{_code_digest()}\n{templates_digest(templates_dir)}\n{theme}\n{kept!r}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -63,8 +63,9 @@ MAX_COMPARE = 12
 MODEL_CARD = "model_card."  # version tags a reader fills from a model card (intended use …)
 KEY_PARAMS = 8
 # Search entries stay short: at 10,000 runs + 10,000 versions the index must stay under 4 MB
-# (issue 7), so a version names its 5 most telling params and a run its 2 first tags.
-SEARCH_PARAMS = 5
+# (issue 7), so a version names its 4 most telling params and its key metrics to 4 digits, and a run
+# its id, experiment, user and first tag (the others are on its page).
+SEARCH_PARAMS = 4
 
 
 def safe_title(text: str) -> str:
@@ -686,7 +687,7 @@ class SiteRenderer:
                         r.id,
                         exp.name if exp else None,
                         r.user,
-                        _tags_text(r.tags, limit=2),
+                        _tags_text(r.tags, limit=1),
                     ),
                 ),
                 run=r,
@@ -970,17 +971,16 @@ class SiteRenderer:
         varying = self.varying_params(m.name)
         chosen = [k for k in params if k in varying] or list(params)
         shown_params = [f"{k} {params[k]}" for k in chosen if len(params[k]) <= 80][:SEARCH_PARAMS]
-        shown_metrics = [f"{k} {fmt_number(mm.final)}" for k in keys if (mm := _find(metrics, k))]
+        shown_metrics = [f"{k} {_search_number(mm.final)}" for k in keys if (mm := _find(metrics, k))]
         return self.entry(
             here,
             f"{m.name} · version {v.version}",
             " ".join(f"@{a}" for a in v.aliases),
             v.stage,
             run.name if run else None,
-            exp.name if exp else None,
             *shown_params,
             *shown_metrics,
-            _tags_text({k: t for k, t in v.tags.items() if not k.startswith(MODEL_CARD)}, limit=3),
+            _tags_text({k: t for k, t in v.tags.items() if not k.startswith(MODEL_CARD)}, limit=2),
             boost=2,
         )
 
@@ -1242,6 +1242,12 @@ class SiteRenderer:
         if len(nodes) == 1:
             return Markup("")
         return lineage_svg(nodes, edges, f"lineage of run {run.name}")
+
+
+def _search_number(value: float | int | None) -> str:
+    if isinstance(value, float) and value == value and abs(value) not in (float("inf"),):
+        return format(value, ".4g")
+    return fmt_number(value)
 
 
 def _short(text: str, limit: int = 200) -> str:
