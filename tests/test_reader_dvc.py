@@ -425,7 +425,8 @@ def test_stale_lock_entry_is_read_and_flagged() -> None:
     assert by_key["dvc:workspace"].inputs == (
         DatasetRef("data.csv@1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e", "train"),
     )
-    assert [a.path for a in by_key["dvc:workspace"].artifacts] == ["model.bin"]
+    # the stale entry's out is still an artifact: it was written and recorded (fuzz finding F2)
+    assert [a.path for a in by_key["dvc:workspace"].artifacts] == ["data.csv", "model.bin"]
 
 
 def test_tsv_with_garbage_row() -> None:
@@ -524,7 +525,7 @@ def test_hostile_tsv_and_json_are_problems(tmp_path: Path) -> None:
     assert reasons(records) == [
         ("dvclive/metrics.json", "refused: JSON nested too deep"),
         ("dvclive/plots/metrics/acc.tsv", "3 row(s) are not numbers (line 3, 4, 5); skipped"),
-        ("dvclive/plots/metrics/bad.tsv", "not a TSV file: field larger than field limit (131072); history skipped"),
+        ("dvclive/plots/metrics/bad.tsv", "1 row(s) are not numbers (line 2); skipped"),
         ("dvclive/plots/metrics/utf.tsv", "1 row(s) are not numbers (line 2); skipped"),
     ]
     ws = runs(records)["dvc:workspace"]
@@ -604,3 +605,18 @@ def test_plot_note_says_what_a_plot_is() -> None:
     assert _plot_note({"template": "linear", "x": "epoch", "y": ["acc", "loss"]}) == (
         'DVC plot: linear, ["acc", "loss"] vs epoch'
     )
+
+
+def test_one_damaged_tsv_line_costs_only_itself(tmp_path: Path) -> None:
+    """Fuzz finding F1: a bare CR, a stray quote or a duplicated chunk in one line."""
+    live = tmp_path / "dvclive"
+    (live / "plots" / "metrics").mkdir(parents=True)
+    (live / "metrics.json").write_text('{"acc": 0.7}')
+    (live / "plots" / "metrics" / "acc.tsv").write_bytes(
+        b'step\tacc\n0\t0.5\n1\t1\r0.2\n2\t"0.6\n3\t0.7\t0.7\n4\t0.75\n'
+    )
+    records = read(tmp_path)
+    assert reasons(records) == [("dvclive/plots/metrics/acc.tsv", "3 row(s) are not numbers (line 3, 4, 5); skipped")]
+    acc = runs(records)["dvc:workspace"].metric("acc")
+    assert acc is not None and acc.history is not None
+    assert (list(acc.history.steps), list(acc.history.values)) == ([0, 4], [0.5, 0.75])

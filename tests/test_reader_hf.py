@@ -582,3 +582,17 @@ def test_event_file_times_helper() -> None:
              ("runs/c/events.out.tfevents.x.h", 1), ("notes.txt", 3)]
     assert _event_file_times(files) == (1796000000000, None)
     assert _event_file_times([]) == (None, None)
+
+
+def test_a_state_without_a_usable_log_history_falls_back_to_the_newest_checkpoint() -> None:
+    """Fuzz finding F3: a damaged top-level state costs what a missing one costs."""
+    good = {"global_step": 20, "log_history": [{"loss": 0.5, "step": 20}]}
+    store = memory_store({
+        "o/trainer_state.json": json.dumps({"global_step": 40, "log_history": ""}),
+        "o/checkpoint-20/trainer_state.json": json.dumps(good),
+    })
+    records = list(READER.read(store, "o", ReadOptions()))
+    assert [(p.origin.path, p.reason) for p in only(records, Problem)] == [
+        ("o/trainer_state.json", "no usable log_history; checkpoint-20/trainer_state.json's is shown")
+    ]
+    assert metric(the_run(records), "loss").final == 0.5

@@ -470,14 +470,17 @@ def test_missing_history_file_keeps_the_run_and_its_inline_history() -> None:
     assert (rmse.count, rmse.final, rmse.maximum) == (2, 4.12, 6.3)
 
 
-def test_bad_history_file_keeps_the_run_without_history() -> None:
+def test_a_bad_history_line_costs_only_itself() -> None:
     records = read("bad_history")
     assert reasons(records) == [
-        ("bad_history/history.csv", "line 4: value 'n/a' is not a number; the run is kept without its history")
+        (
+            "bad_history/history.csv",
+            "1 line(s) skipped (line 4: value 'n/a' is not a number); the other lines are kept",
+        )
     ]
     run = the_run(records)
-    mae = metric(run, "mae")
-    assert (mae.count, mae.final, mae.history) == (1, 12.4, None)
+    mae = metric(run, "mae")  # fuzz finding F4: lines 2, 3 and 5 are kept
+    assert (mae.count, mae.final, list(mae.history.steps)) == (3, 12.4, [1, 2, 4])
 
 
 def test_many_errors_show_the_first_three_in_document_order() -> None:
@@ -1038,8 +1041,8 @@ def test_nul_bytes_and_deep_jsonl_history_are_problems(tmp_path: Path) -> None:
     records = _read_dir(tmp_path)
     assert sorted(r.id for r in records if isinstance(r, Run)) == ["a", "b"]
     assert sorted((p.origin.path, p.reason) for p in records if isinstance(p, Problem)) == [
-        ("h.jsonl", "line 2: invalid JSON: JSON nested too deep; the run is kept without its history"),
-        ("t.tsv", "line 2: loss '0.\\x005' is not a number; the run is kept without its history"),
+        ("h.jsonl", "1 line(s) skipped (line 2: invalid JSON: JSON nested too deep); the other lines are kept"),
+        ("t.tsv", "1 line(s) skipped (line 2: loss '0.\\x005' is not a number); the other lines are kept"),
     ]
 
 
@@ -1081,3 +1084,15 @@ def test_declared_goal_reaches_the_catalog() -> None:
     catalog = read_catalog(Config(sources=(SourceConfig(str(MANIFEST / "goals")),)))
     assert catalog.goal("l2.valid") == "min" and catalog.goal("tr_acc") == "max"
     assert catalog.goal_source("l2.valid").startswith("declared by the store")
+
+
+def test_one_bad_jsonl_line_or_a_cut_last_line_costs_only_itself(tmp_path: Path) -> None:
+    """Fuzz finding F5: a live writer's cut last line, a flipped byte in the middle."""
+    (tmp_path / "h.jsonl").write_bytes(b'{"step": 1, "loss": 0.5}\n{"step": 2, "loss": 0.\xff4}\n{"step": 3, "loss": 0.3}\n{"step": 4, "lo')
+    (tmp_path / "m.mlreport.yaml").write_text("mlreport_manifest: 1\nrun: {id: m}\nhistory_file: h.jsonl\n")
+    records = _read_dir(tmp_path)
+    (run,) = [r for r in records if isinstance(r, Run)]
+    loss = run.metric("loss")
+    assert loss is not None and loss.history is not None and list(loss.history.steps) == [1, 3]
+    (problem,) = [p for p in records if isinstance(p, Problem)]
+    assert problem.reason.startswith("2 line(s) skipped (line 2: invalid JSON") and "and 1 more" in problem.reason

@@ -71,9 +71,7 @@ that is missing, a TSV row that is not numbers, and ``dvc.lock`` entries for sta
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import itertools
 import json
 import logging
@@ -988,7 +986,12 @@ class _Reading:
                 if sname not in stale:
                     all_models.extend(outputs)
                     all_produced.extend(produced_refs)
-                    for a in artifacts:
+                # a stale entry's outs were still written and recorded: they are artifacts
+                # (an emptied or retyped dvc.yaml must not hide them; fuzz finding F2)
+                for a in artifacts:
+                    if sname in stale:
+                        all_artifacts.setdefault(a.path, a)  # a live stage's record wins
+                    else:
                         all_artifacts[a.path] = a
                 params = _lock_params(body.get("params"))
                 metrics = _metrics_from_files(
@@ -1445,12 +1448,13 @@ class _Reading:
         return tuple(metrics), params, first, last
 
     def _parse_tsv(self, state: _State, path: str, data: bytes) -> list[tuple[int, int, float]]:
+        # Line by line with a plain split, not the csv module: dvclive writes numbers, never
+        # quotes, and one damaged line (a stray quote, a bare CR, a huge field) must cost only
+        # itself, not the file (fuzz finding F1).
         text = data.decode("utf-8", "replace")
-        try:
-            rows = list(csv.reader(io.StringIO(text), delimiter="\t"))
-        except csv.Error as exc:  # a field past csv's size limit, a stray quote
-            self.problem(path, f"not a TSV file: {exc}; history skipped", state)
-            return []
+        rows = [line.rstrip("\r").split("\t") for line in text.split("\n")]
+        if rows and rows[-1] == [""]:
+            rows.pop()
         if not rows:
             return []
         header = [h.strip() for h in rows[0]]
@@ -1467,6 +1471,8 @@ class _Reading:
             if not row or all(not c.strip() for c in row):
                 continue
             try:
+                if len(row) != len(header):
+                    raise ValueError("field count")
                 value = float(row[value_i])
                 step = int(float(row[step_i])) if step_i is not None else lineno - 2
                 ts = -1

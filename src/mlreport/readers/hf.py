@@ -396,9 +396,11 @@ class HfTrainerReader:
         parts = _Parts(files, top, checkpoints, {rel: raw[join(path, rel)] for rel in wanted})
 
         # trainer_state.json, or the newest checkpoint's when it is missing or unreadable.
+        # A state without a usable log_history (damaged, a key flipped) counts as missing for
+        # the history: the newest checkpoint's stands in (fuzz finding F3).
         if _STATE in top:
             parts.state = _load_object(ctx, join(path, _STATE), parts.contents.get(_STATE), walk_depth=False)
-        if parts.state is None:
+        if parts.state is None or not isinstance(parts.state.get("log_history"), list):
             names = {rel for rel, _size in files}
             for _n, name in reversed(checkpoints):
                 rel = join(name, _STATE)
@@ -406,7 +408,11 @@ class HfTrainerReader:
                     data = parts.contents.get(rel)
                     if data is None:
                         data = store.read_many([join(path, rel)])[join(path, rel)]
-                    parts.state = _load_object(ctx, join(path, rel), data, walk_depth=False)
+                    fallback = _load_object(ctx, join(path, rel), data, walk_depth=False)
+                    if fallback is not None and isinstance(fallback.get("log_history"), list):
+                        if parts.state is not None:
+                            ctx.problem(join(path, _STATE), f"no usable log_history; {rel}'s is shown")
+                        parts.state = fallback
                     break
         if "config.json" in top:
             config_path = join(path, "config.json")

@@ -35,7 +35,8 @@ Validation: :func:`validate_manifest` checks a parsed manifest against the schem
 ``jsonschema`` package when it is installed (it is not a dependency) and a built-in checker of
 the same schema otherwise; both give the same messages, ``<json path>: <what is wrong>``. An
 invalid manifest is one Problem (its first three errors) and no records; an unreadable history
-file is a Problem and the run is kept without that history.
+file is a Problem and the run is kept without that history; a bad line in a history file is
+counted in one Problem and the other lines are kept.
 """
 
 from __future__ import annotations
@@ -686,17 +687,35 @@ def parse_history(name: str, data: bytes) -> Points:
     """A history file: ``.csv``/``.tsv`` (long ``step,metric,value[,timestamp]`` or wide
     ``step[,timestamp],<metric>,…``) or ``.jsonl`` (one object a line, long or wide).
 
-    Raises :class:`ManifestError` with the first error; a history is used whole or not at all.
+    Raises :class:`ManifestError` with the first error (see :func:`read_history` for the
+    reader's lenient form, which keeps the good lines).
     """
+    points, errors = _history(name, data, strict=True)
+    return points
+
+
+def read_history(name: str, data: bytes) -> tuple[Points, list[str]]:
+    """The points of every good line of a history file, and one message per bad line.
+
+    One damaged line (a bit flip, a cut last line of a live writer, a 70 KB value) costs only
+    itself (fuzz findings F4, F5). Raises :class:`ManifestError` only when the file as a whole
+    is unusable: an unknown format, no header, no ``step`` column.
+    """
+    return _history(name, data, strict=False)
+
+
+def _history(name: str, data: bytes, strict: bool) -> tuple[Points, list[str]]:
     ext = posixpath.splitext(name.lower())[1]
     if ext not in _HISTORY_KINDS:
         raise ManifestError(f"unknown history format {ext or name!r} (use .csv, .tsv or .jsonl)")
-    text = _decode(data)
+    text = _decode(data) if strict else data.decode("utf-8", "replace").lstrip("\ufeff")
     delimiter = _HISTORY_KINDS[ext]
-    return _parse_jsonl(text) if delimiter is None else _parse_table(text, delimiter)
+    errors: list[str] | None = None if strict else []
+    points = _parse_jsonl(text, errors) if delimiter is None else _parse_table(text, delimiter, errors)
+    return points, errors or []
 
 
-def _parse_table(text: str, delimiter: str) -> Points:
+def _parse_table(text: str, delimiter: str, errors: list[str] | None = None) -> Points:
     rows = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         header = next(rows)
@@ -715,65 +734,102 @@ def _parse_table(text: str, delimiter: str) -> Points:
     value_i = lowered.index("value") if long else -1
     wide = [(i, c) for i, c in enumerate(columns) if i not in (step_i, ts_i) and c] if not long else []
     points: Points = {}
-    try:
-        for row in rows:
-            line = rows.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            where = f"line {line}"
-            if len(row) != len(columns):
-                raise ManifestError(f"{where}: expected {len(columns)} fields, found {len(row)}")
-            try:
-                step = _step(row[step_i].strip())
-            except ValueError:
-                raise ManifestError(f"{where}: step {row[step_i]!r} is not an integer") from None
-            ts = _history_time(row[ts_i].strip(), where) if ts_i is not None else -1
-            if long:
-                metric = row[metric_i].strip()
-                if not metric:
-                    raise ManifestError(f"{where}: empty metric name")
-                points.setdefault(metric, []).append((step, ts, _value(row[value_i].strip(), where, "value")))
-                continue
-            for i, metric in wide:
-                cell = row[i].strip()
-                if cell:
-                    points.setdefault(metric, []).append((step, ts, _value(cell, where, metric)))
-    except csv.Error as exc:
-        raise ManifestError(f"line {rows.line_num}: {exc}") from None
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            if errors is None:
+                raise ManifestError(f"line {rows.line_num}: {exc}") from None
+            errors.append(f"line {rows.line_num}: {exc}")
+            continue
+        try:
+            _table_row(row, rows.line_num, columns, step_i, ts_i, long, metric_i, value_i, wide, points)
+        except ManifestError as exc:
+            if errors is None:
+                raise
+            errors.append(str(exc))
     return points
 
 
-def _parse_jsonl(text: str) -> Points:
+def _table_row(
+    row: list[str],
+    line: int,
+    columns: list[str],
+    step_i: int,
+    ts_i: int | None,
+    long: bool,
+    metric_i: int,
+    value_i: int,
+    wide: list[tuple[int, str]],
+    points: Points,
+) -> None:
+    """One row's points, added to ``points`` only when the whole row is good."""
+    if not any(cell.strip() for cell in row):
+        return
+    where = f"line {line}"
+    if len(row) != len(columns):
+        raise ManifestError(f"{where}: expected {len(columns)} fields, found {len(row)}")
+    try:
+        step = _step(row[step_i].strip())
+    except ValueError:
+        raise ManifestError(f"{where}: step {_short(row[step_i])} is not an integer") from None
+    ts = _history_time(row[ts_i].strip(), where) if ts_i is not None else -1
+    if long:
+        metric = row[metric_i].strip()
+        if not metric:
+            raise ManifestError(f"{where}: empty metric name")
+        points.setdefault(metric, []).append((step, ts, _value(row[value_i].strip(), where, "value")))
+        return
+    found = [(metric, _value(row[i].strip(), where, metric)) for i, metric in wide if row[i].strip()]
+    for metric, value in found:
+        points.setdefault(metric, []).append((step, ts, value))
+
+
+def _parse_jsonl(text: str, errors: list[str] | None = None) -> Points:
     points: Points = {}
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
-        where = f"line {lineno}"
         try:
-            item = load_json(line)
-        except json.JSONDecodeError as exc:
-            raise ManifestError(f"{where}: invalid JSON: {exc.msg.lower()}") from None
-        except ValueError as exc:  # nested too deep (BoundedError)
-            raise ManifestError(f"{where}: invalid JSON: {exc}") from None
-        if not isinstance(item, dict):
-            raise ManifestError(f"{where}: expected a JSON object, found {kind_of(_plain(item))}")
-        if "step" not in item:
-            raise ManifestError(f"{where}: missing 'step'")
-        step = item["step"]
-        if not _is_type(step, "integer"):
-            raise ManifestError(f"{where}: step {step!r} is not an integer")
-        ts = _history_time(item.get("timestamp"), where)
-        if "metric" in item or "value" in item:
-            metric = item.get("metric")
-            if not isinstance(metric, str) or not metric:
-                raise ManifestError(f"{where}: 'metric' must be a non-empty string")
-            points.setdefault(metric, []).append((int(step), ts, _value(item.get("value"), where, "value")))
-            continue
-        for key, value in item.items():
-            if key in ("step", "timestamp") or value is None:
-                continue
-            points.setdefault(key, []).append((int(step), ts, _value(value, where, key)))
+            _jsonl_line(line, f"line {lineno}", points)
+        except ManifestError as exc:
+            if errors is None:
+                raise
+            errors.append(str(exc))
     return points
+
+
+def _jsonl_line(line: str, where: str, points: Points) -> None:
+    """One line's points, added to ``points`` only when the whole line is good."""
+    try:
+        item = load_json(line)
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"{where}: invalid JSON: {exc.msg.lower()}") from None
+    except ValueError as exc:  # nested too deep (BoundedError)
+        raise ManifestError(f"{where}: invalid JSON: {exc}") from None
+    if not isinstance(item, dict):
+        raise ManifestError(f"{where}: expected a JSON object, found {kind_of(_plain(item))}")
+    if "step" not in item:
+        raise ManifestError(f"{where}: missing 'step'")
+    step = item["step"]
+    if not _is_type(step, "integer"):
+        raise ManifestError(f"{where}: step {_short(step)} is not an integer")
+    ts = _history_time(item.get("timestamp"), where)
+    if "metric" in item or "value" in item:
+        metric = item.get("metric")
+        if not isinstance(metric, str) or not metric:
+            raise ManifestError(f"{where}: 'metric' must be a non-empty string")
+        points.setdefault(metric, []).append((int(step), ts, _value(item.get("value"), where, "value")))
+        return
+    found = [
+        (key, _value(value, where, key))
+        for key, value in item.items()
+        if key not in ("step", "timestamp") and value is not None
+    ]
+    for key, value in found:
+        points.setdefault(key, []).append((int(step), ts, value))
 
 
 # --- the reader -----------------------------------------------------------------------------------
@@ -936,13 +992,19 @@ def _history_points(item: _Parsed, content: bytes | OSError, origin: _Origins, p
         problems.append(Problem(origin(item.history_path), f"cannot read: {content.strerror or content}"))
         return {}
     try:
-        return parse_history(item.history_path, content)
+        points, bad = read_history(item.history_path, content)
     except ManifestError as exc:
         problems.append(Problem(origin(item.history_path), f"{exc}; {_KEPT}"))
         return {}
     except Exception as exc:  # noqa: BLE001 - the fault boundary of one history file
         problems.append(Problem(origin(item.history_path), f"cannot parse: {type(exc).__name__}; {_KEPT}"))
         return {}
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        problems.append(
+            Problem(origin(item.history_path), f"{len(bad)} line(s) skipped ({bad[0]}{more}); the other lines are kept")
+        )
+    return points
 
 
 def _inline_points(history: Mapping[str, list[Any]]) -> Points:
@@ -1126,5 +1188,6 @@ __all__ = [
     "manifest_schema",
     "parse_history",
     "parse_time",
+    "read_history",
     "validate_manifest",
 ]
