@@ -198,7 +198,7 @@ def _vm_kb(field_name: str) -> int:
 
 
 class Worker:
-    def __init__(self, seed: int, memory_mb: int, render: str) -> None:
+    def __init__(self, seed: int, memory_mb: int, render: str, stores: tuple[str, ...] = ()) -> None:
         import logging
 
         logging.disable(logging.CRITICAL)
@@ -225,7 +225,7 @@ class Worker:
             self.markdown_pages = None
         self.seed = seed
         self.render = render
-        self.corpus = mutate.load_corpus()
+        self.corpus = mutate.load_corpus(stores)
         self.tmp = Path(
             tempfile.mkdtemp(prefix="mlreport-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
         )
@@ -398,7 +398,7 @@ def _digest(doc: dict[str, Any] | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def worker_main(seed: int, memory_mb: int, render: str) -> None:
+def worker_main(seed: int, memory_mb: int, render: str, stores: tuple[str, ...] = ()) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a worker ends
     try:  # and a worker does not outlive it (PR_SET_PDEATHSIG)
         import ctypes
@@ -406,7 +406,7 @@ def worker_main(seed: int, memory_mb: int, render: str) -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
-    worker = Worker(seed, memory_mb, render)
+    worker = Worker(seed, memory_mb, render, stores)
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing a reader prints may garble the protocol
     out.write("ready\n")
@@ -439,6 +439,7 @@ class Options:
     memory_mb: int = 1024
     render: str = "changed"  # "all", "changed" (skip catalogs already rendered), "none"
     only: tuple[int, ...] = ()
+    stores: tuple[str, ...] = ()  # the corpus: these fixture stores only (all when empty)
 
 
 @dataclass
@@ -467,6 +468,7 @@ def _spawn(options: Options) -> _Proc:
             str(options.seed),
             str(options.memory_mb),
             options.render,
+            ",".join(options.stores),
         ],
         cwd=ROOT,
         env=env,
@@ -558,7 +560,7 @@ def run(options: Options, progress: Any = None) -> list[dict[str, Any]]:
 
 
 def _failed(options: Options, index: int, outcome: str, why: str) -> dict[str, Any]:
-    case = mutate.plan_case(_corpus(), options.seed, index)
+    case = mutate.plan_case(mutate.load_corpus(options.stores), options.seed, index)
     return {
         "index": index,
         "store": case.store.label,
@@ -645,6 +647,6 @@ def write_repro(seed: int, index: int, dest: Path) -> mutate.Case:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:
-        worker_main(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+        worker_main(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], tuple(filter(None, sys.argv[5].split(","))))
     else:
         sys.exit("run benchmarks/fuzz.py")
