@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .catalog import Catalog, key_metrics, version_sort_key
+from .catalog import Catalog, key_metrics
 from .errors import UsageError
 from .model import Dataset, LoggedModel, Metric, ModelVersion, Run
 
@@ -389,7 +389,8 @@ def previous_version(catalog: Catalog, model: str, version: str) -> ModelVersion
 
 def neighbours(catalog: Catalog, model: str, version: str) -> tuple[ModelVersion | None, ModelVersion | None]:
     """The versions just before and just after ``version`` (natural order), for page links."""
-    versions = sorted(catalog.versions_by_model.get(model, ()), key=lambda v: version_sort_key(v.version))
+    # the catalog keeps each model's versions in natural order (make_catalog): no sort per page
+    versions = catalog.versions_by_model.get(model, ())
     for i, v in enumerate(versions):
         if v.version == version:
             return (versions[i - 1] if i > 0 else None, versions[i + 1] if i + 1 < len(versions) else None)
