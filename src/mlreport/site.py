@@ -137,7 +137,19 @@ def _crawl_key(config: Config) -> str | None:
         p = Path(source.path.removeprefix("file://")).expanduser()
         roots.append((p if p.is_absolute() else config.base_dir / p).resolve())
     kept = replace(config, output="", builder="", jobs=None, scheduler=None, cache_dir=None, strict=False)
-    return hashlib.sha256(f"{__version__}\n{kept!r}\n{listing_fingerprint(roots)}".encode()).hexdigest()[:40]
+    # the package's own code too: a catalog pickled by other code (an upgrade, a checkout edit)
+    # may lack a field the records have now
+    text = f"{__version__}\n{_package_digest()}\n{kept!r}\n{listing_fingerprint(roots)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def _package_digest() -> str:
+    """Every Python file of mlreport: what wrote a cached crawl."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(here.rglob("*.py")):
+        h.update(path.relative_to(here).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
 
 
 def _code_digest() -> str:
