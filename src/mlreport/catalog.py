@@ -157,8 +157,21 @@ class Catalog:
 
 
 def version_sort_key(version: str) -> tuple[Any, ...]:
-    """Natural order: ``2`` before ``10``, ``v1.2.0`` before ``v1.10.0``."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", version) if p)
+    """Natural order: ``2`` before ``10``, ``v1.2.0`` before ``v1.10.0``.
+
+    A run of digits compares by its length, then its digits (leading zeros dropped): the same
+    order as its value, without ``int()``, which refuses a version string of 5,000 digits.
+    """
+    key: list[tuple[int, int, str]] = []
+    for p in re.split(r"(\d+)", version):
+        if not p:
+            continue
+        if p.isascii() and p.isdigit():
+            digits = p.lstrip("0") or "0"
+            key.append((0, len(digits), digits))
+        else:
+            key.append((1, 0, p))
+    return tuple(key)
 
 
 Progress = Callable[[str, int, int | None], None]

@@ -110,6 +110,9 @@ def fmt_duration(start: int | None, end: int | None) -> str:
 def fmt_size(size: int | None) -> str:
     if size is None:
         return ""
+    if not 0 <= size < 2**63:
+        # A store may declare any number (a 30-digit size in a dvc.lock): say so, never crash.
+        return "invalid size"
     value = float(size)
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if value < 1024 or unit == "TB":
