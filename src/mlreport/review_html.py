@@ -8,6 +8,7 @@ and every store string is escaped with render's :func:`~mlreport.render.text.h`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -384,7 +385,8 @@ def compare_payload(r: SiteRenderer, here: str, model: str) -> Markup:
         run = c.run_by_key.get(v.run_key or "")
         lm = c.logged_model_by_key.get(v.logged_model_key or "")
         metrics = v.metrics or (run.metrics if run else (lm.metrics if lm else ()))
-        values = {m.key: (m.final if m.final == m.final else None) for m in metrics}
+        # JSON has no NaN or infinity (a store may hold either): they travel as null
+        values = {m.key: (m.final if math.isfinite(m.final) else None) for m in metrics}
         metric_keys.update(values)
         history: dict[str, list[list[float]]] = {}
         if run is not None:
