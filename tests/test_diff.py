@@ -165,4 +165,4 @@ def test_an_unknown_gate_metric_is_a_warning_naming_the_closest(
         "mlreport: warning: gates[0].metric: no run logs 'val_acu'; did you mean 'val_auc'?",
         "mlreport: warning: gates[1].model: 'frod-*' matches no model (models: churn-classifier, fraud-detector)",
     ]
-    assert "> ⚠️ gates&#91;0&#93;.metric&#58; no run logs" in out
+    assert "> [!WARNING]\n> gates&#91;0&#93;.metric&#58; no run logs" in out

@@ -121,6 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--against", metavar="SPEC", help="the baseline (default: @champion, or mlreport.yml's baseline)")
     diff.add_argument("--format", dest="output_format", choices=("markdown", "json"), default="markdown")
     diff.add_argument("--site-url", metavar="URL", help="the published site, for deep links")
+    diff.add_argument(
+        "--flavour", choices=("github", "gitlab"), default="github", help="the comment's host (default github)"
+    )
     return parser
 
 
@@ -248,7 +251,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     report = diff_report(catalog, config, args.candidate, args.against)
     for warning in report.warnings:
         log.warning("%s", warning)
-    sys.stdout.write(render(report, args.output_format))
+    sys.stdout.write(render(report, args.output_format, args.flavour))
     return report.exit_status
 
 

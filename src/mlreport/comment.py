@@ -23,9 +23,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from .diff import MARKER
+from .diff import FLAVOURS, MARKER, cut
 
-MAX_BODY = 60_000  # GitHub refuses comments over 65,536 characters; GitLab's limit is higher
 PAGE = 100
 
 
@@ -46,12 +45,6 @@ def _request(method: str, url: str, headers: Mapping[str, str], body: Mapping[st
     except (urllib.error.URLError, OSError) as exc:
         raise CommentError(f"{method} {url}: {getattr(exc, 'reason', exc)}") from None
     return json.loads(text) if text.strip() else None
-
-
-def _fit(body: str) -> str:
-    if len(body) <= MAX_BODY:
-        return body
-    return body[:MAX_BODY] + "\n\n… (cut: the comment was too long; the site has the whole comparison)\n"
 
 
 def _find(list_url: str, headers: Mapping[str, str], key: str) -> Any:
@@ -80,9 +73,9 @@ def post_github(body: str, api_url: str, repository: str, number: int, token: st
     base = f"{api_url.rstrip('/')}/repos/{repository}"
     found = _find(f"{base}/issues/{number}/comments", headers, "body")
     if found is not None:
-        _request("PATCH", f"{base}/issues/comments/{found['id']}", headers, {"body": _fit(body)})
+        _request("PATCH", f"{base}/issues/comments/{found['id']}", headers, {"body": body})
         return "updated"
-    _request("POST", f"{base}/issues/{number}/comments", headers, {"body": _fit(body)})
+    _request("POST", f"{base}/issues/{number}/comments", headers, {"body": body})
     return "created"
 
 
@@ -91,9 +84,9 @@ def post_gitlab(body: str, api_url: str, project: str, iid: int, token: str) -> 
     base = f"{api_url.rstrip('/')}/projects/{quote(project, safe='')}/merge_requests/{iid}/notes"
     found = _find(f"{base}?sort=asc&order_by=created_at", headers, "body")
     if found is not None:
-        _request("PUT", f"{base}/{found['id']}", headers, {"body": _fit(body)})
+        _request("PUT", f"{base}/{found['id']}", headers, {"body": body})
         return "updated"
-    _request("POST", base, headers, {"body": _fit(body)})
+    _request("POST", base, headers, {"body": body})
     return "created"
 
 
@@ -128,7 +121,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     host, body_file = args
     try:
         with open(body_file, encoding="utf-8") as f:
-            body = f.read()
+            # `mlreport diff --flavour` already fits the host; a body from elsewhere is cut here
+            # rather than refused by the API
+            body = cut(f.read(), FLAVOURS[host])
         if host == "github":
             done = post_github(
                 body,

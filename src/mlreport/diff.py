@@ -45,8 +45,56 @@ MARKER = "<!-- mlreport-diff -->"  # the CI recipes find (and update) their one 
 SCHEMA = "mlreport-diff/1"
 FORMATS = ("markdown", "json")
 MAX_TEXT = 120  # characters of one untrusted value shown in a comment
-MAX_ROWS = 40  # rows of the "all metrics" and params tables before "and N more"
+MAX_ROWS = 40  # rows of the "all metrics" and params tables before "and N more" (GitHub)
 SPARK = "▁▂▃▄▅▆▇█"
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """What one host accepts in a pull-request comment, from its documented rules. Both hosts
+    parse GitHub-flavoured Markdown tables, ``<details>``/``<summary>``, ``<code>``, ``<sub>`` and
+    ``<br>``; they differ in how long a comment may be and in GitHub's alert blocks."""
+
+    name: str
+    title: str
+    limit: int  # characters one comment may hold (GitHub: 65,536; GitLab: 1,000,000)
+    max_rows: int  # table rows before "and N more", the first thing given up to fit the limit
+    alerts: bool  # "> [!WARNING]" renders as an alert (GitHub; GitLab only since 17.10, so not used)
+
+
+FLAVOURS = {
+    "github": Flavour("github", "GitHub", 65_536, MAX_ROWS, alerts=True),
+    "gitlab": Flavour("gitlab", "GitLab", 1_000_000, 1_000, alerts=False),
+}
+
+
+def comment_length(text: str) -> int:
+    """The length a host counts, taken high: UTF-16 code units, never fewer than characters
+    (an emoji is one character in Ruby, two units in JavaScript), so a comment that fits here
+    fits there."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+CUT_NOTE = "\n… (cut to fit {title}'s limit of {limit:,} characters; the site has the whole comparison)\n"
+
+
+def cut(text: str, flavour: Flavour) -> str:
+    """The text whole when it fits the host, else its first lines that fit, every ``<details>``
+    they open closed again, and one line saying so. Cut at a line, so a table keeps whole rows."""
+    if comment_length(text) <= flavour.limit:
+        return text
+    note = CUT_NOTE.format(title=flavour.title, limit=flavour.limit)
+    budget = flavour.limit - comment_length(note) - 2 * comment_length("\n</details>\n")
+    kept: list[str] = []
+    used = opened = 0
+    for line in text.split("\n"):
+        size = comment_length(line) + 1
+        if used + size > budget - opened * comment_length("\n</details>\n"):
+            break
+        kept.append(line)
+        used += size
+        opened += line.count("<details>") - line.count("</details>")
+    return "\n".join(kept) + "\n</details>\n" * max(0, opened) + note
 
 
 @dataclass(frozen=True)
@@ -183,11 +231,13 @@ def _links(catalog: Catalog, config: Config, comparison: Comparison) -> dict[str
 # text
 
 
-def render(report: DiffReport, fmt: str = "markdown") -> str:
+def render(report: DiffReport, fmt: str = "markdown", flavour: str = "github") -> str:
+    if flavour not in FLAVOURS:
+        raise UsageError(f"unknown flavour '{flavour}' (known: {', '.join(FLAVOURS)})")
     if fmt == "json":
         return json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":
-        return to_markdown(report)
+        return to_markdown(report, flavour)
     raise UsageError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)})")
 
 
@@ -288,8 +338,26 @@ def _heading(report: DiffReport) -> str:
     return f"### {icon} {who} vs {against}: {gates}"
 
 
-def to_markdown(report: DiffReport) -> str:
-    """The pull-request comment: GitHub- and GitLab-flavoured Markdown (tables, ``<details>``)."""
+def to_markdown(report: DiffReport, flavour: str = "github") -> str:
+    """The pull-request comment in one host's flavour, within its length limit: long tables give
+    up rows first (halved until the comment fits, each saying how many more the site has), and
+    only a comment still too long is cut (:func:`cut`)."""
+    f = FLAVOURS[flavour]
+    rows = f.max_rows
+    text = _markdown(report, f, rows)
+    while comment_length(text) > f.limit and rows > 0:
+        rows //= 2
+        text = _markdown(report, f, rows)
+    return cut(text, f)
+
+
+def _warning(text: str, flavour: Flavour) -> list[str]:
+    if flavour.alerts:
+        return ["> [!WARNING]", f"> {text}", ""]
+    return [f"> ⚠️ {text}", ""]
+
+
+def _markdown(report: DiffReport, flavour: Flavour, rows: int) -> str:
     c = report.comparison
     gates_by_metric: dict[str, list[GateResult]] = {}
     for g in report.gates:
@@ -311,9 +379,9 @@ def to_markdown(report: DiffReport) -> str:
         out.append(" · ".join(parts))
     out.append("")
     if c.serving is not None and c.serving.note:
-        out += [f"> ⚠️ Serving: {_escape(c.serving.note)}.", ""]
+        out += _warning(f"Serving: {_escape(c.serving.note)}.", flavour)
     for w in report.warnings:
-        out += [f"> ⚠️ {_escape(w)}", ""]
+        out += _warning(_escape(w), flavour)
     # key metrics and every gated metric
     shown = [m for m in c.metrics if m.key_metric or m.key in gates_by_metric]
     if shown:
@@ -335,8 +403,8 @@ def to_markdown(report: DiffReport) -> str:
             "Gates not applied: " + "; ".join(f"{code(g.gate.describe())} ({_escape(g.reason)})" for g in skipped)
         )
         out.append("")
-    out += _changes_md(c)
-    out += _details_md(c, shown)
+    out += _changes_md(c, rows)
+    out += _details_md(c, shown, rows)
     if report.links:
         names = (
             ("candidate", "candidate's page"),
@@ -382,16 +450,16 @@ def _dataset_text(d: DatasetSide | None) -> str:
     return " ".join(parts)
 
 
-def _changes_md(c: Comparison) -> list[str]:
+def _changes_md(c: Comparison, rows: int = MAX_ROWS) -> list[str]:
     out: list[str] = []
     cand, base = _side(c.candidate), _side(c.baseline) if c.baseline is not None else "baseline"
     if c.baseline is not None:
         if c.params:
             out += [f"**Params that differ ({len(c.params)})**", "", f"| Param | {cand} | {base} |", "|---|---|---|"]
-            for p in c.params[:MAX_ROWS]:
+            for p in c.params[:rows]:
                 out.append(f"| {code(p.key)} | {_opt(p.candidate)} | {_opt(p.baseline)} |")
-            if len(c.params) > MAX_ROWS:
-                out.append(f"| … and {len(c.params) - MAX_ROWS} more | | |")
+            if len(c.params) > rows:
+                out.append(f"| … and {len(c.params) - rows} more | | |")
             out.append("")
         else:
             out += ["**Params**: the same.", ""]
@@ -438,7 +506,7 @@ def _opt(value: str | None) -> str:
     return "—" if value is None else code(value)
 
 
-def _details_md(c: Comparison, shown: Sequence[MetricDelta]) -> list[str]:
+def _details_md(c: Comparison, shown: Sequence[MetricDelta], rows: int = MAX_ROWS) -> list[str]:
     rest = [m for m in c.metrics if m not in shown]
     if not rest:
         return []
@@ -448,13 +516,13 @@ def _details_md(c: Comparison, shown: Sequence[MetricDelta]) -> list[str]:
         f"| Metric | Goal | {_side(c.candidate)} | {_side(c.baseline)} | Δ | |",
         "|---|---|--:|--:|--:|---|",
     ]
-    for m in rest[:MAX_ROWS]:
+    for m in rest[:rows]:
         out.append(
             f"| {code(m.key)} | {_goal(m.goal)} | {fmt(m.candidate)} | {fmt(m.baseline)} "
             f"| {fmt_delta(m)} | {_VERDICT[m.verdict]} |"
         )
-    if len(rest) > MAX_ROWS:
-        out.append(f"| … and {len(rest) - MAX_ROWS} more | | | | | |")
+    if len(rest) > rows:
+        out.append(f"| … and {len(rest) - rows} more | | | | | |")
     out += ["", "</details>", ""]
     return out
 
