@@ -4,6 +4,7 @@
     python benchmarks/fuzz.py [--cases 100000] [--seed 0] [--workers 2] [--timeout 10]
                               [--memory-mb 1024] [--render changed|all|none] [--json OUT]
     python benchmarks/fuzz.py --seed 0 --case 1234 --write-repro DIR   # one case, on disk
+    python benchmarks/fuzz.py --slice --case 806 --write-repro DIR     # a CI-slice case number
 
 Cases are chosen from the seed and the case number alone (``tests/fuzz/mutate.py``), so a run
 is reproducible and two commits can be compared case by case. ``tests/fuzz/harness.py``
@@ -45,13 +46,23 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write every result here")
     parser.add_argument("--from-json", type=Path, help="summarize the results a --json run wrote, instead of running")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument(
+        "--slice",
+        action="store_true",
+        help="the CI slice's corpus (tests/fuzz/test_fuzz_slice.py:STORES), so its case numbers apply",
+    )
     parser.add_argument("--findings-md", type=Path, help="append findings not yet listed there (FUZZ_FINDINGS.md)")
     args = parser.parse_args()
+    stores: tuple[str, ...] = ()
+    if args.slice:
+        from tests.fuzz.test_fuzz_slice import STORES
+
+        stores = STORES
 
     if args.write_repro:
         for index in args.case:
             dest = args.write_repro / str(index) if len(args.case) > 1 else args.write_repro
-            case = harness.write_repro(args.seed, index, dest)
+            case = harness.write_repro(args.seed, index, dest, stores)
             print(f"case {index}: {case.store.label} {case.rel} {case.op} {case.detail}")
             print(f"  mutated store: {dest / 'mutated'}  (reference: {dest / 'reference'})")
             print(f"  read it: python -m mlreport inspect {dest / 'mutated'}")
@@ -66,6 +77,7 @@ def main() -> int:
         memory_mb=args.memory_mb,
         render=args.render,
         only=tuple(args.case),
+        stores=stores,
     )
     total = len(options.only) or options.cases
     t0 = time.perf_counter()

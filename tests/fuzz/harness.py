@@ -633,9 +633,12 @@ def summarize(results: Iterable[dict[str, Any]]) -> Summary:
     return s
 
 
-def write_repro(seed: int, index: int, dest: Path) -> mutate.Case:
-    """Write case ``index``'s mutated store (and its reference) under ``dest``."""
-    case = mutate.plan_case(_corpus(), seed, index)
+def write_repro(seed: int, index: int, dest: Path, stores: tuple[str, ...] = ()) -> mutate.Case:
+    """Write case ``index``'s mutated store (and its reference) under ``dest``.
+
+    ``stores`` is the corpus the case number refers to (the CI slice names its stores).
+    """
+    case = mutate.plan_case(mutate.load_corpus(stores) if stores else _corpus(), seed, index)
     for name, edit in (("mutated", case.edit), ("reference", case.reference)):
         root = dest / name
         if root.exists():

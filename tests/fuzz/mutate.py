@@ -184,6 +184,10 @@ def reference_for(mode: str, kind: str, original: bytes, mutated: bytes) -> byte
         return original[:p]
     # lines: drop every line overlapping [p, r), and the next one when a newline was hit
     start = original.rfind(b"\n", 0, p) + 1
+    if kind == "table" and start == 0:
+        # The header line is damaged: without it the first data row would be read as the
+        # header (a different file, not a smaller one), so the file may be lost as a whole.
+        return None
     end = original.find(b"\n", r)
     end = len(original) if end < 0 else end + 1
     return original[:start] + original[end:]
