@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from mlreport.readers._mlflow import parse_flat_yaml
+from mlreport.render.base import _commit_url
 from mlreport.render.charts import lttb
-from mlreport.render.pages import _commit_url
 from mlreport.render.tables import Cell, _csv_safe, csv_bytes
 from mlreport.render.text import assign_slugs, note, slugify
 

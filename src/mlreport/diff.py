@@ -200,7 +200,7 @@ def diff_report(catalog: Catalog, config: Config, candidate_spec: str, against: 
 def _links(catalog: Catalog, config: Config, comparison: Comparison) -> dict[str, str]:
     if not config.site_url:
         return {}
-    from .render.pages import plan_urls
+    from .render.urls import plan_urls
 
     prefix = (config.prefix.strip("/") + "/") if config.prefix else ""
     urls = plan_urls(catalog, prefix)

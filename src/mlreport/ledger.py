@@ -330,7 +330,7 @@ def observe_build(catalog: Catalog, location: str) -> Ledger:
 def history_pages(catalog: Catalog, ledger: Ledger, title: str, site_url: str | None, prefix: str) -> dict[str, bytes]:
     """``history.json`` and ``feed.xml`` for the site (paths relative to the docs root)."""
     from .feed import FEED_NAME, atom_feed
-    from .render.pages import plan_urls
+    from .render.urls import plan_urls
 
     urls = plan_urls(catalog, prefix)
     feed = atom_feed(

@@ -24,7 +24,7 @@ from .render.text import fmt_number, h
 from .review import Comparison, DatasetSide, DataStatus, MetricDelta, Subject, Verdict, compare_version, neighbours
 
 if TYPE_CHECKING:
-    from .render.pages import SiteRenderer
+    from .render.base import RenderBase
 
 _VERDICT = {
     Verdict.BETTER: ("mlr-better", "▲ better"),
@@ -286,14 +286,14 @@ def timelines(
 # what render's pages call (one line each in render/pages.py)
 
 
-def _model_metrics(r: SiteRenderer, model: str) -> set[str]:
+def _model_metrics(r: RenderBase, model: str) -> set[str]:
     cache: dict[str, set[str]] = r.__dict__.setdefault("_review_model_metrics", {})
     if model not in cache:
         cache[model] = model_metrics(r.c, model)
     return cache[model]
 
 
-def version_review(r: SiteRenderer, v: ModelVersion) -> tuple[Comparison, tuple[GateResult, ...]]:
+def version_review(r: RenderBase, v: ModelVersion) -> tuple[Comparison, tuple[GateResult, ...]]:
     """A version against its baseline, and its gates, as its page and the indexes show them."""
     keys = list(r.model_key_metrics.get(v.model, ()))
     keys += [g.metric for g in r.config.gates if g.applies_to(v.model) and g.metric not in keys]
@@ -301,7 +301,7 @@ def version_review(r: SiteRenderer, v: ModelVersion) -> tuple[Comparison, tuple[
     return c, evaluate(r.config.gates, c, _model_metrics(r, v.model))
 
 
-def version_section(r: SiteRenderer, here: str, v: ModelVersion) -> Section:
+def version_section(r: RenderBase, here: str, v: ModelVersion) -> Section:
     """The "Compared with @champion" section of ``v``'s page."""
     c, results = version_review(r, v)
 
@@ -324,7 +324,7 @@ def version_section(r: SiteRenderer, here: str, v: ModelVersion) -> Section:
     )
 
 
-def model_timeline(r: SiteRenderer, here: str, model: str, only_alias: str | None = None) -> Markup:
+def model_timeline(r: RenderBase, here: str, model: str, only_alias: str | None = None) -> Markup:
     """The alias (and stage) history of ``model`` from the build's ledger."""
     ledger = r.ledger
     if ledger is None or model not in ledger.models:
@@ -343,7 +343,7 @@ def model_timeline(r: SiteRenderer, here: str, model: str, only_alias: str | Non
     )
 
 
-def newest_gates(r: SiteRenderer, model: str) -> Cell:
+def newest_gates(r: RenderBase, model: str) -> Cell:
     """The models index's cell: the gates of the model's newest version."""
     versions = r.c.versions_by_model.get(model, ())
     if not versions or not r.config.gates:
@@ -366,7 +366,7 @@ COMPARE_POINTS = 200  # points per history and version on the compare page (thin
 COMPARE_POINTS_MANY = 40  # when the model has more than 100 versions
 
 
-def compare_payload(r: SiteRenderer, here: str, model: str) -> Markup:
+def compare_payload(r: RenderBase, here: str, model: str) -> Markup:
     """``<div class="mlreport-compare" data-compare="…">``: what ``mlreport.js`` needs to compare
     any versions of ``model`` (all of them, not only the newest): per version its label, link,
     aliases, stage, tags, run, commit, inputs, metrics, params and key-metric histories; the goals;

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
-from .pages import safe_title
+from .urls import safe_title
 
 ASSETS = "assets/mlreport/"
 SECTIONS = (
