@@ -27,6 +27,7 @@ import importlib
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
@@ -57,8 +58,11 @@ def _init_worker(context: Any) -> None:
 
 
 def _init_forked() -> None:
-    # The context was set in the parent before the fork; nothing to unpickle.
-    pass
+    # The context was set in the parent before the fork; nothing to unpickle. A forked worker
+    # inherits the parent's signal handlers: Pool.terminate ends workers with SIGTERM, and a
+    # worker running an inherited Python handler (one that raises SystemExit, say) can hang in
+    # multiprocessing's exit path holding the task queue's lock, so the default is restored.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _call_plain(job: tuple[Callable[[Any], Any], Any]) -> Any:

@@ -211,15 +211,16 @@ class Worker:
         try:
             import functools
 
+            from mlreport.render import base as base_module
             from mlreport.render import pages as pages_module
             from mlreport.render.pages import render_site
 
             self.render_site: Any = render_site
             self.markdown_pages: Any = getattr(pages_module, "markdown_pages", None)
-            if hasattr(pages_module, "make_environment"):
+            if hasattr(base_module, "make_environment"):
                 # The templates are not input: compile them once per worker, not once a case
                 # (two thirds of a render of a fixture store is Jinja compiling templates).
-                pages_module.make_environment = functools.lru_cache(maxsize=4)(pages_module.make_environment)
+                base_module.make_environment = functools.lru_cache(maxsize=4)(base_module.make_environment)
         except ImportError:  # the render API moved: the JSON view is still checked
             self.render_site = None
             self.markdown_pages = None
@@ -492,8 +493,11 @@ def run(options: Options, progress: Any = None) -> list[dict[str, Any]]:
     """Run the cases of ``options``; results sorted by case number."""
     todo = list(options.only) or list(range(options.start, options.start + options.cases))
     todo.reverse()
+    previous_sigterm: Any = None
     if threading.current_thread() is _MAIN:  # SIGTERM ends the run through the finally below
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        # restored on the way out: in-process callers (the CI slice under pytest) fork pools later,
+        # and a worker that inherits a sys.exit handler can hang in Pool.terminate
+        previous_sigterm = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     procs = [_spawn(options) for _ in range(max(1, min(options.workers, len(todo))))]
     results: dict[int, dict[str, Any]] = {}
 
@@ -556,6 +560,8 @@ def run(options: Options, progress: Any = None) -> list[dict[str, Any]]:
         for p in procs:
             p.proc.kill()
             p.proc.wait()
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
     return [results[i] for i in sorted(results)]
 
 
