@@ -37,6 +37,7 @@ from .model import (
     RegisteredModel,
     Run,
     Skipped,
+    Trace,
 )
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class Catalog:
     versions: tuple[ModelVersion, ...] = ()
     problems: tuple[Problem, ...] = ()
     skipped: tuple[Skipped, ...] = ()
+    traces: tuple[Trace, ...] = ()
     run_by_key: Mapping[str, Run] = field(default_factory=dict)
     experiment_by_key: Mapping[str, Experiment] = field(default_factory=dict)
     logged_model_by_key: Mapping[str, LoggedModel] = field(default_factory=dict)
@@ -83,6 +85,7 @@ class Catalog:
     runs_by_dataset: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     producers_by_dataset: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     runs_by_experiment: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    traces_by_experiment: Mapping[str, tuple[Trace, ...]] = field(default_factory=dict)
     same_content_by_dataset: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     metric_goals: Mapping[str, str] = field(default_factory=dict)
     declared_goals: Mapping[str, MetricGoal] = field(default_factory=dict)
@@ -104,6 +107,15 @@ class Catalog:
         if configured is not None:
             return configured
         return (vocabulary_goal(key) or Goal.MAX).value
+
+    def source_kind(self, origin: Origin) -> str:
+        """What kind of store a record came from, in the reader's own words ("MLflow file
+        store"): pages show this, never the reader's name, so that nothing after the catalog
+        depends on which reader wrote a record."""
+        for s in self.stores:
+            if s.reader == origin.format:
+                return s.reader_label
+        return "store"
 
     def goal_source(self, key: str) -> str:
         """Where :meth:`goal` took its answer from, for the page (``declared by the store`` …)."""
@@ -207,6 +219,7 @@ def make_catalog(
     versions: Iterable[ModelVersion] = (),
     problems: Iterable[Problem] = (),
     skipped: Iterable[Skipped] = (),
+    traces: Iterable[Trace] = (),
     metric_goals: Mapping[str, str] | None = None,
     declared_goals: Mapping[str, MetricGoal] | None = None,
     hidden_runs: Mapping[str, int] | None = None,
@@ -224,6 +237,12 @@ def make_catalog(
     vers = tuple(sorted(versions, key=lambda v: (v.model.lower(), version_sort_key(v.version))))
     probs = tuple(sorted(problems, key=lambda p: (p.origin.store, p.origin.path, p.reason)))
     skips = tuple(sorted(skipped, key=lambda s: (s.origin.store, s.origin.path, s.what, s.reason)))
+    # newest first within an experiment, as the runs are
+    trs = tuple(sorted(traces, key=lambda t: (t.experiment_key or "", -(t.request_time or 0), t.id, t.key)))
+    by_exp_traces: dict[str, list[Trace]] = defaultdict(list)
+    for t in trs:
+        if t.experiment_key:
+            by_exp_traces[t.experiment_key].append(t)
 
     by_model: dict[str, list[ModelVersion]] = defaultdict(list)
     by_run: dict[str, list[ModelVersion]] = defaultdict(list)
@@ -256,6 +275,7 @@ def make_catalog(
         versions=vers,
         problems=probs,
         skipped=skips,
+        traces=trs,
         run_by_key={r.key: r for r in run_list},
         experiment_by_key={e.key: e for e in exps},
         logged_model_by_key={m.key: m for m in lms},
@@ -267,6 +287,7 @@ def make_catalog(
         runs_by_dataset={k: tuple(v) for k, v in by_dataset.items()},
         producers_by_dataset={k: tuple(v) for k, v in producers.items()},
         runs_by_experiment={k: tuple(v) for k, v in by_exp.items()},
+        traces_by_experiment={k: tuple(v) for k, v in by_exp_traces.items()},
         same_content_by_dataset=same_content_links(dss),
         metric_goals=dict(metric_goals or {}),
         declared_goals=dict(sorted((declared_goals or {}).items())),
@@ -398,6 +419,8 @@ def to_jsonable(catalog: Catalog, history: bool = True) -> dict[str, Any]:
         }
     if catalog.hidden_runs or catalog.hidden_experiments:
         view["hidden"] = {"runs": dict(catalog.hidden_runs), "experiments": dict(catalog.hidden_experiments)}
+    if catalog.traces:
+        view["traces"] = conv(catalog.traces)
     if catalog.skipped:
         view["skipped"] = [
             {"path": s.origin.path, "format": s.origin.format, "what": s.what, "count": s.count, "reason": s.reason}

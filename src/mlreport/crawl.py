@@ -56,6 +56,7 @@ from .model import (
     RunStatus,
     Severity,
     Skipped,
+    Trace,
 )
 from .readers import Reader, ReadOptions, available_readers, reader_traits
 from .stores import Store, describe_unknown, join, open_store, refusals, still_answering
@@ -328,6 +329,7 @@ class _Builder:
         self.versions: dict[tuple[int, str, str], ModelVersion] = {}
         self.problems: list[Problem] = []
         self.skipped: list[Skipped] = []
+        self.traces: list[Trace] = []
         self.goals: dict[str, MetricGoal] = {}
         self.histories = histories
         self.history_index: dict[str, dict[str, Location]] = {}
@@ -378,6 +380,8 @@ class _Builder:
                 self.problems.append(rec)
             elif isinstance(rec, Skipped):
                 self.skipped.append(rec)
+            elif isinstance(rec, Trace):
+                self.traces.append(replace(rec, experiment_key=r(exp, rec.experiment_key), run_key=r(run, rec.run_key)))
             elif isinstance(rec, MetricGoal):
                 # the first store that declares a goal for a key decides it (sources in order)
                 self.goals.setdefault(rec.key, rec)
@@ -528,6 +532,7 @@ class _Builder:
             versions=versions.values(),
             problems=self.problems,
             skipped=self.skipped,
+            traces=self.traces,
             metric_goals=config.metric_goals,
             declared_goals=self.goals,
             hidden_runs=_hidden(self.skipped, "runs"),

@@ -104,6 +104,7 @@ class RenderBase:
             site_title=self.config.title,
             mlreport_version=__version__,
             safe_title=safe_title,
+            source_kind=self.c.source_kind,
             title=title,
             **context,
         )

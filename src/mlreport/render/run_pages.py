@@ -20,6 +20,7 @@ from .text import (
     fmt_time,
     note,
 )
+from .traces import experiment_traces
 from .urls import safe_title
 
 
@@ -193,6 +194,7 @@ class RunPages(RenderBase):
                 description=note(e.description) if e.description else None,
                 tags_table=self.tags_table(e.tags),
                 runs_table=html_table(columns, rows, csv_url="runs.csv", numeric=self._numeric(columns)),
+                traces=experiment_traces(self, here, e),
                 origin=e.origin,
                 store_display=_display(e.origin.store, e.origin.path),
             ),
