@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,32 @@ def test_pages_name_the_kind_of_store_not_the_reader(tmp_path: Path) -> None:
     catalog = make_catalog(stores=[found])
     assert catalog.source_kind(Origin("src", "x", "mlflow")) == "MLflow file store"
     assert catalog.source_kind(Origin("src", "x", "other")) == "store"
+
+
+def test_a_changed_trace_rerenders_its_experiment_page_incrementally(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlreport.site import build_site
+
+    from .conftest import tree_digest
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795000000")  # one clock: unchanged pages are kept
+    store = tmp_path / "store"
+    shutil.copytree(CASES / "file", store)
+
+    def config(out: str, cache: str | None = None) -> Config:
+        return Config(sources=(SourceConfig(str(store)),), output=out, cache_dir=cache)
+
+    build_site(config(str(tmp_path / "site")))
+    info = next((store / "mlruns").glob("*/traces/tr-05c59ae651e1205c9d3404ce42967166/trace_info.yaml"))
+    info.write_text(info.read_text().replace("state: OK", "state: ERROR"))
+    build_site(config(str(tmp_path / "site")))
+    build_site(config(str(tmp_path / "full"), str(tmp_path / "fresh-cache")))
+    ledger = {"history.json", "feed.xml"}
+    incremental = {k: v for k, v in tree_digest(tmp_path / "site").items() if k not in ledger}
+    assert incremental == {k: v for k, v in tree_digest(tmp_path / "full").items() if k not in ledger}
+    page = next(
+        p for p in (tmp_path / "site" / "experiments").rglob("index.html") if "mlreport-traces" in p.read_text()
+    )
+    assert "2 traces (2 ERROR)." in page.read_text()

@@ -189,6 +189,8 @@ class PageInputs:
                 run = c.run_by_key.get(rk)
                 parts += [self.rec(run), self.url(u.run, rk)]
                 parts += [c.goal(mm.key).encode() for mm in run.metrics] if run else []
+            for t in c.traces_by_experiment.get(key, ()):  # the page's traces table
+                parts += [self.rec(t), self.url(u.run, t.run_key)]
         elif family == "dataset":
             d = c.dataset_by_key[key]
             parts += [self.rec(d), self.url(u.dataset, key)]
