@@ -19,7 +19,7 @@ from .lineage import Node
 from .page import Asset, Page, SearchEntry
 from .tables import Cell, html_table, key_value_table, num
 from .templates import make_environment
-from .text import fmt_duration, fmt_number, fmt_size, fmt_time, h, rel_url
+from .text import fmt_duration, fmt_goal, fmt_number, fmt_size, fmt_time, h, rel_url
 from .urls import plan_urls, safe_title
 
 # template -> (title when the page has none of its own, hidden features, excluded from search,
@@ -195,16 +195,36 @@ class RenderBase:
     def key_params(self, params: Mapping[str, str], model: str | None) -> Markup | None:
         """The params worth searching for: those that differ between the model's versions,
         else the first few; short values only."""
-        if not params:
+        chosen = self.key_param_names(params, model)
+        if not chosen:
             return None
+        return key_value_table([(k, Cell(params[k])) for k in chosen])
+
+    def key_param_names(self, params: Mapping[str, str], model: str | None) -> list[str]:
         chosen: list[str] = []
         if model is not None:
             varying = self.varying_params(model)
             chosen = [k for k in params if k in varying]
         if not chosen:
             chosen = list(params)
-        chosen = [k for k in chosen if len(params[k]) <= 80][:KEY_PARAMS]
-        return key_value_table([(k, Cell(params[k])) for k in chosen])
+        return [k for k in chosen if len(params[k]) <= 80][:KEY_PARAMS]
+
+    def key_params_note(self, params: Mapping[str, str], model: str | None) -> str:
+        """What the short parameter table above the folded full one shows, in words:
+        ``3 that differ from other versions; all 8 below`` (issue 10)."""
+        chosen = self.key_param_names(params, model)
+        total = len(params)
+        varying = self.varying_params(model) if model is not None else frozenset()
+        differ = [k for k in chosen if k in varying]
+        if differ:
+            n = len(differ)
+            what = f"{n} that differ{'s' if n == 1 else ''} from other versions"
+        elif model is not None and len(self.c.versions_by_model.get(model, ())) > 1:
+            what = f"none differ from other versions; the first {len(chosen)}"
+        else:
+            what = f"the first {len(chosen)}"
+        text = f"{what}; all {total} below" if differ or len(chosen) < total else f"all {total}"
+        return text[:1].upper() + text[1:]
 
     def varying_params(self, model: str) -> frozenset[str]:
         """The params whose value differs between the versions of ``model`` (computed once)."""
@@ -232,6 +252,7 @@ class RenderBase:
             rows.append(
                 [
                     Cell(m.key),
+                    *self.goal_cells(m.key),
                     num(m.final, fmt_number(m.final)),
                     num(m.final_step, str(m.final_step)),
                     num(best, fmt_number(best)),
@@ -244,10 +265,28 @@ class RenderBase:
                 ]
             )
         return html_table(
-            ["Metric", "Final", "Final step", "Best", "Best step", "Min", "Min step", "Max", "Max step", "Points"],
+            [
+                "Metric",
+                "Goal",
+                "Goal from",
+                "Final",
+                "Final step",
+                "Best",
+                "Best step",
+                "Min",
+                "Min step",
+                "Max",
+                "Max step",
+                "Points",
+            ],
             rows,
-            numeric=[False] + [True] * 9,
+            numeric=[False, False, False] + [True] * 9,
         )
+
+    def goal_cells(self, key: str) -> tuple[Cell, Cell]:
+        """Which way ``key`` is better (``▼ lower is better``) and where that came from
+        (:meth:`Catalog.goal_source`): shown so that a wrong guess is visible (issue 8)."""
+        return Cell(fmt_goal(self.c.goal(key))), Cell(self.c.goal_source(key))
 
     def history_charts(self, metrics: Sequence[Metric], owner_key: str) -> list[Markup]:
         charts: list[Markup] = []

@@ -6,11 +6,8 @@ from .base import (
     RenderBase,
     _display,
 )
-from .tables import Cell, csv_bytes, html_table, num
-from .text import (
-    fmt_time,
-    rel_url,
-)
+from .tables import Cell, csv_bytes, html_table, num, time_cell
+from .text import rel_url
 from .urls import safe_title
 
 
@@ -42,7 +39,7 @@ class HomePages(RenderBase):
                 Cell(v.version, self.link(here, self.urls.version[(v.model, v.version)])),
                 Cell(" ".join(f"@{a}" for a in v.aliases)),
                 Cell(v.stage or ""),
-                Cell(fmt_time(v.created), sort=v.created),
+                time_cell(v.created),
             ]
             for v in latest
         ]

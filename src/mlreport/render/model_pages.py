@@ -12,11 +12,11 @@ from .base import (
     _version_sort,
 )
 from .charts import category_figure, figure_div
-from .tables import Cell, csv_bytes, html_table, key_value_table, num
+from .tables import Cell, csv_bytes, html_table, key_value_table, num, time_cell
 from .text import (
     fmt_number,
-    fmt_time,
     note,
+    plain_text,
 )
 from .urls import safe_title
 
@@ -41,8 +41,8 @@ class ModelPages(RenderBase):
                         self.link(here, self.urls.version.get((m.name, newest.version))) if newest else None,
                     ),
                     Cell(newest.stage or "" if newest else ""),
-                    Cell(fmt_time(m.updated or (newest.created if newest else None)), sort=m.updated),
-                    Cell((m.description or "")[:200]),
+                    time_cell(m.updated or (newest.created if newest else None)),
+                    Cell(plain_text(m.description)),
                 ]
             )
         if self.config.gates:  # review (issue 9): the gates of each model's newest version
@@ -86,7 +86,7 @@ class ModelPages(RenderBase):
                     Cell(" ".join(f"@{a}" for a in v.aliases)),
                     *self.metric_cells(run, keys),
                     Cell(run.name if run else (v.run_key or ""), self.link(here, self.urls.run.get(v.run_key or ""))),
-                    Cell(fmt_time(v.created), sort=v.created),
+                    time_cell(v.created),
                 ]
             )
         if self.config.gates:  # review (issue 9): each version's gates, after the key metrics

@@ -10,12 +10,18 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from markupsafe import Markup
 
-from .text import h
+from .text import fmt_time, h, iso_time
+
+# A word longer than this (a URI, a digest, a path) may break anywhere; shorter ones (a user
+# name, a number, a date) never break inside: ``priya.natarajan`` stays whole (issue 10).
+LONG_WORD = 28
+_LONG_WORD = re.compile(rf"\S{{{LONG_WORD + 1},}}")
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,20 @@ class Cell:
     sort: float | str | None = None
     html: Markup | None = None
     csv: str | float | None = None
+
+
+def time_cell(ms: int | None) -> Cell:
+    """A time (epoch ms) as ``2026-11-24 07:24 UTC`` in a ``<time>`` element, sorted by its value."""
+    text = fmt_time(ms)
+    if not text:
+        return Cell("")
+    html = Markup(f'<time class="mlr-time" datetime="{iso_time(ms)}">') + h(text) + Markup("</time>")
+    return Cell(text, sort=ms, html=html, csv=text)
+
+
+def long_word(text: str) -> bool:
+    """True when ``text`` holds a word that may be broken anywhere (see :data:`LONG_WORD`)."""
+    return len(text) > LONG_WORD and _LONG_WORD.search(text) is not None
 
 
 def num(value: float | None, text: str) -> Cell:
@@ -77,6 +97,8 @@ def html_table(
             attr = ""
             if cell.sort is not None:
                 attr = f' data-sort="{h(repr(cell.sort) if isinstance(cell.sort, float) else cell.sort)}"'
+            if long_word(cell.text):
+                attr += ' class="mlr-long"'
             inner = cell.html if cell.html is not None else h(cell.text)
             if cell.url:
                 inner = Markup(f'<a href="{h(cell.url)}">') + inner + Markup("</a>")
@@ -157,7 +179,8 @@ def key_value_table(rows: Sequence[tuple[str, Cell]], searchable: bool = True) -
         inner = cell.html if cell.html is not None else h(cell.text)
         if cell.url:
             inner = Markup(f'<a href="{h(cell.url)}">') + inner + Markup("</a>")
-        out.append(f"<tr><th>{h(name)} </th><td>{inner} </td></tr>")
+        attr = ' class="mlr-long"' if long_word(cell.text) else ""
+        out.append(f"<tr><th>{h(name)} </th><td{attr}>{inner} </td></tr>")
     out.append("</tbody></table>")
     return Markup("".join(out))
 
@@ -170,6 +193,8 @@ def _cell_json(cell: Cell) -> list[object]:
         text = str(cell.html.striptags())
     if cell.html is not None and 'class="mlr-status' in str(cell.html):
         css = f"mlr-status mlr-{text}"
+    elif long_word(text):
+        css = "mlr-long"
     out: list[object] = [text]
     if cell.url or cell.sort is not None or css:
         out += [cell.url, cell.sort]

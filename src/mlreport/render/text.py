@@ -85,13 +85,46 @@ def fmt_number(value: float | int | None) -> str:
 
 
 def fmt_time(ms: int | None) -> str:
-    """A time as UTC ``YYYY-MM-DD HH:MM`` (the same on every machine that builds the site)."""
+    """A time as ``YYYY-MM-DD HH:MM UTC``: the same on every machine that builds the site, and
+    labelled, so that nobody reads it as their own zone (issue 8)."""
     if ms is None:
         return ""
     try:
-        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     except (OverflowError, OSError, ValueError):
         return ""
+
+
+def iso_time(ms: int | None) -> str:
+    """A time as ISO 8601 in UTC (``2026-11-24T07:24:00Z``), for ``<time datetime>`` and files."""
+    if ms is None:
+        return ""
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
+GOAL_WORDS = {"min": "▼ lower is better", "max": "▲ higher is better"}
+
+
+def fmt_goal(goal: str) -> str:
+    """``▼ lower is better`` or ``▲ higher is better`` for a :meth:`Catalog.goal` answer."""
+    return GOAL_WORDS.get(goal, "")
+
+
+def plain_text(markdown_text: str | None, limit: int = 200) -> str:
+    """A Markdown description as one line of plain text (``**growth-ml**`` reads ``growth-ml``),
+    cut at a word to at most ``limit`` characters with ``…``: for index tables and summaries,
+    where a note's formatting would show as raw ``**`` or break the row."""
+    if not markdown_text:
+        return ""
+    html = str(note(markdown_text[: limit * 4]))  # a long note is cut before it is converted
+    text = " ".join(Markup(html).striptags().split())
+    if len(text) <= limit and len(markdown_text) <= limit * 4:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(" ,;:.") + "…"
 
 
 def fmt_duration(start: int | None, end: int | None) -> str:

@@ -20,10 +20,11 @@ from .base import (
 )
 from .lineage import Node, lineage_svg
 from .page import SearchEntry
-from .tables import Cell, key_value_table
+from .tables import Cell, key_value_table, time_cell
 from .text import (
+    fmt_goal,
     fmt_number,
-    fmt_time,
+    h,
     note,
     rel_url,
 )
@@ -51,7 +52,7 @@ class VersionPages(RenderBase):
             summary.append(("Registration", Cell(v.status)))
         if run:
             summary.append(("Run status", self.status_cell(run)))
-        summary.append(("Created", Cell(fmt_time(v.created))))
+        summary.append(("Created", time_cell(v.created)))
         if v.user or (run and run.user):
             summary.append(("User", Cell(v.user or (run.user if run else "") or "")))
         if run:
@@ -72,7 +73,7 @@ class VersionPages(RenderBase):
         if v.promoted_by:
             summary.append(("Promoted by", Cell(v.promoted_by)))
         metrics = v.metrics or (run.metrics if run else (lm.metrics if lm else ()))
-        key_rows = [(k, Cell(fmt_number(mm.final))) for k in keys if (mm := _find(metrics, k))]
+        key_rows = [(k, self.key_metric_cell(mm)) for k in keys if (mm := _find(metrics, k))]
         params = run.params if run else (lm.params if lm else {})
         self.emit(
             here,
@@ -98,6 +99,7 @@ class VersionPages(RenderBase):
                     if k.startswith(MODEL_CARD)
                 ],
                 key_params=self.key_params(params, m.name),
+                key_params_note=self.key_params_note(params, m.name),
                 params_table=self.params_table(params),
                 metrics_table=self.metrics_table(metrics),
                 charts=self.history_charts(run.metrics if run else metrics, run.key if run else (lm.key if lm else "")),
@@ -136,6 +138,21 @@ class VersionPages(RenderBase):
             _tags_text({k: t for k, t in v.tags.items() if not k.startswith(MODEL_CARD)}, limit=2),
             boost=2,
         )
+
+    def key_metric_cell(self, m: Metric) -> Cell:
+        """A key metric's final value with its goal (``0.902 ▲``; the words and their source in
+        the tooltip), so that a wrong guess of which way is better shows (issue 8)."""
+        goal = fmt_goal(self.c.goal(m.key))
+        value = fmt_number(m.final)
+        html = (
+            h(value)
+            + Markup(' <span class="mlr-goal" title="')
+            + h(f"{goal} ({self.c.goal_source(m.key)})")
+            + Markup('">')
+            + h(goal)
+            + Markup("</span>")
+        )
+        return Cell(f"{value} {goal}", html=html)
 
     def version_lineage(self, here: str, v: ModelVersion, run: Run | None, lm: LoggedModel | None) -> Markup:
         nodes: list[Node] = []
@@ -207,7 +224,7 @@ class VersionPages(RenderBase):
             summary.append(("Type", Cell(lm.model_type)))
         if run:
             summary.append(("Run", Cell(run.name, self.link(here, self.urls.run[run.key]))))
-        summary.append(("Created", Cell(fmt_time(lm.created))))
+        summary.append(("Created", time_cell(lm.created)))
         versions = [v for v in self.c.versions if v.logged_model_key == lm.key]
         for v in versions:
             summary.append(
