@@ -189,11 +189,13 @@ def version_sort_key(version: str) -> tuple[Any, ...]:
 Progress = Callable[[str, int, int | None], None]
 
 
-def read_catalog(config: Config, progress: Progress | None = None, history_dir: str | Path | None = None) -> Catalog:
+def read_catalog(
+    config: Config, progress: Progress | None = None, history_dir: str | Path | None = None, units: Any = None
+) -> Catalog:
     """Read every source of ``config`` into one catalog (see :func:`mlreport.crawl.read_catalog`)."""
     from .crawl import read_catalog as crawl
 
-    return crawl(config, progress, history_dir)
+    return crawl(config, progress, history_dir, units)
 
 
 _MOVED_TO_CRAWL = frozenset({"discover", "open_source", "promote", "matches"})

@@ -58,7 +58,7 @@ from .model import (
     Skipped,
     Trace,
 )
-from .readers import Reader, ReadOptions, available_readers, reader_traits
+from .readers import Reader, ReadOptions, UnitCache, available_readers, reader_traits
 from .stores import Store, describe_unknown, join, open_store, refusals, still_answering
 
 log = logging.getLogger("mlreport.crawl")
@@ -211,7 +211,12 @@ def discover(
 # reading
 
 
-def read_catalog(config: Config, progress: Progress | None = None, history_dir: str | Path | None = None) -> Catalog:
+def read_catalog(
+    config: Config,
+    progress: Progress | None = None,
+    history_dir: str | Path | None = None,
+    units: UnitCache | None = None,
+) -> Catalog:
     """Read every source of ``config`` into one catalog.
 
     Args:
@@ -219,6 +224,9 @@ def read_catalog(config: Config, progress: Progress | None = None, history_dir: 
         progress: called with (stage, done, total) while reading.
         history_dir: where the metric-history file goes (a work folder); the temp folder when
             None. The file lives as long as the catalog object of this process.
+        units: a build's cache of what readers read from each unit (run folder) before;
+            closed here (what this crawl did not use is dropped when it completes). The
+            catalog is the same with or without it.
 
     Raises:
         SourceError: no sources, a source that does not exist, or one with no known store.
@@ -230,8 +238,19 @@ def read_catalog(config: Config, progress: Progress | None = None, history_dir: 
     options = ReadOptions(
         include_deleted=config.include_deleted,
         progress=progress or (lambda stage, done, total: None),
+        units=units,
     )
-    builder = _Builder(HistoryFile(history_dir))
+    complete = False
+    try:
+        catalog = _read_sources(config, readers, options, _Builder(HistoryFile(history_dir)))
+        complete = True
+    finally:
+        if units is not None:
+            units.close(complete)
+    return catalog
+
+
+def _read_sources(config: Config, readers: Mapping[str, Reader], options: ReadOptions, builder: _Builder) -> Catalog:
     for source in config.sources:
         if source.format is not None and source.format not in readers:
             raise SourceError(

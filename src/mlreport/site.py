@@ -26,7 +26,7 @@ from . import __version__
 from .build import WriteStats, run_builder, write_pages
 from .catalog import Catalog, read_catalog
 from .config import Config
-from .engine.cache import BuildCache, Manifest, default_cache_dir, listing_fingerprint, site_listing
+from .engine.cache import BuildCache, Manifest, Snapshot, default_cache_dir, listing_fingerprint, site_listing
 from .engine.deps import PageInputs
 from .engine.output import page_titles, write_search_index, write_sitemap
 from .engine.theme import ThemeSpec
@@ -127,7 +127,7 @@ def _cache_dir(config: Config, site_dir: Path) -> Path:
     return default_cache_dir(site_dir)
 
 
-def _crawl_key(config: Config) -> str | None:
+def _crawl_key(config: Config, snapshots: dict[str, Snapshot] | None = None) -> str | None:
     """The crawl's inputs: the sources' listings and the config. None when a source is not a
     local path (a bucket is crawled every time)."""
     roots = []
@@ -139,7 +139,7 @@ def _crawl_key(config: Config) -> str | None:
     kept = replace(config, output="", builder="", jobs=None, scheduler=None, cache_dir=None, strict=False)
     # the package's own code too: a catalog pickled by other code (an upgrade, a checkout edit)
     # may lack a field the records have now
-    text = f"{__version__}\n{_package_digest()}\n{kept!r}\n{listing_fingerprint(roots)}"
+    text = f"{__version__}\n{_package_digest()}\n{kept!r}\n{listing_fingerprint(roots, snapshots)}"
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
@@ -250,11 +250,12 @@ def build_site(
     mark(cache.folder)  # ours: a later build may clean it
 
     t0 = time.perf_counter()
-    crawl_key = _crawl_key(config)
+    snapshots: dict[str, Snapshot] = {}  # the sources' one walk: the crawl key and each run's
+    crawl_key = _crawl_key(config, snapshots)
     if catalog is None:
         catalog = cache.load_catalog(crawl_key) if crawl_key else None
         if catalog is None:
-            catalog = read_catalog(config, progress)
+            catalog = read_catalog(config, progress, units=cache.units(snapshots) if crawl_key else None)
             if crawl_key:
                 cache.save_catalog(crawl_key, catalog)
         else:

@@ -5,6 +5,9 @@ can keep it between jobs.
   (every file's path, size and modification time) and of the config; its metric histories are
   copied beside it. Only local sources are fingerprinted: with a bucket in the sources the
   crawl always runs.
+- ``units.sqlite``: what each reader read from each unit of a store (an MLflow run folder),
+  keyed by that unit's files (:class:`UnitCache`); a crawl after one new run re-reads one run.
+  The sources are walked once per build (:class:`Snapshot`): that walk keys both.
 - ``pages/``: each rendered page (its files and search entries), compressed, under its input
   digest (:mod:`mlreport.engine.deps`).
 - ``manifest.pickle``: what the last build published: the build key, each page's digest and its
@@ -18,11 +21,13 @@ without it gives the same bytes.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import logging
 import os
 import pickle
 import shutil
+import sqlite3
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -42,34 +47,223 @@ def default_cache_dir(site_dir: Path) -> Path:
     return site_dir.parent / f".{site_dir.name}.cache"
 
 
-def listing_fingerprint(roots: Iterable[Path]) -> str:
-    """Every file under ``roots`` as (path, size, mtime): any change to a store changes it."""
-    h = hashlib.blake2b(digest_size=20)
-    for root in roots:
-        h.update(str(root).encode() + b"\0")
+class Snapshot:
+    """One walk of a local source, kept for everything that asks about its files in this build.
+
+    Each folder gets a digest of what is in it (Merkle: every file's name, size, modification
+    time and inode, every subfolder's name and digest), so one walk answers both the whole
+    source's fingerprint (the catalog cache key) and "did anything under this run's folder
+    change?" (a unit's key: issue 7, one new run re-reads one run). Digests are kept for the
+    folders that hold a subfolder (run and experiment folders; not the ``params/`` leaves, which
+    are most folders of a store). A folder that holds a symbolic link, or one that cannot be
+    listed, has no digest: what is behind a link is not walked, so its content cannot be trusted
+    to be unchanged; its parents still have one, the link itself in it.
+
+    The times are ``st_mtime_ns``; a file rewritten within one tick of the filesystem's clock
+    with the same size and inode would look unchanged (ext4 and APFS keep nanoseconds, FAT two
+    seconds), which is the trade every mtime-keyed build tool makes.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = os.path.realpath(root)
+        self.folders: dict[str, bytes | None] = {}
+        self.fingerprint = self._walk(root)
+
+    def digest(self, folder: str) -> bytes | None:
+        """The digest of ``folder`` (an absolute real path under the root), or None when it is
+        not known or cannot be trusted."""
+        return self.folders.get(folder)
+
+    def _walk(self, root: Path) -> str:
+        top = hashlib.blake2b(digest_size=20)
+        top.update(str(root).encode() + b"\0")
         if root.is_file():
             st = root.stat()
-            h.update(f"{st.st_size} {st.st_mtime_ns}\n".encode())
-            continue
-        stack = [str(root)]
-        while stack:
-            folder = stack.pop()
-            try:
-                entries = sorted(os.scandir(folder), key=lambda e: e.name)
-            except OSError:
-                h.update(f"! {folder}\n".encode())
+            top.update(f"{st.st_size} {st.st_mtime_ns}\n".encode())
+            return top.hexdigest()
+        # Post-order with an explicit stack: a store nested thousands of folders deep must not
+        # overflow the interpreter's stack (tests/fuzz), and only one path of folders is open.
+        # A frame: [name, path, hash, subfolders still to walk, trusted, has a subfolder]
+        stack: list[list[Any]] = [self._open("", self.root)]
+        while True:
+            frame = stack[-1]
+            if frame[3]:
+                name, path = frame[3].pop()
+                stack.append(self._open(name, path))
                 continue
-            for e in entries:
-                try:
-                    if e.is_dir(follow_symlinks=False):
-                        stack.append(e.path)
-                        h.update(f"d {e.path}\n".encode())
-                    else:
-                        st = e.stat(follow_symlinks=False)
-                        h.update(f"f {e.path} {st.st_size} {st.st_mtime_ns}\n".encode())
-                except OSError:
-                    h.update(f"! {e.path}\n".encode())
+            stack.pop()
+            digest: bytes = frame[2].digest()
+            if frame[5] or not stack:
+                self.folders[frame[1]] = digest if frame[4] else None
+            if not stack:
+                top.update(digest)
+                return top.hexdigest()
+            parent = stack[-1]
+            parent[2].update(b"d" + frame[0].encode("utf-8", "surrogateescape") + b"\0" + digest + b"\n")
+            parent[4] = parent[4] and frame[4]
+
+    @staticmethod
+    def _open(name: str, folder: str) -> list[Any]:
+        h = hashlib.blake2b(digest_size=16)
+        trusted = True
+        subs: list[tuple[str, str]] = []
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            h.update(b"!\n")
+            return [name, folder, h, subs, False, False]
+        for e in entries:
+            try:
+                if e.is_symlink():
+                    # what is behind a link is not walked: the folder holding it cannot be
+                    # trusted for a unit; the link's target still enters the fingerprint
+                    trusted = False
+                    h.update(f"l{e.name}\0{os.readlink(e.path)}\n".encode("utf-8", "surrogateescape"))
+                elif e.is_dir(follow_symlinks=False):
+                    subs.append((e.name, e.path))
+                else:
+                    st = e.stat(follow_symlinks=False)
+                    h.update(
+                        f"f{e.name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode("utf-8", "surrogateescape")
+                    )
+            except OSError:
+                h.update(f"!{e.name}\n".encode("utf-8", "surrogateescape"))
+                trusted = False
+        subs.reverse()  # popped from the end: walked in name order
+        return [name, folder, h, subs, trusted, bool(subs)]
+
+
+def listing_fingerprint(roots: Iterable[Path], snapshots: dict[str, Snapshot] | None = None) -> str:
+    """Every file under ``roots`` as (path, size, mtime, inode): any change to a store changes it.
+
+    With ``snapshots``, each root's :class:`Snapshot` is kept there (by its real path) for the
+    crawl of the same build, so the sources are walked once (issue 7).
+    """
+    h = hashlib.blake2b(digest_size=20)
+    for root in roots:
+        snap = Snapshot(root)
+        h.update(snap.fingerprint.encode() + b"\n")
+        if snapshots is not None:
+            snapshots[snap.root] = snap
     return h.hexdigest()
+
+
+class UnitCache:
+    """What a reader read from one unit of a store (an MLflow run folder), kept between builds.
+
+    Keyed by the unit's own files (its folder's :class:`Snapshot` digest, plus whatever else
+    the reader says the result depends on), so a rebuild after one new run re-reads that run
+    and takes the other 9,999 from here (issue 7). The entries are a SQLite table of pickles
+    (read one at a time: memory stays what one run needs, at any store size); entries this
+    crawl did not use are dropped when it finishes, so the cache stays the size of one store.
+
+    Everything here is a cache: a damaged file is started afresh, and a crawl with or without
+    it yields the same records (tests/test_catalog_incremental.py).
+    """
+
+    def __init__(self, path: Path, snapshots: Mapping[str, Snapshot]) -> None:
+        self.path = path
+        self.snapshots = dict(snapshots)
+        self.hits = 0
+        self.misses = 0
+        self._used: set[bytes] = set()
+        self._db: sqlite3.Connection | None = None
+        self._roots = sorted(self.snapshots, key=len, reverse=True)
+        self._salt = _code_salt()
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._db is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = self._open_db()
+            except (OSError, sqlite3.Error) as exc:
+                log.info("unit cache %s is damaged (%s): started afresh", self.path, exc)
+                try:
+                    self.path.unlink(missing_ok=True)
+                    self._db = self._open_db()
+                except (OSError, sqlite3.Error):
+                    return None
+        return self._db
+
+    def _open_db(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("CREATE TABLE IF NOT EXISTS units (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID")
+        db.execute("BEGIN")
+        return db
+
+    def digest(self, folder: Path | str) -> bytes | None:
+        """The digest of a local folder from this build's walk; None when no walk covers it
+        (a bucket, a source not walked) or its content cannot be trusted (a link inside)."""
+        real = os.path.realpath(folder)
+        for root in self._roots:
+            if real == root or real.startswith(root.rstrip("/") + "/"):
+                return self.snapshots[root].digest(real)
+        return None
+
+    def key(self, *parts: object) -> bytes:
+        """A key from the parts a result depends on (and the code that read it)."""
+        h = hashlib.blake2b(self._salt, digest_size=24)
+        for part in parts:
+            h.update(part if isinstance(part, bytes) else repr(part).encode("utf-8", "surrogateescape"))
+            h.update(b"\0")
+        return h.digest()
+
+    def get(self, key: bytes) -> Any | None:
+        db = self._connect()
+        if db is None:
+            return None
+        try:
+            row = db.execute("SELECT value FROM units WHERE key = ?", (key,)).fetchone()
+            value = pickle.loads(row[0]) if row is not None else None
+        except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
+            value = None
+        if value is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._used.add(key)
+        return value
+
+    def put(self, key: bytes, value: Any) -> None:
+        db = self._connect()
+        if db is None:
+            return
+        try:
+            db.execute("INSERT OR REPLACE INTO units VALUES (?, ?)", (key, pickle.dumps(value, 5)))
+        except (sqlite3.Error, pickle.PicklingError, TypeError, AttributeError):
+            return
+        self._used.add(key)
+
+    def close(self, complete: bool) -> None:
+        """Write what this crawl added; after a complete crawl, drop the entries it did not use."""
+        db, self._db = self._db, None
+        if db is None:
+            return
+        log.info("run folders: %d unchanged since the last build, %d read", self.hits, self.misses)
+        try:
+            if complete:
+                db.execute("CREATE TEMP TABLE used (key BLOB PRIMARY KEY) WITHOUT ROWID")
+                db.executemany("INSERT OR IGNORE INTO used VALUES (?)", ((k,) for k in self._used))
+                db.execute("DELETE FROM units WHERE key NOT IN (SELECT key FROM used)")
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.info("unit cache %s not written: %s", self.path, exc)
+        finally:
+            db.close()
+
+
+@functools.lru_cache(maxsize=1)
+def _code_salt() -> bytes:
+    """mlreport's own code: a result pickled by other code (an upgrade, an edit in a checkout)
+    may lack a field the records have now, or have been read by a reader since fixed."""
+    here = Path(__file__).resolve().parent.parent
+    h = hashlib.blake2b(digest_size=32)
+    for path in sorted(here.rglob("*.py")):
+        h.update(path.relative_to(here).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.digest()
 
 
 @dataclass
@@ -86,6 +280,10 @@ class BuildCache:
         self.folder = folder
 
     # -- the crawl ---------------------------------------------------------------------------
+
+    def units(self, snapshots: Mapping[str, Snapshot]) -> UnitCache:
+        """The per-unit reading results, for a crawl of sources walked in ``snapshots``."""
+        return UnitCache(self.folder / "units.sqlite", snapshots)
 
     def load_catalog(self, key: str) -> Catalog | None:
         path = self.folder / "crawl" / f"{key}.pickle"
@@ -202,4 +400,13 @@ def site_intact(site_dir: Path, files: Mapping[str, tuple[int, int]]) -> bool:
     return True
 
 
-__all__ = ["BuildCache", "Manifest", "default_cache_dir", "listing_fingerprint", "site_intact", "site_listing"]
+__all__ = [
+    "BuildCache",
+    "Manifest",
+    "Snapshot",
+    "UnitCache",
+    "default_cache_dir",
+    "listing_fingerprint",
+    "site_intact",
+    "site_listing",
+]

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
 from importlib.metadata import entry_points
-from typing import ClassVar, Protocol
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
 
 from ..model import Record
 from ..stores import Store
@@ -32,6 +33,22 @@ def _no_progress(stage: str, done: int, total: int | None) -> None:
     return None
 
 
+class UnitCache(Protocol):
+    """Reading results of a store's units (a run folder) kept between builds, keyed by the
+    unit's files (:class:`mlreport.engine.cache.UnitCache`). A reader that uses it yields the
+    same records with or without it."""
+
+    def digest(self, folder: Path | str) -> bytes | None: ...
+
+    def key(self, *parts: object) -> bytes: ...
+
+    def get(self, key: bytes) -> Any | None: ...
+
+    def put(self, key: bytes, value: Any) -> None: ...
+
+    def close(self, complete: bool) -> None: ...
+
+
 @dataclass(frozen=True)
 class ReadOptions:
     """What a reader is asked for.
@@ -41,11 +58,14 @@ class ReadOptions:
         history: read every metric history (False reads final values only, where the format
             keeps them separately).
         progress: called with (stage, done, total) while reading; the CLI draws a bar from it.
+        units: where a reader may keep and find the results of units it read before (a build
+            passes its cache; None reads everything).
     """
 
     include_deleted: bool = False
     history: bool = True
     progress: Progress = field(default=_no_progress)
+    units: UnitCache | None = None
 
 
 class Reader(Protocol):

@@ -29,7 +29,7 @@ from ..model import (
     frozen_map,
 )
 from ..stores import Store, join
-from . import ReadOptions
+from . import ReadOptions, UnitCache
 from ._mlflow import (
     LOG_MODEL_HISTORY_TAG,
     LOGGED_MODEL_STATUS,
@@ -87,6 +87,9 @@ class _Ctx:
     problems: list[Problem]
     links: ModelLinks = field(default_factory=ModelLinks)
     deleted_runs: list[str] = field(default_factory=list)
+    # set while a run is read when it reads something outside its own folder (artifacts kept
+    # elsewhere): such a run's result cannot be keyed by its folder, so it is not cached
+    outside_unit: bool = False
 
     def origin(self, path: str) -> Origin:
         return Origin(self.store.url, path, MlflowFileReader.name)
@@ -196,6 +199,7 @@ class MlflowFileReader:
                 ctx.problem(join(exp_dir, "models"), f"logged models skipped: {_describe(exc)}")
             yield from _read_traces(ctx, exp_dir, experiment.key)
             local = store.local_root()
+            units = _RunUnits.of(ctx, local, experiment, datasets)
             ahead = ReadAhead(local, run_dirs) if local is not None and not store.prefetches else None
             try:
                 for i, run_dir in enumerate(run_dirs):
@@ -205,7 +209,10 @@ class MlflowFileReader:
                         # keep the next one or two windows of runs in flight while this one is parsed
                         window = run_dirs[i + _PREFETCH_RUNS if i else 0 : i + 2 * _PREFETCH_RUNS]
                         store.prefetch(p for run in window for p in _run_files(store, run))
-                    yield from _read_run_guarded(ctx, run_dir, experiment, datasets)
+                    if units is not None:
+                        yield from units.read(run_dir, experiment, datasets)
+                    else:
+                        yield from _read_run_guarded(ctx, run_dir, experiment, datasets)
                     done += 1
                     if done % 100 == 0 or done == total:
                         options.progress("runs", done, total)
@@ -241,6 +248,59 @@ def _prefixed(rec: Record, prefix: str) -> Record:
         keys = tuple(f"exp:{prefix}{k[4:]}" if k.startswith("exp:") else k for k in rec.keys)
         return replace(rec, keys=keys)
     return rec
+
+
+class _RunUnits:
+    """Runs read through the build's unit cache: a run folder whose files did not change since
+    the last build gives the records (and Problems) read then (issue 7: one new run in a
+    10,000-run store re-reads one run). The key is the folder's digest from the build's walk,
+    the experiment record and datasets the run refers to, and the read options; a run that
+    reads outside its folder (artifacts kept elsewhere) is read every time."""
+
+    def __init__(self, ctx: _Ctx, local: str, cache: UnitCache, context: bytes) -> None:
+        self.ctx = ctx
+        self.local = local
+        self.cache = cache
+        self.context = context
+
+    @classmethod
+    def of(cls, ctx: _Ctx, local: object, experiment: Experiment, datasets: Mapping[str, Dataset]) -> _RunUnits | None:
+        cache = ctx.options.units
+        if cache is None or local is None:
+            return None
+        context = cache.key(
+            "mlflow-file run",
+            ctx.store.url,
+            ctx.root,
+            ctx.options.include_deleted,
+            ctx.options.history,
+            ctx.store.max_file_size,
+            experiment,
+            sorted(datasets.items()),
+        )
+        return cls(ctx, str(local), cache, context)
+
+    def read(self, run_dir: str, experiment: Experiment, datasets: Mapping[str, Dataset]) -> list[Record]:
+        ctx = self.ctx
+        digest = self.cache.digest(f"{self.local}/{run_dir}" if run_dir else self.local)
+        if digest is None:
+            return _read_run_guarded(ctx, run_dir, experiment, datasets)
+        key = self.cache.key(self.context, run_dir, digest)
+        hit = self.cache.get(key)
+        if hit is not None:
+            records, problems, deleted = hit
+            for rec in records:  # the side effect of reading a run: the links it registered
+                if isinstance(rec, LoggedModel):
+                    ctx.links.logged_model(rec.key, rec.run_key, rec.name)
+            ctx.problems.extend(problems)
+            ctx.deleted_runs.extend(deleted)
+            return list(records)
+        p0, d0 = len(ctx.problems), len(ctx.deleted_runs)
+        ctx.outside_unit = False
+        records = _read_run_guarded(ctx, run_dir, experiment, datasets)
+        if not ctx.outside_unit:
+            self.cache.put(key, (tuple(records), tuple(ctx.problems[p0:]), tuple(ctx.deleted_runs[d0:])))
+        return records
 
 
 def _read_run_guarded(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping[str, Dataset]) -> list[Record]:
@@ -488,6 +548,8 @@ def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping
 
     artifact_uri = as_str(meta.get("artifact_uri"))
     artifact_dir = _artifact_dir(ctx, artifact_uri, run_dir, run_id)
+    if artifact_dir is not None and artifact_dir != join(run_dir, "artifacts"):
+        ctx.outside_unit = True
     artifacts = _read_artifacts(ctx, artifact_dir)
 
     records: list[Record] = []
