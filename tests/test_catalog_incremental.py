@@ -233,6 +233,12 @@ def _changed_tag(store: Path) -> None:
     (store / "mlruns" / EXP / RUN / "tags" / "team").write_text("another team")
 
 
+def _dirty_tag(store: Path) -> None:
+    # text the crawl must clean: a hit from the cache is as clean as a fresh read
+    (store / "mlruns" / EXP / RUN / "tags" / "team").write_bytes(b"\x1b[31mred\x00 team\xed\xa0\x80")
+    (store / "mlruns" / EXP / RUN / "params" / "evil\x07name").write_text("v\x01")
+
+
 def _deleted_run(store: Path) -> None:
     shutil.rmtree(store / "mlruns" / EXP / OTHER)
 
@@ -263,6 +269,7 @@ CHANGES: dict[str, tuple[Callable[[Path], None], Callable[[int], int]]] = {
     "new run": (_new_run, lambda n: 1),
     "appended metric line": (_appended_metric, lambda n: 1),
     "changed tag": (_changed_tag, lambda n: 1),
+    "text to clean": (_dirty_tag, lambda n: 1),
     "deleted run": (_deleted_run, lambda n: 0),
     "run marked deleted": (_run_marked_deleted, lambda n: 1),
     "broken run": (_broken_run, lambda n: 1),

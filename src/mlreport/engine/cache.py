@@ -23,14 +23,17 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import io
 import logging
+import operator
 import os
 import pickle
 import shutil
 import sqlite3
+import sys
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +48,9 @@ FORMAT = b"mlreport-cache-1"
 
 def default_cache_dir(site_dir: Path) -> Path:
     return site_dir.parent / f".{site_dir.name}.cache"
+
+
+_NAME = operator.attrgetter("name")
 
 
 class Snapshot:
@@ -109,7 +115,7 @@ class Snapshot:
         subs: list[tuple[str, str]] = []
         try:
             with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = sorted(it, key=_NAME)
         except OSError:
             h.update(b"!\n")
             return [name, folder, h, subs, False, False]
@@ -171,6 +177,10 @@ class UnitCache:
         self._db: sqlite3.Connection | None = None
         self._roots = sorted(self.snapshots, key=len, reverse=True)
         self._salt = _code_salt()
+        # the records of the last hit, known clean (they were cleaned before they were kept),
+        # held so that their ids stay theirs until the crawl has looked at them
+        self._last: tuple[Any, ...] = ()
+        self._last_ids: frozenset[int] = frozenset()
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._db is None:
@@ -194,10 +204,11 @@ class UnitCache:
         db.execute("BEGIN")
         return db
 
-    def digest(self, folder: Path | str) -> bytes | None:
+    def digest(self, folder: Path | str, resolved: bool = False) -> bytes | None:
         """The digest of a local folder from this build's walk; None when no walk covers it
-        (a bucket, a source not walked) or its content cannot be trusted (a link inside)."""
-        real = os.path.realpath(folder)
+        (a bucket, a source not walked) or its content cannot be trusted (a link inside).
+        ``resolved``: ``folder`` is a real path already (no link on the way to it)."""
+        real = str(folder) if resolved else os.path.realpath(folder)
         for root in self._roots:
             if real == root or real.startswith(root.rstrip("/") + "/"):
                 return self.snapshots[root].digest(real)
@@ -217,7 +228,7 @@ class UnitCache:
             return None
         try:
             row = db.execute("SELECT value FROM units WHERE key = ?", (key,)).fetchone()
-            value = pickle.loads(row[0]) if row is not None else None
+            value = _Unpickler(io.BytesIO(row[0])).load() if row is not None else None
         except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
             value = None
         if value is None:
@@ -225,17 +236,30 @@ class UnitCache:
             return None
         self.hits += 1
         self._used.add(key)
+        self._last = records = tuple(_records_in(value))
+        self._last_ids = frozenset(map(id, records))
         return value
 
     def put(self, key: bytes, value: Any) -> None:
+        """Keep ``value`` (records, or tuples and lists of them) under ``key``; its records are
+        kept as the crawl cleans them, so a hit is not cleaned again."""
+        from ..crawl import clean_record  # the crawl imports the readers, which use this
+
         db = self._connect()
         if db is None:
             return
         try:
-            db.execute("INSERT OR REPLACE INTO units VALUES (?, ?)", (key, pickle.dumps(value, 5)))
-        except (sqlite3.Error, pickle.PicklingError, TypeError, AttributeError):
+            buffer = io.BytesIO()
+            _Pickler(buffer).dump(clean_record(value))
+            db.execute("INSERT OR REPLACE INTO units VALUES (?, ?)", (key, buffer.getvalue()))
+        except (sqlite3.Error, pickle.PicklingError, TypeError, AttributeError) as exc:
+            log.debug("unit not kept: %s", exc)  # read again next time
             return
         self._used.add(key)
+
+    def is_clean(self, record: object) -> bool:
+        """True for a record of the last hit: it went through ``clean_record`` before it was kept."""
+        return id(record) in self._last_ids and any(r is record for r in self._last)
 
     def close(self, complete: bool) -> None:
         """Write what this crawl added; after a complete crawl, drop the entries it did not use."""
@@ -253,6 +277,63 @@ class UnitCache:
             log.info("unit cache %s not written: %s", self.path, exc)
         finally:
             db.close()
+
+
+def _records_in(value: Any) -> Any:
+    if isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _records_in(item)
+    elif is_dataclass(value):
+        yield value
+
+
+# Records pickle small: a frozen dataclass with slots unpickles through dataclasses'
+# Python-level __setstate__, which calls fields() for every object (half of a hit's time); here
+# the field names are looked up once per class. Short strings are interned as they are loaded
+# (param and tag names repeat in every run: the crawl keeps one copy of each, issue 12).
+_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def _slots(cls: type) -> tuple[str, ...]:
+    names = _SLOTS.get(cls)
+    if names is None:
+        names = _SLOTS[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+def _rebuild(cls: type, values: tuple[Any, ...]) -> Any:
+    obj: Any = object.__new__(cls)
+    for name, value in zip(_slots(cls), values, strict=True):
+        object.__setattr__(obj, name, value)
+    return obj
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file: io.BytesIO) -> None:
+        super().__init__(file, protocol=5)
+
+    def reducer_override(self, obj: Any) -> Any:
+        cls = type(obj)
+        if getattr(cls, "__slots__", None) is not None and is_dataclass(cls) and cls.__module__ == "mlreport.model":
+            return _rebuild, (cls, tuple(getattr(obj, name) for name in _slots(cls)))
+        return NotImplemented
+
+    def persistent_id(self, obj: Any) -> Any:
+        if type(obj) is str and len(obj) <= 64:
+            return obj
+        return None
+
+
+class _Unpickler(pickle.Unpickler):
+    def persistent_load(self, pid: Any) -> Any:
+        if type(pid) is not str:
+            raise pickle.UnpicklingError("unknown persistent id")
+        return sys.intern(pid)
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == __name__ and name == "_rebuild":
+            return _rebuild
+        return super().find_class(module, name)
 
 
 @functools.lru_cache(maxsize=1)

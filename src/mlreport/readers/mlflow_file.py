@@ -8,6 +8,7 @@ directories); the registry lives in ``models/``; deleted experiments move to ``.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -278,11 +279,14 @@ class _RunUnits:
             experiment,
             sorted(datasets.items()),
         )
-        return cls(ctx, str(local), cache, context)
+        return cls(ctx, os.path.realpath(str(local)), cache, context)
 
     def read(self, run_dir: str, experiment: Experiment, datasets: Mapping[str, Dataset]) -> list[Record]:
         ctx = self.ctx
-        digest = self.cache.digest(f"{self.local}/{run_dir}" if run_dir else self.local)
+        # a run folder is a real folder inside the store (store listings never follow a link
+        # out, and a linked run folder holds a link: no digest), so no realpath per run
+        folder = f"{self.local}/{run_dir}" if run_dir else self.local
+        digest = self.cache.digest(folder, resolved=not os.path.islink(folder))
         if digest is None:
             return _read_run_guarded(ctx, run_dir, experiment, datasets)
         key = self.cache.key(self.context, run_dir, digest)
