@@ -124,6 +124,13 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument(
         "--flavour", choices=("github", "gitlab"), default="github", help="the comment's host (default github)"
     )
+    # card (issue 10): a version's model card as a Hugging Face README.md; the logic is in mlreport.card
+    card = sub.add_parser("card", parents=[common], help="write a model version's card as a Hugging Face README.md")
+    card.add_argument("version", metavar="MODEL@ALIAS", help="the version: model@alias or model@version")
+    card.add_argument("sources", nargs="*", metavar="SOURCE", help="stores to read (default: mlreport.yml's sources)")
+    card.add_argument("-o", "--output", metavar="FILE", help="write the card here (default: standard output)")
+    card.add_argument("--format", metavar="NAME", help="read the sources with this reader, skip detection")
+    card.add_argument("--include-deleted", action="store_true", default=None)
     return parser
 
 
@@ -255,6 +262,32 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return report.exit_status
 
 
+def cmd_card(args: argparse.Namespace) -> int:
+    from .card import card_for, card_readme
+    from .catalog import read_catalog
+
+    output, args.output = args.output, None
+    args.site_url = args.title = args.strict = args.builder = None
+    config = _load(args)
+    catalog = read_catalog(config)
+    _report_problems(catalog, config, gates=False)
+    text = card_readme(card_for(catalog, args.version, config.key_metrics))
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return 0
+    target = Path(output)
+    if target.is_dir():
+        raise UsageError(f"cannot write the card to {output}: it is a folder; name a file (-o {output}/README.md)")
+    for source in config.sources:  # the card is written beside the stores, never into one
+        root = Path(source.path).resolve() if "://" not in source.path else None
+        if root is not None and (target.resolve() == root or root in target.resolve().parents):
+            raise UsageError(f"cannot write the card to {output}: it is inside the source {source.path}")
+    target.write_text(text, encoding="utf-8")
+    log.info("wrote the card of %s to %s", args.version, output)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -262,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     _setup_logging(args.verbose, args.quiet)
-    commands = {"build": cmd_build, "inspect": cmd_inspect, "serve": cmd_serve, "diff": cmd_diff}
+    commands = {"build": cmd_build, "inspect": cmd_inspect, "serve": cmd_serve, "diff": cmd_diff, "card": cmd_card}
     try:
         return commands[args.command](args)
     except MlreportError as exc:

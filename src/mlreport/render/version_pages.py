@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from markupsafe import Markup
 
 from .. import review_html
+from ..card import build_card, card_readme
 from ..model import Experiment, LoggedModel, Metric, ModelVersion, RegisteredModel, Run
 from .base import (
     MODEL_CARD,
@@ -19,6 +20,7 @@ from .base import (
     _tags_text,
 )
 from .lineage import Node, lineage_svg
+from .model_card import card_html
 from .page import SearchEntry
 from .tables import Cell, key_value_table, time_cell
 from .text import (
@@ -93,11 +95,7 @@ class VersionPages(RenderBase):
                 description=note(v.description) if v.description else None,
                 run_description=note(run.description) if run and run.description else None,
                 tags_table=self.tags_table({k: t for k, t in v.tags.items() if not k.startswith(MODEL_CARD)}),
-                model_card=[
-                    (k[len(MODEL_CARD) :].replace("_", " ").capitalize(), note(t))
-                    for k, t in v.tags.items()
-                    if k.startswith(MODEL_CARD)
-                ],
+                model_card=self.model_card(here, m, v, keys),
                 key_params=self.key_params(params, m.name),
                 key_params_note=self.key_params_note(params, m.name),
                 params_table=self.params_table(params),
@@ -138,6 +136,13 @@ class VersionPages(RenderBase):
             _tags_text({k: t for k, t in v.tags.items() if not k.startswith(MODEL_CARD)}, limit=2),
             boost=2,
         )
+
+    def model_card(self, here: str, m: RegisteredModel, v: ModelVersion, keys: Sequence[str]) -> Markup:
+        """The version's card (issue 10), and the same card as a Hugging Face ``README.md``
+        beside the page (what ``mlreport card`` writes)."""
+        card = build_card(self.c, m, v, keys)
+        self.asset(here + "README.md", card_readme(card).encode("utf-8"))
+        return card_html(card, "README.md")
 
     def key_metric_cell(self, m: Metric) -> Cell:
         """A key metric's final value with its goal (``0.902 ▲``; the words and their source in

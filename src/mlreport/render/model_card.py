@@ -1,0 +1,78 @@
+"""The model card block of a version page (:mod:`mlreport.card` builds the record).
+
+One table per section: field, value, where it came from; an empty field reads "not recorded".
+Prose fields are Markdown from a store, drawn with :func:`~mlreport.render.text.note` (escaped,
+links checked); everything else is escaped text. Excluded from search (the page's own entry
+already names the model, its aliases, params and key metrics).
+"""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+
+from ..card import NOT_RECORDED, CardField, ModelCard
+from .text import fmt_goal, fmt_number, h, note
+
+
+def card_html(card: ModelCard, readme_url: str | None = None) -> Markup:
+    """The card as HTML; ``readme_url`` links the Hugging Face ``README.md`` written beside the page."""
+    out = [Markup('<div class="mlreport-card" data-search-exclude>')]
+    recorded = sum(1 for s in card.sections for f in s.fields if f.value is not None)
+    total = sum(len(s.fields) for s in card.sections)
+    line = f"{recorded} of {total} fields recorded; each says where it came from."
+    out.append(Markup('<p class="mlreport-lede">') + h(line))
+    if readme_url:
+        out.append(Markup(f' <a href="{h(readme_url)}" download>Download as README.md</a> (Hugging Face model card)'))
+    out.append(Markup("</p>"))
+    for section in card.sections:
+        out.append(Markup(f'<h3 id="card-{h(section.key.replace("_", "-"))}">') + h(section.title) + Markup("</h3>"))
+        rows = [_row(f) for f in section.fields]
+        if section.key == "metrics" and card.metrics:
+            rows = rows[1:]  # the metrics table below says it in full
+            out.append(_metrics_table(card))
+        if rows:
+            out.append(Markup('<table class="mlreport-kv mlreport-card-fields"><tbody>') + Markup("").join(rows))
+            out.append(Markup("</tbody></table>"))
+    out.append(Markup("</div>"))
+    return Markup("").join(out)
+
+
+def _row(f: CardField) -> Markup:
+    if f.value is None:
+        value = Markup(f'<span class="mlr-not-recorded">{NOT_RECORDED}</span>')
+        source = Markup("")
+    else:
+        value = note(f.value) if f.prose else h(f.value)
+        source = Markup('<span class="mlr-card-source">') + h(f.source or "") + Markup("</span>")
+    return (
+        Markup("<tr><th>")
+        + h(f.label)
+        + Markup(" </th><td>")
+        + value
+        + Markup(" </td><td>")
+        + source
+        + Markup(" </td></tr>")
+    )
+
+
+def _metrics_table(card: ModelCard) -> Markup:
+    rows = [
+        Markup("<tr><td>")
+        + h(m.name)
+        + (Markup(' <span class="mlr-key">key</span>') if m.key else Markup(""))
+        + Markup(f' </td><td class="mlr-num" data-sort="{h(repr(m.value))}">')
+        + h(fmt_number(m.value))
+        + Markup(" </td><td>")
+        + h(fmt_goal(m.goal))
+        + Markup(" </td><td>")
+        + h(m.goal_source)
+        + Markup(" </td></tr>")
+        for m in card.metrics
+    ]
+    head = Markup(
+        '<div class="mlreport-table-wrap"><table class="mlreport-table" data-sortable><thead><tr>'
+        '<th>Metric </th><th data-type="number">Value </th><th>Goal </th><th>Goal from </th></tr></thead><tbody>'
+    )
+    source = card.metrics[0].source
+    tail = Markup("</tbody></table></div>") + Markup('<p class="mlr-card-source">Source: ') + h(source)
+    return head + Markup("").join(rows) + tail + Markup(" metrics, final values.</p>")
