@@ -12,9 +12,11 @@ from markupsafe import Markup
 from .. import __version__
 from ..catalog import Catalog, key_metrics
 from ..config import Config
+from ..goals import is_counter
 from ..ledger import Ledger
 from ..model import Metric, ModelVersion, Run
-from .charts import figure_div, line_figure
+from .charts import Series, charted_note, figure_div, line_figure
+from .curves import chart_order, pair_curves, split_key
 from .lineage import Node
 from .page import Asset, Page, SearchEntry
 from .tables import Cell, html_table, key_value_table, num
@@ -289,16 +291,33 @@ class RenderBase:
         return Cell(fmt_goal(self.c.goal(key))), Cell(self.c.goal_source(key))
 
     def history_charts(self, metrics: Sequence[Metric], owner_key: str) -> list[Markup]:
+        """The metric histories of a run (or logged model): one chart a metric, a train/validation
+        pair on one chart (:func:`~mlreport.render.curves.pair_curves`), the key metrics first and
+        counters (runtime, learning rate) last, at most :data:`MAX_CHARTS` charts. When some metrics
+        are not charted, the first item says how many are and why (issue 8: never drop silently)."""
+        by_key = {m.key: m for m in metrics}
+        curves = [m.key for m in metrics if m.count >= 2]
+        first = set(self.config.key_metrics) | set(self.c.declared_goals)
+        order = chart_order(pair_curves(curves), curves, lambda k: 0 if k in first else (2 if is_counter(k) else 1))
         charts: list[Markup] = []
-        for m in metrics:
-            if m.count < 2:
-                continue
-            history = self.c.history(owner_key, m.key)
-            if history is None or len(history) < 2:
-                continue
+        charted = past_cap = 0
+        for keys in order:
             if len(charts) >= MAX_CHARTS:
-                break
-            charts.append(figure_div(line_figure(m.key, [(m.key, history.steps, history.values)], "step", m.key)))
+                past_cap += len(keys)
+                continue
+            series = []
+            for key in keys:
+                history = self.c.history(owner_key, key)
+                if history is not None and len(history) >= 2:
+                    series.append(Series(key, history.steps, history.values, count=by_key[key].count))
+            if not series:
+                continue
+            title = " vs ".join(s.name for s in series)
+            y_title = split_key(series[0].name).quantity if len(series) > 1 else series[0].name
+            charts.append(figure_div(line_figure(title, series, "step", y_title)))
+            charted += len(series)
+        if charts and charted < len(metrics):
+            charts.insert(0, charted_note(charted, len(metrics), len(metrics) - len(curves), past_cap))
         return charts
 
     def stages_table(self, r: Run) -> Markup | None:

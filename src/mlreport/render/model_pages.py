@@ -12,6 +12,7 @@ from .base import (
     _version_sort,
 )
 from .charts import category_figure, figure_div
+from .curves import versions_chart
 from .tables import Cell, csv_bytes, html_table, key_value_table, num, time_cell
 from .text import (
     fmt_number,
@@ -104,6 +105,8 @@ class ModelPages(RenderBase):
                 values.append(metric.final if metric else None)
             if sum(1 for x in values if x is not None) >= 1:
                 charts.append(figure_div(category_figure(f"{key} across versions", labels, [(key, values)])))
+        if (overlay := versions_chart(self, m.name, keys)) is not None:  # charts: one history, every version
+            charts.append(overlay)
         aliases = [
             (
                 a,

@@ -12,7 +12,9 @@ from .base import (
     _display,
     _tags_text,
 )
+from .curves import best_runs_chart
 from .lineage import Node, lineage_svg
+from .sweeps import sweep_section
 from .tables import Cell, csv_bytes, html_table, key_value_table, num
 from .text import (
     fmt_duration,
@@ -117,6 +119,8 @@ class RunPages(RenderBase):
                 if input_rows
                 else None,
                 children_table=html_table(["Run", "Status", "Started"], child_rows) if child_rows else None,
+                sweep=sweep_section(self, here, children) if len(children) > 1 else None,  # charts
+                best_curves=best_runs_chart(self, children) if len(children) > 1 else None,  # charts
                 lineage=self.run_lineage(here, r),
                 artifacts_table=self.artifacts_table(r.artifacts),
                 artifact_uri=r.artifact_uri,
@@ -195,6 +199,8 @@ class RunPages(RenderBase):
                 tags_table=self.tags_table(e.tags),
                 runs_table=html_table(columns, rows, csv_url="runs.csv", numeric=self._numeric(columns)),
                 traces=experiment_traces(self, here, e),
+                sweep=sweep_section(self, here, runs),  # charts
+                best_curves=best_runs_chart(self, runs),  # charts
                 origin=e.origin,
                 store_display=_display(e.origin.store, e.origin.path),
             ),

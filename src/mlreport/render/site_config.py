@@ -96,7 +96,9 @@ def _not_in_nav(prefix: str) -> str:
 
 
 def _extra_assets(prefix: str) -> tuple[list[str], list[str]]:
-    return [f"{prefix}{ASSETS}mlreport.css"], [f"{prefix}{ASSETS}plotly.min.js", f"{prefix}{ASSETS}mlreport.js"]
+    # plotly.min.js (4.8 MB) is not listed: mlreport.js loads it from beside itself on the pages
+    # that have a chart, so the other pages, and the user's own docs pages, never fetch it.
+    return [f"{prefix}{ASSETS}mlreport.css"], [f"{prefix}{ASSETS}mlreport.js"]
 
 
 def standalone_config(title: str, site_url: str | None, docs_dir: str, site_dir: str) -> dict[str, Any]:

@@ -11,18 +11,97 @@
     };
   }
 
+  /* charts: plotly.min.js (4.8 MB) is requested only by a page that has a chart, the first time
+   * one is shown, from beside this script; the site's own pages and the user's docs pages without
+   * a chart never load it (issue 10). Material's instant navigation keeps this script and
+   * window.Plotly across pages, so it is fetched once per visit. */
+  var here = document.currentScript && document.currentScript.src;
+  if (!here) {
+    var own = document.querySelector('script[src$="/mlreport.js"], script[src^="mlreport.js"]');
+    here = own && own.src;
+  }
+  var plotlyUrl = here ? here.replace(/mlreport\.js(?:[?#].*)?$/, "plotly.min.js") : null;
+  var waiting = null;
+
+  function withPlotly(callback) {
+    if (typeof Plotly !== "undefined") { callback(); return; }
+    if (!plotlyUrl) return;
+    if (waiting) { waiting.push(callback); return; }
+    waiting = [callback];
+    var script = document.createElement("script");
+    script.src = plotlyUrl;
+    script.async = true;
+    script.setAttribute("data-mlreport-plotly", "");
+    script.onload = function () {
+      var queue = waiting;
+      waiting = null;
+      queue.forEach(function (f) { f(); });
+    };
+    script.onerror = function () {
+      waiting = null;  // the next page tries again
+      script.remove();
+      document.querySelectorAll("div.mlreport-chart:not([data-drawn])").forEach(function (el) {
+        el.textContent = "This chart needs " + plotlyUrl + ", which did not load.";
+        el.classList.add("mlreport-chart-missing");
+      });
+    };
+    document.head.appendChild(script);
+  }
+  window.mlreportWithPlotly = withPlotly;
+
+  // the toolbar buttons worth having on a phone: zoom, pan, reset, and the PNG download
+  var PLOTLY_CONFIG = {
+    displaylogo: false, responsive: true, displayModeBar: "hover",
+    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines",
+                             "hoverClosestCartesian", "hoverCompareCartesian"]
+  };
+  window.mlreportPlotlyConfig = PLOTLY_CONFIG;
+
+  function showToolsOnTap(el) {
+    // touch screens have no hover: plotly then shows its toolbar always, over the chart. mlreport.css
+    // hides it until the chart is tapped (this class) or hovered; a tap elsewhere hides it again.
+    el.addEventListener("pointerdown", function () {
+      document.querySelectorAll("div.mlreport-chart.mlr-tools").forEach(function (o) { if (o !== el) o.classList.remove("mlr-tools"); });
+      el.classList.add("mlr-tools");
+    });
+  }
+
+  function fitToWidth(el, fig) {
+    var layout = fig.layout || {};
+    var narrow = el.clientWidth && el.clientWidth < 520;
+    if (narrow && layout.title && layout.title.font) layout.title.font.size = 12;
+    var lines = (fig.data || []).filter(function (t) { return t.type === "scatter" && t.showlegend !== false; }).length;
+    if (narrow && layout.showlegend && lines > 2) layout.height = (layout.height || 300) + 20 * Math.ceil(lines / 2);
+    (fig.data || []).forEach(function (trace) {
+      if (trace.type === "parcoords" && narrow && trace.dimensions && trace.dimensions.length > 3) {
+        trace.labelangle = -40;  // level labels of a dozen axes overlap at phone width
+        layout.margin = Object.assign({}, layout.margin || {}, { t: ((layout.margin || {}).t || 100) + 50 });
+        layout.height = (layout.height || 380) + 50;
+        trace.labelfont = { size: 10 };
+        trace.tickfont = { size: 9 };
+      }
+    });
+    return layout;
+  }
+
   function drawCharts(root) {
-    if (typeof Plotly === "undefined") return;
-    var colors = themeColors();
-    root.querySelectorAll("div.mlreport-chart[data-figure]:not([data-drawn])").forEach(function (el) {
-      var fig;
-      try { fig = JSON.parse(el.getAttribute("data-figure")); } catch (e) { return; }
-      var layout = fig.layout || {};
-      layout.font = { color: colors.fg };
-      layout.xaxis = Object.assign({ gridcolor: colors.grid }, layout.xaxis || {});
-      layout.yaxis = Object.assign({ gridcolor: colors.grid }, layout.yaxis || {});
-      el.setAttribute("data-drawn", "");
-      Plotly.newPlot(el, fig.data || [], layout, { displaylogo: false, responsive: true });
+    var todo = root.querySelectorAll("div.mlreport-chart[data-figure]:not([data-drawn])");
+    if (!todo.length) return;
+    withPlotly(function () {
+      var colors = themeColors();
+      todo.forEach(function (el) {
+        if (el.hasAttribute("data-drawn") || !document.body.contains(el)) return;
+        var fig;
+        try { fig = JSON.parse(el.getAttribute("data-figure")); } catch (e) { return; }
+        var layout = fitToWidth(el, fig);
+        layout.font = { color: colors.fg };
+        Object.keys(layout).forEach(function (k) {
+          if (/^[xy]axis\d*$/.test(k)) layout[k] = Object.assign({ gridcolor: colors.grid, zerolinecolor: colors.grid }, layout[k] || {});
+        });
+        el.setAttribute("data-drawn", "");
+        showToolsOnTap(el);
+        Plotly.newPlot(el, fig.data || [], layout, PLOTLY_CONFIG);
+      });
     });
   }
 
@@ -250,7 +329,11 @@
   }
 
   function drawCharts(box, data, state) {
-    if (typeof Plotly === "undefined") return;
+    if (typeof Plotly === "undefined") {  // charts: plotly.min.js is loaded on demand
+      var token = box.mlrCharts = {};  // only the latest view draws once plotly is there
+      if (window.mlreportWithPlotly) window.mlreportWithPlotly(function () { if (box.mlrCharts === token) drawCharts(box, data, state); });
+      return;
+    }
     var versions = order(data, state.chosen);
     data.keys.forEach(function (key) {
       var traces = versions.filter(function (v) { return v.history[key]; }).map(function (v) {
@@ -267,7 +350,7 @@
         title: { text: key + " by step" }, height: 320, margin: { l: 50, r: 20, t: 40, b: 40 },
         paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", font: { color: fg },
         xaxis: { title: { text: "step" } }, legend: { orientation: "h" }
-      }, { displaylogo: false, responsive: true });
+      }, window.mlreportPlotlyConfig || { displaylogo: false, responsive: true });
     });
   }
 
