@@ -127,12 +127,12 @@ def test_search_by_parameter_value_lands_on_the_version(page: object, served: st
 def test_charts_render(page: object, served: str) -> None:
     page.goto(served + "models/churn-classifier/3/")  # type: ignore[attr-defined]
     charts = page.locator("div.mlreport-chart")  # type: ignore[attr-defined]
-    assert charts.count() >= 3
+    assert charts.count() >= 2  # train_logloss and val_logloss share a chart (test_browser_charts.py)
     page.wait_for_selector("div.mlreport-chart .main-svg")  # type: ignore[attr-defined]
     drawn = page.locator("div.mlreport-chart[data-drawn] .main-svg").count()  # type: ignore[attr-defined]
     assert drawn >= charts.count()
-    # a line with points, not an empty frame
-    assert page.locator("div.mlreport-chart .scatterlayer .trace").count() >= charts.count()  # type: ignore[attr-defined]
+    # lines with points, not empty frames: three metrics, three traces
+    assert page.locator("div.mlreport-chart .scatterlayer .trace").count() >= 3  # type: ignore[attr-defined]
 
 
 def test_charts_render_after_instant_navigation(page: object, served: str) -> None:
