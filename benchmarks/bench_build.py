@@ -1,6 +1,7 @@
 """The build engine against its budgets (issue 7), side by side with today's full MkDocs build.
 
     python benchmarks/bench_build.py [--sizes 1000x1000,10000x10000] [--work DIR] [--no-baseline]
+        [--store MLRUNS --steps cold]
 
 For each size (runs x registered versions) a synthetic MLflow file store is written by
 ``benchmarks/make_mlflow_store.py`` (15 params, 8 metrics x 50 steps, 10 tags a run), then, each
@@ -16,6 +17,10 @@ Printed per step: wall seconds, CPU seconds (user + system of every process), pe
 largest sum of RSS over the process tree, sampled every 0.2 s, when psutil is installed; else
 the largest single process), pages, the size of search_index.json, and seconds per page.
 Nothing is asserted. The machine may be shared: CPU seconds are the steadier figure.
+
+``--store`` builds an existing store instead of generating one (its size is only a label); it is
+only read, so the one-new-run step, which writes into the store, needs ``--steps`` without
+``new-run`` or a store of your own. ``--steps`` picks among ``cold,unchanged,new-run,baseline``.
 """
 
 from __future__ import annotations
@@ -128,7 +133,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000x1000,10000x10000", help="runs x versions, comma-separated")
     parser.add_argument("--work", type=Path, default=None, help="keep generated stores here")
     parser.add_argument("--no-baseline", action="store_true", help="skip the mkdocs-full baseline")
+    parser.add_argument("--store", type=Path, default=None, help="an existing mlruns/ to build (read only)")
+    parser.add_argument("--steps", default="cold,unchanged,new-run,baseline", help="which steps, comma-separated")
     args = parser.parse_args()
+    steps = set(args.steps.split(","))
+    if args.no_baseline:
+        steps.discard("baseline")
+    if args.store is not None and "new-run" in steps:
+        raise SystemExit("--store is only read: leave 'new-run' out of --steps")
     work = args.work or Path(tempfile.mkdtemp(prefix="mlreport-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -140,24 +152,25 @@ def main() -> None:
     mlreport = [sys.executable, "-m", "mlreport", "build", "-q"]
     for size in args.sizes.split(","):
         runs, versions = (int(x) for x in size.split("x"))
-        store_dir = work / f"store-{runs}x{versions}"
-        store = generate(store_dir, runs, versions)
+        store = args.store or generate(work / f"store-{runs}x{versions}", runs, versions)
         site = work / f"site-{size}"
         for leftover in (site, work / f".site-{size}.mlreport", work / f".site-{size}.cache"):
             shutil.rmtree(leftover, ignore_errors=True)
         command = [*mlreport, str(store), "-o", str(site)]
-        show(size, step("engine, cold", command, work, site))
-        show(size, step("engine, nothing changed", command, work, site))
-        name = add_run(store, int(time.time()))
-        f = step("engine, one new run", command, work, site)
-        show(size, f)
-        found = [
-            name in (site / "runs" / "index.html").read_text(),
-            name in (site / "search" / "search_index.json").read_text(),
-            any(name in p.read_text() for p in (site / "experiments").glob("*/index.html")),
-        ]
-        print(f"{size:>14} | new run on the runs index, in search, on its experiment page: {found}")
-        if not args.no_baseline:
+        if "cold" in steps:
+            show(size, step("engine, cold", command, work, site))
+        if "unchanged" in steps:
+            show(size, step("engine, nothing changed", command, work, site))
+        if "new-run" in steps:
+            name = add_run(store, int(time.time()))
+            show(size, step("engine, one new run", command, work, site))
+            found = [
+                name in (site / "runs" / "index.html").read_text(),
+                name in (site / "search" / "search_index.json").read_text(),
+                any(name in p.read_text() for p in (site / "experiments").glob("*/index.html")),
+            ]
+            print(f"{size:>14} | new run on the runs index, in search, on its experiment page: {found}")
+        if "baseline" in steps:
             full = work / f"full-{size}"
             shutil.rmtree(full, ignore_errors=True)
             shutil.rmtree(work / f".full-{size}.mlreport", ignore_errors=True)

@@ -30,7 +30,7 @@ from .engine.cache import BuildCache, Manifest, Snapshot, default_cache_dir, lis
 from .engine.deps import PageInputs
 from .engine.output import page_titles, write_search_index, write_sitemap
 from .engine.theme import ThemeSpec
-from .engine.units import RenderContext, Rendered, render_page
+from .engine.units import RenderContext, Rendered, prepare, render_page
 from .errors import UsageError
 from .executor import Executor
 from .publish import (
@@ -396,6 +396,8 @@ def build_site(
                     todo.append(i)
             if jobs is None and scheduler is None and len(todo) < SMALL_SITE:
                 jobs = 1  # starting workers (and a theme in each) costs more than a few pages
+            if todo and scheduler is None:
+                prepare(ctx, renderer)  # built once here, inherited by forked workers
             with Executor(jobs=jobs, scheduler=scheduler) as ex:
                 for i, rendered in zip(todo, ex.map(render_page, [refs[i] for i in todo], context=ctx), strict=True):
                     cache.put_page(digests[i], rendered)

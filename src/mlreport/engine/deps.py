@@ -38,6 +38,11 @@ class PageInputs:
         self._memo: dict[int, bytes] = {}
         self._catalog: bytes | None = None
         self._fd: int | None = None
+        # memos: one run is read by its own page, its versions' pages and, as a baseline, by
+        # every version page of its model; a metric's goal by every page that shows the metric
+        self._goals: dict[str, bytes] = {}
+        self._run_contexts: dict[str, list[bytes]] = {}
+        self._histories: dict[str, bytes] = {}
         self._versions_by_lm: dict[str, list[ModelVersion]] = {}
         for v in self.c.versions:
             if v.logged_model_key:
@@ -64,11 +69,29 @@ class PageInputs:
             self._catalog = _h(parts).encode()
         return self._catalog
 
+    def goals(self, metrics: Iterable[Any]) -> list[bytes]:
+        """Which way each metric is better and who says so (``Catalog.goal``, ``goal_source``:
+        metric tables show both), once per metric key."""
+        out = []
+        memo = self._goals
+        for m in metrics:
+            g = memo.get(m.key)
+            if g is None:
+                g = memo[m.key] = f"{self.c.goal(m.key)}\0{self.c.goal_source(m.key)}".encode()
+            out.append(g)
+        return out
+
     def url(self, mapping: Mapping[Any, str], key: object) -> bytes:
         return str(mapping.get(key, "")).encode()
 
     def run_context(self, run_key: str | None) -> list[bytes]:
         """A run and what its page or lineage shows around it."""
+        memo = self._run_contexts.get(run_key or "")
+        if memo is None:
+            memo = self._run_contexts[run_key or ""] = self._run_context(run_key)
+        return memo
+
+    def _run_context(self, run_key: str | None) -> list[bytes]:
         c, u = self.c, self.r.urls
         run = c.run_by_key.get(run_key or "")
         if run is None:
@@ -88,13 +111,16 @@ class PageInputs:
             out += [self.rec(v), self.url(u.version, (v.model, v.version))]
         for key in c.children_by_run.get(run.key, ()):
             out += [self.rec(c.run_by_key.get(key)), self.url(u.run, key)]
-        out += [c.goal(m.key).encode() for m in run.metrics]
+        out += self.goals(run.metrics)
         out.append(self.histories(run.key))
         return out
 
     def histories(self, owner_key: str) -> bytes:
         """The content of a run's metric histories (not where they sit in the history file:
         one more run moves every later run's series)."""
+        done = self._histories.get(owner_key)
+        if done is not None:
+            return done
         index = self.c.history_index.get(owner_key)
         if not index or self.c.histories is None:
             return b"-"
@@ -104,7 +130,8 @@ class PageInputs:
         for metric_key, (offset, n) in sorted(index.items()):
             h.update(metric_key.encode() + b"\0")
             h.update(os.pread(self._fd, 24 * n, offset))
-        return h.digest()
+        done = self._histories[owner_key] = h.digest()
+        return done
 
     def close(self) -> None:
         if self._fd is not None:
@@ -119,7 +146,7 @@ class PageInputs:
         for v in c.versions_by_model.get(name, ()):
             run = c.run_by_key.get(v.run_key or "")
             out += [self.rec(v), self.rec(run), self.url(u.version, (name, v.version)), self.url(u.run, v.run_key)]
-            out += [c.goal(mm.key).encode() for mm in run.metrics] if run else []
+            out += self.goals(run.metrics) if run else []
         out += [self.url(u.alias, (name, a)) for a in m.aliases]
         return out
 
@@ -169,8 +196,8 @@ class PageInputs:
             lm = c.logged_model_by_key.get(v.logged_model_key or "")
             parts += [self.rec(lm), self.url(u.logged_model, v.logged_model_key)]
             parts.append(self.histories(v.logged_model_key or ""))
-            parts += [c.goal(mm.key).encode() for mm in (lm.metrics if lm else ())]
-            parts += [c.goal(mm.key).encode() for mm in v.metrics] if hasattr(v, "metrics") else []
+            parts += self.goals(lm.metrics if lm else ())
+            parts += self.goals(v.metrics) if hasattr(v, "metrics") else []
             parts += self.review(name, v)
         elif family == "alias":
             name, alias = key.split("\0", 1)
@@ -188,7 +215,7 @@ class PageInputs:
             for rk in c.runs_by_experiment.get(key, ()):
                 run = c.run_by_key.get(rk)
                 parts += [self.rec(run), self.url(u.run, rk)]
-                parts += [c.goal(mm.key).encode() for mm in run.metrics] if run else []
+                parts += self.goals(run.metrics) if run else []
             for t in c.traces_by_experiment.get(key, ()):  # the page's traces table
                 parts += [self.rec(t), self.url(u.run, t.run_key)]
         elif family == "dataset":
@@ -200,7 +227,7 @@ class PageInputs:
                 if run is not None:
                     parts += [self.rec(c.experiment_by_key.get(run.experiment_key or ""))]
                     parts += [self.url(u.experiment, run.experiment_key)]
-                    parts += [c.goal(mm.key).encode() for mm in run.metrics]
+                    parts += self.goals(run.metrics)
             parts += [repr(c.same_content_by_dataset.get(key, ())).encode()]
             parts += [self.url(u.dataset, k) for k in c.same_content_by_dataset.get(key, ())]
         elif family == "logged_model":
@@ -210,7 +237,7 @@ class PageInputs:
             parts += [self.rec(run), self.url(u.run, lm.run_key)]
             for v in self._versions_by_lm.get(key, ()):
                 parts += [self.rec(v), self.url(u.version, (v.model, v.version))]
-            parts += [c.goal(mm.key).encode() for mm in lm.metrics]
+            parts += self.goals(lm.metrics)
         else:  # home and the index pages: the whole catalog
             parts.append(self.catalog())
         return _h(parts)

@@ -37,16 +37,31 @@ class Rendered:
     search: tuple[SearchEntry, ...]
 
 
-_RENDERERS: dict[int, SiteRenderer] = {}
+# The renderer of the context this process renders for. The context itself is kept (not its
+# id): a later build's context may be allocated where a freed one was.
+_RENDERER: tuple[RenderContext, SiteRenderer] | None = None
 
 
 def renderer_for(ctx: RenderContext) -> SiteRenderer:
     """One :class:`SiteRenderer` per context and process (URLs and per-model data once)."""
-    r = _RENDERERS.get(id(ctx))
-    if r is None:
-        _RENDERERS.clear()
-        r = _RENDERERS[id(ctx)] = SiteRenderer(ctx.catalog, ctx.config, ctx.templates_dir, ledger=ctx.ledger)
-    return r
+    global _RENDERER
+    if _RENDERER is None or _RENDERER[0] is not ctx:
+        _RENDERER = (ctx, SiteRenderer(ctx.catalog, ctx.config, ctx.templates_dir, ledger=ctx.ledger))
+    return _RENDERER[1]
+
+
+def prepare(ctx: RenderContext, renderer: SiteRenderer | None = None) -> None:
+    """Make this process ready to render ``ctx`` before a pool forks from it: the renderer (URL
+    plan, key metrics, compiled templates) and the theme are then built once and inherited by
+    every local worker instead of once per worker. ``renderer`` must have been made from the
+    context's catalog, config, templates and ledger."""
+    global _RENDERER
+    if renderer is not None:
+        _RENDERER = (ctx, renderer)
+    else:
+        renderer_for(ctx)
+    if ctx.theme is not None:
+        theme_for(ctx.theme)
 
 
 def render_page(ctx: RenderContext, ref: PageRef) -> Rendered:
@@ -67,4 +82,4 @@ def render_page(ctx: RenderContext, ref: PageRef) -> Rendered:
     return Rendered(ref, tuple(files), tuple(search))
 
 
-__all__ = ["RenderContext", "Rendered", "render_page", "renderer_for"]
+__all__ = ["RenderContext", "Rendered", "prepare", "render_page", "renderer_for"]

@@ -46,6 +46,9 @@ def make_environment(user_dir: str | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        # a build reads each template once: no stat of every template (and of what it extends)
+        # on every page; a changed template is a new build (its digest is in every page's)
+        auto_reload=False,
     )
     env.globals["h"] = h
     env.globals["h1"] = lambda text: heading(1, text)
