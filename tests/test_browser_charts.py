@@ -1,0 +1,239 @@
+"""Charts in a real browser (issue 10): the example report embedded in a team's own MkDocs site
+with instant navigation, served on loopback, driven in Debian's Chromium.
+
+plotly.min.js is fetched only by pages that have a chart, also after instant navigation from a
+page without one; sweeps draw parallel coordinates with an axis per param; train and validation
+curves share a chart; at 390 px the toolbar stays hidden until a tap and never covers a title.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from mlreport.config import Config, SourceConfig
+from mlreport.site import build_site
+
+from .conftest import ROOT
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, _Quiet, _require_browser
+
+pytestmark = pytest.mark.browser
+
+PLOTLY = "plotly.min.js"
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The example report under ``reports/`` of a team's own docs, whose home page has no chart."""
+    _require_browser()
+    work = tmp_path_factory.mktemp("charts")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(work / "site")))
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    (work / "docs").mkdir()
+    (work / "docs" / "index.md").write_text(
+        "# Team docs\n\nOur own page. See [the churn experiment](reports/experiments/churn-classifier/).\n"
+    )
+    (work / "mkdocs.yml").write_text(
+        f"site_name: Team\nsite_url: {base}\ntheme:\n  name: material\n  features: [navigation.instant]\n"
+        "nav:\n  - Home: index.md\n"
+    )
+    mp = pytest.MonkeyPatch()
+    mp.chdir(work)
+    build_site(Config(sources=(SourceConfig(str(ROOT / "site_example")),), output="site", title="Models"))
+    mp.undo()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base, work / "site"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(embedded: tuple[str, Path]) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Tab:
+    """A page with the requests it made; any request outside the site or any script error fails."""
+
+    def __init__(self, browser: object, base: str, **context: object) -> None:
+        self.context = browser.new_context(**context)  # type: ignore[attr-defined]
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+        def guard(route: object) -> None:
+            url = route.request.url  # type: ignore[attr-defined]
+            if url.startswith(base) or url.startswith(("data:", "blob:")):
+                route.continue_()  # type: ignore[attr-defined]
+            else:
+                self.outside.append(url)
+                route.abort()  # type: ignore[attr-defined]
+
+        self.page.route("**/*", guard)
+
+    def plotly_requests(self) -> list[str]:
+        return [u for u in self.requests if u.split("?")[0].endswith(PLOTLY)]
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.outside == [], f"requests left the site: {self.outside}"
+        assert self.errors == [], f"script errors: {self.errors}"
+
+
+@pytest.fixture
+def tab(browser: object, embedded: tuple[str, Path]) -> Iterator[Tab]:
+    t = Tab(browser, embedded[0])
+    yield t
+    t.close()
+
+
+@pytest.fixture
+def phone(browser: object, embedded: tuple[str, Path]) -> Iterator[Tab]:
+    t = Tab(browser, embedded[0], viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    yield t
+    t.close()
+
+
+def _run_url(site: Path, name: str) -> str:
+    """The run page of the run called ``name`` (run pages are named by id, not by name)."""
+    for page in sorted((site / "reports" / "runs").glob("*/index.html")):
+        if re.search(rf"<h1[^>]*>{re.escape(name)}<", page.read_text(encoding="utf-8")):
+            return page.parent.relative_to(site).as_posix() + "/"
+    raise AssertionError(f"no run page for {name}")
+
+
+def _drawn(page: object) -> None:
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => { const c = document.querySelectorAll('div.mlreport-chart');"
+        " return c.length && Array.from(c).every(e => e.hasAttribute('data-drawn') && e.querySelector('.main-svg')); }",
+        timeout=30000,
+    )
+
+
+def test_pages_without_charts_never_request_plotly(tab: Tab, embedded: tuple[str, Path]) -> None:
+    base, site = embedded
+    for url in (base, base + "reports/", base + "reports/runs/", base + "reports/models/"):
+        tab.page.goto(url)
+        tab.page.wait_for_load_state("networkidle")
+        assert tab.page.locator("div.mlreport-chart").count() == 0, url
+    assert tab.plotly_requests() == []
+    assert tab.page.evaluate("typeof Plotly") == "undefined"
+    # and no page lists it: neither the team's page nor the generated ones
+    assert PLOTLY not in (site / "index.html").read_text(encoding="utf-8")
+    assert PLOTLY not in (site / "reports" / "models" / "churn-classifier" / "index.html").read_text(encoding="utf-8")
+
+
+def test_charts_draw_after_instant_navigation_from_a_page_without(tab: Tab, embedded: tuple[str, Path]) -> None:
+    base, _site = embedded
+    tab.page.goto(base)
+    tab.page.wait_for_load_state("networkidle")
+    tab.page.evaluate("window.mlrSameDocument = true")  # survives only an instant navigation
+    tab.page.click("article a[href*='churn-classifier']")
+    tab.page.wait_for_url(base + "reports/experiments/churn-classifier/")
+    _drawn(tab.page)
+    assert tab.page.evaluate("window.mlrSameDocument") is True, "not an instant navigation"
+    assert len(tab.plotly_requests()) == 1
+    # and onwards to another page with charts: plotly is not fetched again
+    tab.page.click("p.mlreport-sweep-best a")
+    tab.page.wait_for_function("() => location.pathname.includes('/reports/runs/')")
+    _drawn(tab.page)
+    assert tab.page.evaluate("window.mlrSameDocument") is True
+    assert len(tab.plotly_requests()) == 1
+
+
+def test_a_sweep_draws_parallel_coordinates_with_an_axis_per_param(tab: Tab, embedded: tuple[str, Path]) -> None:
+    base, _site = embedded
+    tab.page.goto(base + "reports/experiments/churn-classifier/")
+    _drawn(tab.page)
+    charts = tab.page.locator("div.mlreport-chart")
+    parallel = charts.nth(0)
+    # 9 params vary across the churn runs, then the metric: 10 axes
+    assert parallel.locator(".parcoords g.y-axis").count() == 10
+    labels = parallel.locator(".parcoords .axis-heading text").all_text_contents()
+    assert labels[-1].startswith("val_logloss") and "learning_rate" in labels
+    assert parallel.locator("canvas").count() >= 1  # the lines themselves
+    best = tab.page.locator("p.mlreport-sweep-best")
+    assert "trial-05" in best.inner_text() and "lower is better" in best.inner_text()
+    # the scatter: every run a point, the best one a separate star trace; the dropdown switches params
+    scatter = charts.nth(1)
+    points = scatter.locator(".scatterlayer .trace").nth(0).locator("path.point").count()
+    assert points == 11 and scatter.locator(".scatterlayer .trace").nth(1).locator("path.point").count() == 1
+    assert scatter.locator(".updatemenu-header-group").count() == 1
+    x_title = scatter.locator(".xtitle")
+    assert x_title.text_content() == "colsample_bytree"
+    scatter.locator(".updatemenu-header-group").click()
+    scatter.locator(".updatemenu-item-text", has_text="max_depth").click()
+    tab.page.wait_for_function(
+        "() => document.querySelectorAll('div.mlreport-chart')[1].querySelector('.xtitle').textContent === 'max_depth'"
+    )
+
+
+def test_train_and_validation_curves_share_a_chart(tab: Tab, embedded: tuple[str, Path]) -> None:
+    base, site = embedded
+    tab.page.goto(base + _run_url(site, "bert-base-lr3e-5-ls0.1"))
+    _drawn(tab.page)
+    overlay = tab.page.locator("div.mlreport-chart", has=tab.page.locator(".gtitle", has_text="train_loss vs val_loss"))
+    assert overlay.count() == 1
+    assert overlay.locator(".scatterlayer .trace").count() == 2
+    assert overlay.locator(".legend .traces").all_text_contents() == ["train_loss", "val_loss"]
+    count = tab.page.locator("p.mlreport-charts-count").inner_text()
+    assert count.startswith("4 of 8 metrics charted; the others are in the Metrics table")
+
+
+def test_a_model_page_overlays_one_metric_across_versions(tab: Tab, embedded: tuple[str, Path]) -> None:
+    base, _site = embedded
+    tab.page.goto(base + "reports/models/churn-classifier/")
+    _drawn(tab.page)
+    overlay = tab.page.locator("div.mlreport-chart", has=tab.page.locator(".gtitle", has_text="across versions"))
+    overlay = overlay.filter(has=tab.page.locator(".gtitle", has_text="by step"))
+    assert overlay.count() == 1
+    names = overlay.locator(".legend .traces").all_text_contents()
+    assert len(names) >= 2 and all(n.startswith("v") for n in names)
+
+
+def test_at_phone_width_the_toolbar_waits_for_a_tap_and_never_covers_a_title(
+    phone: Tab, embedded: tuple[str, Path]
+) -> None:
+    base, site = embedded
+    for url in (base + _run_url(site, "bert-base-lr3e-5-ls0.1"), base + "reports/experiments/churn-classifier/"):
+        phone.page.goto(url)
+        _drawn(phone.page)
+        width = phone.page.evaluate("document.documentElement.clientWidth")
+        assert phone.page.evaluate("document.documentElement.scrollWidth") <= width, url
+        charts = phone.page.locator("div.mlreport-chart")
+        for i in range(charts.count()):
+            box = charts.nth(i).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (url, i)
+        chart = charts.nth(0)
+        chart.scroll_into_view_if_needed()
+        tools = chart.locator(".modebar-container")
+        assert tools.evaluate("e => getComputedStyle(e).opacity") == "0"
+        chart.tap(position={"x": 150, "y": 150})
+        phone.page.wait_for_function(
+            "e => getComputedStyle(e).opacity === '1'", arg=tools.element_handle(), timeout=5000
+        )
+        bar = chart.locator(".modebar").bounding_box()
+        title = chart.locator(".gtitle").bounding_box()
+        assert bar is not None and title is not None
+        overlap = not (
+            bar["x"] + bar["width"] <= title["x"]
+            or title["x"] + title["width"] <= bar["x"]
+            or bar["y"] + bar["height"] <= title["y"]
+            or title["y"] + title["height"] <= bar["y"]
+        )
+        assert not overlap, (url, bar, title)
