@@ -7,7 +7,8 @@ The floor is a plain pass that reads every byte the reader needs: every file of 
 but its artifacts (which the reader only lists, so the floor stats them), every experiment,
 dataset, logged-model and registry file, in one process, with ``os.scandir`` and ``open``.
 The reader figure is ``MlflowFileReader.read`` consumed to the end (every history), and
-``read_catalog`` on the same store (the reader plus the catalog's merge). Each pass runs in a
+``read_catalog`` on the same store (the reader plus the catalog's merge), each with every
+``--jobs`` (worker processes reading runs; their CPU is added to the CPU column). Each pass runs in a
 fresh process, alternating floor and reader, so that both see the same machine; the fastest
 repetition is shown with the ratio to the floor's fastest, and the peak RSS of each.
 
@@ -88,18 +89,21 @@ from mlreport.stores import LocalStore
 from mlreport.catalog import read_catalog
 from mlreport.config import Config, SourceConfig
 from pathlib import Path
-root, mode = Path(sys.argv[1]), sys.argv[2]
+root, mode, jobs = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t0 = time.perf_counter(); c0 = time.process_time()
 if mode == "reader":
-    records = list(MlflowFileReader().read(LocalStore(root, str(root)), "", ReadOptions()))
+    records = list(MlflowFileReader().read(LocalStore(root, str(root)), "", ReadOptions(jobs=jobs)))
     n = sum(1 for r in records if type(r).__name__ == "Run")
     problems = sum(1 for r in records if type(r).__name__ == "Problem")
 else:
-    c = read_catalog(Config(sources=(SourceConfig(str(root)),)))
+    c = read_catalog(Config(sources=(SourceConfig(str(root)),), jobs=jobs))
     n, problems = len(c.runs), len(c.problems)
 wall = time.perf_counter() - t0
-print(json.dumps({"wall": wall, "cpu": time.process_time() - c0, "runs": n, "problems": problems,
+# the workers' CPU too (a process pool): children that were waited for
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "cpu": time.process_time() - c0 + kids.ru_utime + kids.ru_stime,
+                  "runs": n, "problems": problems,
                   "base_mb": base, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -116,10 +120,12 @@ def _drop_caches() -> None:
     Path("/proc/sys/vm/drop_caches").write_text("3\n")
 
 
-def bench_store(root: Path, repeat: int, cold: bool, threads: list[int]) -> None:
+def bench_store(root: Path, repeat: int, cold: bool, threads: list[int], jobs: list[int]) -> None:
     passes: dict[str, list[dict[str, float]]] = {}
-    kinds = [("floor, 1 reader", FLOOR, ("1",)), ("MlflowFileReader.read", READER, ("reader",))]
-    kinds.append(("read_catalog", READER, ("catalog",)))
+    kinds: list[tuple[str, str, tuple[str, ...]]] = [("floor, 1 reader", FLOOR, ("1",))]
+    for n in jobs:
+        kinds.append((f"MlflowFileReader.read, {n} job{'s' if n > 1 else ''}", READER, ("reader", str(n))))
+        kinds.append((f"read_catalog, {n} job{'s' if n > 1 else ''}", READER, ("catalog", str(n))))
     if cold:
         kinds += [(f"floor, {n} readers", FLOOR, (str(n),)) for n in threads if n != 1]
     for _ in range(repeat):
@@ -166,7 +172,7 @@ def bench_big_metric(points: int, work: Path) -> None:
                     )
                 )
     size = metric.stat().st_size
-    result = _run(READER, str(root), "reader")
+    result = _run(READER, str(root), "reader", "1")
     floor = _run(FLOOR, str(root), "1")
     print(f"\none metric file of {points:,} points ({size / 1e6:.0f} MB)")
     print("| pass | wall s | peak MB | base MB (after imports) |")
@@ -182,12 +188,13 @@ def main() -> None:
     p.add_argument("--cold", action="store_true")
     p.add_argument("--threads", type=int, nargs="*", default=[1, 4, 16])
     p.add_argument("--big-metric", type=int, default=0)
+    p.add_argument("--jobs", type=int, nargs="*", default=[1, 2], help="crawl worker processes to compare")
     p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "mlreport-bench-mlflow")
     args = p.parse_args()
     if args.big_metric:
         bench_big_metric(args.big_metric, args.work)
     if args.store:
-        bench_store(args.store, args.repeat, args.cold, args.threads)
+        bench_store(args.store, args.repeat, args.cold, args.threads, args.jobs)
 
 
 if __name__ == "__main__":

@@ -384,3 +384,29 @@ def test_the_reader_yields_the_same_records_from_the_cache(tmp_path: Path) -> No
     assert second.misses == 0 and second.hits > 0
     assert repr(cached) == repr(plain) == repr(read(None))
     assert any(type(r).__name__ == "ModelVersion" and r.logged_model_key for r in cached)
+
+
+@pytest.mark.parametrize("fixture", ["v2_file", "v3_file", "broken"])
+def test_runs_read_on_the_process_pool_give_the_catalog_of_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixture: str
+) -> None:
+    from mlreport.readers import mlflow_file
+
+    monkeypatch.setattr(mlflow_file, "POOL_MIN_RUNS", 1)  # every experiment on the pool
+    store = DATA / "mlflow" / fixture / "mlruns"
+
+    def crawl(jobs: int, work: str, cache: Path | None = None) -> Catalog:
+        config = Config(sources=(SourceConfig(str(store)),), jobs=jobs)
+        units = None
+        if cache is not None:
+            snapshots: dict[str, Snapshot] = {}
+            listing_fingerprint([store.resolve()], snapshots)
+            units = BuildCache(cache).units(snapshots)
+        return read_catalog(config, history_dir=tmp_path / work, units=units)
+
+    one = _dump(crawl(1, "w1"))
+    assert _dump(crawl(2, "w2")) == one
+    # through the unit cache: the pool's runs are kept, and the next crawl takes them from it
+    assert _dump(crawl(2, "w3", tmp_path / "cache")) == one
+    again = crawl(2, "w4", tmp_path / "cache")
+    assert _dump(again) == one

@@ -39,6 +39,7 @@ from typing import Any
 from .catalog import Catalog, FoundStore, make_catalog, version_sort_key
 from .config import Config, PromoteRule, SourceConfig
 from .errors import MlreportError, SourceError, StoreAccessError
+from .executor import default_jobs
 from .history_store import HistoryFile, Location
 from .model import (
     Dataset,
@@ -279,6 +280,7 @@ def read_catalog(
         include_deleted=config.include_deleted,
         progress=progress or (lambda stage, done, total: None),
         units=units,
+        jobs=config.jobs if config.jobs is not None else default_jobs(),
     )
     complete = False
     try:

@@ -23,22 +23,21 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
-import io
 import logging
 import operator
 import os
 import pickle
 import shutil
 import sqlite3
-import sys
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..catalog import Catalog
 from ..history_store import HistoryFile
+from ..readers._units import dumps, loads, records_in
 from .units import Rendered
 
 log = logging.getLogger("mlreport.engine.cache")
@@ -228,7 +227,7 @@ class UnitCache:
             return None
         try:
             row = db.execute("SELECT value FROM units WHERE key = ?", (key,)).fetchone()
-            value = _Unpickler(io.BytesIO(row[0])).load() if row is not None else None
+            value = loads(row[0]) if row is not None else None
         except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
             value = None
         if value is None:
@@ -236,29 +235,57 @@ class UnitCache:
             return None
         self.hits += 1
         self._used.add(key)
-        self._last = records = tuple(_records_in(value))
-        self._last_ids = frozenset(map(id, records))
+        self._trust(value)
         return value
 
-    def put(self, key: bytes, value: Any) -> None:
-        """Keep ``value`` (records, or tuples and lists of them) under ``key``; its records are
-        kept as the crawl cleans them, so a hit is not cleaned again."""
+    def has(self, key: bytes) -> bool:
+        """Whether ``key`` has an entry (that :meth:`get` will most likely load); a miss is
+        counted here when it has not."""
+        db = self._connect()
+        found = False
+        if db is not None:
+            try:
+                found = db.execute("SELECT 1 FROM units WHERE key = ?", (key,)).fetchone() is not None
+            except sqlite3.Error:
+                found = False
+        if not found:
+            self.misses += 1
+        return found
+
+    def put(self, key: bytes, value: Any) -> Any:
+        """Keep ``value`` (records, or tuples and lists of them) under ``key``, cleaned as the
+        crawl cleans records; returns the cleaned value (known clean: not cleaned again)."""
         from ..crawl import clean_record  # the crawl imports the readers, which use this
 
+        value = clean_record(value)
+        try:
+            data = dumps(value)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            log.debug("unit not kept: %s", exc)  # read again next time
+            return value
+        self.put_clean(key, data, value)
+        return value
+
+    def put_clean(self, key: bytes, data: bytes, value: Any) -> None:
+        """Keep ``data`` (:func:`~mlreport.readers._units.dumps` of ``value``, cleaned by
+        :func:`~mlreport.crawl.clean_record` where it was read: a crawl worker)."""
+        self._trust(value)
         db = self._connect()
         if db is None:
             return
         try:
-            buffer = io.BytesIO()
-            _Pickler(buffer).dump(clean_record(value))
-            db.execute("INSERT OR REPLACE INTO units VALUES (?, ?)", (key, buffer.getvalue()))
-        except (sqlite3.Error, pickle.PicklingError, TypeError, AttributeError) as exc:
-            log.debug("unit not kept: %s", exc)  # read again next time
+            db.execute("INSERT OR REPLACE INTO units VALUES (?, ?)", (key, data))
+        except sqlite3.Error as exc:
+            log.debug("unit not kept: %s", exc)
             return
         self._used.add(key)
 
+    def _trust(self, value: Any) -> None:
+        self._last = records = tuple(records_in(value))
+        self._last_ids = frozenset(map(id, records))
+
     def is_clean(self, record: object) -> bool:
-        """True for a record of the last hit: it went through ``clean_record`` before it was kept."""
+        """True for a record of the last unit got or kept: it went through ``clean_record``."""
         return id(record) in self._last_ids and any(r is record for r in self._last)
 
     def close(self, complete: bool) -> None:
@@ -277,63 +304,6 @@ class UnitCache:
             log.info("unit cache %s not written: %s", self.path, exc)
         finally:
             db.close()
-
-
-def _records_in(value: Any) -> Any:
-    if isinstance(value, (tuple, list)):
-        for item in value:
-            yield from _records_in(item)
-    elif is_dataclass(value):
-        yield value
-
-
-# Records pickle small: a frozen dataclass with slots unpickles through dataclasses'
-# Python-level __setstate__, which calls fields() for every object (half of a hit's time); here
-# the field names are looked up once per class. Short strings are interned as they are loaded
-# (param and tag names repeat in every run: the crawl keeps one copy of each, issue 12).
-_SLOTS: dict[type, tuple[str, ...]] = {}
-
-
-def _slots(cls: type) -> tuple[str, ...]:
-    names = _SLOTS.get(cls)
-    if names is None:
-        names = _SLOTS[cls] = tuple(f.name for f in fields(cls))
-    return names
-
-
-def _rebuild(cls: type, values: tuple[Any, ...]) -> Any:
-    obj: Any = object.__new__(cls)
-    for name, value in zip(_slots(cls), values, strict=True):
-        object.__setattr__(obj, name, value)
-    return obj
-
-
-class _Pickler(pickle.Pickler):
-    def __init__(self, file: io.BytesIO) -> None:
-        super().__init__(file, protocol=5)
-
-    def reducer_override(self, obj: Any) -> Any:
-        cls = type(obj)
-        if getattr(cls, "__slots__", None) is not None and is_dataclass(cls) and cls.__module__ == "mlreport.model":
-            return _rebuild, (cls, tuple(getattr(obj, name) for name in _slots(cls)))
-        return NotImplemented
-
-    def persistent_id(self, obj: Any) -> Any:
-        if type(obj) is str and len(obj) <= 64:
-            return obj
-        return None
-
-
-class _Unpickler(pickle.Unpickler):
-    def persistent_load(self, pid: Any) -> Any:
-        if type(pid) is not str:
-            raise pickle.UnpicklingError("unknown persistent id")
-        return sys.intern(pid)
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module == __name__ and name == "_rebuild":
-            return _rebuild
-        return super().find_class(module, name)
 
 
 @functools.lru_cache(maxsize=1)

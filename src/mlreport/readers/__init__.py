@@ -44,7 +44,11 @@ class UnitCache(Protocol):
 
     def get(self, key: bytes) -> Any | None: ...
 
-    def put(self, key: bytes, value: Any) -> None: ...
+    def has(self, key: bytes) -> bool: ...
+
+    def put(self, key: bytes, value: Any) -> Any: ...
+
+    def put_clean(self, key: bytes, data: bytes, value: Any) -> None: ...
 
     def close(self, complete: bool) -> None: ...
 
@@ -62,12 +66,15 @@ class ReadOptions:
         progress: called with (stage, done, total) while reading; the CLI draws a bar from it.
         units: where a reader may keep and find the results of units it read before (a build
             passes its cache; None reads everything).
+        jobs: worker processes a reader may read units on (CPU-bound parsing; results in
+            order, the same whatever the number).
     """
 
     include_deleted: bool = False
     history: bool = True
     progress: Progress = field(default=_no_progress)
     units: UnitCache | None = None
+    jobs: int = 1
 
 
 class Reader(Protocol):

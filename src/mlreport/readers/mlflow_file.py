@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from ..model import (
     Artifact,
@@ -30,7 +31,7 @@ from ..model import (
     frozen_map,
 )
 from ..stores import Store, join
-from . import ReadOptions, UnitCache
+from . import ReadOptions
 from ._mlflow import (
     LOG_MODEL_HISTORY_TAG,
     LOGGED_MODEL_STATUS,
@@ -58,6 +59,7 @@ from ._mlflow import (
 )
 from ._mlflow_metrics import MetricLines, parse_usual_files
 from ._readahead import ReadAhead
+from ._units import dumps, loads
 
 log = logging.getLogger("mlreport.readers.mlflow_file")
 
@@ -199,27 +201,14 @@ class MlflowFileReader:
             except Exception as exc:  # noqa: BLE001
                 ctx.problem(join(exp_dir, "models"), f"logged models skipped: {_describe(exc)}")
             yield from _read_traces(ctx, exp_dir, experiment.key)
-            local = store.local_root()
-            units = _RunUnits.of(ctx, local, experiment, datasets)
-            ahead = ReadAhead(local, run_dirs) if local is not None and not store.prefetches else None
-            try:
-                for i, run_dir in enumerate(run_dirs):
-                    if ahead is not None:
-                        ahead.at(i)
-                    elif store.prefetches and i % _PREFETCH_RUNS == 0:
-                        # keep the next one or two windows of runs in flight while this one is parsed
-                        window = run_dirs[i + _PREFETCH_RUNS if i else 0 : i + 2 * _PREFETCH_RUNS]
-                        store.prefetch(p for run in window for p in _run_files(store, run))
-                    if units is not None:
-                        yield from units.read(run_dir, experiment, datasets)
-                    else:
-                        yield from _read_run_guarded(ctx, run_dir, experiment, datasets)
-                    done += 1
-                    if done % 100 == 0 or done == total:
-                        options.progress("runs", done, total)
-            finally:
-                if ahead is not None:
-                    ahead.close()
+
+            def on_run(_i: int) -> None:
+                nonlocal done
+                done += 1
+                if done % 100 == 0 or done == total:
+                    options.progress("runs", done, total)
+
+            yield from _Runs(ctx, experiment, datasets).read(run_dirs, on_run)
             yield from ctx.problems
             ctx.problems.clear()
         if store.prefetches:
@@ -251,60 +240,146 @@ def _prefixed(rec: Record, prefix: str) -> Record:
     return rec
 
 
-class _RunUnits:
-    """Runs read through the build's unit cache: a run folder whose files did not change since
-    the last build gives the records (and Problems) read then (issue 7: one new run in a
-    10,000-run store re-reads one run). The key is the folder's digest from the build's walk,
-    the experiment record and datasets the run refers to, and the read options; a run that
-    reads outside its folder (artifacts kept elsewhere) is read every time."""
+#: An experiment with at least this many runs to read is read on a process pool (when the crawl
+#: has more than one job): below it, starting the workers costs more than they save.
+POOL_MIN_RUNS = 256
 
-    def __init__(self, ctx: _Ctx, local: str, cache: UnitCache, context: bytes) -> None:
+
+@dataclass(frozen=True)
+class _UnitInput:
+    """What a worker needs to read a run of one experiment (inherited on fork, else pickled)."""
+
+    store: Store
+    root: str
+    options: ReadOptions
+    experiment: Experiment
+    datasets: Mapping[str, Dataset]
+
+
+def _read_unit(inp: _UnitInput, run_dir: str) -> bytes:
+    """One run folder, read in a crawl worker: its records (cleaned as the crawl cleans them, so
+    the parent only loads them), Problems, deleted ids, and whether it read outside its folder."""
+    from ..crawl import clean_record  # the crawl imports this module
+
+    ctx = _Ctx(inp.store, inp.root, inp.options, [])
+    records = _read_run_guarded(ctx, run_dir, inp.experiment, inp.datasets)
+    unit = clean_record((tuple(records), tuple(ctx.problems), tuple(ctx.deleted_runs)))
+    return dumps((unit, ctx.outside_unit))
+
+
+class _Runs:
+    """The runs of one experiment, in order: from the build's unit cache where a run folder's
+    files did not change since the last build (issue 7: one new run in a 10,000-run store
+    re-reads one run), the others read here or, when there are many, on the crawl's process
+    pool (decision 12: results in run order, the same whatever the number of workers).
+
+    A run's cache key is its folder's digest from the build's walk, the experiment record and
+    datasets the run refers to, and the read options; a run that reads outside its folder
+    (artifacts kept elsewhere) is not kept."""
+
+    def __init__(self, ctx: _Ctx, experiment: Experiment, datasets: Mapping[str, Dataset]) -> None:
         self.ctx = ctx
-        self.local = local
-        self.cache = cache
-        self.context = context
+        self.experiment = experiment
+        self.datasets = datasets
+        local = ctx.store.local_root()
+        self.local = os.path.realpath(str(local)) if local is not None else None
+        self.cache = ctx.options.units if local is not None else None
+        self.context = b""
+        if self.cache is not None:
+            self.context = self.cache.key(
+                "mlflow-file run",
+                ctx.store.url,
+                ctx.root,
+                ctx.options.include_deleted,
+                ctx.options.history,
+                ctx.store.max_file_size,
+                experiment,
+                sorted(datasets.items()),
+            )
 
-    @classmethod
-    def of(cls, ctx: _Ctx, local: object, experiment: Experiment, datasets: Mapping[str, Dataset]) -> _RunUnits | None:
-        cache = ctx.options.units
-        if cache is None or local is None:
+    def _key(self, run_dir: str) -> bytes | None:
+        if self.cache is None or self.local is None:
             return None
-        context = cache.key(
-            "mlflow-file run",
-            ctx.store.url,
-            ctx.root,
-            ctx.options.include_deleted,
-            ctx.options.history,
-            ctx.store.max_file_size,
-            experiment,
-            sorted(datasets.items()),
-        )
-        return cls(ctx, os.path.realpath(str(local)), cache, context)
-
-    def read(self, run_dir: str, experiment: Experiment, datasets: Mapping[str, Dataset]) -> list[Record]:
-        ctx = self.ctx
         # a run folder is a real folder inside the store (store listings never follow a link
         # out, and a linked run folder holds a link: no digest), so no realpath per run
         folder = f"{self.local}/{run_dir}" if run_dir else self.local
         digest = self.cache.digest(folder, resolved=not os.path.islink(folder))
-        if digest is None:
-            return _read_run_guarded(ctx, run_dir, experiment, datasets)
-        key = self.cache.key(self.context, run_dir, digest)
-        hit = self.cache.get(key)
-        if hit is not None:
-            records, problems, deleted = hit
-            for rec in records:  # the side effect of reading a run: the links it registered
-                if isinstance(rec, LoggedModel):
-                    ctx.links.logged_model(rec.key, rec.run_key, rec.name)
-            ctx.problems.extend(problems)
-            ctx.deleted_runs.extend(deleted)
-            return list(records)
+        return None if digest is None else self.cache.key(self.context, run_dir, digest)
+
+    def read(self, run_dirs: list[str], on_run: Callable[[int], None]) -> Iterator[Record]:
+        ctx, cache = self.ctx, self.cache
+        keys = [self._key(d) for d in run_dirs]
+        to_read = [d for d, k in zip(run_dirs, keys, strict=True) if k is None or cache is None or not cache.has(k)]
+        pooled = self._pool(to_read)
+        ahead = None
+        if pooled is None and self.local is not None and not ctx.store.prefetches:
+            ahead = ReadAhead(Path(self.local), to_read)
+        pending = set(to_read)
+        read_i = 0
+        try:
+            for i, (run_dir, key) in enumerate(zip(run_dirs, keys, strict=True)):
+                if ctx.store.prefetches and i % _PREFETCH_RUNS == 0:
+                    # keep the next one or two windows of runs in flight while this one is parsed
+                    window = run_dirs[i + _PREFETCH_RUNS if i else 0 : i + 2 * _PREFETCH_RUNS]
+                    ctx.store.prefetch(p for run in window for p in _run_files(ctx.store, run))
+                hit = cache.get(key) if cache is not None and key is not None and run_dir not in pending else None
+                if hit is not None:
+                    yield from self._replay(hit)
+                elif pooled is not None and run_dir in pending:
+                    unit, outside = loads(next(pooled))
+                    if cache is not None and key is not None and not outside:
+                        cache.put_clean(key, dumps(unit), unit)
+                    yield from self._replay(unit)
+                else:
+                    if ahead is not None and run_dir in pending:
+                        ahead.at(read_i)
+                        read_i += 1
+                    yield from self._read_here(run_dir, key)
+                on_run(i)
+        finally:
+            if ahead is not None:
+                ahead.close()
+
+    def _pool(self, to_read: list[str]) -> Iterator[bytes] | None:
+        ctx = self.ctx
+        jobs = ctx.options.jobs
+        if jobs <= 1 or len(to_read) < POOL_MIN_RUNS or self.local is None or ctx.store.prefetches:
+            return None
+        from ..executor import Executor
+
+        inp = _UnitInput(
+            ctx.store,
+            ctx.root,
+            replace(ctx.options, units=None, progress=_no_progress),
+            self.experiment,
+            dict(self.datasets),
+        )
+        return Executor(jobs=jobs).map(_read_unit, to_read, context=inp)
+
+    def _read_here(self, run_dir: str, key: bytes | None) -> list[Record]:
+        ctx = self.ctx
         p0, d0 = len(ctx.problems), len(ctx.deleted_runs)
         ctx.outside_unit = False
-        records = _read_run_guarded(ctx, run_dir, experiment, datasets)
-        if not ctx.outside_unit:
-            self.cache.put(key, (tuple(records), tuple(ctx.problems[p0:]), tuple(ctx.deleted_runs[d0:])))
-        return records
+        records = _read_run_guarded(ctx, run_dir, self.experiment, self.datasets)
+        if self.cache is None or key is None or ctx.outside_unit:
+            return records
+        unit = (tuple(records), tuple(ctx.problems[p0:]), tuple(ctx.deleted_runs[d0:]))
+        del ctx.problems[p0:], ctx.deleted_runs[d0:]
+        return self._replay(self.cache.put(key, unit))
+
+    def _replay(self, unit: tuple[tuple[Record, ...], tuple[Problem, ...], tuple[str, ...]]) -> list[Record]:
+        records, problems, deleted = unit
+        ctx = self.ctx
+        for rec in records:  # the side effect of reading a run: the links it registered
+            if isinstance(rec, LoggedModel):
+                ctx.links.logged_model(rec.key, rec.run_key, rec.name)
+        ctx.problems.extend(problems)
+        ctx.deleted_runs.extend(deleted)
+        return list(records)
+
+
+def _no_progress(stage: str, done: int, total: int | None) -> None:
+    return None
 
 
 def _read_run_guarded(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping[str, Dataset]) -> list[Record]:
