@@ -353,8 +353,8 @@ def key_metrics(catalog: Catalog, runs: Sequence[Run], configured: Sequence[str]
 
 
 # fields added after the goldens were written, shown only when set (so old goldens stay valid)
-_OMITTED_WHEN_NONE = frozenset({"content_digest"})
-_OMITTED_WHEN_EMPTY = frozenset({"system_tags"})
+_OMITTED_WHEN_NONE = frozenset({"content_digest", "location", "input_example"})
+_OMITTED_WHEN_EMPTY = frozenset({"system_tags", "signature"})
 
 
 def to_jsonable(catalog: Catalog, history: bool = True) -> dict[str, Any]:

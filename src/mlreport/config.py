@@ -58,6 +58,15 @@ class PromoteRule:
 
 
 @dataclass(frozen=True)
+class ArtifactsConfig:
+    """``artifacts:``: which artifact files are copied into the site for previews (issue 10)."""
+
+    previews: bool = True
+    max_bytes: int = 5 * 1024 * 1024  # per file
+    max_site_bytes: int = 200 * 1024 * 1024  # all copies of one site together
+
+
+@dataclass(frozen=True)
 class Config:
     sources: tuple[SourceConfig, ...] = ()
     title: str = "Model reports"
@@ -84,6 +93,7 @@ class Config:
     scheduler: str | None = None
     cache_dir: str | None = None
     max_file_size: int | None = None
+    artifacts: ArtifactsConfig = field(default_factory=ArtifactsConfig)
     base_dir: Path = field(default_factory=Path.cwd)
     path: Path | None = None
 
@@ -297,6 +307,9 @@ class _Checker:
             if data.get("cache_dir") is not None:
                 values["cache_dir"] = self.string(data["cache_dir"], "cache_dir")
         with self.attempt():
+            if data.get("artifacts") is not None:
+                values["artifacts"] = self.artifacts(data["artifacts"], "artifacts")
+        with self.attempt():
             if "promote" in data:
                 rules = data["promote"]
                 if not isinstance(rules, list):
@@ -327,6 +340,21 @@ class _Checker:
         options = self.mapping(data.get("storage_options") or {}, f"{where}.storage_options")
         label = self.string(data["label"], f"{where}.label") if data.get("label") is not None else None
         return SourceConfig(self.string(data["path"], f"{where}.path"), fmt, options, label)
+
+    def artifacts(self, raw: object, where: str) -> ArtifactsConfig:
+        data = self.mapping(raw, where)
+        allowed = {f.name for f in fields(ArtifactsConfig)}
+        for key in data:
+            if key not in allowed:
+                self.note(self.unknown(f"{where}.{key}", key, allowed))
+        out = ArtifactsConfig()
+        if "previews" in data:
+            out = replace(out, previews=self.boolean(data["previews"], f"{where}.previews"))
+        if data.get("max_bytes") is not None:
+            out = replace(out, max_bytes=self.size(data["max_bytes"], f"{where}.max_bytes"))
+        if data.get("max_site_bytes") is not None:
+            out = replace(out, max_site_bytes=self.size(data["max_site_bytes"], f"{where}.max_site_bytes"))
+        return out
 
     def rule(self, raw: object, where: str) -> PromoteRule:
         data = self.mapping(raw, where)

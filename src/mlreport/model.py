@@ -258,11 +258,15 @@ class Artifact:
 
     ``note`` says what the file is when its name does not (``Git LFS pointer (declared 5.7 GB,
     not fetched)``, ``DVC plot: y acc over step``); pages show it next to the path.
+    ``location`` is where its bytes are: the file's path in the record's store (relative to the
+    store root, as the reader read it), or ``None`` when the store only lists it (a manifest
+    entry, a remote artifact URI). Previews read artifacts through it (:mod:`mlreport.previews`).
     """
 
     path: str
     size: int | None
     note: str | None = None
+    location: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +382,11 @@ class LoggedModel:
     metrics: tuple[Metric, ...] = ()
     artifacts: tuple[Artifact, ...] = ()
     artifact_uri: str | None = None
+    # The model's signature as its MLmodel file declares it: part (``inputs``, ``outputs``,
+    # ``params``) -> the column or tensor spec as the store's JSON text; empty when none.
+    signature: Mapping[str, str] = field(default_factory=_empty)
+    # The artifact path (relative to the model's artifacts) of its input example, when saved.
+    input_example: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

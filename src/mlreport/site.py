@@ -33,6 +33,7 @@ from .engine.theme import ThemeSpec
 from .engine.units import RenderContext, Rendered, prepare, render_page
 from .errors import UsageError
 from .executor import Executor
+from .previews import collect_previews
 from .publish import (
     atomic_replace,
     check_output,
@@ -312,7 +313,11 @@ def build_site(
     from .ledger import history_pages, observe_build, previous_location
 
     ledger = observe_build(catalog, previous_location(config.history, str(site_dir), prefix))
-    renderer = SiteRenderer(catalog, render_config, templates_dir, ledger=ledger)
+    # artifacts (issue 10): artifact bytes are read here, before render, through the stores
+    previews = collect_previews(catalog, config, prefix)
+    if previews.problems:
+        catalog = replace(catalog, problems=catalog.problems + previews.problems)
+    renderer = SiteRenderer(catalog, render_config, templates_dir, ledger=ledger, previews=previews)
     refs = renderer.refs()
     docs: dict[str, str | bytes] = dict(asset_pages(prefix))
     if engine:
@@ -325,6 +330,7 @@ def build_site(
         items = [item for ref in refs for item in renderer.render_ref(ref)]
         docs.update(markdown_pages(items))
     docs.update(history_pages(catalog, ledger, config.title, config.site_url, prefix))  # review (issue 9)
+    docs.update(previews.files)  # artifacts (issue 10): the copies the previews show
     for rel, data in user_pages.items():
         docs.setdefault(rel, data)
     timings["plan"] = time.perf_counter() - t1
@@ -372,7 +378,7 @@ def build_site(
             t4 = time.perf_counter()
             titles = page_titles(docs_dir)
             spec = ThemeSpec(text, str(work_dir), tuple(sorted(titles)), titles, epoch)
-            ctx = RenderContext(catalog, render_config, templates_dir, spec, ledger=ledger)
+            ctx = RenderContext(catalog, render_config, templates_dir, spec, ledger=ledger, previews=previews)
             g = _global_digest(render_config, templates_dir, spec)
             inputs = PageInputs(renderer, g)
             digests = [inputs.digest(ref) for ref in refs]

@@ -16,7 +16,7 @@ import pickle
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..model import ModelVersion
+from ..model import LoggedModel, ModelVersion, Run
 from ..render.pages import PageRef, SiteRenderer
 
 
@@ -96,7 +96,7 @@ class PageInputs:
         run = c.run_by_key.get(run_key or "")
         if run is None:
             return [b"norun", (run_key or "").encode()]
-        out = [self.rec(run), self.url(u.run, run.key)]
+        out = [self.rec(run), self.url(u.run, run.key), self.previews(run)]
         exp = c.experiment_by_key.get(run.experiment_key or "")
         out += [self.rec(exp), self.url(u.experiment, run.experiment_key)]
         parent = c.run_by_key.get(run.parent_key or "")
@@ -114,6 +114,14 @@ class PageInputs:
         out += self.goals(run.metrics)
         out.append(self.histories(run.key))
         return out
+
+    def previews(self, record: Run | LoggedModel | None) -> bytes:
+        """The content of a record's artifact previews (artifacts, issue 10): an artifact whose
+        bytes changed under the same name and size re-renders the page that shows it."""
+        p = self.r.previews
+        if p is None or record is None or not record.artifacts:
+            return b"-"
+        return p.digest(record.origin.store, record.artifacts)
 
     def histories(self, owner_key: str) -> bytes:
         """The content of a run's metric histories (not where they sit in the history file:
@@ -194,7 +202,7 @@ class PageInputs:
             parts += [self.rec(v), self.url(u.version, (name, version))]
             parts += self.run_context(v.run_key)
             lm = c.logged_model_by_key.get(v.logged_model_key or "")
-            parts += [self.rec(lm), self.url(u.logged_model, v.logged_model_key)]
+            parts += [self.rec(lm), self.url(u.logged_model, v.logged_model_key), self.previews(lm)]
             parts.append(self.histories(v.logged_model_key or ""))
             parts += self.goals(lm.metrics if lm else ())
             parts += self.goals(v.metrics) if hasattr(v, "metrics") else []
@@ -232,7 +240,7 @@ class PageInputs:
             parts += [self.url(u.dataset, k) for k in c.same_content_by_dataset.get(key, ())]
         elif family == "logged_model":
             lm = c.logged_model_by_key[key]
-            parts += [self.rec(lm), self.url(u.logged_model, key), self.histories(key)]
+            parts += [self.rec(lm), self.url(u.logged_model, key), self.histories(key), self.previews(lm)]
             run = c.run_by_key.get(lm.run_key or "")
             parts += [self.rec(run), self.url(u.run, lm.run_key)]
             for v in self._versions_by_lm.get(key, ()):

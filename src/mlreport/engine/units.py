@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ..catalog import Catalog
 from ..config import Config
 from ..ledger import Ledger
+from ..previews import Previews
 from ..render.page import Asset, Page, SearchEntry
 from ..render.pages import PageRef, SiteRenderer
 from .theme import ThemeSpec, theme_for
@@ -26,6 +27,7 @@ class RenderContext:
     templates_dir: str | None
     theme: ThemeSpec | None  # None: the Markdown builders (``mkdocs-full``, ``zensical`` …)
     ledger: Ledger | None = None  # review (issue 9): the alias history the pages show
+    previews: Previews | None = None  # artifacts (issue 10): artifact previews, read before render
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,10 @@ def renderer_for(ctx: RenderContext) -> SiteRenderer:
     """One :class:`SiteRenderer` per context and process (URLs and per-model data once)."""
     global _RENDERER
     if _RENDERER is None or _RENDERER[0] is not ctx:
-        _RENDERER = (ctx, SiteRenderer(ctx.catalog, ctx.config, ctx.templates_dir, ledger=ctx.ledger))
+        _RENDERER = (
+            ctx,
+            SiteRenderer(ctx.catalog, ctx.config, ctx.templates_dir, ledger=ctx.ledger, previews=ctx.previews),
+        )
     return _RENDERER[1]
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import unquote
 
 import yaml
 
-from ..model import GitInfo, Origin, RunStatus, Skipped
+from ..model import EMPTY, Artifact, GitInfo, Origin, RunStatus, Skipped, frozen_map
 from ..stores import Store, join
 from ._bounded import INT64_MAX, INT64_MIN, load_json, load_yaml
 
@@ -329,3 +329,55 @@ def split_tags(tags: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]
     for k, v in tags.items():
         (system if k.startswith(SYSTEM_TAG_PREFIX) else user)[k] = v
     return user, system
+
+
+# An MLmodel file is a few hundred bytes; a larger one is not an MLmodel worth parsing.
+MLMODEL_MAX_BYTES = 1 << 20
+SIGNATURE_PARTS = ("inputs", "outputs", "params")
+
+
+def with_location(artifacts: Sequence[Artifact], root: str) -> tuple[Artifact, ...]:
+    """``artifacts`` (paths relative to ``root``) with their store paths filled in."""
+    return tuple(Artifact(a.path, a.size, a.note, join(root, a.path)) for a in artifacts)
+
+
+def mlmodel_signature(
+    store: Store, artifacts: Sequence[Artifact]
+) -> tuple[Mapping[str, str], str | None, tuple[str, str] | None]:
+    """The signature and input example a model's ``MLmodel`` file declares (FORMATS.md §1.3).
+
+    Returns (signature part -> JSON text, the input example's artifact path, a problem as
+    (store path, reason) when the file is there but cannot be read). The parts stay the store's
+    JSON text: :mod:`mlreport.review` and the version page parse them where they are shown.
+    """
+    mlmodel = next((a for a in artifacts if a.path == "MLmodel" and a.location), None)
+    if mlmodel is None or mlmodel.location is None:
+        return EMPTY, None, None
+    path = mlmodel.location
+    try:
+        raw = store.read_head(path, MLMODEL_MAX_BYTES + 1)
+        if len(raw) > MLMODEL_MAX_BYTES:
+            return EMPTY, None, (path, "larger than 1 MB, not an MLmodel file")
+        data = load_yaml(raw.decode("utf-8"))
+    except OSError as exc:
+        return EMPTY, None, (path, exc.strerror or str(exc))
+    except UnicodeDecodeError:
+        return EMPTY, None, (path, "MLmodel is not UTF-8 text")
+    except yaml.YAMLError:
+        return EMPTY, None, (path, "MLmodel is not valid YAML")
+    except ValueError as exc:  # a parser bound (BoundedError)
+        return EMPTY, None, (path, str(exc))
+    if not isinstance(data, dict):
+        return EMPTY, None, (path, "not a YAML mapping")
+    signature: dict[str, str] = {}
+    raw_sig = data.get("signature")
+    if isinstance(raw_sig, dict):
+        for part in SIGNATURE_PARTS:
+            value = raw_sig.get(part)
+            if isinstance(value, str) and value.strip() not in ("", "null"):
+                signature[part] = value
+    example = None
+    info = data.get("saved_input_example_info")
+    if isinstance(info, dict) and isinstance(info.get("artifact_path"), str):
+        example = info["artifact_path"]
+    return frozen_map(signature), example, None

@@ -1179,6 +1179,8 @@ class _Reading:
         actual vs predicted``); a plot folder lists its files. dvclive's metric histories
         (``plots/metrics``) are metrics already and are left out."""
         histories = {join(d.path, "plots", "metrics") for d in live_dirs if not d.old}
+        # where the bytes are: the work tree's files are in the store; a commit's are not
+        root = tree.root if isinstance(tree, _StoreTree) else None
         out: dict[str, Artifact] = {}
         for path, opts in specs:
             if "$" in path or any(_under(path, h) for h in histories):
@@ -1190,7 +1192,7 @@ class _Reading:
             if entry is None:
                 continue  # declared, not written (yet): nothing to list
             if not entry.is_dir:
-                out.setdefault(path, Artifact(path, entry.size, note=note))
+                out.setdefault(path, Artifact(path, entry.size, note, None if root is None else join(root, path)))
                 continue
             for rel in _walk(tree, path)[:1000]:
                 child = join(path, rel)
@@ -1199,7 +1201,8 @@ class _Reading:
                 siblings = tree.ls(posixpath.dirname(child))
                 size = next((e.size for e in siblings if e.name == posixpath.basename(child)), None)
                 image = rel.lower().endswith((".png", ".jpg", ".jpeg", ".svg", ".gif"))
-                out.setdefault(child, Artifact(child, size, note="DVC plot image" if image else note))
+                where = None if root is None else join(root, child)
+                out.setdefault(child, Artifact(child, size, "DVC plot image" if image else note, where))
         return [out[k] for k in sorted(out)]
 
     def _load_vars(self, state: _State, vars_: object, context: dict[str, object]) -> None:

@@ -49,6 +49,7 @@ from ._mlflow import (
     hidden,
     iso_ms,
     load_yaml_mapping,
+    mlmodel_signature,
     parse_flat_yaml,
     parse_log_model_history,
     parse_status,
@@ -575,7 +576,15 @@ def _dataset_source(raw: str | None) -> str | None:
 def _read_artifacts(ctx: _Ctx, artifact_dir: str | None) -> tuple[Artifact, ...]:
     if artifact_dir is None:
         return ()
-    return tuple(Artifact(rel, size) for rel, size in ctx.store.walk_files(artifact_dir))
+    return tuple(Artifact(rel, size, None, join(artifact_dir, rel)) for rel, size in ctx.store.walk_files(artifact_dir))
+
+
+def _signature(ctx: _Ctx, artifacts: tuple[Artifact, ...]) -> tuple[Mapping[str, str], str | None]:
+    """The signature and input example a model's MLmodel file declares; a bad file is a Problem."""
+    signature, example, problem = mlmodel_signature(ctx.store, artifacts)
+    if problem is not None:
+        ctx.problem(*problem)
+    return signature, example
 
 
 def _artifact_dir(ctx: _Ctx, uri: str | None, own_dir: str, anchor: str) -> str | None:
@@ -642,6 +651,8 @@ def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping
         model_keys.append(key)
         ctx.links.logged_model(key, run_id, artifact_path)
         prefix = artifact_path.rstrip("/") + "/"
+        model_files = tuple(replace(a, path=a.path[len(prefix) :]) for a in artifacts if a.path.startswith(prefix))
+        signature, example = _signature(ctx, model_files)
         records.append(
             LoggedModel(
                 key=key,
@@ -653,10 +664,10 @@ def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping
                 status="READY",
                 model_type=_flavors(entry),
                 created=iso_ms(entry.get("utc_time_created")),  # MLmodel's own time, UTC
-                artifacts=tuple(
-                    Artifact(a.path[len(prefix) :], a.size) for a in artifacts if a.path.startswith(prefix)
-                ),
+                artifacts=model_files,
                 artifact_uri=join(artifact_uri or "", artifact_path) if artifact_uri else None,
+                signature=signature,
+                input_example=example,
             )
         )
 
@@ -711,6 +722,8 @@ def _read_logged_models(ctx: _Ctx, exp_dir: str, experiment_key: str) -> Iterato
         artifact_uri = as_str(meta.get("artifact_location"))
         # LoggedModel metric lines carry the run id after the step: `<ts> <value> <step> <run>`.
         metrics = _read_metrics(ctx, join(model_dir, "metrics"))
+        model_files = _read_artifacts(ctx, _artifact_dir(ctx, artifact_uri, model_dir, model_id))
+        signature, example = _signature(ctx, model_files)
         yield LoggedModel(
             key=model_id,
             id=model_id,
@@ -725,8 +738,10 @@ def _read_logged_models(ctx: _Ctx, exp_dir: str, experiment_key: str) -> Iterato
             params=frozen_map(_read_key_files(ctx, join(model_dir, "params"), "param")),
             tags=frozen_map(_read_key_files(ctx, join(model_dir, "tags"), "tag")),
             metrics=metrics,
-            artifacts=_read_artifacts(ctx, _artifact_dir(ctx, artifact_uri, model_dir, model_id)),
+            artifacts=model_files,
             artifact_uri=artifact_uri,
+            signature=signature,
+            input_example=example,
         )
 
 

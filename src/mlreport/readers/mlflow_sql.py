@@ -19,7 +19,8 @@ import sqlite3
 from array import array
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..model import (
@@ -39,7 +40,7 @@ from ..model import (
     Trace,
     frozen_map,
 )
-from ..stores import Store
+from ..stores import Store, join
 from . import ReadOptions
 from ._mlflow import (
     LOG_MODEL_HISTORY_TAG,
@@ -57,6 +58,7 @@ from ._mlflow import (
     git_info,
     hidden,
     iso_ms,
+    mlmodel_signature,
     parse_log_model_history,
     parse_status,
     resolve_artifact_dir,
@@ -185,6 +187,7 @@ class _Reading:
         self.base = path.rsplit("/", 1)[0] if "/" in path else ""
         self.links = ModelLinks()
         self.deleted_runs: list[str] = []
+        self.file_problems: list[Problem] = []  # files beside the database (an MLmodel)
 
     def origin(self, what: str) -> Origin:
         # Records in a database have no file of their own: name the table row instead.
@@ -195,6 +198,20 @@ class _Reading:
         for where, reason in self.db.problems:
             yield Problem(self.origin(where), reason)
         self.db.problems.clear()
+        yield from self.file_problems
+        self.file_problems.clear()
+
+    def _artifacts(self, artifact_dir: str | None) -> tuple[Artifact, ...]:
+        if not artifact_dir:
+            return ()
+        return tuple(Artifact(p, s, None, join(artifact_dir, p)) for p, s in self.store.walk_files(artifact_dir))
+
+    def _signature(self, artifacts: tuple[Artifact, ...]) -> tuple[Mapping[str, str], str | None]:
+        """The signature and input example a model's MLmodel file declares; a bad file is a Problem."""
+        signature, example, problem = mlmodel_signature(self.store, artifacts)
+        if problem is not None:
+            self.file_problems.append(Problem(Origin(self.store.url, problem[0], MlflowSqlReader.name), problem[1]))
+        return signature, example
 
     def records(self) -> Iterator[Record]:
         experiments: dict[str, Experiment] = {}
@@ -360,7 +377,7 @@ class _Reading:
         metrics = self._metrics(run_id) if self.options.history else self._latest(run_id)
         artifact_uri = as_str(uri)
         artifact_dir = resolve_artifact_dir(self.store, artifact_uri, [self.base], run_id)
-        artifacts = tuple(Artifact(p, s) for p, s in self.store.walk_files(artifact_dir)) if artifact_dir else ()
+        artifacts = self._artifacts(artifact_dir)
         model_keys = list(run_outputs.get(run_id, []))
         for entry in parse_log_model_history(run_tags.get(LOG_MODEL_HISTORY_TAG)):
             artifact_path = str(entry.get("artifact_path") or "model")
@@ -370,6 +387,8 @@ class _Reading:
             model_keys.append(key)
             self.links.logged_model(key, run_id, artifact_path)
             prefix = artifact_path.rstrip("/") + "/"
+            model_files = tuple(replace(a, path=a.path[len(prefix) :]) for a in artifacts if a.path.startswith(prefix))
+            signature, example = self._signature(model_files)
             yield LoggedModel(
                 key=key,
                 id=key,
@@ -380,9 +399,9 @@ class _Reading:
                 status="READY",
                 model_type=_flavors(entry),
                 created=iso_ms(entry.get("utc_time_created")),  # MLmodel's own time, UTC
-                artifacts=tuple(
-                    Artifact(a.path[len(prefix) :], a.size) for a in artifacts if a.path.startswith(prefix)
-                ),
+                artifacts=model_files,
+                signature=signature,
+                input_example=example,
             )
         user_tags, system_tags = split_tags(run_tags)
         yield Run(
@@ -551,6 +570,8 @@ class _Reading:
             exp = experiments.get(str(exp_id))
             artifact_uri = as_str(uri)
             artifact_dir = resolve_artifact_dir(self.store, artifact_uri, [self.base], model_id)
+            model_files = self._artifacts(artifact_dir)
+            signature, example = self._signature(model_files)
             yield LoggedModel(
                 key=model_id,
                 id=model_id,
@@ -565,8 +586,10 @@ class _Reading:
                 params=frozen_map(params.get(model_id, {})),
                 tags=frozen_map(tags.get(model_id, {})),
                 metrics=tuple(metrics),
-                artifacts=tuple(Artifact(p, s) for p, s in self.store.walk_files(artifact_dir)) if artifact_dir else (),
+                artifacts=model_files,
                 artifact_uri=artifact_uri,
+                signature=signature,
+                input_example=example,
             )
 
     def _traces(self, experiments: dict[str, Experiment]) -> Iterator[Trace]:

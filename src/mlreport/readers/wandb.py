@@ -976,7 +976,8 @@ def _listed_files(ctx: _Ctx, files_dir: str, listed: list[tuple[str, int | None]
             parts = rel.split("/")
             if len(parts) >= 3 and parts[0] == "media" and parts[1] in _MEDIA_DIRS:
                 note = f"W&B {_MEDIA_DIRS[parts[1]]}"
-        out.append(Artifact(f"files/{rel}", size, note=note))
+        # a pointer's bytes are not the file's: nothing there to preview
+        out.append(Artifact(f"files/{rel}", size, note, None if pointer else join(files_dir, rel)))
     return out
 
 

@@ -15,13 +15,15 @@ from ..config import Config
 from ..goals import is_counter
 from ..ledger import Ledger
 from ..model import Metric, ModelVersion, Run
+from ..previews import Previews
 from .charts import Series, charted_note, figure_div, line_figure
 from .curves import chart_order, pair_curves, split_key
 from .lineage import Node
 from .page import Asset, Page, SearchEntry
+from .previews import artifacts_block
 from .tables import Cell, html_table, key_value_table, num
 from .templates import make_environment
-from .text import fmt_duration, fmt_goal, fmt_number, fmt_size, fmt_time, h, rel_url
+from .text import fmt_duration, fmt_goal, fmt_number, fmt_time, h, rel_url
 from .urls import plan_urls, safe_title
 
 # template -> (title when the page has none of its own, hidden features, excluded from search,
@@ -57,10 +59,16 @@ class RenderBase:
     (tables, charts, lineage) that more than one family shows."""
 
     def __init__(
-        self, catalog: Catalog, config: Config, templates_dir: str | None = None, ledger: Ledger | None = None
+        self,
+        catalog: Catalog,
+        config: Config,
+        templates_dir: str | None = None,
+        ledger: Ledger | None = None,
+        previews: Previews | None = None,
     ) -> None:
         self.c = catalog
         self.ledger = ledger  # review (issue 9): alias history for model and alias pages
+        self.previews = previews  # artifacts (issue 10): read before render, by mlreport.previews
         self.config = config
         self.prefix = (config.prefix.strip("/") + "/") if config.prefix else ""
         self.urls = plan_urls(catalog, self.prefix)
@@ -345,15 +353,10 @@ class RenderBase:
         ]
         return html_table(["Stage", "Command", "Reads", "Writes", "Metrics", "After"], rows, searchable=False)
 
-    def artifacts_table(self, artifacts: Iterable[Any]) -> Markup | None:
-        items = list(artifacts)
-        if not items:
-            return None
-        if any(getattr(a, "note", None) for a in items):  # a column only where a store says more
-            rows = [[Cell(a.path), num(a.size, fmt_size(a.size)), Cell(a.note or "")] for a in items]
-            return html_table(["Path", "Size", "What it is"], rows, numeric=[False, True, False])
-        rows = [[Cell(a.path), num(a.size, fmt_size(a.size))] for a in items]
-        return html_table(["Path", "Size"], rows, numeric=[False, True])
+    def artifacts_table(self, artifacts: Iterable[Any], here: str = "", store: str | None = None) -> Markup | None:
+        """The artifacts section: the files (with a download link where copied) and their
+        previews (artifacts, issue 10); ``store`` is the owning record's ``origin.store``."""
+        return artifacts_block(list(artifacts), here, store, self.previews)
 
     def upstream(self, here: str, run: Run) -> tuple[list[Node], list[tuple[str, str]]]:
         """The run's input datasets, each with the runs that produced it (a DVC stage), so the

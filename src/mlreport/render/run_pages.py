@@ -122,7 +122,7 @@ class RunPages(RenderBase):
                 sweep=sweep_section(self, here, children) if len(children) > 1 else None,  # charts
                 best_curves=best_runs_chart(self, children) if len(children) > 1 else None,  # charts
                 lineage=self.run_lineage(here, r),
-                artifacts_table=self.artifacts_table(r.artifacts),
+                artifacts_table=self.artifacts_table(r.artifacts, here, r.origin.store),
                 artifact_uri=r.artifact_uri,
                 origin=r.origin,
                 store_display=_display(r.origin.store, r.origin.path),

@@ -22,6 +22,7 @@ from .base import (
 from .lineage import Node, lineage_svg
 from .model_card import card_html
 from .page import SearchEntry
+from .previews import signature_table
 from .tables import Cell, key_value_table, time_cell
 from .text import (
     fmt_goal,
@@ -102,8 +103,11 @@ class VersionPages(RenderBase):
                 metrics_table=self.metrics_table(metrics),
                 charts=self.history_charts(run.metrics if run else metrics, run.key if run else (lm.key if lm else "")),
                 lineage=self.version_lineage(here, v, run, lm),
+                signature_table=signature_table(lm),
                 artifacts_table=self.artifacts_table(
-                    lm.artifacts if lm and lm.artifacts else (run.artifacts if run else ())
+                    lm.artifacts if lm and lm.artifacts else (run.artifacts if run else ()),
+                    here,
+                    lm.origin.store if lm and lm.artifacts else (run.origin.store if run else None),
                 ),
                 origin=v.origin,
                 store_display=_display(v.origin.store, v.origin.path),
@@ -250,7 +254,8 @@ class VersionPages(RenderBase):
                 params_table=self.params_table(lm.params),
                 metrics_table=self.metrics_table(lm.metrics),
                 tags_table=self.tags_table(lm.tags, searchable=False),
-                artifacts_table=self.artifacts_table(lm.artifacts),
+                signature_table=signature_table(lm),
+                artifacts_table=self.artifacts_table(lm.artifacts, here, lm.origin.store),
                 origin=lm.origin,
                 store_display=_display(lm.origin.store, lm.origin.path),
             ),
