@@ -11,16 +11,25 @@ Two concerns, both about a database that is not ours:
   recovers the WAL or rolls back the hot journal in the copy, as the writer would.
 - **A fault boundary per table and per row.** A table whose pages are damaged, a column an
   older or edited schema lacks, or text that is not UTF-8 costs one Problem, never the database.
+- **A damaged page costs the rows on it, not the table.** When a query fails on a damaged page
+  (of the table or of the index its plan used), the table is *salvaged* once: scanned in rowid
+  ranges that step past each damaged leaf (a seek for ``rowid >= X`` descends from the root
+  straight to the leaf holding ``X``, so it never reads the damaged one), then completed from
+  any index that holds every column (an index entry carries its row's rowid, so a covering index
+  scan never reads a table page). Queries on a salvaged table are answered from those rows.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -29,6 +38,13 @@ SIDE_FILES = ("-wal", "-journal")
 _COPY_ATTEMPTS = 5
 #: At most this many decoding or cell problems are reported per table; the rest are counted.
 MAX_ROW_PROBLEMS = 20
+_MIN_ROWID, _MAX_ROWID = -(2**63), 2**63 - 1
+#: A salvage steps past at most this many damaged stretches of one table (each costs at most
+#: a few dozen b-tree seeks), and single-steps at most this many rows before each.
+MAX_STRETCHES = 4096
+_SINGLE_STEPS = 64
+#: ``col = ?`` terms joined by AND, and ORDER BY column lists: what a salvaged table answers.
+_WHERE_TERM = re.compile(r'\s*"?(\w+)"?\s*=\s*\?\s*')
 
 
 class ChangingDatabase(sqlite3.DatabaseError):
@@ -73,37 +89,316 @@ def _uri(path: Path, query: str) -> str:
     return f"file:{quote(str(path.resolve()))}?{query}"
 
 
+class Connector:
+    """Opens connections to one private view of a database; ``notes`` says what was done to
+    that view to make it readable (a repaired table list), for the reader's Problems."""
+
+    def __init__(self, path: Path, query: str) -> None:
+        self.path = path
+        self.uri = _uri(path, query)
+        self.notes: list[str] = []
+
+    def __call__(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.uri, uri=True, check_same_thread=False)
+
+
+def _check(connect: Callable[[], sqlite3.Connection]) -> None:
+    """Raise ``sqlite3.DatabaseError`` unless SQLite can load the table list."""
+    first = connect()
+    try:
+        first.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except UnicodeDecodeError as exc:
+        # SQLite's message quotes a damaged name ("malformed database schema (<bytes>)"),
+        # which the sqlite3 module fails to decode: damaged all the same (fuzz, seed 2 case 7658)
+        raise sqlite3.DatabaseError(f"malformed database schema (a name that is not UTF-8: {exc.reason})") from exc
+    finally:
+        first.close()
+
+
 @contextlib.contextmanager
 def open_snapshot(path: Path) -> Iterator[Callable[[], sqlite3.Connection]]:
     """Yield a function that opens a connection to a consistent, private view of ``path``.
 
     The first connection checks that the file is a database (``sqlite3.DatabaseError``).
-    Raises :class:`ChangingDatabase` when no stable copy could be taken.
+    Raises :class:`ChangingDatabase` when no stable copy could be taken. A damaged table list
+    (``sqlite_schema``) is repaired in a private copy (:func:`repair_schema`): the tables
+    listed on its damaged pages are missing, the others are read.
     """
     if not any(path.with_name(path.name + s).exists() for s in SIDE_FILES):
         before = _signature(path)
-
-        def connect_in_place() -> sqlite3.Connection:
-            return sqlite3.connect(_uri(path, "mode=ro&immutable=1"), uri=True, check_same_thread=False)
-
-        yield connect_in_place
-        if _signature(path) != before:
-            # A writer started while we read in place: what was read may mix two states.
-            raise ChangingDatabase("the database changed while it was read; read it again for a consistent view")
-        return
+        in_place = Connector(path, "mode=ro&immutable=1")
+        try:
+            _check(in_place)
+            damaged = False
+        except sqlite3.DatabaseError:
+            damaged = True
+        if not damaged:
+            yield in_place
+            if _signature(path) != before:
+                # A writer started while we read in place: what was read may mix two states.
+                raise ChangingDatabase("the database changed while it was read; read it again for a consistent view")
+            return
     with tempfile.TemporaryDirectory(prefix="mlreport-sqlite-") as tmp:
         copy = _copy_stable(path, Path(tmp))
-
-        def connect_copy() -> sqlite3.Connection:
-            # read-write on our own copy: SQLite may need to recover the WAL or roll back a journal
-            return sqlite3.connect(_uri(copy, "mode=rw"), uri=True, check_same_thread=False)
-
-        first = connect_copy()
+        # read-write on our own copy: SQLite may need to recover the WAL or roll back a journal
+        connect_copy = Connector(copy, "mode=rw")
         try:
-            first.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        finally:
-            first.close()
+            _check(connect_copy)
+        except sqlite3.DatabaseError:
+            with contextlib.suppress(sqlite3.DatabaseError, UnicodeDecodeError):
+                conn = connect_copy()  # the WAL's pages into the file, so the repair sees them
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                finally:
+                    conn.close()
+            emptied = repair_schema(copy)
+            if not emptied:
+                raise
+            _check(connect_copy)
+            pages = ", ".join(str(p) for p in emptied)
+            connect_copy.notes.append(
+                f"the table list is damaged (page{'s' if len(emptied) > 1 else ''} {pages}): the tables"
+                " listed there are missing; the others are read from a repaired private copy"
+            )
         yield connect_copy
+
+
+# ---------------------------------------------------------------------------------------------
+# the table list (sqlite_schema), checked page by page
+
+
+def _varint(buf: bytes, at: int, end: int) -> tuple[int, int]:
+    """SQLite's big-endian varint at ``at`` (at most 9 bytes): (value, next offset)."""
+    value = 0
+    for i in range(9):
+        if at + i >= end:
+            raise ValueError("varint past the end")
+        byte = buf[at + i]
+        if i == 8:
+            return (value << 8) | byte, at + 9
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value, at + i + 1
+    raise AssertionError("unreachable")
+
+
+def _serial_size(t: int) -> int:
+    return (0, 1, 2, 3, 4, 6, 8, 8, 0, 0, 0, 0)[t] if t < 12 else (t - 12) // 2
+
+
+def _schema_cell(page: bytes, at: int, usable: int, npages: int) -> tuple[str, str, str] | None:
+    """The (type, name, tbl_name) of the table-leaf cell at ``at`` if it is a plausible
+    sqlite_schema row: five columns (type, name, tbl_name, rootpage, sql) of the right kinds,
+    within the page; None if not."""
+    size, at = _varint(page, at, len(page))
+    _rowid, at = _varint(page, at, len(page))
+    local = size
+    if size > usable - 35:
+        m = ((usable - 12) * 32 // 255) - 23
+        k = m + (size - m) % (usable - 4)
+        local = k if k <= usable - 35 else m
+        if at + local + 4 > len(page) or not 2 <= int.from_bytes(page[at + local : at + local + 4], "big") <= npages:
+            return None
+    if at + local > len(page):
+        return None
+    header, h = _varint(page, at, at + local)
+    types = []
+    while h < at + min(header, local):
+        t, h = _varint(page, h, at + local)
+        types.append(t)
+    if len(types) != 5 or header > local:
+        return None
+    kind, name, tbl, root, sql = types
+    if not all(t >= 13 and t % 2 for t in (kind, name, tbl)) or root not in (0, 1, 2, 3, 4, 5, 6, 8, 9):
+        return None
+    if not (sql == 0 or sql >= 13 and sql % 2):
+        return None
+    body = at + header
+    texts = []
+    for t in (kind, name, tbl):
+        n = _serial_size(t)
+        if body + n > at + local:
+            return None
+        try:
+            texts.append(page[body : body + n].decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
+        body += n
+    if texts[0] not in ("table", "index", "view", "trigger"):
+        return None
+    return texts[0], texts[1], texts[2]
+
+
+@dataclass
+class _SchemaPage:
+    number: int
+    offset: int  # of its b-tree header: 100 on page 1
+    data: bytes
+    children: list[int]  # interior: the left children in cell order, then the right-most
+    cells: list[tuple[str, str, str]]  # leaf: (type, name, tbl_name) in cell order
+
+
+def _schema_page(page: bytes, number: int, usable: int, npages: int) -> _SchemaPage | None:
+    """A sqlite_schema b-tree page, parsed (None: it is damaged)."""
+    offset = 100 if number == 1 else 0
+    try:
+        kind = page[offset]
+        if kind not in (0x05, 0x0D):
+            return None
+        ncells = int.from_bytes(page[offset + 3 : offset + 5], "big")
+        head = offset + (12 if kind == 0x05 else 8)
+        if head + 2 * ncells > usable:
+            return None
+        out = _SchemaPage(number, offset, page, [], [])
+        for i in range(ncells):
+            cell = int.from_bytes(page[head + 2 * i : head + 2 * i + 2], "big")
+            if not head + 2 * ncells <= cell < usable:
+                return None
+            if kind == 0x05:
+                child = int.from_bytes(page[cell : cell + 4], "big")
+                if not 2 <= child <= npages:
+                    return None
+                out.children.append(child)
+            else:
+                row = _schema_cell(page[:usable], cell, usable, npages)
+                if row is None:
+                    return None
+                out.cells.append(row)
+        if kind == 0x05:
+            right = int.from_bytes(page[offset + 8 : offset + 12], "big")
+            if not 2 <= right <= npages:
+                return None
+            out.children.append(right)
+        return out
+    except (ValueError, IndexError):
+        return None
+
+
+def repair_schema(path: Path) -> list[int]:
+    """Unlink the damaged pages of the table list in ``path`` (a private copy), so that SQLite
+    loads the tables listed on its sound pages. Returns the page numbers dropped (none: the list
+    looked sound, or the file header is damaged, which this cannot repair).
+
+    A damaged page is dropped from its parent's child pointers (SQLite refuses an empty child
+    page, so it cannot be emptied in place). What the lost rows leave inconsistent goes too:
+    an index whose table is gone, and whatever SQLite then names as malformed; a table whose
+    automatic index was on a dropped page (SQLite names neither) is found by trying the tables
+    just before each dropped page.
+    """
+    with open(path, "r+b") as f:
+        header = f.read(100)
+        if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+            return []
+        size = int.from_bytes(header[16:18], "big")
+        size = 65536 if size == 1 else size
+        if size < 512 or size & (size - 1):
+            return []
+        usable = size - header[20]
+        npages = os.fstat(f.fileno()).st_size // size
+        pages: dict[int, _SchemaPage] = {}
+        order: list[int] = []  # the leaves, in key order
+        dropped: list[int] = []
+        todo = [1]
+        while todo:
+            number = todo.pop()
+            if number in pages or number in dropped:
+                dropped.append(number)  # a loop in damaged child pointers
+                continue
+            f.seek((number - 1) * size)
+            page = _schema_page(f.read(size), number, usable, npages)
+            if page is None:
+                dropped.append(number)
+                order.append(-number)
+                continue
+            pages[number] = page
+            if page.children:
+                todo.extend(reversed(page.children))
+            else:
+                order.append(number)
+        if not dropped:
+            return []
+        cells = [c for n in order if n > 0 for c in pages[n].cells]
+        tables = {name for kind, name, _ in cells if kind == "table"}
+        remove = {name for kind, name, tbl in cells if kind != "table" and tbl not in tables}
+        # the tables just before a dropped page: their automatic index may have been on it
+        suspects = []
+        for i, n in enumerate(order):
+            if n < 0 and i > 0 and order[i - 1] > 0:
+                suspects += [name for kind, name, _ in reversed(pages[order[i - 1]].cells) if kind == "table"][:1]
+        for _ in range(len(cells) + 1):
+            _write_schema(f, size, usable, pages, set(dropped), remove)
+            f.flush()
+            error = _schema_error(path)
+            if error is None:
+                return sorted(set(dropped))
+            named = re.search(r"malformed database schema \((.+?)\)", error)
+            if named and named.group(1) not in remove and any(c[1] == named.group(1) for c in cells):
+                remove.add(named.group(1))
+                remove |= {name for kind, name, tbl in cells if tbl == named.group(1)}
+            elif suspects:
+                table = suspects.pop(0)
+                remove |= {name for _, name, tbl in cells if table in (name, tbl)}
+            else:
+                break
+        for page in pages.values():  # not repaired: leave the copy as it was
+            f.seek((page.number - 1) * size)
+            f.write(page.data)
+        return []
+
+
+def _schema_error(path: Path) -> str | None:
+    conn = sqlite3.connect(_uri(path, "mode=ro"), uri=True)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return None
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    except UnicodeDecodeError:
+        return "malformed database schema (a name that is not UTF-8)"
+    finally:
+        conn.close()
+
+
+def _write_schema(
+    f: Any, size: int, usable: int, pages: dict[int, _SchemaPage], dropped: set[int], remove: set[str]
+) -> None:
+    """Write the table list's pages without the ``dropped`` pages and ``remove``d rows."""
+
+    def rebuild(number: int) -> bool:  # False: drop this page from its parent
+        if number in dropped or number not in pages:
+            return False
+        page = pages[number]
+        data, offset = bytearray(page.data), page.offset
+        if not page.children:
+            keep = [i for i, (_, name, _) in enumerate(page.cells) if name not in remove]
+            if not keep and number != 1:
+                return False
+            pointers = [data[offset + 8 + 2 * i : offset + 10 + 2 * i] for i in keep]
+            data[offset + 3 : offset + 5] = len(keep).to_bytes(2, "big")
+            data[offset + 8 : offset + 8 + 2 * len(keep)] = b"".join(pointers)
+        else:
+            keep_child = [rebuild(child) for child in page.children]
+            ncells = len(page.children) - 1
+            cells = [bytes(data[offset + 12 + 2 * i : offset + 14 + 2 * i]) for i in range(ncells)]
+            kept = [(cells[i], page.children[i]) for i in range(ncells) if keep_child[i]]
+            right = page.children[-1] if keep_child[-1] else None
+            if right is None and kept:
+                _, right = kept.pop()  # the last kept cell's child becomes the right-most
+            if right is None:
+                if number != 1:
+                    return False
+                data[offset : offset + 12] = bytes(12)  # the root lost every child: an empty leaf
+                data[offset] = 0x0D
+                data[offset + 5 : offset + 7] = (usable % 65536).to_bytes(2, "big")
+            else:
+                data[offset + 3 : offset + 5] = len(kept).to_bytes(2, "big")
+                data[offset + 8 : offset + 12] = right.to_bytes(4, "big")
+                data[offset + 12 : offset + 12 + 2 * len(kept)] = b"".join(c for c, _ in kept)
+        f.seek((number - 1) * size)
+        f.write(bytes(data))
+        return True
+
+    rebuild(1)
 
 
 class Tables:
@@ -120,9 +415,12 @@ class Tables:
         self.optional = optional
         self.problems: list[tuple[str, str]] = []
         self.tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        for note in getattr(connect, "notes", ()):
+            self.problem("sqlite_schema", note)
         self._columns: dict[str, set[str]] = {}
         self._reported: set[tuple[str, str]] = set()
         self._row_problems: dict[str, int] = {}
+        self._salvaged: dict[str, _Salvage | None] = {}
 
     def close(self) -> None:
         self.conn.close()
@@ -174,6 +472,10 @@ class Tables:
         sql = self._sql(table, wanted, required, order, where)
         if sql is None:
             return []
+        if table in self._salvaged:
+            salvage = self._salvage(table)
+            if salvage is not None:
+                return list(self._from_salvage(salvage, table, wanted, order, where, args, ident, 0))
         try:
             return self.conn.execute(sql, args).fetchall()
         except sqlite3.DatabaseError:
@@ -226,6 +528,10 @@ class Tables:
         done = 0
         raw = False
         conn = self.conn
+        salvaged = self._salvaged.get(table)
+        if salvaged is not None:
+            yield from self._from_salvage(salvaged, table, wanted, order, where, args, ident, 0)
+            return
         while True:
             try:
                 cursor = conn.execute(sql, args)
@@ -242,14 +548,95 @@ class Tables:
                 return
             except sqlite3.OperationalError as exc:
                 if raw or "decode" not in str(exc):
-                    self._damaged(table, exc, done)
+                    yield from self._after_damage(table, exc, done, wanted, order, where, args, ident)
                     return
                 # Text that is not UTF-8: read the rest as bytes and decode each cell ourselves.
                 conn = self._raw_connection()
                 raw = True
             except sqlite3.DatabaseError as exc:
-                self._damaged(table, exc, done)
+                yield from self._after_damage(table, exc, done, wanted, order, where, args, ident)
                 return
+
+    def _after_damage(
+        self,
+        table: str,
+        exc: sqlite3.Error,
+        done: int,
+        wanted: Sequence[str],
+        order: str,
+        where: str,
+        args: Sequence[object],
+        ident: int,
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rest of a query that failed on a damaged page, from the salvaged table: the
+        first ``done`` rows (in the query's order) were yielded already."""
+        salvage = self._salvage(table, exc)
+        if salvage is None:
+            self._damaged(table, exc, done)
+            return
+        yield from self._from_salvage(salvage, table, wanted, order, where, args, ident, done)
+
+    # -- salvage: a damaged table read past its damaged pages
+
+    def _salvage(self, table: str, exc: sqlite3.Error | None = None) -> _Salvage | None:
+        """The readable rows of ``table`` (None: it has no rowid, or not even that worked).
+
+        Reported once per table: how many rows were read, in how many stretches, and how
+        many came from a covering index; the rows on the damaged pages are lost.
+        """
+        if table in self._salvaged:
+            return self._salvaged[table]
+        self._salvaged[table] = None
+        cols = [r[1] for r in self.conn.execute(f'PRAGMA table_info("{_ident(table)}")')] if self.columns(table) else []
+        if not cols:
+            return None
+        conn = self._raw_connection()
+        path = getattr(self._connect, "path", None)
+        try:
+            root = self.conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+            hints = _divider_keys(path, int(root[0])) if path is not None and root else []
+        except (sqlite3.DatabaseError, TypeError, ValueError):
+            hints = []
+        rows, gaps = _scan_rowids(conn, table, cols, hints)
+        if rows is None:
+            return None
+        from_index, index_name = _from_covering_index(self.conn, conn, table, cols, rows)
+        rows.update(from_index)
+        salvage = _Salvage(cols, [self._decoded(table, rows[k], 1) for k in sorted(rows)])
+        self._salvaged[table] = salvage
+        if not rows:
+            self._damaged(table, exc or sqlite3.DatabaseError("damaged pages"), 0)
+            return salvage
+        parts = [f"table '{table}' cannot be read whole ({exc or 'damaged pages'}): {len(rows)} rows read"]
+        if gaps:
+            parts.append(f"past {gaps} damaged stretch{'es' if gaps > 1 else ''} of rowids")
+        if from_index:
+            parts.append(f"{len(from_index)} of them from index '{index_name}'")
+        self.problem(table, ", ".join(parts) + "; the rows on the damaged pages are lost")
+        return salvage
+
+    def _from_salvage(
+        self,
+        salvage: _Salvage,
+        table: str,
+        wanted: Sequence[str],
+        order: str,
+        where: str,
+        args: Sequence[object],
+        ident: int,
+        skip: int,
+    ) -> Iterator[tuple[Any, ...]]:
+        terms = [_WHERE_TERM.fullmatch(t) for t in re.split(r"\bAND\b", where, flags=re.I)] if where else []
+        keys = [c.strip().strip('"') for c in order.split(",")] if order else []
+        if any(m is None for m in terms) or any(k not in salvage.index for k in keys):
+            return  # not a query this class makes (a caller's bug, not damage): no rows
+        rows = salvage.matching([(m.group(1), a) for m, a in zip(terms, args, strict=False) if m is not None])
+        if keys:
+            at = [salvage.index[k] for k in keys]
+            rows = sorted(rows, key=lambda r: tuple(_sql_order(r[i]) for i in at))
+        pick = [salvage.index.get(c) for c in wanted]
+        for row in rows[skip:]:
+            yield tuple(None if i is None else row[i] for i in pick)
 
     def _raw_connection(self) -> sqlite3.Connection:
         if self._raw is None:
@@ -274,7 +661,7 @@ class Tables:
 
     def _damaged(self, table: str, exc: sqlite3.Error, done: int) -> None:
         after = f" after {done} rows" if done else ""
-        self.problem(table, f"table '{table}' cannot be read{after}: {exc}; the rest of it is skipped")
+        self._once(table, f"table '{table}' cannot be read{after}: {exc}; the rest of it is skipped")
 
     def _once(self, table: str, reason: str) -> None:
         if (table, reason) not in self._reported:
@@ -288,3 +675,205 @@ def _ident(name: str) -> str:
 
 def _names(columns: Sequence[str]) -> str:
     return ", ".join(f"'{c}'" for c in columns)
+
+
+class _Salvage:
+    """The rows of a damaged table that could be read (rowid first, then its columns, decoded)."""
+
+    def __init__(self, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        self.index = {c: i + 1 for i, c in enumerate(columns)}
+        self.rows = rows
+        self._by: dict[str, dict[object, list[tuple[Any, ...]]]] = {}
+
+    def matching(self, terms: Sequence[tuple[str, object]]) -> list[tuple[Any, ...]]:
+        if not terms:
+            return self.rows
+        (first, value), rest = terms[0], terms[1:]
+        if first not in self._by:  # one lookup per run, not one scan per run
+            by: dict[object, list[tuple[Any, ...]]] = {}
+            at = self.index[first]
+            for row in self.rows:
+                by.setdefault(row[at], []).append(row)
+            self._by[first] = by
+        rows = self._by[first].get(value, [])
+        for col, v in rest:
+            rows = [r for r in rows if r[self.index[col]] == v]
+        return rows
+
+
+def _sql_order(value: object) -> tuple[int, Any]:
+    """SQLite's ORDER BY: NULL, then numbers, then text (by code point, as BINARY), then blobs."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, (int, float)):
+        return (1, value)
+    if isinstance(value, str):
+        return (2, value)
+    return (3, value)
+
+
+def _probe(conn: sqlite3.Connection, table: str, at: int) -> bool:
+    """Whether a seek to the first row with ``rowid >= at`` works (it reads no damaged page)."""
+    try:
+        conn.execute(
+            f'SELECT rowid FROM "{_ident(table)}" NOT INDEXED WHERE rowid >= ? ORDER BY rowid LIMIT 1', (at,)
+        ).fetchall()
+        return True
+    except sqlite3.DatabaseError:
+        return False
+
+
+def _resume_after(conn: sqlite3.Connection, table: str, failed: int, hints: Sequence[int]) -> int | None:
+    """The smallest rowid past ``failed`` from which a scan reads again (None: none does).
+
+    First the next rowid (a bad cell costs its row), then each leaf's first rowid after
+    ``failed`` (``hints``: one past each divider key of the table's interior pages, read from
+    the file; SQLite's probe confirms each), then, without hints, exponential steps and
+    bisection of the edge.
+    """
+    if failed < _MAX_ROWID and _probe(conn, table, failed + 1):
+        return failed + 1
+    for at in hints[bisect_right(hints, failed + 1) :]:
+        if _probe(conn, table, at):
+            return at
+    if hints:
+        return None
+    if failed == _MIN_ROWID and _probe(conn, table, 0):
+        return _edge(conn, table, failed, 0)
+    start = max(failed, 0) if failed == _MIN_ROWID else failed
+    step = 1
+    while start + step <= _MAX_ROWID:
+        if _probe(conn, table, start + step):
+            return _edge(conn, table, start + step // 2 if step > 1 else start, start + step)
+        step *= 2
+    return None
+
+
+def _edge(conn: sqlite3.Connection, table: str, failed: int, ok: int) -> int:
+    while ok - failed > 1:
+        mid = (failed + ok) // 2
+        if _probe(conn, table, mid):
+            ok = mid
+        else:
+            failed = mid
+    return ok
+
+
+def _divider_keys(path: Path, root: int) -> list[int]:
+    """One past each divider key of a table b-tree's interior pages (each is where a child page
+    begins), read from the file itself; damaged interior pages give none."""
+    out: list[int] = []
+    try:
+        with open(path, "rb") as f:
+            header = f.read(100)
+            size = int.from_bytes(header[16:18], "big")
+            size = 65536 if size == 1 else size
+            if size < 512 or size & (size - 1):
+                return []
+            npages = os.fstat(f.fileno()).st_size // size
+            todo: list[int] = [root]
+            seen: set[int] = set()
+            while todo and len(seen) < npages:
+                number = todo.pop()
+                if number in seen or not 1 <= number <= npages:
+                    continue
+                seen.add(number)
+                f.seek((number - 1) * size)
+                page = f.read(size)
+                offset = 100 if number == 1 else 0
+                if page[offset] != 0x05:
+                    continue
+                ncells = int.from_bytes(page[offset + 3 : offset + 5], "big")
+                for i in range(ncells):
+                    cell = int.from_bytes(page[offset + 12 + 2 * i : offset + 14 + 2 * i], "big")
+                    if cell + 5 > size:
+                        continue
+                    todo.append(int.from_bytes(page[cell : cell + 4], "big"))
+                    key, _ = _varint(page, cell + 4, size)
+                    if key >= 2**63:
+                        key -= 2**64
+                    if key < _MAX_ROWID:
+                        out.append(key + 1)
+                todo.append(int.from_bytes(page[offset + 8 : offset + 12], "big"))
+    except (OSError, ValueError, IndexError):
+        pass
+    return sorted(set(out))
+
+
+def _scan_rowids(
+    conn: sqlite3.Connection, table: str, cols: Sequence[str], hints: Sequence[int] = ()
+) -> tuple[dict[int, tuple[Any, ...]] | None, int]:
+    """Every readable row of ``table`` by rowid, stepping past damaged leaves, and how many
+    damaged stretches were stepped past (None: the table has no rowid to read it by).
+
+    Bounded whatever the damage: the next rowid to read only grows (a damaged leaf may give
+    rowids out of order), and at most :data:`MAX_STRETCHES` stretches are stepped past.
+    """
+    columns = ", ".join(f'"{_ident(c)}"' for c in cols)
+    sql = f'SELECT rowid, {columns} FROM "{_ident(table)}" NOT INDEXED WHERE rowid >= ? ORDER BY rowid'
+    rows: dict[int, tuple[Any, ...]] = {}
+    at = _MIN_ROWID
+    gaps = 0
+    while gaps <= MAX_STRETCHES:
+        try:
+            for row in conn.execute(sql, (at,)):
+                if isinstance(row[0], int) and row[0] >= at:
+                    rows[row[0]] = row
+                    at = row[0] + 1
+            return rows, gaps
+        except sqlite3.OperationalError as exc:
+            if "rowid" in str(exc) and not rows:  # WITHOUT ROWID: no ranges to read it by
+                return None, 0
+        except sqlite3.DatabaseError:
+            pass
+        # The row before the damage may have been read by SQLite but not handed over (the
+        # module steps one row ahead): take the rows from ``at`` one query each, up to it.
+        for _ in range(_SINGLE_STEPS):
+            if at > _MAX_ROWID:
+                return rows, gaps
+            try:
+                one = conn.execute(sql + " LIMIT 1", (at,)).fetchall()
+            except sqlite3.DatabaseError:
+                break
+            if not one:
+                return rows, gaps
+            if not isinstance(one[0][0], int) or one[0][0] < at:
+                break
+            rows[one[0][0]] = one[0]
+            at = one[0][0] + 1
+        gaps += 1
+        resume = _resume_after(conn, table, at, hints) if at < _MAX_ROWID else None
+        if resume is None or resume <= at - 1:
+            return rows, gaps
+        at = resume
+    return rows, gaps
+
+
+def _from_covering_index(
+    schema: sqlite3.Connection,
+    conn: sqlite3.Connection,
+    table: str,
+    cols: Sequence[str],
+    have: dict[int, tuple[Any, ...]],
+) -> tuple[dict[int, tuple[Any, ...]], str]:
+    """Rows missing from ``have`` that an index holding every column still has (read through
+    ``conn``, which gives text as bytes; ``schema`` gives names as text)."""
+    try:
+        indexes = [r[1] for r in schema.execute(f'PRAGMA index_list("{_ident(table)}")')]
+        for name in sorted(indexes):
+            held = {r[2] for r in schema.execute(f'PRAGMA index_info("{_ident(name)}")')}
+            if not set(cols) <= held:
+                continue
+            columns = ", ".join(f'"{_ident(c)}"' for c in cols)
+            found: dict[int, tuple[Any, ...]] = {}
+            try:
+                for row in conn.execute(f'SELECT rowid, {columns} FROM "{_ident(table)}" INDEXED BY "{_ident(name)}"'):
+                    if row[0] not in have:
+                        found[row[0]] = row
+            except sqlite3.DatabaseError:
+                pass  # a damaged index page: what came before it is kept
+            if found:
+                return found, name
+    except sqlite3.DatabaseError:
+        pass
+    return {}, ""

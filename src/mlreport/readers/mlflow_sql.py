@@ -79,6 +79,9 @@ _SCHEMA_MARKS = (b"CREATE TABLE experiments", b'CREATE TABLE "experiments"', b"a
 _HEAD_SCAN = 1 << 20
 _EXPERIMENTS_MARKS = (b"CREATE TABLE experiments (", b'CREATE TABLE "experiments" (')
 _RUNS_MARKS = (b"CREATE TABLE runs (", b'CREATE TABLE "runs" (')
+_MLFLOW_TABLES = frozenset(
+    {"alembic_version", "experiments", "runs", "metrics", "latest_metrics", "params", "tags", "experiment_tags"}
+)
 
 # Columns that some MLflow schema versions lack: reading without them is normal, not a Problem.
 _OPTIONAL = {
@@ -120,10 +123,15 @@ class MlflowSqlReader:
                     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
                 finally:
                     conn.close()
+                repaired = bool(getattr(connect, "notes", None))
         except sqlite3.DatabaseError:
             # Damaged, but detected as what it is so that the user hears why it cannot be read.
             return any(mark in head for mark in _SCHEMA_MARKS)
-        return {"experiments", "runs"} <= tables
+        # A repaired table list may have lost the experiments or runs entry: MLflow's still,
+        # by its other tables, so that the Problems say what was lost.
+        # So is one whose runs table was dropped (by hand or by a tool): its other tables are read.
+        known = len(tables & _MLFLOW_TABLES)
+        return {"experiments", "runs"} <= tables or known >= 3 and (repaired or "alembic_version" in tables)
 
     def read(self, store: Store, path: str, options: ReadOptions) -> Iterator[Record]:
         origin = Origin(store.url, path, self.name)
@@ -134,6 +142,9 @@ class MlflowSqlReader:
                 except sqlite3.DatabaseError as exc:
                     yield Problem(origin, f"damaged MLflow database: {exc}")
                     return
+                for table in ("experiments", "runs"):
+                    if table not in tables.tables:
+                        yield Problem(origin, f"the database has no table '{table}' (damaged, or dropped)")
                 try:
                     yield from _Reading(store, path, options, tables).records()
                 finally:

@@ -1,0 +1,203 @@
+"""Garbage in one page of an SQLite database costs the rows on that page (issue 11, F10).
+
+Each test writes random bytes over one page of a real ``mlflow.db`` (written by MLflow, see
+tests/data/mlflow/README.md) or of a database made here with many pages, and checks what the
+reader still gets: an index page costs nothing, a table leaf its own rows (the rest of the
+table is read past it, or all of it from a covering index), a page of the table list the
+tables listed on it; the file is never written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import shutil
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlreport import catalog
+from mlreport.config import Config, SourceConfig
+from mlreport.readers import _sqlite
+
+from .fuzz import harness
+
+DATA = Path(__file__).parent / "data" / "mlflow"
+V2 = DATA / "v2_sqlite"
+
+
+def _pages(db: Path) -> dict[int, tuple[str, str, int]]:
+    """page number -> (owner, page type, cells), from SQLite's own dbstat."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True)
+    try:
+        return {p: (n, t, c) for n, p, t, c in conn.execute("SELECT name, pageno, pagetype, ncell FROM dbstat")}
+    finally:
+        conn.close()
+
+
+def _garbage(db: Path, page: int, size: int = 4096) -> None:
+    rng = random.Random(page)
+    with open(db, "r+b") as f:
+        f.seek((page - 1) * size)
+        f.write(bytes(rng.randrange(256) for _ in range(size)))
+
+
+def _read(root: Path) -> tuple[dict[str, Any], Counter[tuple[object, ...]]]:
+    logging.disable(logging.CRITICAL)
+    try:
+        doc = catalog.to_jsonable(
+            catalog.read_catalog(Config(sources=(SourceConfig(str(root)),), include_deleted=True))
+        )
+    finally:
+        logging.disable(logging.NOTSET)
+    return doc, harness.records(doc)
+
+
+def _copy(tmp_path: Path, name: str = "s") -> Path:
+    dest = tmp_path / name
+    shutil.copytree(V2, dest)
+    return dest
+
+
+def _emptied(tmp_path: Path, table: str) -> Counter[tuple[object, ...]]:
+    """The records left when ``table`` has no rows at all (the bound for one of its pages)."""
+    root = _copy(tmp_path, f"empty-{table}")
+    conn = sqlite3.connect(root / "mlflow.db")
+    conn.execute(f'DELETE FROM "{table}"')
+    conn.commit()
+    conn.close()
+    return _read(root)[1]
+
+
+PAGES = _pages(V2 / "mlflow.db")
+
+
+def test_no_page_costs_more_than_its_table(tmp_path: Path) -> None:
+    """Every page of v2_sqlite in turn: an index page costs nothing; a table page at most
+    what emptying its table costs."""
+    base = _read(_copy(tmp_path, "base"))[1]
+    root = _copy(tmp_path)
+    db = root / "mlflow.db"
+    pristine = db.read_bytes()
+    bounds: dict[str, Counter[tuple[object, ...]]] = {}
+    worse = []
+    index_pages = 0
+    for page, (owner, _kind, _cells) in sorted(PAGES.items()):
+        if owner == "sqlite_schema" or page == 1:
+            continue  # the table list: test_a_damaged_table_list_page_costs_the_tables_listed_there
+        _garbage(db, page)
+        gone = harness.lost(base, _read(root)[1])
+        db.write_bytes(pristine)
+        conn = sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True)
+        table = conn.execute("SELECT tbl_name, type FROM sqlite_master WHERE name = ?", (owner,)).fetchone()
+        conn.close()
+        if table[1] == "index":
+            index_pages += 1
+            if gone:
+                worse.append(f"page {page} (index {owner}): {sorted(map(str, gone))[:3]}")
+            continue
+        if owner not in bounds:
+            bounds[owner] = harness.lost(base, _emptied(tmp_path, owner))
+        beyond = gone - bounds[owner]
+        if beyond:
+            worse.append(f"page {page} (table {owner}): beyond its table: {sorted(map(str, beyond))[:3]}")
+    assert index_pages > 10
+    assert not worse, "\n".join(worse)
+
+
+def test_a_damaged_leaf_costs_its_rows_and_the_rest_is_read_past_it(tmp_path: Path) -> None:
+    """A table of many leaves, three of them damaged (the first, one inside, the last):
+    exactly the rows on them are lost, the reads step past each."""
+    db = tmp_path / "many.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, value TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?, ?, ?)", [(i * 3, f"n{i}", "x" * 200) for i in range(3000)])
+    conn.commit()
+    conn.close()
+    leaves = sorted(p for p, (owner, kind, _) in _pages(db).items() if owner == "t" and kind == "leaf")
+    assert len(leaves) > 100
+    damaged = [leaves[0], leaves[len(leaves) // 2], leaves[-1]]
+    lost = sum(_pages(db)[p][2] for p in damaged)
+    for page in damaged:
+        _garbage(db, page)
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    with _sqlite.open_snapshot(db) as connect:
+        tables = _sqlite.Tables(connect, {})
+        rows = tables.rows("t", ["id", "name"], order="id")
+        ordered = list(tables.select("t", ["id", "name"], order="id"))
+        one = tables.rows("t", ["id", "name"], where="name = ?", args=("n1500",))
+        tables.close()
+    assert len(rows) == 3000 - lost and ordered == rows
+    assert [r[0] for r in rows] == sorted(r[0] for r in rows)
+    assert one == [(4500, "n1500")] or 4500 not in {r[0] for r in rows}
+    [(where, reason)] = tables.problems
+    assert where == "t" and f"{3000 - lost} rows read, past 3 damaged stretches of rowids" in reason
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+def test_metrics_come_back_from_the_covering_index(tmp_path: Path) -> None:
+    """Garbage in the metrics table's only leaf: every point is read from the primary-key
+    index, which holds every column of a metric row."""
+    root = _copy(tmp_path)
+    base_doc, base = _read(_copy(tmp_path, "base"))
+    [leaf] = [p for p, (owner, kind, _) in PAGES.items() if owner == "metrics" and kind == "leaf"]
+    _garbage(root / "mlflow.db", leaf)
+    doc, got = _read(root)
+    assert harness.lost(base, got) == Counter()
+    reasons = [p["reason"] for p in doc["problems"]]
+    assert any("from index 'sqlite_autoindex_metrics_1'" in r and "table 'metrics'" in r for r in reasons), reasons
+
+
+def test_a_damaged_table_list_page_costs_the_tables_listed_there(tmp_path: Path) -> None:
+    """A leaf of sqlite_schema: SQLite refuses the whole database; the reader repairs a private
+    copy and reads the tables listed on the other pages."""
+    base = _read(_copy(tmp_path, "base"))[1]
+    schema_leaves = sorted(p for p, (owner, kind, _) in PAGES.items() if owner == "sqlite_schema" and kind == "leaf")
+    root = _copy(tmp_path)
+    db = root / "mlflow.db"
+    pristine = db.read_bytes()
+    conn = sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True)
+    all_tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    conn.close()
+    kept_some = 0
+    for page in schema_leaves:
+        _garbage(db, page)
+        before = set(root.iterdir())
+        doc, got = _read(root)
+        assert db.read_bytes() != pristine and set(root.iterdir()) == before  # never written
+        reasons = [p["reason"] for p in doc["problems"]]
+        assert any(f"the table list is damaged (page {page})" in r for r in reasons), reasons
+        if any(k[0] == "run" for k in got):
+            kept_some += 1
+            assert sum(harness.lost(base, got).values()) < sum(base.values())
+        db.write_bytes(pristine)
+    assert kept_some >= 2  # one leaf lists experiments and runs: without them nothing is a run
+    assert len(all_tables) > 15
+
+
+def test_repair_leaves_a_sound_table_list_alone(tmp_path: Path) -> None:
+    db = tmp_path / "mlflow.db"
+    shutil.copyfile(V2 / "mlflow.db", db)
+    assert _sqlite.repair_schema(db) == []
+    assert db.read_bytes() == (V2 / "mlflow.db").read_bytes()
+
+
+def test_repair_gives_up_on_a_damaged_file_header(tmp_path: Path) -> None:
+    db = tmp_path / "mlflow.db"
+    data = bytearray((V2 / "mlflow.db").read_bytes())
+    data[100:112] = b"\xff" * 12  # the table list's root page header
+    db.write_bytes(bytes(data))
+    assert _sqlite.repair_schema(db) == []
+    assert db.read_bytes() == bytes(data)
+
+
+@pytest.mark.parametrize("page", sorted(p for p, (o, _, _) in PAGES.items() if o.startswith("index_")))
+def test_an_index_page_costs_nothing_at_all(tmp_path: Path, page: int) -> None:
+    base = _read(_copy(tmp_path, "base"))[1]
+    root = _copy(tmp_path)
+    _garbage(root / "mlflow.db", page)
+    assert harness.lost(base, _read(root)[1]) == Counter()
