@@ -50,6 +50,8 @@ def warm(directory: str, skip: frozenset[str] = frozenset({"artifacts"})) -> int
                 if e.is_dir(follow_symlinks=False):
                     stack.append((e.path, list_only or e.name in skip))
                     continue
+                if not e.is_file(follow_symlinks=False):
+                    continue  # a FIFO, socket or device is never opened, not even non-blocking
                 count += 1
                 if list_only:
                     e.stat(follow_symlinks=False)
