@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..model import LoggedModel, ModelVersion, Run
+from ..render.curves import best_runs
 from ..render.pages import PageRef, SiteRenderer
 
 
@@ -113,6 +114,7 @@ class PageInputs:
             out += [self.rec(c.run_by_key.get(key)), self.url(u.run, key)]
         out += self.goals(run.metrics)
         out.append(self.histories(run.key))
+        out += self.best_histories(c.children_by_run.get(run.key, ()))  # charts: the best children's curves
         return out
 
     def previews(self, record: Run | LoggedModel | None) -> bytes:
@@ -122,6 +124,11 @@ class PageInputs:
         if p is None or record is None or not record.artifacts:
             return b"-"
         return p.digest(record.origin.store, record.artifacts)
+
+    def best_histories(self, run_keys: Iterable[str]) -> list[bytes]:
+        """The histories a page's best-runs chart draws (render/curves.py best_runs)."""
+        runs = [r for k in run_keys if (r := self.c.run_by_key.get(k)) is not None]
+        return [self.histories(r.key) for r in best_runs(self.r, runs)[1]] if len(runs) > 1 else []
 
     def histories(self, owner_key: str) -> bytes:
         """The content of a run's metric histories (not where they sit in the history file:
@@ -155,6 +162,7 @@ class PageInputs:
             run = c.run_by_key.get(v.run_key or "")
             out += [self.rec(v), self.rec(run), self.url(u.version, (name, v.version)), self.url(u.run, v.run_key)]
             out += self.goals(run.metrics) if run else []
+            out.append(self.histories(v.run_key or v.logged_model_key or ""))  # charts: curves across versions
         out += [self.url(u.alias, (name, a)) for a in m.aliases]
         return out
 
@@ -224,6 +232,7 @@ class PageInputs:
                 run = c.run_by_key.get(rk)
                 parts += [self.rec(run), self.url(u.run, rk)]
                 parts += self.goals(run.metrics) if run else []
+            parts += self.best_histories(c.runs_by_experiment.get(key, ()))  # charts: the best runs' curves
             for t in c.traces_by_experiment.get(key, ()):  # the page's traces table
                 parts += [self.rec(t), self.url(u.run, t.run_key)]
         elif family == "dataset":

@@ -149,15 +149,24 @@ def chart_order(
     return out
 
 
+def best_runs(base: RenderBase, runs: Sequence[Run], n: int = TOP_RUNS) -> tuple[str | None, list[Run]]:
+    """The key metric of ``runs`` and their ``n`` best runs by it: the runs whose histories
+    :func:`best_runs_chart` draws (the page's digest names them too, ``engine/deps.py``)."""
+    metric = sweep_metric(key_metrics(base.c, runs, base.config.key_metrics), base.config.key_metrics)
+    if metric is None:
+        return None, []
+    return metric, [r for r, _ in top_runs(runs, metric, base.c.goal(metric), n)]
+
+
 def best_runs_chart(base: RenderBase, runs: Sequence[Run], n: int = TOP_RUNS) -> Markup | None:
     """The key metric's history (:func:`sweep_metric`) of the ``n`` best runs by its final value and
     goal, on one chart (the best run's line wider); None unless two of them have a history."""
-    metric = sweep_metric(key_metrics(base.c, runs, base.config.key_metrics), base.config.key_metrics)
+    metric, best = best_runs(base, runs, n)
     if metric is None:
         return None
     goal = base.c.goal(metric)
     series = []
-    for i, (r, _value) in enumerate(top_runs(runs, metric, goal, n)):
+    for i, r in enumerate(best):
         m = r.metric(metric)
         history = base.c.history(r.key, metric) if m is not None and m.count >= 2 else None
         if history is not None and len(history) >= 2:
