@@ -410,3 +410,32 @@ def test_runs_read_on_the_process_pool_give_the_catalog_of_one_process(
     assert _dump(crawl(2, "w3", tmp_path / "cache")) == one
     again = crawl(2, "w4", tmp_path / "cache")
     assert _dump(again) == one
+
+
+def test_records_travel_as_bytes_unchanged_with_their_names_interned() -> None:
+    from dataclasses import replace
+
+    from mlreport.model import Metric, MetricHistory, Origin, Problem, Run, frozen_map
+    from mlreport.readers._units import dumps, fast_replace, loads
+
+    history = MetricHistory.__new__(MetricHistory)
+    m = Metric.single("loss", float("nan"))
+    name = "".join(["learning", "_rate"])  # a fresh string, not the interned literal
+    run = Run(
+        key="r",
+        id="r",
+        name="r",
+        origin=Origin("u", "p", "mlflow"),
+        params=frozen_map({name: "0.1", "long": "x" * 100}),
+        metrics=(m,),
+    )
+    value = ((run,), (Problem(Origin("u", "p", "mlflow"), "why"),), ("gone",))
+    back = loads(dumps(value))
+    assert repr(back) == repr(value)
+    (loaded,) = back[0]
+    key = next(iter(loaded.params))
+    assert key == "learning_rate" and key is __import__("sys").intern("learning_rate")
+    assert type(loaded.params).__name__ == "mappingproxy"
+    assert fast_replace(run, name="other", metrics=()) == replace(run, name="other", metrics=())
+    assert fast_replace(m, history=None) == replace(m, history=None)
+    del history

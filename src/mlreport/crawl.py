@@ -60,6 +60,7 @@ from .model import (
     Trace,
 )
 from .readers import Reader, ReadOptions, UnitCache, available_readers, reader_traits
+from .readers._units import fast_replace
 from .stores import Store, describe_unknown, join, open_store, refusals, still_answering
 
 log = logging.getLogger("mlreport.crawl")
@@ -469,7 +470,7 @@ class _Builder:
                     self.exp_store[key] = index
             elif isinstance(rec, Run):
                 key = run[rec.key]
-                self.runs[key] = replace(
+                self.runs[key] = fast_replace(
                     rec,
                     key=key,
                     experiment_key=r(exp, rec.experiment_key),
@@ -524,9 +525,9 @@ class _Builder:
         for m in run.metrics:
             if m.history is not None:
                 where[m.key] = self.histories.put(m.history)
-                m = replace(m, key=sys.intern(m.key), history=None)
+                m = fast_replace(m, key=sys.intern(m.key), history=None)
             metrics.append(m)
-        return replace(run, metrics=tuple(metrics)), where
+        return fast_replace(run, metrics=tuple(metrics)), where
 
     def finish(self, config: Config) -> Catalog:
         shared: tuple[str, ...] = config.shared_models
