@@ -255,45 +255,47 @@ def parallel_figure(sweep: Sweep) -> dict[str, object]:
 
 
 def scatter_figure(sweep: Sweep) -> dict[str, object]:
-    """The metric against one param at a time (a dropdown picks the param), the best run a star."""
+    """The metric against one param at a time (a dropdown picks the param), the best run a star.
+
+    Two traces whatever the number of params: the dropdown swaps their ``x`` (and the axis), so
+    the metric values and run names are in the figure once, not once per param."""
     names = [plain(r.name) for r in sweep.runs]
     values = [_round(v) for v in sweep.values]
-    data: list[dict[str, object]] = []
-    buttons: list[dict[str, object]] = []
-    per = 2
-    for i, a in enumerate(sweep.axes):
-        xs: list[object] = [_round(n) for n in a.numbers if n is not None] if a.numeric else [plain(t) for t in a.texts]
-        hover = "%{text}<br>" + plain(a.param) + " %{x}<br>" + plain(sweep.metric) + " %{y}<extra></extra>"
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "name": "runs",
-                "x": xs,
-                "y": values,
-                "text": names,
-                "hovertemplate": hover,
-                "marker": {"size": 7, "opacity": 0.7},
-                "visible": i == 0,
-            }
-        )
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "name": "best run",
-                "x": xs[:1],
-                "y": values[:1],
-                "text": names[:1],
-                "hovertemplate": "best: " + hover,
-                "marker": {"size": 16, "symbol": "star", "color": "#f9a825", "line": {"width": 1, "color": "#5d4037"}},
-                "visible": i == 0,
-            }
-        )
-        visible = [j // per == i for j in range(per * len(sweep.axes))]
-        buttons.append(
-            {"label": plain(_cut(a.param, 24)), "method": "update", "args": [{"visible": visible}, _xaxis(a)]}
-        )
+    xs_of: list[list[object]] = []
+    hovers: list[str] = []
+    for a in sweep.axes:
+        xs_of.append([_round(n) for n in a.numbers if n is not None] if a.numeric else [plain(t) for t in a.texts])
+        hovers.append("%{text}<br>" + plain(a.param) + " %{x}<br>" + plain(sweep.metric) + " %{y}<extra></extra>")
+    data: list[dict[str, object]] = [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "runs",
+            "x": xs_of[0],
+            "y": values,
+            "text": names,
+            "hovertemplate": hovers[0],
+            "marker": {"size": 7, "opacity": 0.7},
+        },
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "best run",
+            "x": xs_of[0][:1],
+            "y": values[:1],
+            "text": names[:1],
+            "hovertemplate": "best: " + hovers[0],
+            "marker": {"size": 16, "symbol": "star", "color": "#f9a825", "line": {"width": 1, "color": "#5d4037"}},
+        },
+    ]
+    buttons = [
+        {
+            "label": plain(_cut(a.param, 24)),
+            "method": "update",
+            "args": [{"x": [xs, xs[:1]], "hovertemplate": [hover, "best: " + hover]}, _xaxis(a)],
+        }
+        for a, xs, hover in zip(sweep.axes, xs_of, hovers, strict=True)
+    ]
     layout: dict[str, object] = {
         "title": title_layout(f"{sweep.metric} {_arrow(sweep.goal)} by param"),
         "height": 340,
