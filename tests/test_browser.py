@@ -160,15 +160,15 @@ def test_lineage_nodes_link_to_existing_pages(page: object, served: str) -> None
 
 
 def test_index_table_sorts_and_filters(page: object, served: str) -> None:
-    page.goto(served + "runs/")  # type: ignore[attr-defined]
+    page.goto(served + "datasets/")  # type: ignore[attr-defined]
     rows = page.locator("table.mlreport-table tbody tr")  # type: ignore[attr-defined]
     total = rows.count()
-    assert total == 29
-    page.fill("input.mlreport-filter", "trial")  # type: ignore[attr-defined]
+    assert total == 7
+    page.fill("input.mlreport-filter", "churn")  # type: ignore[attr-defined]
     visible = page.locator("table.mlreport-table tbody tr:visible").count()  # type: ignore[attr-defined]
     assert 0 < visible < total
     page.fill("input.mlreport-filter", "")  # type: ignore[attr-defined]
-    page.click("table.mlreport-table th:has-text('Run')")  # type: ignore[attr-defined]
+    page.click("table.mlreport-table th:has-text('Dataset')")  # type: ignore[attr-defined]
     names = page.eval_on_selector_all(
         "table.mlreport-table tbody tr td:first-child", "els => els.map(e => e.textContent.trim().toLowerCase())"
     )  # type: ignore[attr-defined]
@@ -207,7 +207,14 @@ def test_search_reaches_every_format(browser: object, mixed: str, query: str, pa
     context = browser.new_context()  # type: ignore[attr-defined]
     pg = context.new_page()
     outside: list[str] = []
-    pg.route("**/*", lambda route: route.continue_() if route.request.url.startswith(mixed) else (outside.append(route.request.url), route.abort()))
+    pg.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(mixed)
+            else (outside.append(route.request.url), route.abort())
+        ),
+    )
     try:
         assert _search(pg, mixed, query) == mixed + page
     finally:

@@ -78,6 +78,8 @@ def asset_pages(prefix: str) -> dict[str, str | bytes]:
         f"{prefix}{ASSETS}plotly.min.js": plotly_js(),
         f"{prefix}{ASSETS}mlreport.js": here.joinpath("mlreport.js").read_bytes(),
         f"{prefix}{ASSETS}mlreport.css": here.joinpath("mlreport.css").read_bytes(),
+        f"{prefix}{ASSETS}runs-table.js": here.joinpath("runs-table.js").read_bytes(),
+        f"{prefix}{ASSETS}runs-table.css": here.joinpath("runs-table.css").read_bytes(),
     }
 
 

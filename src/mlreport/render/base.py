@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -21,9 +21,11 @@ from .curves import chart_order, pair_curves, split_key
 from .lineage import Node
 from .page import Asset, Page, SearchEntry
 from .previews import artifacts_block
+from .runs_table import csv_bytes as runs_csv
+from .runs_table import payload, runs_frame, static_table
 from .tables import Cell, html_table, key_value_table, num
 from .templates import make_environment
-from .text import fmt_duration, fmt_goal, fmt_number, fmt_time, h, rel_url
+from .text import fmt_goal, fmt_number, h, rel_url
 from .urls import plan_urls, safe_title
 
 # template -> (title when the page has none of its own, hidden features, excluded from search,
@@ -145,47 +147,20 @@ class RenderBase:
             + Markup("</span>"),
         )
 
-    def _numeric(self, columns: Sequence[str]) -> list[bool]:
-        return [c.startswith("metric: ") for c in columns]
-
-    def runs_rows(self, here: str, runs: Sequence[Run], with_experiment: bool) -> tuple[list[str], list[list[Cell]]]:
-        keys = key_metrics(self.c, runs, self.config.key_metrics)
-        param_counts: dict[str, set[str]] = {}
-        for r in runs:
-            for k, v in r.params.items():
-                param_counts.setdefault(k, set()).add(v)
-        # The params worth a column are those that vary between the runs shown.
-        varying = sorted(k for k, vals in param_counts.items() if len(vals) > 1)[:4]
-        columns = [
-            "Run",
-            "Status",
-            *(["Experiment"] if with_experiment else []),
-            "Started",
-            "Duration",
-            "User",
-            *[f"metric: {k}" for k in keys],
-            *[f"param: {k}" for k in varying],
-        ]
-        rows = []
-        for r in runs:
-            exp = self.c.experiment_by_key.get(r.experiment_key or "")
-            row = [Cell(r.name, self.link(here, self.urls.run[r.key])), self.status_cell(r)]
-            if with_experiment:
-                row.append(
-                    Cell(exp.name if exp else "", self.link(here, self.urls.experiment.get(exp.key)) if exp else None)
-                )
-            row += [
-                Cell(fmt_time(r.start_time), sort=r.start_time),
-                Cell(
-                    fmt_duration(r.start_time, r.end_time),
-                    sort=(r.end_time - r.start_time) if r.end_time and r.start_time else None,
-                ),
-                Cell(r.user or ""),
-                *self.metric_cells(r, keys),
-                *[Cell(r.params.get(k, "")) for k in varying],
-            ]
-            rows.append(row)
-        return columns, rows
+    def runs_table(
+        self, here: str, runs: Sequence[Run], name: str, *, with_experiment: bool, context: Sequence[Run] = ()
+    ) -> Markup:
+        """A runs table (:mod:`mlreport.render.runs_table`): its JSON and CSV files are emitted
+        next to the page as ``<name>.json`` and ``<name>.csv``; the markup is the first screen."""
+        frame = runs_frame(
+            self.c, runs, with_experiment=with_experiment, configured=self.config.key_metrics, context=context
+        )
+        links: dict[str, Callable[[Run], str | None]] = {"run": lambda r: self.link(here, self.urls.run[r.key])}
+        if with_experiment:
+            links["experiment"] = lambda r: self.link(here, self.urls.experiment.get(r.experiment_key or ""))
+        self.asset(here + f"{name}.json", payload(frame, links))
+        self.asset(here + f"{name}.csv", runs_csv(frame))
+        return static_table(frame, f"{name}.json", f"{name}.csv", name, links)
 
     def entry(self, here: str, title: str, *parts: object, boost: float | None = None) -> SearchEntry:
         text = " ".join(_short(str(p)) for p in parts if p)

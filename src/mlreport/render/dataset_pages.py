@@ -43,9 +43,7 @@ class DatasetPages(RenderBase):
     def dataset_page(self, d: Dataset) -> None:
         here = self.urls.dataset[d.key]
         runs = [self.c.run_by_key[k] for k in self.c.runs_by_dataset.get(d.key, ()) if k in self.c.run_by_key]
-        columns, rows = self.runs_rows(here, runs, with_experiment=True)
         producers = [self.c.run_by_key[k] for k in self.c.producers_by_dataset.get(d.key, ()) if k in self.c.run_by_key]
-        pcolumns, prows = self.runs_rows(here, producers, with_experiment=True)
         summary = [("Dataset", Cell(d.name))]
         for label, value in (("Digest", d.digest), ("Source type", d.source_type), ("Source", d.source)):
             if value:
@@ -64,8 +62,10 @@ class DatasetPages(RenderBase):
                 title=safe_title(f"{d.name} · dataset"),
                 summary=key_value_table(summary),
                 extra=extra,
-                runs_table=html_table(columns, rows, numeric=self._numeric(columns)),
-                producers_table=html_table(pcolumns, prows, numeric=self._numeric(pcolumns)) if prows else None,
+                runs_table=self.runs_table(here, runs, "runs", with_experiment=True),
+                producers_table=self.runs_table(here, producers, "producers", with_experiment=True)
+                if producers
+                else None,
                 origin=d.origin,
                 store_display=_display(d.origin.store, d.origin.path),
             ),

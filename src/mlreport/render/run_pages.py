@@ -68,14 +68,6 @@ class RunPages(RenderBase):
                 )
             )
         children = [self.c.run_by_key[k] for k in self.c.children_by_run.get(r.key, ()) if k in self.c.run_by_key]
-        child_rows = [
-            [
-                Cell(c.name, self.link(here, self.urls.run[c.key])),
-                self.status_cell(c),
-                Cell(fmt_time(c.start_time), sort=c.start_time),
-            ]
-            for c in children
-        ]
         input_rows = []
         for ref in r.inputs:
             d = self.c.dataset_by_key.get(ref.dataset_key)
@@ -118,7 +110,9 @@ class RunPages(RenderBase):
                 inputs_table=html_table(["Dataset", "Digest", "Context", "Source"], input_rows, searchable=True)
                 if input_rows
                 else None,
-                children_table=html_table(["Run", "Status", "Started"], child_rows) if child_rows else None,
+                children_table=self.runs_table(here, children, "children", with_experiment=False, context=(r,))
+                if children
+                else None,
                 sweep=sweep_section(self, here, children) if len(children) > 1 else None,  # charts
                 best_curves=best_runs_chart(self, children) if len(children) > 1 else None,  # charts
                 lineage=self.run_lineage(here, r),
@@ -179,8 +173,7 @@ class RunPages(RenderBase):
     def experiment_page(self, e: Experiment) -> None:
         here = self.urls.experiment[e.key]
         runs = [self.c.run_by_key[k] for k in self.c.runs_by_experiment.get(e.key, ())]
-        columns, rows = self.runs_rows(here, runs, with_experiment=False)
-        self.asset(here + "runs.csv", csv_bytes(columns, rows))
+        runs_table = self.runs_table(here, runs, "runs", with_experiment=False)
         summary = [("Experiment", Cell(e.name)), ("Id", Cell(e.id)), ("Runs", Cell(str(len(runs))))]
         if e.created:
             summary.append(("Created", Cell(fmt_time(e.created))))
@@ -197,7 +190,7 @@ class RunPages(RenderBase):
                 summary=key_value_table(summary),
                 description=note(e.description) if e.description else None,
                 tags_table=self.tags_table(e.tags),
-                runs_table=html_table(columns, rows, csv_url="runs.csv", numeric=self._numeric(columns)),
+                runs_table=runs_table,
                 traces=experiment_traces(self, here, e),
                 sweep=sweep_section(self, here, runs),  # charts
                 best_curves=best_runs_chart(self, runs),  # charts
@@ -230,13 +223,12 @@ class RunPages(RenderBase):
 
     def runs_index(self) -> None:
         here = self.urls.p("runs/")
-        columns, rows = self.runs_rows(here, list(self.c.runs), with_experiment=True)
-        self.asset(here + "runs.csv", csv_bytes(columns, rows))
+        table = self.runs_table(here, list(self.c.runs), "runs", with_experiment=True)
         self.emit(
             here,
             self.render(
                 "runs.html.j2",
                 here,
-                table=html_table(columns, rows, csv_url="runs.csv", numeric=self._numeric(columns)),
+                table=table,
             ),
         )

@@ -87,6 +87,12 @@ def load_user_config(path: Path) -> dict[str, Any]:
     return data
 
 
+def _assets(prefix: str) -> tuple[list[str], list[str]]:
+    """The site's CSS and JavaScript: mlreport's own, then the runs tables' (runs-table.js)."""
+    css, js = _extra_assets(prefix)
+    return [*css, f"{prefix}{ASSETS}runs-table.css"], [*js, f"{prefix}{ASSETS}runs-table.js"]
+
+
 def _nav(prefix: str, home_title: str = "Home") -> list[dict[str, str]]:
     return [{home_title: f"{prefix}index.md"}] + [{title: f"{prefix}{page}"} for title, page in SECTIONS]
 
@@ -102,7 +108,7 @@ def _extra_assets(prefix: str) -> tuple[list[str], list[str]]:
 
 
 def standalone_config(title: str, site_url: str | None, docs_dir: str, site_dir: str) -> dict[str, Any]:
-    css, js = _extra_assets("")
+    css, js = _assets("")
     features = ["navigation.tabs", "navigation.top", "search.suggest", "search.highlight", "content.tooltips"]
     if site_url:
         # Instant navigation works only when site_url matches where the site is served.
@@ -196,7 +202,7 @@ def extended_config(
     plugins = config.get("plugins")
     if plugins is None:
         config["plugins"] = ["search"]
-    css, js = _extra_assets(prefix)
+    css, js = _assets(prefix)
     config["extra_css"] = [*list(config.get("extra_css") or []), *css]
     config["extra_javascript"] = [*list(config.get("extra_javascript") or []), *js]
     return config

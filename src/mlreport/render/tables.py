@@ -7,6 +7,7 @@ and Python-Markdown passes a raw HTML block through without parsing it, which is
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
@@ -204,13 +205,12 @@ def _cell_json(cell: Cell) -> list[object]:
 
 
 def csv_bytes(columns: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
-    """The rows as CSV (pandas writes it: quoting, numbers, and Excel-safe UTF-8)."""
-    import pandas as pd
-
-    records = [[_csv_safe(c.csv if c.csv is not None else c.text) for c in row] for row in rows]
-    frame = pd.DataFrame(records, columns=list(columns))
+    """The rows as CSV (UTF-8, minimal quoting, numbers at full precision)."""
     buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_safe(c.csv if c.csv is not None else c.text) for c in row])
     return buffer.getvalue().encode("utf-8")
 
 
