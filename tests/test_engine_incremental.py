@@ -148,3 +148,26 @@ def test_a_missing_or_damaged_cache_gives_the_same_bytes(
         page.write_text("edited by hand")  # the published copy no longer matches
     build_site(config)
     assert _site(tmp_path / "site") == first
+
+
+def test_an_edited_theme_override_re_renders_the_generated_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files the user's mkdocs.yml names by path (``custom_dir``) shape every page: an edit is a
+    change, not 'nothing changed', and every generated page shows it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Team docs\n")
+    (tmp_path / "overrides").mkdir()
+    override = tmp_path / "overrides" / "main.html"
+    override.write_text('{% extends "base.html" %}{% block announce %}first-banner{% endblock %}')
+    (tmp_path / "mkdocs.yml").write_text("site_name: Team\ntheme:\n  name: material\n  custom_dir: overrides\n")
+    config = _config()(V3, tmp_path / "site")
+    build_site(config)
+    page = next((tmp_path / "site" / "reports" / "runs").glob("*/index.html"))
+    assert "first-banner" in page.read_text()
+    override.write_text('{% extends "base.html" %}{% block announce %}second-banner{% endblock %}')
+    build_site(config)
+    assert "second-banner" in page.read_text()
+    build_site(config.with_overrides(output=str(tmp_path / "full"), cache_dir=str(tmp_path / "fresh-cache")))
+    assert _site(tmp_path / "site") == _site(tmp_path / "full")

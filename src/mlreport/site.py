@@ -29,6 +29,7 @@ from .config import Config
 from .engine.cache import BuildCache, Manifest, Snapshot, default_cache_dir, listing_fingerprint, site_listing
 from .engine.deps import PageInputs
 from .engine.output import page_titles, write_search_index, write_sitemap
+from .engine.remote import portable, read_tree, theme_paths
 from .engine.theme import ThemeSpec
 from .engine.units import RenderContext, Rendered, prepare, render_page
 from .errors import UsageError
@@ -187,6 +188,14 @@ def _build_key(config: Config, crawl_key: str | None) -> str | None:
         parts.append(extend.read_text(encoding="utf-8", errors="replace"))
         user = load_user_config(extend)
         parts.append(listing_fingerprint([(extend.parent / str(user.get("docs_dir") or "docs")).resolve()]))
+        # and what it names by path (theme overrides, hooks, an inherited config): an edited
+        # override changes every page
+        theme = user.get("theme")
+        named = [theme.get("custom_dir")] if isinstance(theme, dict) else []
+        hooks = user.get("hooks")
+        named += [*(hooks if isinstance(hooks, list) else []), user.get("INHERIT")]
+        paths = [(extend.parent / n).resolve() for n in named if isinstance(n, str)]
+        parts.append(listing_fingerprint([p for p in paths if p.exists()]))
     parts.append(str(Path.cwd()))
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
@@ -202,6 +211,9 @@ def _global_digest(config: Config, templates_dir: str | None, spec: ThemeSpec) -
     """What every page depends on: mlreport, the templates, the theme and nav, the config (the
     build date is not in it: the theme prints no date on a page)."""
     theme = replace(spec, source_date_epoch=0).digest()
+    # the files the config names by path (custom_dir overrides, hooks): they shape every page
+    for path in theme_paths(spec.config_text):
+        theme += hashlib.sha256(repr((path, read_tree(Path(path)))).encode()).hexdigest()
     kept = replace(config, jobs=None, scheduler=None, cache_dir=None, strict=False)
     text = f"{__version__}\n{_code_digest()}\n{templates_digest(templates_dir)}\n{theme}\n{kept!r}"
     return hashlib.sha256(text.encode()).hexdigest()
@@ -407,7 +419,10 @@ def build_site(
             if todo and scheduler is None:
                 prepare(ctx, renderer)  # built once here, inherited by forked workers
             with Executor(jobs=jobs, scheduler=scheduler) as ex:
-                for i, rendered in zip(todo, ex.map(render_page, [refs[i] for i in todo], context=ctx), strict=True):
+                # a cluster's workers may not have this machine's folders: the context carries them
+                shipped = portable(ctx) if scheduler and todo else ctx
+                units = ex.map(render_page, [refs[i] for i in todo], context=shipped)
+                for i, rendered in zip(todo, units, strict=True):
                     cache.put_page(digests[i], rendered)
                     outputs[i] = rendered
             for i, out in enumerate(outputs):

@@ -44,6 +44,9 @@ class ThemeSpec:
     doc_uris: tuple[str, ...]  # every documentation page MkDocs built (user pages, nav pages)
     titles: Mapping[str, str]  # their titles, as MkDocs found them
     source_date_epoch: int
+    # files the config names by absolute path (theme custom_dir, hooks, INHERIT), carried for a
+    # worker that does not have them: (path, ((relative path, bytes), ...)); see engine.remote
+    bundle: tuple[tuple[str, tuple[tuple[str, bytes], ...]], ...] = ()
 
     def digest(self) -> str:
         h = hashlib.sha256()
@@ -82,11 +85,15 @@ class ThemeWrap:
         docs.mkdir()
         config_file = Path(spec.base_dir) / "mkdocs.yml"
         with _source_date(spec.source_date_epoch), _quiet_mkdocs():
-            if config_file.is_file() and config_file.read_text(encoding="utf-8") == spec.config_text:
+            if (
+                not spec.bundle
+                and config_file.is_file()
+                and config_file.read_text(encoding="utf-8") == spec.config_text
+            ):
                 cfg = load_config(config_file=str(config_file), docs_dir=str(docs))
             else:
                 copy = Path(self._tmp.name) / "mkdocs.yml"
-                copy.write_text(spec.config_text, encoding="utf-8")
+                copy.write_text(_unbundle(spec, Path(self._tmp.name) / "bundle"), encoding="utf-8")
                 cfg = load_config(config_file=str(copy), docs_dir=str(docs))
             cfg.plugins.on_startup(command="build", dirty=False)
             cfg = cfg.plugins.on_config(cfg)
@@ -175,6 +182,20 @@ class ThemeWrap:
             log.debug("theme: no shape for %s; every such page is rendered in full", page.url)
             return None
         return shape
+
+
+def _unbundle(spec: ThemeSpec, folder: Path) -> str:
+    """Write the spec's bundled files under ``folder``; the config text naming them there."""
+    text = spec.config_text
+    for i, (original, files) in enumerate(spec.bundle):
+        root = folder / str(i)
+        for rel, data in files:
+            target = root / (rel or Path(original).name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        here = root / Path(original).name if files and files[0][0] == "" else root
+        text = text.replace(original, str(here))
+    return text
 
 
 _TITLE = "mlrTITLE7f3a9c"

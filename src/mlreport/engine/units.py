@@ -15,7 +15,8 @@ from ..ledger import Ledger
 from ..previews import Previews
 from ..render.page import Asset, Page, SearchEntry
 from ..render.pages import PageRef, SiteRenderer
-from .theme import ThemeSpec, theme_for
+from ..render.templates import make_environment
+from .theme import ThemeSpec, ThemeWrap
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class RenderContext:
     theme: ThemeSpec | None  # None: the Markdown builders (``mkdocs-full``, ``zensical`` …)
     ledger: Ledger | None = None  # review (issue 9): the alias history the pages show
     previews: Previews | None = None  # artifacts (issue 10): artifact previews, read before render
+    # the user's templates as (name, text), when they travel with the context (a Dask worker
+    # does not have templates_dir; see mlreport.engine.remote)
+    templates: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -42,16 +46,31 @@ class Rendered:
 # The renderer of the context this process renders for. The context itself is kept (not its
 # id): a later build's context may be allocated where a freed one was.
 _RENDERER: tuple[RenderContext, SiteRenderer] | None = None
+# Its theme, also per context: the same spec (config text) can name files that changed since
+# (a custom_dir override edited between two builds in one process).
+_THEME: tuple[RenderContext, ThemeWrap] | None = None
+
+
+def theme_of(ctx: RenderContext) -> ThemeWrap | None:
+    """The context's :class:`ThemeWrap`, built once per context and process."""
+    global _THEME
+    if ctx.theme is None:
+        return None
+    if _THEME is None or _THEME[0] is not ctx:
+        _THEME = None  # the previous one is dropped before the next is built
+        _THEME = (ctx, ThemeWrap(ctx.theme))
+    return _THEME[1]
 
 
 def renderer_for(ctx: RenderContext) -> SiteRenderer:
     """One :class:`SiteRenderer` per context and process (URLs and per-model data once)."""
     global _RENDERER
     if _RENDERER is None or _RENDERER[0] is not ctx:
-        _RENDERER = (
-            ctx,
-            SiteRenderer(ctx.catalog, ctx.config, ctx.templates_dir, ledger=ctx.ledger, previews=ctx.previews),
-        )
+        own = None if ctx.templates is not None else ctx.templates_dir
+        renderer = SiteRenderer(ctx.catalog, ctx.config, own, ledger=ctx.ledger, previews=ctx.previews)
+        if ctx.templates is not None:
+            renderer.env = make_environment(dict(ctx.templates))
+        _RENDERER = (ctx, renderer)
     return _RENDERER[1]
 
 
@@ -65,8 +84,7 @@ def prepare(ctx: RenderContext, renderer: SiteRenderer | None = None) -> None:
         _RENDERER = (ctx, renderer)
     else:
         renderer_for(ctx)
-    if ctx.theme is not None:
-        theme_for(ctx.theme)
+    theme_of(ctx)
 
 
 def render_page(ctx: RenderContext, ref: PageRef) -> Rendered:
@@ -74,7 +92,7 @@ def render_page(ctx: RenderContext, ref: PageRef) -> Rendered:
     items = renderer_for(ctx).render_ref(ref)
     files: list[tuple[str, bytes]] = []
     search: list[SearchEntry] = []
-    wrap = theme_for(ctx.theme) if ctx.theme is not None else None
+    wrap = theme_of(ctx)
     for item in items:
         if isinstance(item, Asset):
             files.append((item.path, item.data))
@@ -87,4 +105,4 @@ def render_page(ctx: RenderContext, ref: PageRef) -> Rendered:
     return Rendered(ref, tuple(files), tuple(search))
 
 
-__all__ = ["RenderContext", "Rendered", "prepare", "render_page", "renderer_for"]
+__all__ = ["RenderContext", "Rendered", "prepare", "render_page", "renderer_for", "theme_of"]

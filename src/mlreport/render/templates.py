@@ -10,6 +10,7 @@ reaches a built-in from an override of the same name and can replace one ``{% bl
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import jinja2
@@ -31,10 +32,13 @@ def _finalize(value: object) -> object:
     return "" if value is None else value
 
 
-def make_environment(user_dir: str | None = None) -> jinja2.Environment:
+def make_environment(user_dir: str | Mapping[str, str] | None = None) -> jinja2.Environment:
+    """The page templates: ``user_dir`` (a folder, or its templates as {name: text}) first."""
     builtin = jinja2.FileSystemLoader(str(builtin_templates_dir()))
     loaders: list[jinja2.BaseLoader] = []
-    if user_dir:
+    if isinstance(user_dir, Mapping):
+        loaders.append(jinja2.DictLoader(dict(user_dir)))
+    elif user_dir:
         loaders.append(jinja2.FileSystemLoader(user_dir))
     loaders.append(jinja2.PrefixLoader({"default": builtin}, delimiter=":"))
     loaders.append(builtin)
