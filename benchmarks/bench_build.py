@@ -18,6 +18,11 @@ largest sum of RSS over the process tree, sampled every 0.2 s, when psutil is in
 the largest single process), pages, the size of search_index.json, and seconds per page.
 Nothing is asserted. The machine may be shared: CPU seconds are the steadier figure.
 
+``--families MLRUNS`` prints instead what one page of each family costs, in this process (CPU
+ms a page: render = the page builder and its template, wrap = the theme's ``main.html``, digest
+= its input digest, cache = encoding it for the page cache; and its bytes), rendering up to
+``--sample`` pages of each family: the figure that shows what a feature added to a family costs.
+
 ``--store`` builds an existing store instead of generating one (its size is only a label); it is
 only read, so the one-new-run step, which writes into the store, needs ``--steps`` without
 ``new-run`` or a store of your own. ``--steps`` picks among ``cold,unchanged,new-run,baseline``.
@@ -128,6 +133,57 @@ def show(size: str, f: dict[str, object]) -> None:
     )
 
 
+def families(store: Path, sample: int) -> None:
+    """CPU per page of each family, in this process (no pool, no MkDocs)."""
+    import pickle
+    import zlib
+
+    from mlreport.catalog import read_catalog
+    from mlreport.config import Config, SourceConfig
+    from mlreport.engine.deps import PageInputs
+    from mlreport.engine.theme import ThemeSpec, theme_for
+    from mlreport.render.page import Page
+    from mlreport.render.pages import PAGE_KINDS, SiteRenderer
+    from mlreport.render.site_config import dump_yaml, standalone_config
+    from mlreport.site import NAV_FAMILIES
+
+    config = Config(sources=(SourceConfig(str(store)),))
+    t = time.process_time()
+    catalog = read_catalog(config)
+    print(f"crawl: {time.process_time() - t:.1f} s CPU, {len(catalog.runs)} runs, {len(catalog.versions)} versions")
+    renderer = SiteRenderer(catalog, config)
+    uris = {("index.md" if f == "home" else f"{f}/index.md"): PAGE_KINDS[f][0] or config.title for f in NAV_FAMILIES}
+    text = dump_yaml(standalone_config(config.title, None, "docs", "site"))
+    wrap = theme_for(ThemeSpec(text, tempfile.gettempdir(), tuple(sorted(uris)), uris, 0))
+    inputs = PageInputs(renderer, "bench")
+    by_family: dict[str, list[tuple[str, str]]] = {}
+    for ref in renderer.refs():
+        by_family.setdefault(ref[0], []).append(ref)
+    print(f"{'family':>13} | {'pages':>6} | {'render':>9} | {'wrap':>9} | {'digest':>9} | {'cache':>9} | size a page")
+    for family, refs in by_family.items():
+        picked = refs[:: max(1, len(refs) // sample)][:sample]
+        cost = dict.fromkeys(("render", "wrap", "digest", "cache"), 0.0)
+        size = 0
+        for ref in picked:
+            t = time.process_time()
+            items = renderer.render_ref(ref)
+            cost["render"] += time.process_time() - t
+            t = time.process_time()
+            files = [wrap.wrap(i) for i in items if isinstance(i, Page)]
+            cost["wrap"] += time.process_time() - t
+            t = time.process_time()
+            inputs.digest(ref)
+            cost["digest"] += time.process_time() - t
+            t = time.process_time()
+            zlib.compress(pickle.dumps(files, 5), 1)
+            cost["cache"] += time.process_time() - t
+            size += sum(len(f) for f in files)
+        n = len(picked) or 1
+        ms = " | ".join(f"{1000 * cost[k] / n:6.2f} ms" for k in ("render", "wrap", "digest", "cache"))
+        print(f"{family:>13} | {len(refs):>6} | {ms} | {size / n / 1024:6.1f} KB", flush=True)
+    inputs.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000x1000,10000x10000", help="runs x versions, comma-separated")
@@ -135,7 +191,12 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true", help="skip the mkdocs-full baseline")
     parser.add_argument("--store", type=Path, default=None, help="an existing mlruns/ to build (read only)")
     parser.add_argument("--steps", default="cold,unchanged,new-run,baseline", help="which steps, comma-separated")
+    parser.add_argument("--families", type=Path, default=None, help="per-family cost of one page of this mlruns/")
+    parser.add_argument("--sample", type=int, default=50, help="pages of each family to render (--families)")
     args = parser.parse_args()
+    if args.families is not None:
+        families(args.families, args.sample)
+        return
     steps = set(args.steps.split(","))
     if args.no_baseline:
         steps.discard("baseline")
