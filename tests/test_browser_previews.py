@@ -1,0 +1,158 @@
+"""Artifact previews in a real browser (issue 10): images load from the site, a confusion
+matrix is drawn, and an HTML report in its sandbox cannot run script, nor can its copy opened
+directly. Debian's Chromium driven by Playwright, as in ``test_browser.py``."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+from urllib.parse import urljoin
+
+import pytest
+
+from mlreport.config import Config, SourceConfig
+from mlreport.site import build_site
+
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, _Quiet, _require_browser
+from .test_previews import MLFLOW, _run_dir
+
+pytestmark = pytest.mark.browser
+
+# What a report's script would do if it ran: set a global, the titles, and reach the parent.
+HOSTILE_REPORT = """<!doctype html><html><head><title>Report</title>
+<script>window.pwned = 1; document.title = "ran"; try { parent.document.title = "pwned" } catch (e) {}
+try { top.pwned = 1 } catch (e) {}</script></head>
+<body onload="document.title = 'onload ran'; try { parent.pwned = 2 } catch (e) {}">
+<h1 id="report">Evaluation report</h1><img src="x" onerror="document.title = 'onerror ran'"></body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    _require_browser()
+    work = tmp_path_factory.mktemp("browser-previews")
+    store = work / "mlruns"
+    shutil.copytree(MLFLOW, store)
+    run = _run_dir(store)
+    (run / "artifacts" / "report" / "hostile.html").write_text(HOSTILE_REPORT)
+    mp = pytest.MonkeyPatch()
+    mp.chdir(work)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(work / "site")))
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        build_site(Config(sources=(SourceConfig(str(store)),), output="site", title="Previews", site_url=base))
+    finally:
+        mp.undo()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base, f"{base}runs/{run.name}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(served: tuple[str, str]) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object, served: tuple[str, str]) -> Iterator[object]:
+    base = served[0]
+    context = browser.new_context()  # type: ignore[attr-defined]
+    pg = context.new_page()
+    outside: list[str] = []
+
+    def guard(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        if url.startswith(base) or url.startswith(("data:", "blob:")):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            outside.append(url)
+            route.abort()  # type: ignore[attr-defined]
+
+    pg.route("**/*", guard)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    context.close()
+    assert outside == [], f"requests left the site: {outside}"
+    assert errors == [], f"script errors: {errors}"
+
+
+def test_images_load_from_the_site(page: object, served: tuple[str, str]) -> None:
+    base, run_page = served
+    requested: list[str] = []
+    page.on("response", lambda r: requested.append(r.url) if "/artifacts/" in r.url else None)  # type: ignore[attr-defined]
+    page.goto(run_page)  # type: ignore[attr-defined]
+    images = page.locator("figure.mlreport-preview-image img")  # type: ignore[attr-defined]
+    assert images.count() == 3  # plots/loss.png (log_figure), plots/loss.svg, images/sample.png (log_image)
+    for i in range(images.count()):
+        img = images.nth(i)
+        img.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())  # type: ignore[attr-defined]
+        assert img.evaluate("img => img.naturalWidth") > 0
+        assert img.evaluate("img => img.currentSrc").startswith(run_page + "artifacts/")
+    assert all(u.startswith(base) for u in requested)
+
+
+def test_the_confusion_matrix_is_drawn_as_a_heatmap(page: object, served: tuple[str, str]) -> None:
+    page.goto(served[1])  # type: ignore[attr-defined]
+    chart = page.locator("figure.mlreport-preview-heatmap div.mlreport-chart")  # type: ignore[attr-defined]
+    chart.scroll_into_view_if_needed()
+    page.wait_for_selector("figure.mlreport-preview-heatmap .main-svg")  # type: ignore[attr-defined]
+    assert page.locator("figure.mlreport-preview-heatmap .heatmaplayer .hm").count() == 1  # type: ignore[attr-defined]
+    labels = page.locator("figure.mlreport-preview-heatmap .xtick text").all_text_contents()  # type: ignore[attr-defined]
+    assert labels == ["cat", "dog", "bird"]
+
+
+def test_a_sandboxed_report_cannot_run_script(page: object, served: tuple[str, str]) -> None:
+    page.goto(served[1])  # type: ignore[attr-defined]
+    title = page.title()  # type: ignore[attr-defined]
+    frame_el = page.locator('iframe[title="report/hostile.html"]')  # type: ignore[attr-defined]
+    assert frame_el.get_attribute("sandbox") == ""
+    frame_el.scroll_into_view_if_needed()
+    frame = frame_el.element_handle().content_frame()
+    frame.wait_for_selector("#report")  # the report is shown
+    page.wait_for_timeout(300)  # type: ignore[attr-defined] # time for an onload or onerror to fire
+    assert frame.title() == "Report"  # neither the script, the onload nor the onerror ran
+    assert page.title() == title  # type: ignore[attr-defined]
+    assert page.evaluate("typeof window.pwned") == "undefined"  # type: ignore[attr-defined]
+
+
+def test_the_report_copy_opened_directly_runs_no_script(page: object, served: tuple[str, str]) -> None:
+    page.goto(served[1] + "artifacts/report/hostile.html")  # type: ignore[attr-defined]
+    page.wait_for_selector("#report")  # type: ignore[attr-defined]
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]
+    assert page.title() == "Report"  # type: ignore[attr-defined]
+    assert page.evaluate("typeof window.pwned") == "undefined"  # type: ignore[attr-defined]
+
+
+def test_previews_fit_a_phone(browser: object, served: tuple[str, str]) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    pg = context.new_page()
+    pg.goto(served[1])
+    widest = pg.evaluate(
+        "Math.max(...[...document.querySelectorAll('figure.mlreport-preview, figure.mlreport-preview *')]"
+        ".map(e => e.getBoundingClientRect().right))"
+    )
+    context.close()
+    assert widest <= 390
+
+
+def test_download_links_serve_the_copies(page: object, served: tuple[str, str]) -> None:
+    page.goto(served[1])  # type: ignore[attr-defined]
+    links = page.locator("figure.mlreport-preview a.mlreport-download")  # type: ignore[attr-defined]
+    # Material's instant navigation may make links absolute: compare them resolved
+    hrefs = [urljoin(served[1], links.nth(i).get_attribute("href")) for i in range(links.count())]
+    assert served[1] + "artifacts/notes.txt" in hrefs and served[1] + "artifacts/eval/predictions.json" in hrefs
+    for href in hrefs:
+        response = page.request.get(href)  # type: ignore[attr-defined]
+        assert response.status == 200, href
