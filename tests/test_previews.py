@@ -289,6 +289,11 @@ def test_artifacts_carry_where_their_bytes_are() -> None:
         for a in owner.artifacts:
             assert a.location is not None and store.is_file(a.location), a
     assert Artifact("x", 1).location is None
+    # a Git LFS pointer (Hugging Face dir, W&B files/) has no bytes of its own to preview
+    hf = read_catalog(_config(ROOT / "tests" / "data" / "hf" / "lfs_pointer"))
+    files = [a for r in hf.runs for a in r.artifacts]
+    assert any(a.note and "LFS" in a.note for a in files)
+    assert all((a.location is None) == bool(a.note and "LFS" in a.note) for a in files)
 
 
 def test_a_changed_artifact_changes_its_pages_digest(tmp_path: Path) -> None:

@@ -285,7 +285,7 @@ def test_minimal_dir_with_only_trainer_state() -> None:
     assert dict(run.tags) == {"hf.epoch": "1.5", "hf.global_step": "30",
                               "hf.is_hyper_param_search": "false"}
     assert run.params["train_batch_size"] == "8" and run.inputs == ()
-    assert run.artifacts == (Artifact("trainer_state.json", 896),)
+    assert run.artifacts == (Artifact("trainer_state.json", 896, None, "minimal/trainer_state.json"),)
 
 
 # --- broken ----------------------------------------------------------------------------------
@@ -326,7 +326,7 @@ def test_lfs_pointer_trainer_state_is_a_problem_not_parsed() -> None:
         "trainer_state.json: 1964 bytes (pointer 129 bytes)"
     )
     assert run.artifacts == (  # a pointer is listed as a pointer: its own size, the declared one in the note
-        Artifact("config.json", 827),
+        Artifact("config.json", 827, None, "lfs_pointer/config.json"),  # where its bytes are (previews)
         Artifact("model.safetensors", 132, note="Git LFS pointer (declared 1.0 MB, not fetched)"),
         Artifact("trainer_state.json", 129, note="Git LFS pointer (declared 2.0 kB, not fetched)"),
     )

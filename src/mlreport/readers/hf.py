@@ -351,7 +351,7 @@ class HfTrainerReader:
         _config_params(parts.config, params, tags)
         _adapter_params(parts.adapter, params, tags)
 
-        artifacts, pointers = _artifacts(parts)
+        artifacts, pointers = _artifacts(parts, path)
         if pointers:
             tags["hf.git_lfs_pointers"] = "; ".join(pointers)
         start, end = _event_file_times(parts.files)
@@ -727,9 +727,10 @@ def _config_params(
         tags["hf.base_model"] = name_or_path
 
 
-def _artifacts(parts: _Parts) -> tuple[tuple[Artifact, ...], list[str]]:
-    """Every file with its size, and the pointers found. A Git LFS pointer is listed as what it
-    is (its own size, the size it declares in the note): never as the real file."""
+def _artifacts(parts: _Parts, path: str) -> tuple[tuple[Artifact, ...], list[str]]:
+    """Every file with its size (and its store path under the output dir ``path``), and the
+    pointers found. A Git LFS pointer is listed as what it is (its own size, the size it
+    declares in the note): never as the real file, and with no store path to preview."""
     artifacts = []
     pointers = []
     for rel, size in parts.files:
@@ -739,7 +740,7 @@ def _artifacts(parts: _Parts) -> tuple[tuple[Artifact, ...], list[str]]:
             pointers.append(f"{rel}: {pointer[1]} bytes (pointer {size} bytes)")
             artifacts.append(Artifact(rel, size, note=lfs_note(pointer)))
         else:
-            artifacts.append(Artifact(rel, size))
+            artifacts.append(Artifact(rel, size, None, join(path, rel)))
     return tuple(artifacts), pointers
 
 
