@@ -166,7 +166,7 @@ def test_a_damaged_unit_cache_is_started_afresh(tmp_path: Path) -> None:
     assert again.get(cache.key("x")) == 1
     again.close(False)
     with sqlite3.connect(path) as db:
-        db.execute("UPDATE units SET value = x'00ff'")
+        db.execute("UPDATE units2 SET value = x'00ff'")
     damaged = UnitCache(path, {})
     assert damaged.get(cache.key("x")) is None  # an entry that does not unpickle: a miss
     damaged.close(False)

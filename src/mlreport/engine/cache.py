@@ -199,7 +199,8 @@ class UnitCache:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=OFF")
         db.execute("PRAGMA synchronous=OFF")
-        db.execute("CREATE TABLE IF NOT EXISTS units (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID")
+        # a rowid table: its rows are a run's records (kilobytes), too large for WITHOUT ROWID
+        db.execute("CREATE TABLE IF NOT EXISTS units2 (key BLOB NOT NULL UNIQUE, value BLOB NOT NULL)")
         db.execute("BEGIN")
         return db
 
@@ -226,7 +227,7 @@ class UnitCache:
         if db is None:
             return None
         try:
-            row = db.execute("SELECT value FROM units WHERE key = ?", (key,)).fetchone()
+            row = db.execute("SELECT value FROM units2 WHERE key = ?", (key,)).fetchone()
             value = loads(row[0]) if row is not None else None
         except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
             value = None
@@ -238,18 +239,21 @@ class UnitCache:
         self._trust(value)
         return value
 
-    def has(self, key: bytes) -> bool:
-        """Whether ``key`` has an entry (that :meth:`get` will most likely load); a miss is
-        counted here when it has not."""
+    def present(self, keys: Iterable[bytes | None]) -> set[bytes]:
+        """Which of ``keys`` have an entry (that :meth:`get` will most likely load), asked in
+        batches; a miss is counted here for each that has not."""
+        wanted = [k for k in keys if k is not None]
+        found: set[bytes] = set()
         db = self._connect()
-        found = False
         if db is not None:
             try:
-                found = db.execute("SELECT 1 FROM units WHERE key = ?", (key,)).fetchone() is not None
+                for i in range(0, len(wanted), 500):
+                    batch = wanted[i : i + 500]
+                    marks = ",".join("?" * len(batch))
+                    found.update(r[0] for r in db.execute(f"SELECT key FROM units2 WHERE key IN ({marks})", batch))
             except sqlite3.Error:
-                found = False
-        if not found:
-            self.misses += 1
+                found = set()
+        self.misses += sum(1 for k in wanted if k not in found)
         return found
 
     def put(self, key: bytes, value: Any) -> Any:
@@ -274,7 +278,7 @@ class UnitCache:
         if db is None:
             return
         try:
-            db.execute("INSERT OR REPLACE INTO units VALUES (?, ?)", (key, data))
+            db.execute("INSERT OR REPLACE INTO units2 (key, value) VALUES (?, ?)", (key, data))
         except sqlite3.Error as exc:
             log.debug("unit not kept: %s", exc)
             return
@@ -298,7 +302,7 @@ class UnitCache:
             if complete:
                 db.execute("CREATE TEMP TABLE used (key BLOB PRIMARY KEY) WITHOUT ROWID")
                 db.executemany("INSERT OR IGNORE INTO used VALUES (?)", ((k,) for k in self._used))
-                db.execute("DELETE FROM units WHERE key NOT IN (SELECT key FROM used)")
+                db.execute("DELETE FROM units2 WHERE key NOT IN (SELECT key FROM used)")
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             log.info("unit cache %s not written: %s", self.path, exc)

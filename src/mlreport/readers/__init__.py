@@ -13,7 +13,7 @@ The built-in readers are registered through the same entry-point group as third-
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
@@ -44,7 +44,7 @@ class UnitCache(Protocol):
 
     def get(self, key: bytes) -> Any | None: ...
 
-    def has(self, key: bytes) -> bool: ...
+    def present(self, keys: Iterable[bytes | None]) -> set[bytes]: ...
 
     def put(self, key: bytes, value: Any) -> Any: ...
 

@@ -310,7 +310,8 @@ class _Runs:
     def read(self, run_dirs: list[str], on_run: Callable[[int], None]) -> Iterator[Record]:
         ctx, cache = self.ctx, self.cache
         keys = [self._key(d) for d in run_dirs]
-        to_read = [d for d, k in zip(run_dirs, keys, strict=True) if k is None or cache is None or not cache.has(k)]
+        present = cache.present(keys) if cache is not None else set()
+        to_read = [d for d, k in zip(run_dirs, keys, strict=True) if k is None or k not in present]
         pooled = self._pool(to_read)
         ahead = None
         if pooled is None and self.local is not None and not ctx.store.prefetches:
