@@ -317,3 +317,51 @@ def _figure_json(div: str) -> str:
 
     start = div.index('data-figure="') + len('data-figure="')
     return html.unescape(div[start : div.index('"', start)])
+
+
+# -- curves across versions, and the compare page's histories ---------------------------------------
+
+
+def _model_catalog(n_versions: int, points: int = 50, spike_at: int | None = None) -> RenderBase:
+    from mlreport.model import ModelVersion, RegisteredModel
+
+    runs, versions = [], []
+    for i in range(1, n_versions + 1):
+        values = [1.0 / (s + i) for s in range(points)]
+        if spike_at is not None:
+            values[spike_at] = 50.0
+        runs.append(Run(f"r{i}", f"r{i}", f"run-{i}", ORIGIN, metrics=(_metric("val_loss", values),)))
+        aliases = ("champion",) if i == 2 else ()
+        versions.append(ModelVersion("m", str(i), ORIGIN, run_key=f"r{i}", aliases=aliases))
+    catalog = make_catalog(
+        runs=runs, models=[RegisteredModel("m", ORIGIN, aliases={"champion": "2"})], versions=versions
+    )
+    return RenderBase(catalog, Config())
+
+
+def test_a_model_page_overlays_a_key_metric_across_versions_and_bounds_the_lines() -> None:
+    from mlreport.render.curves import MAX_VERSIONS, versions_chart
+
+    few = versions_chart(_model_catalog(3), "m", ["val_loss"])
+    assert few is not None
+    figure = json.loads(_figure_json(str(few)))
+    assert [t["name"] for t in figure["data"]] == ["v1", "v2 @champion", "v3"]
+    assert versions_chart(_model_catalog(3), "m", ["nothing"]) is None
+    many = versions_chart(_model_catalog(MAX_VERSIONS + 8), "m", ["val_loss"])
+    assert many is not None
+    names = [t["name"] for t in json.loads(_figure_json(str(many)))["data"]]
+    assert len(names) == MAX_VERSIONS and "v2 @champion" in names and "v20" in names and "v3" not in names
+    assert f"{MAX_VERSIONS} of {MAX_VERSIONS + 8} versions drawn" in str(many)
+
+
+def test_the_compare_page_keeps_a_spike_and_says_how_many_points_were_logged() -> None:
+    import html
+
+    from mlreport.review_html import COMPARE_POINTS, compare_payload
+
+    base = _model_catalog(2, points=5000, spike_at=4321)
+    text = str(compare_payload(base, "models/m/compare/", "m"))
+    data = json.loads(html.unescape(text.split('data-compare="', 1)[1].rsplit('"', 1)[0]))
+    xs, ys, logged = data["versions"][0]["history"]["val_loss"]
+    assert len(xs) == COMPARE_POINTS and logged == 5000
+    assert 50.0 in ys and 4321.0 in xs  # even thinning would have dropped it

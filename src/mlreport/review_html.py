@@ -373,7 +373,7 @@ def compare_payload(r: RenderBase, here: str, model: str) -> Markup:
     the baseline alias's holder and the default choice (the baseline and the newest version)."""
     import json
 
-    from .review import thin
+    from .render.charts import lttb
 
     c = r.c
     versions = c.versions_by_model.get(model, ())
@@ -388,15 +388,15 @@ def compare_payload(r: RenderBase, here: str, model: str) -> Markup:
         # JSON has no NaN or infinity (a store may hold either): they travel as null
         values = {m.key: (m.final if math.isfinite(m.final) else None) for m in metrics}
         metric_keys.update(values)
-        history: dict[str, list[list[float]]] = {}
+        history: dict[str, tuple[list[float], list[float], int]] = {}
         if run is not None:
             for key in keys:
                 hist = c.history(run.key, key)
                 if hist is not None and len(hist) > 1:
-                    idx = thin(list(range(len(hist))), points)
-                    pairs = [(hist.steps[int(i)], hist.values[int(i)]) for i in idx]
-                    pairs = [(s, val) for s, val in pairs if val == val and abs(val) != float("inf")]
-                    history[key] = [[float(s) for s, _ in pairs], [val for _, val in pairs]]
+                    # charts: LTTB keeps a spike that even thinning drops; the third item is how many
+                    # points were logged, so the page can say the chart is downsampled
+                    xs, ys = lttb([float(s) for s in hist.steps], list(hist.values), points)
+                    history[key] = (xs, ys, len(hist))
         inputs = []
         for ref in run.inputs if run else ():
             d = c.dataset_by_key.get(ref.dataset_key)

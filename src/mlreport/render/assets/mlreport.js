@@ -344,6 +344,12 @@
       var div = el("div", "mlreport-chart mlr-compare-chart");
       div.setAttribute("data-metric", key);
       box.appendChild(div);
+      var thinned = versions.filter(function (v) { var h = v.history[key]; return h && h[2] > h[1].length; });
+      if (thinned.length) {  // charts: a downsampled chart says so
+        var most = Math.max.apply(null, thinned.map(function (v) { return v.history[key][2]; }));
+        box.appendChild(el("p", "mlreport-chart-note", "Downsampled for drawing (" + thinned.length + " of " +
+          traces.length + " versions, up to " + most.toLocaleString("en") + " points logged; LTTB keeps peaks and drops); the table has the exact values."));
+      }
       var style = getComputedStyle(document.body);
       var fg = (style.getPropertyValue("--md-default-fg-color") || "#333").trim();
       Plotly.newPlot(div, traces, {
