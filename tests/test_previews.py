@@ -343,3 +343,22 @@ def test_unreadable_artifacts_are_problems_not_crashes(tmp_path: Path) -> None:
     assert shown["plots/loss.png"].kind is None and shown["notes.txt"].kind == TEXT
     moved = replace(_config(root), sources=(SourceConfig(str(tmp_path / "elsewhere")),))
     assert collect_previews(catalog, moved).problems  # a source that cannot be opened: one Problem
+
+
+def test_the_artifacts_config_block(tmp_path: Path) -> None:
+    from mlreport.config import load_config
+    from mlreport.errors import ConfigError
+
+    path = tmp_path / "mlreport.yml"
+    path.write_text("artifacts:\n  max_bytes: 10MB\n  max_site_bytes: 1GB\n  previews: false\n")
+    assert load_config(path).artifacts == ArtifactsConfig(False, 10 << 20, 1 << 30)
+    assert load_config(None).artifacts == ArtifactsConfig(True, 5 << 20, 200 << 20)
+    path.write_text("artifacts:\n  max_byte: 10MB\n  previews: maybe\n  max_site_bytes: lots\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).splitlines() == [
+        "mlreport.yml: artifacts.max_byte: unknown key; did you mean 'max_bytes'? "
+        "(known: max_bytes, max_site_bytes, previews)",
+        "mlreport.yml: artifacts.previews: expected true or false, found a string",
+        "mlreport.yml: artifacts.max_site_bytes: expected a size such as 512MB, found 'lots'",
+    ]

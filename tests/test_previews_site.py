@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,27 @@ def test_preview_page_goldens(
     ref = next(r for r in renderer.refs() if r[0] == family)
     (page,) = [p for p in renderer.render_ref(ref) if isinstance(p, Page)]
     check_golden(GOLDENS / "pages" / "previews" / f"{name}.html", page.body, update_goldens)
+
+
+def test_an_incremental_build_follows_a_changed_artifact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same name, same size, other bytes: the run page and the copy are rebuilt, nothing else."""
+    store = tmp_path / "mlruns"
+    shutil.copytree(MLFLOW, store)
+    monkeypatch.chdir(tmp_path)
+    config = Config(sources=(SourceConfig(str(store)),), output=str(tmp_path / "site"), base_dir=tmp_path)
+    run = _run_dir(store)
+    page = tmp_path / "site" / "runs" / run.name
+    build_site(config, jobs=1)
+    first = (page / "index.html").read_bytes()
+    version_page = (tmp_path / "site" / "models" / "previews-model" / "1" / "index.html").read_bytes()
+    notes = run / "artifacts" / "notes.txt"
+    notes.write_text(notes.read_text().replace("24 rows", "42 rows"))
+    build_site(config, jobs=1)
+    second = (page / "index.html").read_bytes()
+    assert second != first and b"evaluated on 42 rows" in second and b"evaluated on 24 rows" not in second
+    assert (page / "artifacts" / "notes.txt").read_bytes() == notes.read_bytes()
+    assert (tmp_path / "site" / "models" / "previews-model" / "1" / "index.html").read_bytes() == version_page
+    # and a build from scratch gives the same bytes as the incremental one
+    shutil.rmtree(tmp_path / "site")
+    build_site(replace(config, cache_dir=str(tmp_path / "fresh-cache")), jobs=1)
+    assert (page / "index.html").read_bytes() == second

@@ -348,12 +348,15 @@ class _Checker:
             if key not in allowed:
                 self.note(self.unknown(f"{where}.{key}", key, allowed))
         out = ArtifactsConfig()
-        if "previews" in data:
-            out = replace(out, previews=self.boolean(data["previews"], f"{where}.previews"))
-        if data.get("max_bytes") is not None:
-            out = replace(out, max_bytes=self.size(data["max_bytes"], f"{where}.max_bytes"))
-        if data.get("max_site_bytes") is not None:
-            out = replace(out, max_site_bytes=self.size(data["max_site_bytes"], f"{where}.max_site_bytes"))
+        with self.attempt():  # each key's error is noted, the others still checked
+            if "previews" in data:
+                out = replace(out, previews=self.boolean(data["previews"], f"{where}.previews"))
+        with self.attempt():
+            if data.get("max_bytes") is not None:
+                out = replace(out, max_bytes=self.size(data["max_bytes"], f"{where}.max_bytes"))
+        with self.attempt():
+            if data.get("max_site_bytes") is not None:
+                out = replace(out, max_site_bytes=self.size(data["max_site_bytes"], f"{where}.max_site_bytes"))
         return out
 
     def rule(self, raw: object, where: str) -> PromoteRule:

@@ -109,6 +109,11 @@ class Previews:
             return None
         return self.by_location.get((store, artifact.location))
 
+    def for_render(self) -> Previews:
+        """These previews without the copies' bytes: what render workers need (the bytes go
+        into the site once, from the building process, and would be up to 200 MB per worker)."""
+        return replace(self, files={})
+
     def digest(self, store: str, artifacts: Iterable[Artifact]) -> bytes:
         """The previews of ``artifacts`` as bytes for a page's input digest."""
         h = hashlib.blake2b(digest_size=16)

@@ -392,7 +392,9 @@ def build_site(
             t4 = time.perf_counter()
             titles = page_titles(docs_dir)
             spec = ThemeSpec(text, str(work_dir), tuple(sorted(titles)), titles, epoch)
-            ctx = RenderContext(catalog, render_config, templates_dir, spec, ledger=ledger, previews=previews)
+            ctx = RenderContext(
+                catalog, render_config, templates_dir, spec, ledger=ledger, previews=previews.for_render()
+            )
             g = _global_digest(render_config, templates_dir, spec)
             inputs = PageInputs(renderer, g)
             digests = [inputs.digest(ref) for ref in refs]
