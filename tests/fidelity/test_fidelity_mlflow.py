@@ -36,10 +36,21 @@ pytestmark = [
 
 # store -> (what to copy, tracking URI inside the copy)
 CASES = {
+    "v3_file": ("mlflow/v3_file", "file:{root}/mlruns"),
     "v3_sqlite": ("mlflow/v3_sqlite", "sqlite:///{root}/mlflow.db"),
     "v2_sqlite": ("mlflow/v2_sqlite", "sqlite:///{root}/mlflow.db"),
     "site_example": ("../../site_example", "file:{root}/mlruns"),
 }
+
+
+def restore_empty_run_folders(mlruns: Path) -> None:
+    """Git keeps no empty folder, and MLflow's file store finds a run only when its folder has
+    ``metrics/``, ``params/`` and ``artifacts/`` (``FileStore._is_valid_run_directory``): the
+    copy gets back the empty ones MLflow wrote."""
+    for meta in mlruns.glob("*/*/meta.yaml"):
+        if "run_id:" in meta.read_text(encoding="utf-8"):
+            for sub in ("metrics", "params", "artifacts", "tags"):
+                (meta.parent / sub).mkdir(exist_ok=True)
 
 
 def dump(uri: str) -> dict[str, Any]:
@@ -104,6 +115,11 @@ def compare(catalog: Catalog, theirs: dict[str, Any]) -> Tally:
             mine = [] if h is None else list(zip(h.steps, h.timestamps, (num(x) for x in h.values), strict=True))
             theirs_pts = [tuple(p) for p in points]
             for p in theirs_pts:
+                if p not in mine and p[0] == 0 and any(q[0] != 0 and q[1:] == p[1:] for q in mine):
+                    # MLflow 3 writes a logged model's metrics again at step 0 (same time, same
+                    # value); mlreport drops that exact echo (README: deliberate differences)
+                    t.check("history point", "step-0 echo dropped", True, f"{r['id']} {k} {p}")
+                    continue
                 t.check("history point", p in mine, True, f"{r['id']} {k} {p}")
         refs = sorted(
             (catalog.dataset_by_key[ref.dataset_key].name, catalog.dataset_by_key[ref.dataset_key].digest, ref.context)
@@ -146,7 +162,10 @@ def compare(catalog: Catalog, theirs: dict[str, Any]) -> Tally:
 def deliberate(difference: str) -> bool:
     """The documented deliberate differences (README.md in this folder)."""
     # mlreport keeps inf where MLflow's SQLite store returns the largest double
-    return difference.startswith("history point") and "1.7976931348623157e+308" in difference
+    if difference.startswith("history point") and "1.7976931348623157e+308" in difference:
+        return True
+    # mlreport drops the step-0 echo MLflow 3 writes when a model is logged
+    return difference.startswith("history point") and "mlreport 'step-0 echo dropped'" in difference
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -154,6 +173,8 @@ def test_mlreport_agrees_with_mlflow(case: str, tmp_path: Path) -> None:
     rel, uri = CASES[case]
     copy = tmp_path / "store"
     shutil.copytree((DATA / rel).resolve(), copy)
+    if uri.startswith("file:"):
+        restore_empty_run_folders(copy / "mlruns")
     theirs = dump(uri.format(root=copy))
     catalog = read_catalog(Config(sources=(SourceConfig(str(copy)),), include_deleted=True))
     tally = compare(catalog, theirs)
