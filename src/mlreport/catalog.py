@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .goals import is_counter, vocabulary_goal
 from .history_store import HistoryFile, Location
 from .model import (
+    AliasMove,
     Dataset,
     Experiment,
     Goal,
@@ -74,6 +75,7 @@ class Catalog:
     problems: tuple[Problem, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     traces: tuple[Trace, ...] = ()
+    alias_moves: tuple[AliasMove, ...] = ()
     run_by_key: Mapping[str, Run] = field(default_factory=dict)
     experiment_by_key: Mapping[str, Experiment] = field(default_factory=dict)
     logged_model_by_key: Mapping[str, LoggedModel] = field(default_factory=dict)
@@ -86,6 +88,7 @@ class Catalog:
     producers_by_dataset: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     runs_by_experiment: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     traces_by_experiment: Mapping[str, tuple[Trace, ...]] = field(default_factory=dict)
+    alias_moves_by_model: Mapping[str, tuple[AliasMove, ...]] = field(default_factory=dict)
     same_content_by_dataset: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     metric_goals: Mapping[str, str] = field(default_factory=dict)
     declared_goals: Mapping[str, MetricGoal] = field(default_factory=dict)
@@ -222,6 +225,7 @@ def make_catalog(
     problems: Iterable[Problem] = (),
     skipped: Iterable[Skipped] = (),
     traces: Iterable[Trace] = (),
+    alias_moves: Iterable[AliasMove] = (),
     metric_goals: Mapping[str, str] | None = None,
     declared_goals: Mapping[str, MetricGoal] | None = None,
     hidden_runs: Mapping[str, int] | None = None,
@@ -241,6 +245,13 @@ def make_catalog(
     skips = tuple(sorted(skipped, key=lambda s: (s.origin.store, s.origin.path, s.what, s.reason)))
     # newest first within an experiment, as the runs are
     trs = tuple(sorted(traces, key=lambda t: (t.experiment_key or "", -(t.request_time or 0), t.id, t.key)))
+    # oldest first: the order a history is told in
+    moves = tuple(
+        sorted(alias_moves, key=lambda m: (m.model, m.kind, m.name, m.time is not None, m.time or 0, m.source))
+    )
+    by_model_moves: dict[str, list[AliasMove]] = defaultdict(list)
+    for mv_ in moves:
+        by_model_moves[mv_.model].append(mv_)
     by_exp_traces: dict[str, list[Trace]] = defaultdict(list)
     for t in trs:
         if t.experiment_key:
@@ -278,6 +289,7 @@ def make_catalog(
         problems=probs,
         skipped=skips,
         traces=trs,
+        alias_moves=moves,
         run_by_key={r.key: r for r in run_list},
         experiment_by_key={e.key: e for e in exps},
         logged_model_by_key={m.key: m for m in lms},
@@ -290,6 +302,7 @@ def make_catalog(
         producers_by_dataset={k: tuple(v) for k, v in producers.items()},
         runs_by_experiment={k: tuple(v) for k, v in by_exp.items()},
         traces_by_experiment={k: tuple(v) for k, v in by_exp_traces.items()},
+        alias_moves_by_model={k: tuple(v) for k, v in by_model_moves.items()},
         same_content_by_dataset=same_content_links(dss),
         metric_goals=dict(metric_goals or {}),
         declared_goals=dict(sorted((declared_goals or {}).items())),
@@ -423,6 +436,8 @@ def to_jsonable(catalog: Catalog, history: bool = True) -> dict[str, Any]:
         view["hidden"] = {"runs": dict(catalog.hidden_runs), "experiments": dict(catalog.hidden_experiments)}
     if catalog.traces:
         view["traces"] = conv(catalog.traces)
+    if catalog.alias_moves:
+        view["alias_moves"] = conv(catalog.alias_moves)
     if catalog.skipped:
         view["skipped"] = [
             {"path": s.origin.path, "format": s.origin.format, "what": s.what, "count": s.count, "reason": s.reason}

@@ -42,6 +42,7 @@ from .errors import MlreportError, SourceError, StoreAccessError
 from .executor import default_jobs
 from .history_store import HistoryFile, Location
 from .model import (
+    AliasMove,
     Dataset,
     Experiment,
     LoggedModel,
@@ -405,6 +406,7 @@ class _Builder:
         self.problems: list[Problem] = []
         self.skipped: list[Skipped] = []
         self.traces: list[Trace] = []
+        self.alias_moves: list[tuple[int, AliasMove]] = []
         self.goals: dict[str, MetricGoal] = {}
         self.histories = histories
         self.history_index: dict[str, dict[str, Location]] = {}
@@ -455,6 +457,8 @@ class _Builder:
                 self.problems.append(rec)
             elif isinstance(rec, Skipped):
                 self.skipped.append(rec)
+            elif isinstance(rec, AliasMove):
+                self.alias_moves.append((index, rec))
             elif isinstance(rec, Trace):
                 self.traces.append(replace(rec, experiment_key=r(exp, rec.experiment_key), run_key=r(run, rec.run_key)))
             elif isinstance(rec, MetricGoal):
@@ -608,6 +612,7 @@ class _Builder:
             problems=self.problems,
             skipped=self.skipped,
             traces=self.traces,
+            alias_moves=[replace(m, model=names[(i, m.model)]) for i, m in self.alias_moves if (i, m.model) in names],
             metric_goals=config.metric_goals,
             declared_goals=self.goals,
             hidden_runs=_hidden(self.skipped, "runs"),

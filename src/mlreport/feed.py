@@ -79,7 +79,7 @@ def atom_feed(
                 for name, holdings in table.items():
                     previous: tuple[str, ...] = ()
                     for h in holdings:
-                        if h.since is not None and h.seen == "build":
+                        if h.since is not None and h.seen in ("build", "store"):
                             who = ", ".join(_label(x) for x in h.versions) or "nobody"
                             was = ", ".join(_label(x) for x in previous) or "nobody"
                             shown = f"@{name}" if kind == "alias" else f"stage {name}"

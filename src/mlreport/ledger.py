@@ -55,7 +55,8 @@ class Holding:
 
     versions: tuple[str, ...]
     since: int | None
-    seen: str  # "start" | "build"
+    seen: str  # "start" | "build" | "store" (a move the store itself recorded, never written here)
+    source: str | None = None  # for "store": where the store records it ("GTO tag m#prod#3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +140,8 @@ def dumps(ledger: Ledger) -> bytes:
     """``history.json``: sorted keys, one stable layout (the same ledger, the same bytes)."""
 
     def holdings(entries: tuple[Holding, ...]) -> list[dict[str, object]]:
-        return [{"versions": list(h.versions), "since": h.since, "seen": h.seen} for h in entries]
+        # only what builds saw: a store's own history is read from the store each build
+        return [{"versions": list(h.versions), "since": h.since, "seen": h.seen} for h in entries if h.seen != "store"]
 
     data = {
         "mlreport_history": FORMAT,
@@ -256,6 +258,72 @@ def read_previous(location: str) -> bytes | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# the history the stores keep, merged with the ledger
+
+
+def store_holdings(catalog: Catalog, model: str) -> tuple[dict[str, list[Holding]], dict[str, list[Holding]]]:
+    """The moves ``model``'s store recorded itself (:class:`~mlreport.model.AliasMove`), as
+    holdings oldest first: (aliases, stages)."""
+    aliases: dict[str, list[Holding]] = {}
+    stages: dict[str, list[Holding]] = {}
+    for m in catalog.alias_moves_by_model.get(model, ()):
+        table = stages if m.kind == "stage" else aliases
+        table.setdefault(m.name, []).append(Holding(m.versions, m.time, "store", m.source or None))
+    return aliases, stages
+
+
+def merge(
+    ledger_entries: tuple[Holding, ...], store_entries: list[Holding] | tuple[Holding, ...]
+) -> tuple[Holding, ...]:
+    """One alias's history, oldest first, from what the store recorded and what builds saw.
+
+    The rule (docs/reviews.md): where the store keeps history it is the record, since its times
+    are when a move happened and a build only notices one later. So the store's moves make the
+    history from the store's first dated move on; the ledger adds only what it saw *before*
+    that move (history from before the store kept any); a ledger holding dated after it, or the
+    ledger's undated start, is left out, whether it agrees with the store or not. Consecutive
+    holdings by the same versions are one (the earliest)."""
+    if not store_entries:
+        return tuple(ledger_entries)
+    first = min((h.since for h in store_entries if h.since is not None), default=None)
+    kept = [h for h in ledger_entries if h.since is not None and first is not None and h.since < first]
+    merged = sorted([*kept, *store_entries], key=lambda h: (h.since is not None, h.since or 0))
+    out: list[Holding] = []
+    for h in merged:
+        if out and out[-1].versions == h.versions:
+            continue
+        out.append(h)
+    return tuple(out[-MAX_ENTRIES:])
+
+
+def with_store_history(ledger: Ledger | None, catalog: Catalog) -> Ledger | None:
+    """The ledger as pages and the feed show it: each alias and stage merged (:func:`merge`)
+    with the history its store keeps. ``history.json`` keeps only what builds saw."""
+    if not catalog.alias_moves_by_model:
+        return ledger
+    models = dict(ledger.models) if ledger is not None else {}
+    for name in catalog.alias_moves_by_model:
+        old = models.get(name, ModelLedger())
+        store_aliases, store_stages = store_holdings(catalog, name)
+        models[name] = ModelLedger(
+            aliases={
+                a: merge(old.aliases.get(a, ()), store_aliases.get(a, ()))
+                for a in sorted({*old.aliases, *store_aliases})
+            },
+            stages={
+                s: merge(old.stages.get(s, ()), store_stages.get(s, ())) for s in sorted({*old.stages, *store_stages})
+            },
+            versions=old.versions,
+        )
+    return Ledger(models)
+
+
+def keeps_history(catalog: Catalog, model: str) -> bool:
+    """Whether ``model``'s store recorded any alias or stage move itself."""
+    return bool(catalog.alias_moves_by_model.get(model))
+
+
+# ---------------------------------------------------------------------------------------------
 # for pages
 
 
@@ -288,6 +356,8 @@ def describe(entries: tuple[Holding, ...]) -> str:
         when = f" since {day(h.since)}" if h.since is not None else ""
         if h.seen == "start":
             when = " (history starts here)"
+        if h.source:
+            when += f" ({h.source})"
         parts.append(f"held by {who}{when}" if i == 0 else f"before that {who}{when}")
     return ", ".join(parts)
 
@@ -335,7 +405,7 @@ def history_pages(catalog: Catalog, ledger: Ledger, title: str, site_url: str | 
     urls = plan_urls(catalog, prefix)
     feed = atom_feed(
         catalog,
-        ledger,
+        with_store_history(ledger, catalog),
         title=title,
         site_url=site_url,
         version_urls=urls.version,

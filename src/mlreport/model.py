@@ -481,6 +481,37 @@ class Trace:
     tags: Mapping[str, str] = field(default_factory=_empty)
 
 
+@dataclass(frozen=True, slots=True)
+class AliasMove:
+    """A move of an alias or stage that the store itself recorded, with its time: a GTO
+    assignment tag in git, a W&B run logging an artifact version with an alias, a manifest's
+    ``promoted_at``. Stores that keep only the present (MLflow's registry) yield none; then the
+    history is what mlreport's own builds saw (``history.json``).
+
+    ``versions`` hold ``name`` from ``time`` (epoch ms) on; ``()`` means it was removed.
+    ``kind`` is ``"alias"`` or ``"stage"``; ``source`` says where the store records it, in words
+    ("GTO tag demo-model#prod#3").
+    """
+
+    model: str
+    name: str
+    versions: tuple[str, ...]
+    time: int | None
+    origin: Origin
+    kind: str = "alias"
+    source: str = ""
+
+
 Record = (
-    Experiment | Run | LoggedModel | Dataset | RegisteredModel | ModelVersion | Problem | MetricGoal | Skipped | Trace
+    Experiment
+    | Run
+    | LoggedModel
+    | Dataset
+    | RegisteredModel
+    | ModelVersion
+    | Problem
+    | MetricGoal
+    | Skipped
+    | Trace
+    | AliasMove
 )

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from .gates import GateResult, GateStatus, evaluate, model_metrics
-from .ledger import Holding, day
+from .ledger import Holding, day, keeps_history, with_store_history
 from .model import ModelVersion
 from .render.tables import Cell, html_table
 from .render.text import fmt_number, h
@@ -261,6 +261,8 @@ def timeline(entries: Sequence[Holding], version_url: Callable[[str], str | None
             when = " (history starts here)"
         elif e.since is not None:
             when = f" since {day(e.since)}"
+        if e.source:
+            when += f" ({e.source})"  # a move the store recorded: say where
         lead = "held by " if i == 0 else "before that "
         parts.append(h(lead) + who + h(when))
     return (
@@ -325,22 +327,35 @@ def version_section(r: RenderBase, here: str, v: ModelVersion) -> Section:
 
 
 def model_timeline(r: RenderBase, here: str, model: str, only_alias: str | None = None) -> Markup:
-    """The alias (and stage) history of ``model`` from the build's ledger."""
-    ledger = r.ledger
+    """The alias (and stage) history of ``model``: what its store recorded, merged with the
+    build's ledger (:func:`mlreport.ledger.merge`), and a line saying which it is."""
+    ledger = with_store_history(r.ledger, r.c)
     if ledger is None or model not in ledger.models:
         return Markup("")
     m = ledger.models[model]
+    note = Markup(
+        '<p class="mlreport-timeline-source">'
+        + (
+            "From the history the store keeps (its own dated records), with what mlreport's builds saw before it."
+            if keeps_history(r.c, model)
+            else "The store keeps only the current aliases and stages: this is what mlreport's builds "
+            "saw (history.json)."
+        )
+        + "</p>"
+    )
 
     def version_url(version: str) -> str | None:
         return r.link(here, r.urls.version.get((model, version)))
 
     if only_alias is not None:
-        return timeline(tuple(reversed(m.aliases.get(only_alias, ()))), version_url, f"@{only_alias}")
-    return timelines(
-        {a: tuple(reversed(e)) for a, e in m.aliases.items()},
-        {s: tuple(reversed(e)) for s, e in m.stages.items()},
-        version_url,
-    )
+        shown = timeline(tuple(reversed(m.aliases.get(only_alias, ()))), version_url, f"@{only_alias}")
+    else:
+        shown = timelines(
+            {a: tuple(reversed(e)) for a, e in m.aliases.items()},
+            {s: tuple(reversed(e)) for s, e in m.stages.items()},
+            version_url,
+        )
+    return shown + Markup("\n") + note if shown else shown
 
 
 def newest_gates(r: RenderBase, model: str) -> Cell:

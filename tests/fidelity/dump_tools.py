@@ -3,6 +3,7 @@
     python dump_tools.py tensorboard LOGDIR > dump.json   # tensorboard's EventMultiplexer
     python dump_tools.py hf RUN_DIR > dump.json           # transformers' TrainerState
     python dump_tools.py wandb RUN_DIR > dump.json        # wandb's DataStore + its protobufs
+    python dump_tools.py gto REPO > dump.json             # gto's history (gto.api.history)
 
 Test-only: mlreport never imports these tools. ``python dump_tools.py TOOL --check`` exits 0
 when the tool imports here (the test skips the tool otherwise). Output: ``{"runs": {name:
@@ -132,6 +133,25 @@ def wandb(run_dir: str) -> dict[str, Any]:
     return out
 
 
+def gto(repo: str) -> dict[str, Any]:
+    """Every assignment and unassignment event ``gto history`` lists, oldest first."""
+    from gto.api import history
+
+    events = [
+        {
+            "artifact": e["artifact"],
+            "stage": e["stage"],
+            "version": e["version"],
+            "event": e["event"],
+            "time": int(e["timestamp"].timestamp() * 1000),
+            "ref": e["ref"],
+        }
+        for e in history(repo, ascending=True)
+        if e["event"] in ("assignment", "unassignment")
+    ]
+    return {"events": events}
+
+
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     """A row without the fields of its media objects (``examples._type: image-file`` makes
     ``examples.width`` a field of an image, not a metric; wandb writes them as nested keys)."""
@@ -139,8 +159,13 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if not any(k == m or k.startswith(m + ".") for m in media)}
 
 
-TOOLS = {"tensorboard": tensorboard, "hf": hf, "wandb": wandb}
-IMPORTS = {"tensorboard": "tensorboard", "hf": "transformers", "wandb": "wandb.sdk.internal.datastore"}
+TOOLS = {"tensorboard": tensorboard, "hf": hf, "wandb": wandb, "gto": gto}
+IMPORTS = {
+    "tensorboard": "tensorboard",
+    "hf": "transformers",
+    "wandb": "wandb.sdk.internal.datastore",
+    "gto": "gto.api",
+}
 
 
 def main() -> None:

@@ -197,3 +197,33 @@ def _is_json(text: str) -> bool:
 def test_float_formatting_is_the_same_on_both_sides() -> None:
     # the dumps travel as JSON: a non-finite value is spelled as the MLflow suite spells it
     assert num(math.inf) == "Infinity" and num(-math.inf) == "-Infinity" and num(math.nan) == "NaN"
+
+
+# ---------------------------------------------------------------------------------------------
+# GTO (the alias history in git tags)
+
+
+def test_gto_stage_history_agrees_with_gto_history(tmp_path: Path) -> None:
+    import os
+
+    repo = tmp_path / "pipeline"
+    repo.mkdir()
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    for args in (["init", "-q"], ["fetch", "-q", str(DATA / "dvc" / "pipeline.bundle"), "+refs/*:refs/*"],
+                 ["checkout", "-q", "main"]):  # fmt: skip
+        subprocess.run(["git", "-C", str(repo), *args], env=env, check=True, capture_output=True)
+    theirs = dump("gto", repo)["events"]
+    catalog = read_catalog(Config(sources=(SourceConfig(str(repo)),)))
+    ours = [m for m in catalog.alias_moves if m.kind == "stage"]
+    t = Tally()
+    t.check("assignments", len(ours), len(theirs), "count")
+    for e in theirs:
+        want = ((), e["time"]) if e["event"] == "unassignment" else ((e["version"],), e["time"])
+        match = [m for m in ours if m.source == f"GTO tag {e['ref']}"]
+        t.check("assignment present", len(match), 1, e["ref"])
+        if match:
+            t.check("assignment holder and time", (match[0].versions, match[0].time), want, e["ref"])
+            t.check(
+                "assignment model and stage", (match[0].model, match[0].name), (e["artifact"], e["stage"]), e["ref"]
+            )
+    report("gto", "pipeline", t, tmp_path)

@@ -186,6 +186,7 @@ class PageInputs:
         ledger = self.r.ledger
         # repr, not pickle: a ledger read back shares fewer string objects than a fresh one
         parts.append(repr(ledger.models.get(name) if ledger is not None else None).encode())
+        parts.append(repr(self.c.alias_moves_by_model.get(name)).encode())  # the store's own history
         if v is not None:
             from ..review import choose_baseline, subject_of_version
 

@@ -89,6 +89,7 @@ from typing import Protocol
 import yaml
 
 from ..model import (
+    AliasMove,
     Artifact,
     Dataset,
     DatasetRef,
@@ -1612,6 +1613,18 @@ class _Reading:
                     (a[4], a[5]) for a in assignments if a[0] == name and a[1] == stage
                 )
                 stages_by_version.setdefault(version, []).append((order[0], order[1], stage))
+            # the stage history GTO keeps: every assignment tag, in GTO's order, with its time
+            for mname, stage, sha, unassign, _n, when, tag in ordered:
+                if mname != name:
+                    continue
+                holder_v = () if unassign else (
+                    sha_version.get(sha) or _fallback_version(name, sha, by_sha),
+                )
+                for kind in ("alias", "stage"):
+                    yield AliasMove(
+                        model=name, name=stage, versions=holder_v, time=when or None,
+                        origin=self.origin(""), kind=kind, source=f"GTO tag {tag}",
+                    )
             yield RegisteredModel(
                 name=name,
                 origin=self.origin("dvc.yaml" if spec else ""),

@@ -60,6 +60,7 @@ import yaml
 
 from ..errors import kind_of
 from ..model import (
+    AliasMove,
     Artifact,
     Dataset,
     DatasetRef,
@@ -452,6 +453,10 @@ def _semantic_errors(data: object) -> list[Error]:
         for key in ("start_time", "end_time"):
             if isinstance(run.get(key), str) and parse_time(run[key]) is None:
                 errors.append((("run", key), f"{expected}, found {_found(run[key])}"))
+    model = data.get("model")
+    promoted_at = model.get("promoted_at") if isinstance(model, dict) else None
+    if isinstance(promoted_at, str) and parse_time(promoted_at) is None:
+        errors.append((("model", "promoted_at"), f"{expected}, found {_found(promoted_at)}"))
     history = data.get("history")
     if isinstance(history, dict):
         for name, points in history.items():
@@ -855,6 +860,7 @@ class _Out:
     models: dict[str, Origin] = field(default_factory=dict)
     versions: dict[tuple[str, str], ModelVersion] = field(default_factory=dict)
     version_files: dict[tuple[str, str], str] = field(default_factory=dict)
+    promoted: dict[tuple[str, str], int] = field(default_factory=dict)  # model.promoted_at
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -1149,6 +1155,9 @@ def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> Non
             version_tags[f"model_card.{card_field}"] = model[card_field]
     out.models.setdefault(ident[0], where)
     out.version_files[ident] = item.path
+    promoted = parse_time(model.get("promoted_at"))
+    if promoted is not None:
+        out.promoted[ident] = promoted
     out.versions[ident] = ModelVersion(
         model=ident[0],
         version=ident[1],
@@ -1163,13 +1172,32 @@ def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> Non
 
 def _models(out: _Out) -> Iterator[Record]:
     """Registered models with their aliases, then versions; an alias that several versions
-    claim (an older manifest still says ``champion``) belongs to the highest one."""
-    holder: dict[tuple[str, str], str] = {}
+    claim (an older manifest still says ``champion``) belongs to the one promoted last when
+    every claimant has a ``promoted_at``, else to the highest one. Each ``promoted_at`` is a
+    dated move of the version's aliases and stage: the alias history this store keeps."""
+    claims: dict[tuple[str, str], list[str]] = {}
     for (model, version), mv in out.versions.items():
         for alias in mv.aliases:
-            known = holder.get((model, alias))
-            if known is None or _version_key(version) > _version_key(known):
-                holder[(model, alias)] = version
+            claims.setdefault((model, alias), []).append(version)
+    holder: dict[tuple[str, str], str] = {}
+    for (model, alias), versions in claims.items():
+        dated = all((model, v) in out.promoted for v in versions)
+        holder[(model, alias)] = max(
+            versions, key=lambda v: (out.promoted[(model, v)] if dated else 0, _version_key(v))
+        )
+    for (model, version), when in sorted(out.promoted.items()):
+        mv = out.versions[(model, version)]
+        moves = [("alias", a) for a in mv.aliases] + ([("stage", mv.stage)] if mv.stage else [])
+        for kind, name in moves:
+            yield AliasMove(
+                model=model,
+                name=name,
+                versions=(version,),
+                time=when,
+                origin=mv.origin,
+                kind=kind,
+                source=f"{out.version_files[(model, version)]}: model.promoted_at",
+            )
     for name in sorted(out.models):
         aliases = {alias: version for (model, alias), version in holder.items() if model == name}
         yield RegisteredModel(name=name, origin=out.models[name], aliases=frozen_map(aliases))

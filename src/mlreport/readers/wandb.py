@@ -80,6 +80,7 @@ from datetime import datetime, timezone
 import yaml
 
 from ..model import (
+    AliasMove,
     Artifact,
     Experiment,
     GitInfo,
@@ -1668,6 +1669,7 @@ def _records(ctx: _Ctx, runs: list[_RunData], settings: Mapping[str, str]) -> It
     )
     versions: dict[tuple[str, str], ModelVersion] = {}
     alias_map: dict[str, dict[str, str]] = {}
+    moves: list[AliasMove] = []
     seen_models: set[str] = set()
     model_origin: dict[str, Origin] = {}
     for one in ordered:
@@ -1703,6 +1705,12 @@ def _records(ctx: _Ctx, runs: list[_RunData], settings: Mapping[str, str]) -> It
             holders = alias_map.setdefault(art.name, {})
             for alias in user_aliases:
                 holders[alias] = version
+                # the alias history the run dirs keep: this run logged this version with it
+                moves.append(AliasMove(
+                    model=art.name, name=alias, versions=(version,),
+                    time=art.logged_ms or one.run.start_time, origin=model.origin,
+                    source=f"W&B run {one.run.id} logged it with this alias",
+                ))
     # An alias names one version: drop it from the versions it moved away from.
     for vkey in sorted(versions):
         mv = versions[vkey]
@@ -1714,3 +1722,4 @@ def _records(ctx: _Ctx, runs: list[_RunData], settings: Mapping[str, str]) -> It
             origin=model_origin[name],
             aliases=frozen_map(alias_map[name]),
         )
+    yield from moves

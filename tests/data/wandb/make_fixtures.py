@@ -33,6 +33,8 @@ What is real and what is hand-made (see README.md for the logical content):
   run killed with its wandb-core (no exit record), and a hand-made dir with only
   ``files/output.log``, named like the finished run), ``media/wandb/`` (image, table, Plotly,
   HTML logged offline).
+* ``alias_history/wandb/``: three runs logging one model with alias ``champion``: version A,
+  then B, then A again (issue 9: the alias history the run dirs keep).
 
 Run ids, project names and every logged value are fixed; timestamps come from the clock.
 """
@@ -186,6 +188,15 @@ def _child(kind: str, workdir: Path) -> None:
         run.log({"samples": table, "chart": wandb.Plotly(fig),
                  "page": wandb.Html("<p>hello</p>"), "loss": 0.5})
         run.finish()
+    elif kind == "alias_history":
+        # issue 9: @champion moves A -> B -> A over three runs, one second apart
+        for run_id, content in (("hist0001", "A"), ("hist0002", "B"), ("hist0003", "A")):
+            run = wandb.init(project="alias-proj", id=run_id, mode="offline", dir=str(workdir))
+            run.log({"loss": 1.0 if content == "A" else 0.5})
+            art, aliases = model_artifact("churn-wb", f"weights {content}\n", ["champion"])
+            run.log_artifact(art, aliases=aliases)
+            run.finish()
+            time.sleep(1)
     elif kind == "mixed":
         run = wandb.init(project="online-proj", id="mixed001", name="mixed-run", mode="offline",
                          dir=str(workdir), config={"lr": 0.02, "epochs": 3})
@@ -418,8 +429,16 @@ def _record(out: Path) -> None:
     shutil.copytree(src, root / "media" / "wandb", symlinks=True)
 
 
+def _alias_history(out: Path) -> None:
+    """issue 9: @champion logged with version A, then B, then A again (its own store, so that the
+    fuzz slice's corpus, which names its stores, keeps its case numbers)."""
+    src = _run_child("alias_history")
+    _clean(src)
+    shutil.copytree(src, out / "alias_history" / "wandb", symlinks=True)
+
+
 CASES = {"offline": _offline, "online_style": _online_style, "legacy_flat": _legacy_flat,
-         "broken": _broken, "record": _record}
+         "broken": _broken, "record": _record, "alias_history": _alias_history}
 
 
 def main(out: Path, cases: list[str]) -> None:
