@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from .catalog import Catalog, key_metrics
 from .errors import UsageError
 from .model import Dataset, LoggedModel, Metric, ModelVersion, RegisteredModel, Run
+from .sanitize import PAGE_TEXT_LIMIT, cut_text
 
 NOT_RECORDED = "not recorded"
+NAME_CHARS = 300  # a metric or dataset name in the README's front matter
 TAG_PREFIX = "model_card."
 
 
@@ -456,13 +458,13 @@ def front_matter(card: ModelCard) -> dict[str, object]:
     if card.task:
         meta["pipeline_tag"] = card.task
     meta["tags"] = ["mlreport"]
-    datasets = sorted({d.name for d in card.training_data})
+    datasets = sorted({_cut(d.name, NAME_CHARS) for d in card.training_data})
     if datasets:
         meta["datasets"] = datasets
     # the key metrics (the site's choice: never a runtime or throughput counter), else all
     chosen = [m for m in card.metrics if m.key] or list(card.metrics)
     metrics = [
-        {"type": _metric_type(m.name), "value": m.value, "name": m.name}
+        {"type": _metric_type(m.name[:NAME_CHARS]), "value": m.value, "name": _cut(m.name, NAME_CHARS)}
         for m in chosen
         if m.value == m.value and abs(m.value) != float("inf")  # YAML and the Hub take finite numbers only
     ]
@@ -470,14 +472,15 @@ def front_matter(card: ModelCard) -> dict[str, object]:
     evaluation = card.evaluation_data or (CardDataset("", NOT_RECORDED, None, None, None),)
     results = []
     for d in evaluation:
-        dataset: dict[str, object] = {"name": d.name, "type": d.name if d.name != NOT_RECORDED else "not-recorded"}
+        name = _cut(d.name, NAME_CHARS)
+        dataset: dict[str, object] = {"name": name, "type": name if d.name != NOT_RECORDED else "not-recorded"}
         if d.config:
             dataset["config"] = d.config
         if d.split:
             dataset["split"] = d.split
         results.append({"task": task, "dataset": dataset, "metrics": metrics})
     if metrics:
-        meta["model-index"] = [{"name": f"{card.model} {card.version}", "results": results}]
+        meta["model-index"] = [{"name": _cut(f"{card.model} {card.version}", NAME_CHARS), "results": results}]
     return meta
 
 
@@ -512,17 +515,23 @@ def card_readme(card: ModelCard) -> str:
                 lines += [f"**{f.label}:** *{NOT_RECORDED}*", ""]
             elif f.prose:
                 # a card's prose is Markdown its author wrote: kept as Markdown, without raw HTML
-                text = f.value.strip().replace("<", "&lt;")
+                text = _cut(f.value.strip(), PAGE_TEXT_LIMIT).replace("<", "&lt;")
                 lines += [f"**{f.label}** *(source: {_md_line(f.source or '')})*", "", text, ""]
             else:
                 lines += [f"**{f.label}:** {_md_line(f.value)} *(source: {_md_line(f.source or '')})*", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _md_line(text: str) -> str:
-    """Store text on one Markdown line, shown as itself (no emphasis, links or HTML)."""
-    text = " ".join(text.split())
+def _md_line(text: str, limit: int = 2_000) -> str:
+    """Store text on one Markdown line, shown as itself (no emphasis, links or HTML), cut to
+    ``limit`` characters with a note (issue 11: a 1 MB value is not copied whole)."""
+    text = _cut(" ".join(text.split()), limit)
     return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _cut(text: str, limit: int) -> str:
+    shown, was_cut = cut_text(text, limit)
+    return f"{shown} … (cut: {len(text):,} characters)" if was_cut else text
 
 
 # what would make Markdown read store text as markup: emphasis, code, links, HTML, table pipes

@@ -389,6 +389,7 @@ def compare_payload(r: RenderBase, here: str, model: str) -> Markup:
     import json
 
     from .render.charts import lttb
+    from .render.text import bounded
 
     c = r.c
     versions = c.versions_by_model.get(model, ())
@@ -450,5 +451,6 @@ def compare_payload(r: RenderBase, here: str, model: str) -> Markup:
         "goals": {k: c.goal(k) for k in [*keys, *others]},
         "versions": rows,
     }
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, sort_keys=True, allow_nan=False)
+    # every store string cut for the page (issue 11, F6: a 1 MB param or metric name)
+    text = json.dumps(bounded(data), separators=(",", ":"), ensure_ascii=False, sort_keys=True, allow_nan=False)
     return Markup('<div class="mlreport-compare" data-search-exclude data-compare="') + h(text) + Markup('"></div>')

@@ -39,17 +39,13 @@ STORES = (
 #: numbers are tied to the corpus: a new fixture store under tests/data renumbers the cases
 #: (regenerate from a --json run).
 XFAIL: dict[int, str] = {
-    512: "F6: render, a 1 MB value is copied whole into a page",
-    563: "F6: render, a 1.7 MB tag value (100,000-deep brackets) is copied whole into a page",
     # The two below are valid documents after the mutation, with a different meaning; the
     # reference (the file removed) does not bound what a changed valid file may rename.
     806: "F7: params.yaml stays valid YAML (train.model becomes the string 'layers:`2'); a project"
     " with a params.yaml names dvclive's own params 'dvclive/params.yaml:<key>', so 'epochs', 'lr' and"
     " 'model.layers' (plain when params.yaml is gone) are renamed, not lost",
-    828: "F6: render, a 1 MB value is copied whole into a page",
     1779: "F3-like: the surrogate lands in a key of valid JSON ('\\ud800eval_f1'); the point is read"
     " under the damaged key '\ufffdeval_f1', so eval_f1 at step 20 is renamed, not lost",
-    1956: "F6: render, a 1 MB value is copied whole into a page",
 }
 
 #: Crashes that landed on main after the slice was switched on, found by its last run (00:00),

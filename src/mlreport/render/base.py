@@ -25,7 +25,7 @@ from .runs_table import csv_bytes as runs_csv
 from .runs_table import payload, runs_frame, static_table
 from .tables import Cell, html_table, key_value_table, num
 from .templates import make_environment
-from .text import fmt_goal, fmt_number, h, rel_url
+from .text import fmt_goal, fmt_number, h, rel_url, take_values
 from .urls import plan_urls, safe_title
 
 # template -> (title when the page has none of its own, hidden features, excluded from search,
@@ -85,6 +85,7 @@ class RenderBase:
         }
         self.model_by_name = {m.name: m for m in catalog.models}
         self.out: list[Page | Asset] = []
+        take_values()  # nothing cut before this renderer belongs to its pages
         self._varying: dict[str, frozenset[str]] = {}
 
     def _run(self, key: str | None) -> Run | None:
@@ -126,6 +127,9 @@ class RenderBase:
 
     def emit(self, page_dir: str, page: Page) -> None:
         self.out.append(page)
+        # the full values this page cut (text.cut_value), as files beside it (issue 11, F6)
+        for name, data in take_values().items():
+            self.out.append(Asset(page_dir + name, data))
 
     def asset(self, path: str, data: bytes) -> None:
         self.out.append(Asset(path, data))
@@ -174,7 +178,8 @@ class RenderBase:
     def tags_table(self, tags: Mapping[str, str], searchable: bool = True) -> Markup | None:
         if not tags:
             return None
-        rows = [[Cell(k), Cell(v if len(v) <= 500 else v[:500] + "…")] for k, v in tags.items()]
+        # a long value is cut by the table, with its full text beside the page (issue 11, F6)
+        rows = [[Cell(k), Cell(v)] for k, v in tags.items()]
         return html_table(["Tag", "Value"], rows, searchable=searchable)
 
     def key_params(self, params: Mapping[str, str], model: str | None) -> Markup | None:

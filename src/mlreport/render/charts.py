@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from .text import h
+from .text import NAME_LIMIT, bounded, h
 
 MAX_POINTS = 1000
 
@@ -204,6 +204,8 @@ def figure_div(figure: dict[str, object]) -> Markup:
     """The placeholder the browser script fills; the JSON sits HTML-escaped in an attribute."""
     note = figure.pop("note", "")
     payload = json.dumps(figure, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    if len(payload) > 200_000:  # a megabyte metric name (issue 11, F6): every string cut, then again
+        payload = json.dumps(bounded(figure, NAME_LIMIT), separators=(",", ":"), sort_keys=True, allow_nan=False)
     html = Markup('<div class="mlreport-chart" data-search-exclude data-figure="') + h(payload) + Markup('"></div>')
     if note:
         html += Markup('<p class="mlreport-chart-note">') + h(note) + Markup("</p>")

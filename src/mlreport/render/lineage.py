@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from .text import h
+from .text import h, short_name
 
 NODE_W, NODE_H = 190, 46
 COL_GAP, ROW_GAP = 56, 14
@@ -88,7 +88,7 @@ def lineage_svg(nodes: Sequence[Node], edges: Sequence[tuple[str, str]], title: 
         cls = f"mlr-node mlr-{n.kind}" + (" mlr-current" if n.current else "")
         box = (
             f'<g class="{cls}"><title>'
-            + str(h(f"{n.label} — {n.detail}" if n.detail else n.label))
+            + str(h(short_name(f"{n.label} — {n.detail}" if n.detail else n.label)))
             + f'</title><rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="6"/>'
             f'<text x="{x + 10}" y="{y + 19}" class="mlr-label">'
             + str(h(_short(n.label)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from ..card import NOT_RECORDED, CardField, ModelCard
-from .text import fmt_goal, fmt_number, h, note
+from .text import CELL_TEXT_LIMIT, NAME_LIMIT, fmt_goal, fmt_number, h, note, short_name, shown
 
 
 def card_html(card: ModelCard, readme_url: str | None = None) -> Markup:
@@ -42,11 +42,11 @@ def _row(f: CardField) -> Markup:
         value = Markup(f'<span class="mlr-not-recorded">{NOT_RECORDED}</span>')
         source = Markup("")
     else:
-        value = note(f.value) if f.prose else h(f.value)
-        source = Markup('<span class="mlr-card-source">') + h(f.source or "") + Markup("</span>")
+        value = note(f.value) if f.prose else shown(f.value, CELL_TEXT_LIMIT)
+        source = Markup('<span class="mlr-card-source">') + h(short_name(f.source or "")) + Markup("</span>")
     return (
         Markup("<tr><th>")
-        + h(f.label)
+        + h(short_name(f.label))
         + Markup(" </th><td>")
         + value
         + Markup(" </td><td>")
@@ -58,14 +58,14 @@ def _row(f: CardField) -> Markup:
 def _metrics_table(card: ModelCard) -> Markup:
     rows = [
         Markup("<tr><td>")
-        + h(m.name)
+        + shown(m.name, NAME_LIMIT)
         + (Markup(' <span class="mlr-key">key</span>') if m.key else Markup(""))
         + Markup(f' </td><td class="mlr-num" data-sort="{h(repr(m.value))}">')
         + h(fmt_number(m.value))
         + Markup(" </td><td>")
         + h(fmt_goal(m.goal))
         + Markup(" </td><td>")
-        + h(m.goal_source)
+        + h(short_name(m.goal_source))
         + Markup(" </td></tr>")
         for m in card.metrics
     ]
@@ -74,5 +74,5 @@ def _metrics_table(card: ModelCard) -> Markup:
         '<th>Metric </th><th data-type="number">Value </th><th>Goal </th><th>Goal from </th></tr></thead><tbody>'
     )
     source = card.metrics[0].source
-    tail = Markup("</tbody></table></div>") + Markup('<p class="mlr-card-source">Source: ') + h(source)
+    tail = Markup("</tbody></table></div>") + Markup('<p class="mlr-card-source">Source: ') + h(short_name(source))
     return head + Markup("").join(rows) + tail + Markup(" metrics, final values.</p>")

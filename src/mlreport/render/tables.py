@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from markupsafe import Markup
 
-from .text import fmt_time, h, iso_time
+from .text import CELL_TEXT_LIMIT, cut_note, cut_value, fmt_time, h, iso_time, short_name
 
 # A word longer than this (a URI, a digest, a path) may break anywhere; shorter ones (a user
 # name, a number, a date) never break inside: ``priya.natarajan`` stays whole (issue 10).
@@ -34,6 +34,7 @@ class Cell:
     sort: float | str | None = None
     html: Markup | None = None
     csv: str | float | None = None
+    full: str | None = None  # a cut value's file, beside the page (set by the table, not by callers)
 
 
 def time_cell(ms: int | None) -> Cell:
@@ -70,6 +71,7 @@ def html_table(
     """A sortable, filterable table; excluded from search unless ``searchable``."""
     if not rows:
         return Markup('<p class="mlreport-empty">') + h(empty) + Markup("</p>")
+    rows = [[_cut_cell(c) for c in row] for row in rows]
     out = ['<div class="mlreport-table-wrap"' + ("" if searchable else " data-search-exclude") + ">"]
     if csv_url:
         out.append(
@@ -90,7 +92,7 @@ def html_table(
     out.append("<thead><tr>")
     for i, col in enumerate(columns):
         kind = ' data-type="number"' if numeric and i < len(numeric) and numeric[i] else ""
-        out.append(f"<th{kind}>{h(col)} </th>")
+        out.append(f"<th{kind}>{h(short_name(col))} </th>")
     out.append("</tr></thead><tbody>")
     for row in rows if searchable else ():
         out.append("<tr>")
@@ -177,6 +179,8 @@ def key_value_table(rows: Sequence[tuple[str, Cell]], searchable: bool = True) -
         return Markup("")
     out = ['<table class="mlreport-kv"' + ("" if searchable else " data-search-exclude") + "><tbody>"]
     for name, cell in rows:
+        cell = _cut_cell(cell)
+        name = short_name(name)
         inner = cell.html if cell.html is not None else h(cell.text)
         if cell.url:
             inner = Markup(f'<a href="{h(cell.url)}">') + inner + Markup("</a>")
@@ -184,6 +188,22 @@ def key_value_table(rows: Sequence[tuple[str, Cell]], searchable: bool = True) -
         out.append(f"<tr><th>{h(name)} </th><td{attr}>{inner} </td></tr>")
     out.append("</tbody></table>")
     return Markup("".join(out))
+
+
+def _cut_cell(cell: Cell) -> Cell:
+    """The cell with its text cut to :data:`CELL_TEXT_LIMIT` (issue 11, F6): the note says how
+    long the value was and links its full text, written beside the page; a cell that already
+    links somewhere keeps its link and gets the note only."""
+    if cell.html is not None:
+        return cell  # markup mlreport built (a status, a commit, a time): short by construction
+    cut = cut_value(cell.text, CELL_TEXT_LIMIT)
+    if cut is None:
+        return cell
+    linked = cut.file is not None and not cell.url
+    note = f" … (cut: {cut.length:,} characters{'; full value linked' if linked else ''})"
+    # inside a link of its own the note cannot hold another link: it only says what was cut
+    html = h(cut.shown) + (cut_note(cut) if not cell.url else h(note))
+    return replace(cell, text=cut.shown + note, html=html, full=cut.file if linked else None)
 
 
 def _cell_json(cell: Cell) -> list[object]:
@@ -197,8 +217,9 @@ def _cell_json(cell: Cell) -> list[object]:
     elif long_word(text):
         css = "mlr-long"
     out: list[object] = [text]
-    if cell.url or cell.sort is not None or css:
-        out += [cell.url, cell.sort]
+    url = cell.url or cell.full
+    if url or cell.sort is not None or css:
+        out += [url, cell.sort]
     if css:
         out.append(css)
     return out

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import jinja2
 
+from ..sanitize import PAGE_TEXT_LIMIT
 from .page import heading
-from .text import h, md
+from .text import h, md, short_name
 
 
 def builtin_templates_dir() -> Path:
@@ -29,7 +30,13 @@ def builtin_templates_dir() -> Path:
 
 
 def _finalize(value: object) -> object:
-    return "" if value is None else value
+    # every {{ value }} a template prints: a plain string from a store is cut to the page limit
+    # (issue 11, F6); markup mlreport built (tables, charts, notes) is bounded where it is made
+    if value is None:
+        return ""
+    if type(value) is str and len(value) > PAGE_TEXT_LIMIT:
+        return short_name(value, PAGE_TEXT_LIMIT)
+    return value
 
 
 def make_environment(user_dir: str | Mapping[str, str] | None = None) -> jinja2.Environment:
@@ -55,8 +62,9 @@ def make_environment(user_dir: str | Mapping[str, str] | None = None) -> jinja2.
         auto_reload=False,
     )
     env.globals["h"] = h
-    env.globals["h1"] = lambda text: heading(1, text)
-    env.globals["h2"] = lambda text: heading(2, text)
+    # headings show at most NAME_LIMIT characters of a name (issue 11, F6: a 1 MB model name)
+    env.globals["h1"] = lambda text: heading(1, short_name(text))
+    env.globals["h2"] = lambda text: heading(2, short_name(text))
     env.filters["md"] = md
     return env
 

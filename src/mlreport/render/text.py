@@ -11,12 +11,16 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
 from markupsafe import Markup, escape
+
+from ..sanitize import PAGE_TEXT_LIMIT, cut_text
 
 _MD_ENTITIES = {
     "&": "&amp;",
@@ -208,6 +212,103 @@ def rel_url(from_dir: str, target: str) -> str:
     return url
 
 
+# --- long values (issue 11, fuzz finding F6) -------------------------------------------------
+# A store value may be a megabyte (a param, a note, a metric name, an artifact path). A page shows
+# at most PAGE_TEXT_LIMIT characters of any one value, a table cell CELL_TEXT_LIMIT, a heading or
+# column name NAME_LIMIT; the full value goes in a file beside the page, named by its content
+# (values/<sha256>.txt: the same value, the same name, whatever the order or the worker), with a
+# note and a download link where it is cut. At most MAX_VALUE_FILES files a page, each at most
+# MAX_VALUE_CHARS characters: the bound is per page, so it holds whatever the number of workers.
+
+CELL_TEXT_LIMIT = 2_000
+NAME_LIMIT = 300
+MAX_VALUE_FILES = 16
+MAX_VALUE_CHARS = 5_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """A value cut for a page: what is shown, the full value's length, and its file (relative
+    to the page) when one was written, ``None`` past the page's budget."""
+
+    shown: str
+    length: int
+    file: str | None
+
+
+_VALUES: ContextVar[dict[str, bytes] | None] = ContextVar("mlreport_cut_values", default=None)
+
+
+def cut_value(text: str, limit: int = PAGE_TEXT_LIMIT, keep: bool = True) -> Cut | None:
+    """``None`` when ``text`` fits in ``limit``; else the cut, with the full value kept for the
+    page being rendered (``keep``) until :func:`take_values` collects it."""
+    if len(text) <= limit:
+        return None
+    shown, _ = cut_text(text, limit)
+    if not keep:
+        return Cut(shown, len(text), None)
+    full, _ = cut_text(text, MAX_VALUE_CHARS)
+    data = full.encode("utf-8", "replace")
+    name = f"values/{hashlib.sha256(data).hexdigest()[:24]}.txt"
+    files = _VALUES.get()
+    if files is None:  # one collection per thread of rendering (a Dask worker runs several)
+        files = {}
+        _VALUES.set(files)
+    if name not in files and len(files) >= MAX_VALUE_FILES:
+        return Cut(shown, len(text), None)
+    files[name] = data
+    return Cut(shown, len(text), name)
+
+
+def take_values() -> dict[str, bytes]:
+    """The full values cut since the last call ({path relative to the page: bytes}), sorted:
+    the page that is being emitted writes them beside itself."""
+    files = _VALUES.get() or {}
+    _VALUES.set({})
+    return dict(sorted(files.items()))
+
+
+def cut_note(cut: Cut) -> Markup:
+    """`` … (cut: 1,000,000 characters; full value)`` with a download link where there is a file."""
+    said = f"cut: {cut.length:,} characters"
+    if cut.file is None:
+        return Markup(' <span class="mlr-cut">… (') + h(said) + Markup(")</span>")
+    return (
+        Markup(' <span class="mlr-cut">… (')
+        + h(said)
+        + Markup(f'; <a href="{h(cut.file)}" download>full value</a>)</span>')
+    )
+
+
+def shown(value: object, limit: int = PAGE_TEXT_LIMIT) -> Markup:
+    """Escaped text of at most ``limit`` characters, with the cut note when it was longer."""
+    text = "" if value is None else str(value)
+    cut = cut_value(text, limit)
+    if cut is None:
+        return h(text)
+    return h(cut.shown) + cut_note(cut)
+
+
+def short_name(value: object, limit: int = NAME_LIMIT) -> str:
+    """A name for a heading, a column or a tooltip: at most ``limit`` characters, ``…`` after."""
+    text = "" if value is None else str(value)
+    cut = cut_value(text, limit, keep=False)
+    return text if cut is None else cut.shown + "…"
+
+
+def bounded(value: Any, limit: int = CELL_TEXT_LIMIT) -> Any:
+    """A JSON-able value for a page's data attribute with every string cut: keys to
+    :data:`NAME_LIMIT`, values to ``limit`` (``…`` marks a cut). The same key is cut the same way
+    wherever it appears, so lookups between parts of the payload still match."""
+    if isinstance(value, str):
+        return value if len(value) <= limit else short_name(value, limit)
+    if isinstance(value, Mapping):
+        return {short_name(k) if isinstance(k, str) else k: bounded(v, limit) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [bounded(v, limit) for v in value]
+    return value
+
+
 _HEADINGS = {"h1": "h4", "h2": "h5", "h3": "h6", "h4": "h6", "h5": "h6"}
 _SAFE_SCHEMES = ("http://", "https://", "mailto:", "#", "/", "./", "../")
 
@@ -254,6 +355,10 @@ def note(value: object) -> Markup:
     if _NOTE_MD is None:  # building the converter loads its extensions: do it once
         _NOTE_MD = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists", _Extension()])
     text = "" if value is None else str(value)
+    cut = cut_value(text)  # a 20 MB note is not converted, nor copied into the page
+    if cut is not None:
+        text = cut.shown
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     html = _NOTE_MD.reset().convert(escaped)
-    return Markup('<div class="mlreport-note" markdown="0">') + Markup(html) + Markup("</div>")
+    tail = Markup("<p>") + cut_note(cut) + Markup("</p>") if cut is not None else Markup("")
+    return Markup('<div class="mlreport-note" markdown="0">') + Markup(html) + tail + Markup("</div>")
