@@ -146,6 +146,16 @@ def test_only_long_words_may_break() -> None:
     assert '<td class="mlr-long">' in kv and "<td>a.b </td>" in kv
 
 
+def test_prose_cells_get_room_to_wrap() -> None:
+    from mlreport.render.tables import cell_class
+
+    assert cell_class("Gradient-boosted trees over 42 account features, retrained monthly") == "mlr-wide"
+    assert cell_class("short text") is None
+    assert cell_class("s3://acme-data/churn/2026-11.parquet") == "mlr-long"
+    rows = str(html_table(["d"], [[Cell("Gradient-boosted trees over 42 account features, retrained monthly")]]))
+    assert "&#34;mlr-wide&#34;" in rows
+
+
 def test_stylesheet_never_breaks_words_inside_except_long_ones() -> None:
     css = (ROOT / "src" / "mlreport" / "render" / "assets" / "mlreport.css").read_text(encoding="utf-8")
     rules = [r for r in css.split("}") if "anywhere" in r or "break-all" in r]

@@ -22,6 +22,7 @@ from .text import CELL_TEXT_LIMIT, cut_note, cut_value, fmt_time, h, iso_time, s
 # A word longer than this (a URI, a digest, a path) may break anywhere; shorter ones (a user
 # name, a number, a date) never break inside: ``priya.natarajan`` stays whole (issue 10).
 LONG_WORD = 28
+WIDE_TEXT = 40  # characters of a cell's text past which it is prose that needs room
 _LONG_WORD = re.compile(rf"\S{{{LONG_WORD + 1},}}")
 
 
@@ -44,6 +45,18 @@ def time_cell(ms: int | None) -> Cell:
         return Cell("")
     html = Markup(f'<time class="mlr-time" datetime="{iso_time(ms)}">') + h(text) + Markup("</time>")
     return Cell(text, sort=ms, html=html, csv=text)
+
+
+def cell_class(text: str) -> str | None:
+    """The layout class of a text cell: ``mlr-long`` when it holds a word that may break
+    anywhere, ``mlr-wide`` when it is prose (a description) that needs room to wrap, so that on a
+    phone the column is not squeezed to one word a line (the table scrolls instead)."""
+    classes = []
+    if long_word(text):
+        classes.append("mlr-long")
+    if len(text) > WIDE_TEXT and " " in text.strip():
+        classes.append("mlr-wide")
+    return " ".join(classes) or None
 
 
 def long_word(text: str) -> bool:
@@ -100,8 +113,8 @@ def html_table(
             attr = ""
             if cell.sort is not None:
                 attr = f' data-sort="{h(repr(cell.sort) if isinstance(cell.sort, float) else cell.sort)}"'
-            if long_word(cell.text):
-                attr += ' class="mlr-long"'
+            if css := cell_class(cell.text):
+                attr += f' class="{css}"'
             inner = cell.html if cell.html is not None else h(cell.text)
             if cell.url:
                 inner = Markup(f'<a href="{h(cell.url)}">') + inner + Markup("</a>")
@@ -184,7 +197,7 @@ def key_value_table(rows: Sequence[tuple[str, Cell]], searchable: bool = True) -
         inner = cell.html if cell.html is not None else h(cell.text)
         if cell.url:
             inner = Markup(f'<a href="{h(cell.url)}">') + inner + Markup("</a>")
-        attr = ' class="mlr-long"' if long_word(cell.text) else ""
+        attr = f' class="{css}"' if (css := cell_class(cell.text)) else ""
         out.append(f"<tr><th>{h(name)} </th><td{attr}>{inner} </td></tr>")
     out.append("</tbody></table>")
     return Markup("".join(out))
@@ -214,8 +227,8 @@ def _cell_json(cell: Cell) -> list[object]:
         text = str(cell.html.striptags())
     if cell.html is not None and 'class="mlr-status' in str(cell.html):
         css = f"mlr-status mlr-{text}"
-    elif long_word(text):
-        css = "mlr-long"
+    else:
+        css = cell_class(text)
     out: list[object] = [text]
     url = cell.url or cell.full
     if url or cell.sort is not None or css:
