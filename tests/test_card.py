@@ -66,6 +66,9 @@ def test_card_has_every_section_and_says_not_recorded(example: Catalog) -> None:
     assert _field(card, "model_details", "Task").source == "model tag task"
     assert _field(card, "model_details", "Description").source == "version description"
     assert _field(card, "model_details", "Created").value.endswith(" UTC")
+    signature = _field(card, "model_details", "Signature")  # the logged model's MLmodel signature
+    assert signature.source == "logged model signature"
+    assert signature.value.startswith("inputs: tenure_months (long), monthly_charges (double)")
     commit = _field(card, "model_details", "Git commit")
     assert commit.source == "run git commit" and len(commit.value) == 40
 

@@ -206,16 +206,14 @@ def _field(label: str, found: tuple[str, str] | None, prose: bool = False) -> Ca
 
 
 def _signature_text(lm: LoggedModel | None) -> tuple[str, str] | None:
-    """The logged model's input/output schema in one line each, when the catalog has one.
-
-    ``LoggedModel.signature`` (the MLmodel file's ``signature``) is read where present; a
-    catalog without it has no signature field, and the card says "not recorded"."""
-    sig = getattr(lm, "signature", None) if lm is not None else None
+    """The logged model's input/output schema (``LoggedModel.signature``, the MLmodel file's
+    ``signature``: part -> the column or tensor spec as JSON text), one part after the other."""
+    sig = lm.signature if lm is not None else None
     if not sig:
         return None
     parts = []
     for side in ("inputs", "outputs", "params"):
-        raw = sig.get(side) if isinstance(sig, Mapping) else getattr(sig, side, None)
+        raw = sig.get(side)
         if not raw:
             continue
         text = _schema_text(raw)
