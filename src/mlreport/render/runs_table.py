@@ -26,7 +26,7 @@ from markupsafe import Markup
 
 from ..catalog import Catalog, key_metrics
 from ..model import Run
-from .text import fmt_duration, fmt_number, fmt_time, h
+from .text import fmt_duration, fmt_number, fmt_time, h, short_name
 
 #: rows of the plain HTML table that a reader without JavaScript sees
 STATIC_ROWS = 20
@@ -72,10 +72,12 @@ class Column:
 
     @property
     def header(self) -> str:
-        """The label with the goal's mark: ▲ higher is better, ▼ lower is better."""
+        """The label with the goal's mark: ▲ higher is better, ▼ lower is better; a megabyte
+        metric name is cut to NAME_LIMIT (issue 11, F6: card's edit)."""
+        label = short_name(self.label)
         if self.goal is None:
-            return self.label
-        return f"{self.label} {'▲' if self.goal == 'max' else '▼'}"
+            return label
+        return f"{label} {'▲' if self.goal == 'max' else '▼'}"
 
     @property
     def goal_text(self) -> str:
