@@ -33,12 +33,20 @@ ROOT = Path(__file__).resolve().parent.parent
 #: module -> the tests that exercise it directly
 TESTS = {
     "src/mlreport/readers/_common.py": "tests/test_catalog_reader_kit.py -k 'null_params or read_context'",
-    "src/mlreport/goals.py": "tests/test_catalog.py -k 'vocabulary or tokens or counters or quality'",
-    "src/mlreport/catalog.py": "tests/test_catalog.py",
-    "src/mlreport/render/text.py": "tests/test_helpers_render.py",
-    "src/mlreport/render/tables.py": "tests/test_helpers_render.py -k csv",
+    "src/mlreport/goals.py": "tests/test_helpers_mutants.py tests/test_catalog.py"
+    " -k 'vocabulary or tokens or counters or quality or word or rates'",
+    "src/mlreport/catalog.py": "tests/test_catalog.py tests/test_catalog_helpers.py",
+    "src/mlreport/render/text.py": "tests/test_helpers_render.py tests/test_helpers_mutants.py",
+    "src/mlreport/render/tables.py": "tests/test_helpers_render.py tests/test_helpers_mutants.py",
     "src/mlreport/config.py": "tests/test_cli.py -k 'config or names'",
     "src/mlreport/sanitize.py": "tests/test_safety_text.py",
+}
+#: the selections before this session's tests (benchmarks/mutation.py --before): the figures
+#: the report compares against
+BEFORE = {
+    "src/mlreport/goals.py": "tests/test_catalog.py -k 'vocabulary or tokens or counters or quality'",
+    "src/mlreport/render/tables.py": "tests/test_helpers_render.py -k csv",
+    "src/mlreport/render/text.py": "tests/test_helpers_render.py",
 }
 
 CONFIG = """[cosmic-ray]
@@ -105,10 +113,12 @@ def main() -> None:
     p.add_argument("--tests", help="the test selection for every module (default: TESTS)")
     p.add_argument("--survivors", type=Path, help="write the surviving mutants here")
     p.add_argument("--jobs", type=int, default=1, help="modules scored at once")
+    p.add_argument("--before", action="store_true", help="the BEFORE selections where there is one")
     args = p.parse_args()
 
     def one(module: str) -> tuple[str, tuple[int, int, float, list[str]]]:
-        return module, score(args.cosmic_ray, module, args.tests or TESTS[module])
+        selection = args.tests or (BEFORE.get(module) if args.before else None) or TESTS[module]
+        return module, score(args.cosmic_ray, module, selection)
 
     print(f"{'module':40} {'killed':>7} {'survived':>9} {'score':>6} {'seconds':>8}", flush=True)
     lost: list[str] = []
