@@ -312,9 +312,11 @@ class _Runs:
         keys = [self._key(d) for d in run_dirs]
         present = cache.present(keys) if cache is not None else set()
         to_read = [d for d, k in zip(run_dirs, keys, strict=True) if k is None or k not in present]
-        pooled = self._pool(to_read)
+        pooled = self._pool(to_read)  # forks its workers now, before any read-ahead thread runs
         ahead = None
-        if pooled is None and self.local is not None and not ctx.store.prefetches:
+        if self.local is not None and not ctx.store.prefetches:
+            # on a cold page cache, threads read the next runs' files ahead of whoever parses
+            # them: this process, or the pool's workers (a few runs ahead of what it yields)
             ahead = ReadAhead(Path(self.local), to_read)
         pending = set(to_read)
         read_i = 0
@@ -328,6 +330,9 @@ class _Runs:
                 if hit is not None:
                     yield from self._replay(hit)
                 elif pooled is not None and run_dir in pending:
+                    if ahead is not None:
+                        ahead.at(read_i)
+                        read_i += 1
                     unit, outside = loads(next(pooled))
                     if cache is not None and key is not None and not outside:
                         cache.put_clean(key, dumps(unit), unit)
