@@ -118,23 +118,24 @@ class Snapshot:
         except OSError:
             h.update(b"!\n")
             return [name, folder, h, subs, False, False]
+        # one string per folder, hashed once (a hash update per file was a third of the walk)
+        parts: list[str] = []
         for e in entries:
             try:
                 if e.is_symlink():
                     # what is behind a link is not walked: the folder holding it cannot be
                     # trusted for a unit; the link's target still enters the fingerprint
                     trusted = False
-                    h.update(f"l{e.name}\0{os.readlink(e.path)}\n".encode("utf-8", "surrogateescape"))
+                    parts.append(f"l{e.name}\0{os.readlink(e.path)}\n")
                 elif e.is_dir(follow_symlinks=False):
                     subs.append((e.name, e.path))
                 else:
                     st = e.stat(follow_symlinks=False)
-                    h.update(
-                        f"f{e.name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode("utf-8", "surrogateescape")
-                    )
+                    parts.append(f"f{e.name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n")
             except OSError:
-                h.update(f"!{e.name}\n".encode("utf-8", "surrogateescape"))
+                parts.append(f"!{e.name}\n")
                 trusted = False
+        h.update("".join(parts).encode("utf-8", "surrogateescape"))
         subs.reverse()  # popped from the end: walked in name order
         return [name, folder, h, subs, trusted, bool(subs)]
 
