@@ -142,3 +142,15 @@ def test_a_changed_trace_rerenders_its_experiment_page_incrementally(
         p for p in (tmp_path / "site" / "experiments").rglob("index.html") if "mlreport-traces" in p.read_text()
     )
     assert "2 traces (2 ERROR)." in page.read_text()
+
+
+@pytest.mark.parametrize("case", ["pipeline", "live_dvcyaml", "nested"])
+def test_dvc_declares_no_goal_so_the_config_or_vocabulary_decides(case: str) -> None:
+    # dvc.yaml's metrics/plots and dvclive's log_metric carry no direction (docs/formats.md)
+    source = DATA / "dvc" / case
+    catalog = read_catalog(Config(sources=(SourceConfig(str(source)),)))
+    keys = {m.key for r in catalog.runs for m in r.metrics}
+    assert keys and not catalog.declared_goals
+    assert {catalog.goal_source(k) for k in keys} <= {"name vocabulary", "no declaration; higher assumed"}
+    configured = read_catalog(Config(sources=(SourceConfig(str(source)),), metric_goals={k: "min" for k in keys}))
+    assert {configured.goal_source(k) for k in keys} == {"metric_goals in mlreport.yml"}
