@@ -256,3 +256,31 @@ def test_rel_url() -> None:
     assert x.rel_url("", "runs/") == "runs/"
     assert x.rel_url("runs/a/", "") == "../../"
     assert x.rel_url("a/", "a/") == "./"
+
+
+def test_md_and_h() -> None:
+    assert str(x.md("a *b*\nc")) == "a &#42;b&#42; c"  # emphasis inert, the line break a space
+    assert str(x.md("a\rb")) == "a b" and str(x.md("a\tb")) == "a\tb"
+    assert str(x.md(None)) == "" and str(x.md("plain")) == "plain"
+    assert x.md(Markup("<b>kept</b>")) == Markup("<b>kept</b>")
+    assert str(x.h(None)) == "" and str(x.h("<a>")) == "&lt;a&gt;" and str(x.h(0)) == "0"
+
+
+def test_rel_url_to_files_and_directories() -> None:
+    assert x.rel_url("models/a/1/", "assets/plotly.min.js") == "../../../assets/plotly.min.js"
+    assert x.rel_url("models/a/1/", "models/a/2/") == "../2/"
+    assert x.rel_url("models/a/", "models/a/1/") == "1/"
+    assert x.rel_url("x/", "y z/") == "../y%20z/"
+
+
+def test_note_images_become_links_and_unsafe_targets_lose_their_href() -> None:
+    out = str(
+        x.note("![alt text](https://x/y.png) ![](javascript:alert(1)) [a](javascript:x) [b](https://ok) ![](rel.png)")
+    )
+    assert '<a href="https://x/y.png">alt text</a>' in out
+    assert "<a>javascript:alert(1)</a>" in out and "<a>a</a>" in out and '<a href="https://ok">b</a>' in out
+    assert "<img" not in out
+    assert "<a>rel.png</a>" in out  # a bare relative name is not one of the safe prefixes
+    assert '<a href="./r.png">image</a>' not in str(x.note("![](./r.png)")) and 'href="./r.png"' in str(
+        x.note("![](./r.png)")
+    )
