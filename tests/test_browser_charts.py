@@ -70,6 +70,7 @@ class Tab:
     def __init__(self, browser: object, base: str, **context: object) -> None:
         self.context = browser.new_context(**context)  # type: ignore[attr-defined]
         self.page = self.context.new_page()
+        self.page.set_default_timeout(90_000)  # 2 cores shared by many builds: loading 4.8 MB of plotly can be slow
         self.requests: list[str] = []
         self.outside: list[str] = []
         self.errors: list[str] = []
@@ -121,7 +122,7 @@ def _drawn(page: object) -> None:
     page.wait_for_function(  # type: ignore[attr-defined]
         "() => { const c = document.querySelectorAll('div.mlreport-chart');"
         " return c.length && Array.from(c).every(e => e.hasAttribute('data-drawn') && e.querySelector('.main-svg')); }",
-        timeout=30000,
+        timeout=90_000,
     )
 
 
