@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -60,7 +61,7 @@ name = "local"
 """
 
 
-def score(cosmic_ray: str, module: str, tests: str) -> tuple[int, int, float, list[str]]:
+def score(cosmic_ray: str, module: str, tests: str) -> tuple[int, int, float, list[str], int]:
     work = Path(tempfile.mkdtemp(prefix="mlreport-mutation-"))
     try:
         for name in ("src", "tests", "pyproject.toml"):
@@ -77,7 +78,8 @@ def score(cosmic_ray: str, module: str, tests: str) -> tuple[int, int, float, li
         dump = subprocess.run(
             [cosmic_ray, "dump", "s.sqlite"], cwd=work, env=env, check=True, capture_output=True, text=True
         )
-        return killed, survived, seconds, survivors(dump.stdout)
+        left, same = survivors(dump.stdout)
+        return killed, survived, seconds, left, same
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -93,17 +95,35 @@ def outcomes(db: Path) -> tuple[int, int]:
     return counts.get("killed", 0), counts.get("survived", 0)
 
 
-def survivors(dump: str) -> list[str]:
-    """Each surviving mutant of ``cosmic-ray dump`` (one JSON pair a line) as readable text."""
+_ANNOTATION = re.compile(r"^\s*(def \w+\(|\w+: )")
+
+
+def equivalent(operator: str, diff: str) -> bool:
+    """A mutant no test can kill: an operator swapped inside a type annotation (``int | None``
+    -> ``int & None``). With ``from __future__ import annotations`` (every module here) an
+    annotation is a string that nothing evaluates."""
+    removed = [line[1:] for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    return "BitOr" in operator and len(removed) == 1 and _ANNOTATION.match(removed[0]) is not None
+
+
+def survivors(dump: str) -> tuple[list[str], int]:
+    """Each surviving mutant of ``cosmic-ray dump`` (one JSON pair a line) as readable text, and
+    how many of them are :func:`equivalent` (listed too, marked)."""
     out = []
+    same = 0
     for line in dump.splitlines():
         item, result = json.loads(line)
         if result is None or str(result.get("test_outcome", "")).lower() != "survived":
             continue
+        diff = str(result.get("diff") or "").strip()
+        ops = [str(m["operator_name"]) for m in item.get("mutations", [])]
+        eq = bool(ops) and all(equivalent(op, diff) for op in ops)
+        same += eq
         for m in item.get("mutations", []):
-            out.append(f"{m['module_path']}:{m['start_pos'][0]} {m['operator_name']} #{m['occurrence']}")
-        out.append(str(result.get("diff") or "").strip())
-    return out
+            mark = " (equivalent: an annotation)" if eq else ""
+            out.append(f"{m['module_path']}:{m['start_pos'][0]} {m['operator_name']} #{m['occurrence']}{mark}")
+        out.append(diff)
+    return out, same
 
 
 def main() -> None:
@@ -116,17 +136,23 @@ def main() -> None:
     p.add_argument("--before", action="store_true", help="the BEFORE selections where there is one")
     args = p.parse_args()
 
-    def one(module: str) -> tuple[str, tuple[int, int, float, list[str]]]:
+    def one(module: str) -> tuple[str, tuple[int, int, float, list[str], int]]:
         selection = args.tests or (BEFORE.get(module) if args.before else None) or TESTS[module]
         return module, score(args.cosmic_ray, module, selection)
 
-    print(f"{'module':40} {'killed':>7} {'survived':>9} {'score':>6} {'seconds':>8}", flush=True)
+    # score: killed of all; "of the rest": killed of those a test can kill (not equivalent)
+    print(
+        f"{'module':40} {'killed':>7} {'survived':>9} {'equiv.':>7} {'score':>6} {'of the rest':>12} {'seconds':>8}",
+        flush=True,
+    )
     lost: list[str] = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for module, (killed, survived, seconds, left) in pool.map(one, args.modules):
+        for module, (killed, survived, seconds, left, same) in pool.map(one, args.modules):
             total = killed + survived
+            rest = total - same
             print(
-                f"{module:40} {killed:>7} {survived:>9} {killed / total if total else 0:>6.0%} {seconds:>8.0f}",
+                f"{module:40} {killed:>7} {survived:>9} {same:>7} {killed / total if total else 0:>6.0%}"
+                f" {killed / rest if rest else 0:>12.0%} {seconds:>8.0f}",
                 flush=True,
             )
             lost += left
