@@ -365,3 +365,16 @@ def test_the_compare_page_keeps_a_spike_and_says_how_many_points_were_logged() -
     xs, ys, logged = data["versions"][0]["history"]["val_loss"]
     assert len(xs) == COMPARE_POINTS and logged == 5000
     assert 50.0 in ys and 4321.0 in xs  # even thinning would have dropped it
+
+
+def test_long_titles_are_cut_and_the_legend_keeps_the_full_names() -> None:
+    from mlreport.render.charts import TITLE_CHARS
+
+    a, b = "train/contrastive_alignment_loss_total", "eval/contrastive_alignment_loss_total"
+    (chart,) = _charts([_metric(a, [1.0, 2.0]), _metric(b, [2.0, 3.0])])
+    figure = json.loads(_figure_json(chart))
+    assert figure["layout"]["title"]["text"] == "contrastive_alignment_loss_total on 2 splits"
+    assert [t["name"] for t in figure["data"]] == [a, b]
+    (single,) = _charts([_metric("x" * 80, [1.0, 2.0])])
+    title = json.loads(_figure_json(single))["layout"]["title"]["text"]
+    assert len(title) == TITLE_CHARS and title.endswith("…")

@@ -16,7 +16,7 @@ from ..goals import is_counter
 from ..ledger import Ledger
 from ..model import Metric, ModelVersion, Run
 from ..previews import Previews
-from .charts import Series, charted_note, figure_div, line_figure
+from .charts import TITLE_CHARS, Series, charted_note, figure_div, line_figure
 from .curves import chart_order, pair_curves, split_key
 from .lineage import Node
 from .page import Asset, Page, SearchEntry
@@ -301,6 +301,8 @@ class RenderBase:
             if not series:
                 continue
             title = " vs ".join(s.name for s in series)
+            if len(series) > 1 and len(title) > TITLE_CHARS:  # a phone shows ~45 characters; the legend names them
+                title = f"{split_key(series[0].name).quantity} on {len(series)} splits"
             y_title = split_key(series[0].name).quantity if len(series) > 1 else series[0].name
             charts.append(figure_div(line_figure(title, series, "step", y_title)))
             charted += len(series)

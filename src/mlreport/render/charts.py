@@ -160,6 +160,7 @@ def category_figure(
 # so the toolbar never covers it, even where it is always shown (touch screens, where plotly turns
 # "show on hover" into "always"; mlreport.css hides it again until the chart is tapped).
 TITLE_BAND = 56
+TITLE_CHARS = 48  # longer titles are cut (the whole text is in the legend or axis title)
 
 
 def plain(text: str) -> str:
@@ -171,6 +172,8 @@ def plain(text: str) -> str:
 
 def title_layout(text: str) -> dict[str, object]:
     """A chart title: left-aligned, just under the toolbar's band at the top (:data:`TITLE_BAND`)."""
+    if len(text) > TITLE_CHARS:
+        text = text[: TITLE_CHARS - 1] + "…"
     return {
         "text": plain(text),
         "font": {"size": 14},
