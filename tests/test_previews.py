@@ -362,3 +362,14 @@ def test_the_artifacts_config_block(tmp_path: Path) -> None:
         "mlreport.yml: artifacts.previews: expected true or false, found a string",
         "mlreport.yml: artifacts.max_site_bytes: expected a size such as 512MB, found 'lots'",
     ]
+
+
+def test_heatmap_labels_cannot_become_plotly_markup() -> None:
+    from mlreport.previews import Preview
+    from mlreport.render.previews import heatmap_figure
+
+    fig = heatmap_figure(Preview("<b>cm</b>.json", HEATMAP, labels=('<a href="x">a</a>', "b"), matrix=((1, 0), (0, 1))))
+    trace = fig["data"][0]
+    shown = json.dumps([trace["x"], trace["y"], trace["text"], fig["layout"]["title"]])
+    assert "<" not in shown and ">" not in shown  # only the hover template (ours) has tags
+    assert fig["data"][0]["x"] == ['‹a href="x"›a‹/a›', "b"]

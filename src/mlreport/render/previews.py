@@ -166,15 +166,22 @@ def _num_text(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:.4g}"
 
 
+def _plain(text: str) -> str:
+    """Text plotly draws as text: it reads a few tags in labels (``<a href>``, ``<b>``), so the
+    brackets of a store's label become look-alikes."""
+    return text.replace("<", "‹").replace(">", "›")
+
+
 def heatmap_figure(p: Preview) -> dict[str, Any]:
     """The plotly heatmap of a confusion matrix (rows actual, columns predicted)."""
     n = len(p.labels)
+    labels = [_plain(x) for x in p.labels]
     return {
         "data": [
             {
                 "type": "heatmap",
-                "x": list(p.labels),
-                "y": list(p.labels),
+                "x": labels,
+                "y": labels,
                 "z": [list(r) for r in p.matrix],
                 "text": [[_num_text(v) for v in r] for r in p.matrix],
                 "texttemplate": "%{text}" if n <= 20 else "",
@@ -183,7 +190,7 @@ def heatmap_figure(p: Preview) -> dict[str, Any]:
             }
         ],
         "layout": {
-            "title": {"text": p.path, "font": {"size": 14}},
+            "title": {"text": _plain(p.path), "font": {"size": 14}},
             "height": max(300, min(700, 80 + 28 * n)),
             "margin": {"l": 80, "r": 20, "t": 40, "b": 60},
             "xaxis": {"title": {"text": "predicted"}, "type": "category"},
