@@ -92,7 +92,7 @@ def test_images_load_from_the_site(page: object, served: tuple[str, str]) -> Non
     requested: list[str] = []
     page.on("response", lambda r: requested.append(r.url) if "/artifacts/" in r.url else None)  # type: ignore[attr-defined]
     page.goto(run_page)  # type: ignore[attr-defined]
-    images = page.locator("figure.mlreport-preview-image img")  # type: ignore[attr-defined]
+    images = page.locator("div.mlreport-preview-image img")  # type: ignore[attr-defined]
     assert images.count() == 3  # plots/loss.png (log_figure), plots/loss.svg, images/sample.png (log_image)
     for i in range(images.count()):
         img = images.nth(i)
@@ -105,11 +105,11 @@ def test_images_load_from_the_site(page: object, served: tuple[str, str]) -> Non
 
 def test_the_confusion_matrix_is_drawn_as_a_heatmap(page: object, served: tuple[str, str]) -> None:
     page.goto(served[1])  # type: ignore[attr-defined]
-    chart = page.locator("figure.mlreport-preview-heatmap div.mlreport-chart")  # type: ignore[attr-defined]
+    chart = page.locator("div.mlreport-preview-heatmap div.mlreport-chart")  # type: ignore[attr-defined]
     chart.scroll_into_view_if_needed()
-    page.wait_for_selector("figure.mlreport-preview-heatmap .main-svg")  # type: ignore[attr-defined]
-    assert page.locator("figure.mlreport-preview-heatmap .heatmaplayer .hm").count() == 1  # type: ignore[attr-defined]
-    labels = page.locator("figure.mlreport-preview-heatmap .xtick text").all_text_contents()  # type: ignore[attr-defined]
+    page.wait_for_selector("div.mlreport-preview-heatmap .main-svg")  # type: ignore[attr-defined]
+    assert page.locator("div.mlreport-preview-heatmap .heatmaplayer .hm").count() == 1  # type: ignore[attr-defined]
+    labels = page.locator("div.mlreport-preview-heatmap .xtick text").all_text_contents()  # type: ignore[attr-defined]
     assert labels == ["cat", "dog", "bird"]
 
 
@@ -140,7 +140,7 @@ def test_previews_fit_a_phone(browser: object, served: tuple[str, str]) -> None:
     pg = context.new_page()
     pg.goto(served[1])
     widest = pg.evaluate(
-        "Math.max(...[...document.querySelectorAll('figure.mlreport-preview, figure.mlreport-preview *')]"
+        "Math.max(...[...document.querySelectorAll('div.mlreport-preview, div.mlreport-preview *')]"
         ".map(e => e.getBoundingClientRect().right))"
     )
     context.close()
@@ -149,7 +149,7 @@ def test_previews_fit_a_phone(browser: object, served: tuple[str, str]) -> None:
 
 def test_download_links_serve_the_copies(page: object, served: tuple[str, str]) -> None:
     page.goto(served[1])  # type: ignore[attr-defined]
-    links = page.locator("figure.mlreport-preview a.mlreport-download")  # type: ignore[attr-defined]
+    links = page.locator("div.mlreport-preview a.mlreport-download")  # type: ignore[attr-defined]
     # Material's instant navigation may make links absolute: compare them resolved
     hrefs = [urljoin(served[1], links.nth(i).get_attribute("href")) for i in range(links.count())]
     assert served[1] + "artifacts/notes.txt" in hrefs and served[1] + "artifacts/eval/predictions.json" in hrefs

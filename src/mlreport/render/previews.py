@@ -86,23 +86,27 @@ def _download(here: str, p: Preview) -> Markup:
 def _caption(here: str, p: Preview) -> Markup:
     note = (Markup(' <span class="mlreport-preview-note">') + h(p.note) + Markup("</span>")) if p.note else Markup("")
     return (
-        Markup("<figcaption><code>")
+        Markup('<p class="mlreport-preview-caption"><code>')
         + h(p.path)
         + Markup("</code>")
         + note
         + _download(here, p)
-        + Markup("</figcaption>")
+        + Markup("</p>")
     )
 
 
 def _preview(here: str, a: Artifact, p: Preview, anchor: str) -> Markup:
-    start = Markup('<figure class="mlreport-preview mlreport-preview-') + h(p.kind) + Markup('" id="') + h(anchor)
+    # a div, not a <figure>: the theme centres figures, and text and tables read from the left
+    start = Markup('<div class="mlreport-preview mlreport-preview-') + h(p.kind) + Markup('" id="') + h(anchor)
     start += Markup('" data-search-exclude>')
     body: Markup
     if p.kind == IMAGE and p.url:
-        size = ""
+        size, scale = "", 1
         if p.width and p.height:
-            size = f' width="{int(p.width)}" height="{int(p.height)}"'
+            # a tiny image (a 16 px sample) is drawn larger, pixel for pixel; a large one fits
+            scale = max(1, 128 // max(p.width, p.height)) if max(p.width, p.height) < 128 else 1
+            size = f' width="{int(p.width) * scale}" height="{int(p.height) * scale}"'
+        style = "max-width: 100%; height: auto" + ("; image-rendering: pixelated" if scale > 1 else "")
         body = (
             Markup('<a href="')
             + h(rel_url(here, p.url))
@@ -110,12 +114,15 @@ def _preview(here: str, a: Artifact, p: Preview, anchor: str) -> Markup:
             + h(rel_url(here, p.url))
             + Markup('" alt="')
             + h(p.path)
-            + Markup(f'" loading="lazy" decoding="async"{size}></a>')
+            + Markup(f'" loading="lazy" decoding="async"{size} style="{style}"></a>')
         )
     elif p.kind == HTML and p.url:
         # sandbox="" : no scripts, no same-origin access, no forms, no popups, no top navigation
         body = (
-            Markup('<iframe class="mlreport-preview-frame" sandbox="" referrerpolicy="no-referrer" src="')
+            Markup(
+                '<iframe class="mlreport-preview-frame" sandbox="" referrerpolicy="no-referrer" '
+                'style="width: 100%; height: 24rem; border: 1px solid var(--md-default-fg-color--lightest)" src="'
+            )
             + h(rel_url(here, p.url))
             + Markup('" title="')
             + h(p.path)
@@ -132,7 +139,7 @@ def _preview(here: str, a: Artifact, p: Preview, anchor: str) -> Markup:
                 Markup("<details><summary>") + h(f"{p.text.count(chr(10)) + 1:,} lines") + Markup("</summary>") + body
             )
             body += Markup("</details>")
-    return start + body + _caption(here, p) + Markup("</figure>")
+    return start + _caption(here, p) + body + Markup("</div>")
 
 
 def paged_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Markup:
@@ -186,6 +193,7 @@ def heatmap_figure(p: Preview) -> dict[str, Any]:
                 "text": [[_num_text(v) for v in r] for r in p.matrix],
                 "texttemplate": "%{text}" if n <= 20 else "",
                 "colorscale": "Blues",
+                "reversescale": True,  # plotly's Blues runs dark to light: more is darker
                 "hovertemplate": "actual %{y}<br>predicted %{x}<br>%{z}<extra></extra>",
             }
         ],
