@@ -235,8 +235,10 @@ def parallel_figure(sweep: Sweep) -> dict[str, object]:
         "dimensions": dims,
         "line": {
             "color": values,
-            "colorscale": "Viridis",
-            "reversescale": sweep.goal == "min",  # the best runs yellow either way
+            # grey → blue → amber (the best run's star): every line readable on light and dark
+            # backgrounds (Viridis' dark purple vanished on Material's slate)
+            "colorscale": [[0, "#9e9e9e"], [0.5, "#42a5f5"], [1, "#f9a825"]],
+            "reversescale": sweep.goal == "min",  # the best runs amber either way
             "showscale": False,
         },
     }
