@@ -284,3 +284,24 @@ def test_note_images_become_links_and_unsafe_targets_lose_their_href() -> None:
     assert '<a href="./r.png">image</a>' not in str(x.note("![](./r.png)")) and 'href="./r.png"' in str(
         x.note("![](./r.png)")
     )
+
+
+def test_long_word_is_a_word_longer_than_the_limit() -> None:
+    n = t.LONG_WORD
+    assert t.long_word("x" * (n + 1)) and not t.long_word("x" * n)
+    assert not t.long_word(" ".join(["x" * (n // 2)] * 4))  # long text, short words
+    assert t.long_word("a " + "y" * (n + 1)) and not t.long_word("")
+
+
+def test_time_cell() -> None:
+    assert t.time_cell(None) == t.Cell("")
+    cell = t.time_cell(1795505125000)
+    assert cell.text == cell.csv == "2026-11-24 07:25 UTC" and cell.sort == 1795505125000
+    assert cell.html == Markup('<time class="mlr-time" datetime="2026-11-24T07:25:25Z">2026-11-24 07:25 UTC</time>')
+
+
+def test_table_data_add_without_records_calls_the_cell_with_none_for_each_row() -> None:
+    seen: list[object] = []
+    data = t.TableData(("A",), ((t.Cell("1"),), (t.Cell("2"),)))
+    added = data.add("B", lambda r: seen.append(r) or "b")
+    assert seen == [None, None] and [row[1].text for row in added.rows] == ["b", "b"]
