@@ -67,6 +67,9 @@ def browser(served: tuple[str, str]) -> Iterator[object]:
 def page(browser: object, served: tuple[str, str]) -> Iterator[object]:
     base = served[0]
     context = browser.new_context()  # type: ignore[attr-defined]
+    # the machine running the suite may be loaded (plotly.min.js is 4.8 MB): wait for elements,
+    # not for the load event, and give them time
+    context.set_default_timeout(120_000)
     pg = context.new_page()
     outside: list[str] = []
 
@@ -91,7 +94,7 @@ def test_images_load_from_the_site(page: object, served: tuple[str, str]) -> Non
     base, run_page = served
     requested: list[str] = []
     page.on("response", lambda r: requested.append(r.url) if "/artifacts/" in r.url else None)  # type: ignore[attr-defined]
-    page.goto(run_page)  # type: ignore[attr-defined]
+    page.goto(run_page, wait_until="domcontentloaded")  # type: ignore[attr-defined]
     images = page.locator("div.mlreport-preview-image img")  # type: ignore[attr-defined]
     assert images.count() == 3  # plots/loss.png (log_figure), plots/loss.svg, images/sample.png (log_image)
     for i in range(images.count()):
@@ -104,7 +107,7 @@ def test_images_load_from_the_site(page: object, served: tuple[str, str]) -> Non
 
 
 def test_the_confusion_matrix_is_drawn_as_a_heatmap(page: object, served: tuple[str, str]) -> None:
-    page.goto(served[1])  # type: ignore[attr-defined]
+    page.goto(served[1], wait_until="domcontentloaded")  # type: ignore[attr-defined]
     chart = page.locator("div.mlreport-preview-heatmap div.mlreport-chart")  # type: ignore[attr-defined]
     chart.scroll_into_view_if_needed()
     page.wait_for_selector("div.mlreport-preview-heatmap .main-svg")  # type: ignore[attr-defined]
@@ -114,7 +117,7 @@ def test_the_confusion_matrix_is_drawn_as_a_heatmap(page: object, served: tuple[
 
 
 def test_a_sandboxed_report_cannot_run_script(page: object, served: tuple[str, str]) -> None:
-    page.goto(served[1])  # type: ignore[attr-defined]
+    page.goto(served[1], wait_until="domcontentloaded")  # type: ignore[attr-defined]
     title = page.title()  # type: ignore[attr-defined]
     frame_el = page.locator('iframe[title="report/hostile.html"]')  # type: ignore[attr-defined]
     assert frame_el.get_attribute("sandbox") == ""
@@ -128,7 +131,7 @@ def test_a_sandboxed_report_cannot_run_script(page: object, served: tuple[str, s
 
 
 def test_the_report_copy_opened_directly_runs_no_script(page: object, served: tuple[str, str]) -> None:
-    page.goto(served[1] + "artifacts/report/hostile.html")  # type: ignore[attr-defined]
+    page.goto(served[1] + "artifacts/report/hostile.html", wait_until="domcontentloaded")  # type: ignore[attr-defined]
     page.wait_for_selector("#report")  # type: ignore[attr-defined]
     page.wait_for_timeout(300)  # type: ignore[attr-defined]
     assert page.title() == "Report"  # type: ignore[attr-defined]
@@ -137,8 +140,12 @@ def test_the_report_copy_opened_directly_runs_no_script(page: object, served: tu
 
 def test_previews_fit_a_phone(browser: object, served: tuple[str, str]) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    context.set_default_timeout(120_000)
     pg = context.new_page()
-    pg.goto(served[1])
+    pg.goto(served[1], wait_until="domcontentloaded")
+    chart = pg.locator("div.mlreport-preview-heatmap div.mlreport-chart")
+    chart.scroll_into_view_if_needed()
+    pg.wait_for_selector("div.mlreport-preview-heatmap .main-svg")  # the widest thing, once drawn
     widest = pg.evaluate(
         "Math.max(...[...document.querySelectorAll('div.mlreport-preview, div.mlreport-preview *')]"
         ".map(e => e.getBoundingClientRect().right))"
@@ -148,7 +155,7 @@ def test_previews_fit_a_phone(browser: object, served: tuple[str, str]) -> None:
 
 
 def test_download_links_serve_the_copies(page: object, served: tuple[str, str]) -> None:
-    page.goto(served[1])  # type: ignore[attr-defined]
+    page.goto(served[1], wait_until="domcontentloaded")  # type: ignore[attr-defined]
     links = page.locator("div.mlreport-preview a.mlreport-download")  # type: ignore[attr-defined]
     # Material's instant navigation may make links absolute: compare them resolved
     hrefs = [urljoin(served[1], links.nth(i).get_attribute("href")) for i in range(links.count())]

@@ -237,8 +237,26 @@ def test_hostile_artifacts_are_bounded_and_named(hostile: Path) -> None:
     assert rows.url is None and "not copied" in (rows.note or "")
     assert rows.note is not None and rows.note.startswith("shows the first 500 rows")
 
-    # the link out of the store: never read (the crawl's listing leaves it out, or the read is refused)
-    assert "hostile/plot.png" not in shown or shown["hostile/plot.png"].url is None
+    # the link out of the store: the crawl leaves it out and says why; nothing of it is copied
+    assert "hostile/plot.png" not in shown
+    assert any(
+        p.origin.path.endswith("hostile/plot.png") and "leads outside the store" in p.reason for p in catalog.problems
+    )
+    assert not any(b"root:" in data for data in previews.files.values())
+
+
+def test_a_file_swapped_for_a_link_after_the_crawl_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "mlruns"
+    shutil.copytree(MLFLOW, root)
+    catalog = read_catalog(_config(root))
+    target = _run_dir(root) / "artifacts" / "notes.txt"
+    target.unlink()
+    os.symlink("/etc/passwd", target)  # between the crawl and the previews
+    previews = collect_previews(catalog, _config(root))
+    shown = _by_path(catalog, previews)
+    assert shown["notes.txt"].kind is None and shown["notes.txt"].url is None
+    (problem,) = [p for p in previews.problems if p.origin.path.endswith("notes.txt")]
+    assert problem.reason == "artifact not previewed: a symbolic link that leads outside the store (to /etc/passwd)"
     assert not any(b"root:" in data for data in previews.files.values())
 
 
@@ -373,3 +391,21 @@ def test_heatmap_labels_cannot_become_plotly_markup() -> None:
     shown = json.dumps([trace["x"], trace["y"], trace["text"], fig["layout"]["title"]])
     assert "<" not in shown and ">" not in shown  # only the hover template (ours) has tags
     assert fig["data"][0]["x"] == ['‹a href="x"›a‹/a›', "b"]
+
+
+def test_previews_stop_at_a_bound_per_record_and_the_page_says_so(tmp_path: Path) -> None:
+    from mlreport.previews import MAX_PER_OWNER
+    from mlreport.render.previews import artifacts_block
+
+    root = tmp_path / "mlruns"
+    shutil.copytree(MLFLOW, root)
+    many = _run_dir(root) / "artifacts" / "many"
+    many.mkdir()
+    for i in range(MAX_PER_OWNER + 5):
+        (many / f"n{i:03d}.txt").write_text(f"{i}\n")
+    catalog, previews = _previews(root)
+    run = next(r for r in catalog.runs if len(r.artifacts) > MAX_PER_OWNER)
+    made = [a for a in run.artifacts if previews.get(run.origin.store, a) is not None]
+    assert len(made) == MAX_PER_OWNER and len(run.artifacts) == MAX_PER_OWNER + 13
+    html = str(artifacts_block(run.artifacts, "runs/x/", run.origin.store, previews))
+    assert f"13 more files listed without a preview (previews are made for the first {MAX_PER_OWNER}" in html

@@ -15,7 +15,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..model import Artifact, LoggedModel
-from ..previews import HEATMAP, HTML, IMAGE, TABLE, TEXT, Preview, Previews
+from ..previews import HEATMAP, HTML, IMAGE, MAX_PER_OWNER, TABLE, TEXT, Preview, Previews
 from .charts import figure_div
 from .tables import Cell, html_table, num
 from .text import fmt_size, h, rel_url
@@ -55,6 +55,14 @@ def artifacts_block(
         out.append(
             Markup('<p class="mlreport-preview-skipped">')
             + h(f"{n} file{'s' if n != 1 else ''} not copied into the site; the Preview column says why.")
+            + Markup("</p>")
+        )
+    unread = sum(1 for a, p in found if p is None and a.location is not None)
+    if previews is not None and previews.by_location and unread:
+        out.append(
+            Markup('<p class="mlreport-preview-skipped">')
+            + h(f"{unread:,} more file{'s' if unread != 1 else ''} listed without a preview ")
+            + h(f"(previews are made for the first {MAX_PER_OWNER} files of a run or model).")
             + Markup("</p>")
         )
     for a, p in shown:
