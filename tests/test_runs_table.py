@@ -500,3 +500,22 @@ def test_the_script_never_writes_markup() -> None:
     source = JS.read_text(encoding="utf-8")
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in source, sink
+
+
+def test_a_child_runs_goal_is_an_input_of_its_parents_page() -> None:
+    """The child-runs table shows and sorts by its metrics' goals: a goal that only a child's
+    metric has must change the parent page's digest, or an incremental build keeps a stale table."""
+    from mlreport.engine.deps import PageInputs
+    from mlreport.model import Goal, MetricGoal
+
+    parent = _run(1, params={"metric": "score_x"})
+    children = [_run(i, parent_key=parent.key, metrics={"score_x": i / 10}) for i in range(2, 5)]
+
+    def digest(goals: dict[str, MetricGoal]) -> str:
+        catalog = make_catalog(
+            experiments=[Experiment("e1", "1", "exp", ORIGIN)], runs=[parent, *children], declared_goals=goals
+        )
+        return PageInputs(SiteRenderer(catalog, Config()), "g").digest(("run", parent.key))
+
+    declared = {"score_x": MetricGoal("score_x", Goal.MIN, ORIGIN, "a child's manifest")}
+    assert digest({}) != digest(declared)

@@ -111,7 +111,9 @@ class PageInputs:
         for v in c.versions_by_run.get(run.key, ()):
             out += [self.rec(v), self.url(u.version, (v.model, v.version))]
         for key in c.children_by_run.get(run.key, ()):
-            out += [self.rec(c.run_by_key.get(key)), self.url(u.run, key)]
+            child = c.run_by_key.get(key)
+            out += [self.rec(child), self.url(u.run, key)]
+            out += self.goals(child.metrics) if child else []  # the child-runs table's ▲/▼ and sort
         out += self.goals(run.metrics)
         out.append(self.histories(run.key))
         out += self.best_histories(c.children_by_run.get(run.key, ()))  # charts: the best children's curves
