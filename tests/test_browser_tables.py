@@ -323,3 +323,14 @@ def test_a_failed_load_leaves_the_first_screen_and_says_why(browser: Any, seeds:
         assert "could not load runs.json" in pg.inner_text("div.mlr-runs p.mlr-rt-error")
     finally:
         context.close()
+
+
+def test_the_table_comes_up_after_instant_navigation(page: Any, served: str) -> None:
+    page.goto(served + "experiments/", wait_until="domcontentloaded")
+    page.click("table.mlreport-table a:text-is('sentiment-finetune')")
+    page.wait_for_url(served + "experiments/sentiment-finetune/")
+    page.wait_for_selector(READY)
+    assert len(_column(page, "run")) == 6
+    page.fill("input.mlr-rt-filter", "optimizer = adamw")
+    assert len(_column(page, "run")) == 5
+    assert "runs.q=optimizer" in page.url

@@ -519,3 +519,20 @@ def test_a_child_runs_goal_is_an_input_of_its_parents_page() -> None:
 
     declared = {"score_x": MetricGoal("score_x", Goal.MIN, ORIGIN, "a child's manifest")}
     assert digest({}) != digest(declared)
+
+
+def test_tables_are_byte_identical_whatever_the_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlreport.site import build_site
+
+    monkeypatch.chdir(tmp_path)
+    store = ROOT / "tests" / "data" / "mlflow" / "v3_file"
+    files = []
+    for jobs in (1, 2):
+        out = tmp_path / f"site-{jobs}"
+        build_site(Config(sources=(SourceConfig(str(store)),), output=str(out)), jobs=jobs)
+        files.append(
+            {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.suffix in (".json", ".csv")}
+        )
+    tables = [k for k in files[0] if k.endswith(("/runs.json", "/children.json", "/producers.json"))]
+    assert "runs/runs.json" in tables and len(tables) > 3
+    assert files[0] == files[1]
