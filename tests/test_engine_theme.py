@@ -13,6 +13,7 @@ from mlreport.catalog import read_catalog
 from mlreport.config import Config, SourceConfig
 from mlreport.engine.output import page_titles
 from mlreport.engine.theme import ThemeSpec, ThemeWrap
+from mlreport.previews import collect_previews
 from mlreport.render.page import Page
 from mlreport.render.pages import render_site
 from mlreport.site import build_site
@@ -62,7 +63,11 @@ def test_every_page_shape_gives_the_full_render(
     build_site(config, jobs=1)
     wrap = _wrap_for(tmp_path / ".site.mlreport")
     prefix = "reports" if embedded else None
-    pages = [p for p in render_site(read_catalog(config), config.with_overrides(prefix=prefix)) if isinstance(p, Page)]
+    catalog = read_catalog(config)
+    # the artifact previews the build read, so that the pages are the site's
+    previews = collect_previews(catalog, config, f"{prefix}/" if prefix else "")
+    rendered = render_site(catalog, config.with_overrides(prefix=prefix), previews=previews)
+    pages = [p for p in rendered if isinstance(p, Page)]
     assert len(pages) > 60
     for page in pages:
         assert wrap.wrap(page) == wrap.render(page).encode("utf-8"), page.url
@@ -94,3 +99,21 @@ def test_a_theme_that_prints_the_page_differently_falls_back_to_full_renders(tmp
         assert out == wrap.render(page).encode("utf-8")
         assert page.url.upper().encode() in out
     assert list(wrap._shapes.values()) == [None]
+
+
+@pytest.mark.parametrize("directory_urls", [True, False])
+def test_a_page_url_is_what_mkdocs_file_gives(tmp_path: Path, directory_urls: bool) -> None:
+    """The wrap computes a page's URL without a MkDocs File per page: it must be File's."""
+    from mkdocs.structure.files import File
+
+    work = tmp_path / "w"
+    (work / "docs").mkdir(parents=True)
+    (work / "docs" / "index.md").write_text("# Home\n")
+    (work / "mkdocs.yml").write_text(
+        f"site_name: t\ndocs_dir: docs\nsite_dir: site\nuse_directory_urls: {str(directory_urls).lower()}\n"
+    )
+    wrap = _wrap_for(work)
+    for url in ("runs/abc/", "models/fixture model/1/", "models/modèle-ß/@champion/", "a/b c/d%e/", "x/"):
+        page = Page(url, "t", "<p>x</p>")
+        expected = File(page.src_uri, str(work / "docs"), "site", directory_urls).url
+        assert wrap._url(page) == expected

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from ..catalog import Catalog
 from ..config import Config
+from ..previews import Previews
 from .base import PAGE_KINDS, RenderBase
 from .dataset_pages import DatasetPages
 from .home_pages import HomePages
@@ -90,9 +91,11 @@ class SiteRenderer(HomePages, ModelPages, VersionPages, RunPages, DatasetPages, 
         return out
 
 
-def render_site(catalog: Catalog, config: Config, templates_dir: str | None = None) -> list[Page | Asset]:
+def render_site(
+    catalog: Catalog, config: Config, templates_dir: str | None = None, previews: Previews | None = None
+) -> list[Page | Asset]:
     """Every page of the site (and its CSV files), in site order, rendered in this process."""
-    return SiteRenderer(catalog, config, templates_dir).render_all()
+    return SiteRenderer(catalog, config, templates_dir, previews=previews).render_all()
 
 
 def markdown_pages(items: Iterable[Page | Asset]) -> PageSet:
