@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ..render.page import Heading, Page
 
@@ -114,17 +115,19 @@ class ThemeWrap:
         self.template = self.env.get_template("main.html")
         self._docs = str(docs)
         self._shapes: dict[tuple[object, ...], _Shape | None] = {}
+        self._known = {f.src_uri for f in files}
+        self._directory_urls = bool(cfg.use_directory_urls)
 
     def wrap(self, page: Page) -> bytes:
         """The page's final HTML: its body in the theme's ``main.html``."""
-        if self.files.get_file_from_path(page.src_uri) is None:
-            key = _shape_key(page)
-            shape = self._shapes.get(key)
+        if page.src_uri not in self._known:
+            heads = page.headings()  # once: a 40 KB body's regex scan was a quarter of the wrap
+            key = _shape_key(page, heads)
             if key not in self._shapes:
                 self._shapes[key] = self._make_shape(page)
             shape = self._shapes[key]
             if shape is not None:
-                return shape.fill(page, self._url(page)).encode("utf-8", errors="xmlcharrefreplace")
+                return shape.fill(page, self._url(page), heads).encode("utf-8", errors="xmlcharrefreplace")
         return self.render(page).encode("utf-8", errors="xmlcharrefreplace")
 
     def render(self, page: Page) -> str:
@@ -155,9 +158,9 @@ class ThemeWrap:
                     mk.file.page = None
 
     def _url(self, page: Page) -> str:
-        from mkdocs.structure.files import File
-
-        return str(File(page.src_uri, self._docs, "site", bool(self.config.use_directory_urls)).url)
+        """What MkDocs' ``File(page.src_uri, …).url`` is, without making a File per page (an
+        ``index.md`` goes to ``index.html``; with directory URLs its URL is the folder)."""
+        return quote(page.url if self._directory_urls else page.dest)
 
     def _make_shape(self, page: Page) -> _Shape | None:
         """The theme's output for every page shaped like ``page`` (same depth, hidden features
@@ -205,8 +208,7 @@ _URL = "mlrurl7f3a9c"
 _H1TEXT = "mlrh1text7f3a9c"
 
 
-def _shape_key(page: Page) -> tuple[object, ...]:
-    heads = page.headings()
+def _shape_key(page: Page, heads: tuple[Heading, ...]) -> tuple[object, ...]:
     first = heads[0] if heads and heads[0].level == 1 else None
     return (
         page.url.rstrip("/").rpartition("/")[0],
@@ -244,8 +246,8 @@ class _Shape:
             return None  # a marker in a form this parser does not know (partly escaped, cut)
         return cls(parts, tuple("url" if s == marked_url else s for s in slots))
 
-    def fill(self, page: Page, url: str) -> str:
-        heads = page.headings()
+    def fill(self, page: Page, url: str, heads: tuple[Heading, ...] | None = None) -> str:
+        heads = page.headings() if heads is None else heads
         values = {
             "url": url,
             _TITLE: page.title,
