@@ -20,7 +20,7 @@ Nothing is asserted. The machine may be shared: CPU seconds are the steadier fig
 
 ``--families MLRUNS`` prints instead what one page of each family costs, in this process (CPU
 ms a page: render = the page builder and its template, wrap = the theme's ``main.html``, digest
-= its input digest, cache = encoding it for the page cache; and its bytes), rendering up to
+= its input digest, write = writing its files and keeping them in the page store; and its bytes), rendering up to
 ``--sample`` pages of each family: the figure that shows what a feature added to a family costs.
 
 ``--store`` builds an existing store instead of generating one (its size is only a label); it is
@@ -135,12 +135,10 @@ def show(size: str, f: dict[str, object]) -> None:
 
 def families(store: Path, sample: int) -> None:
     """CPU per page of each family, in this process (no pool, no MkDocs)."""
-    import pickle
-    import zlib
-
     from mlreport.catalog import read_catalog
     from mlreport.config import Config, SourceConfig
     from mlreport.engine.deps import PageInputs
+    from mlreport.engine.page_store import PageStore
     from mlreport.engine.theme import ThemeSpec, theme_for
     from mlreport.render.page import Page
     from mlreport.render.pages import PAGE_KINDS, SiteRenderer
@@ -156,32 +154,39 @@ def families(store: Path, sample: int) -> None:
     text = dump_yaml(standalone_config(config.title, None, "docs", "site"))
     wrap = theme_for(ThemeSpec(text, tempfile.gettempdir(), tuple(sorted(uris)), uris, 0))
     inputs = PageInputs(renderer, "bench")
+    scratch = Path(tempfile.mkdtemp(prefix="mlreport-bench-pages-"))
+    store = PageStore(scratch / "cache")
     by_family: dict[str, list[tuple[str, str]]] = {}
     for ref in renderer.refs():
         by_family.setdefault(ref[0], []).append(ref)
-    print(f"{'family':>13} | {'pages':>6} | {'render':>9} | {'wrap':>9} | {'digest':>9} | {'cache':>9} | size a page")
+    print(f"{'family':>13} | {'pages':>6} | {'render':>9} | {'wrap':>9} | {'digest':>9} | {'write':>9} | size a page")
     for family, refs in by_family.items():
         picked = refs[:: max(1, len(refs) // sample)][:sample]
-        cost = dict.fromkeys(("render", "wrap", "digest", "cache"), 0.0)
+        cost = dict.fromkeys(("render", "wrap", "digest", "write"), 0.0)
         size = 0
         for ref in picked:
             t = time.process_time()
             items = renderer.render_ref(ref)
             cost["render"] += time.process_time() - t
             t = time.process_time()
-            files = [wrap.wrap(i) for i in items if isinstance(i, Page)]
+            files = [(i.dest, wrap.wrap(i)) for i in items if isinstance(i, Page)]
             cost["wrap"] += time.process_time() - t
             t = time.process_time()
             inputs.digest(ref)
             cost["digest"] += time.process_time() - t
             t = time.process_time()
-            zlib.compress(pickle.dumps(files, 5), 1)
-            cost["cache"] += time.process_time() - t
-            size += sum(len(f) for f in files)
+            digest = f"{len(picked)}{ref[0]}{hash(ref[1]) & 0xFFFFFFFF:x}"
+            for rel, data in files:
+                (scratch / "site" / rel).parent.mkdir(parents=True, exist_ok=True)
+                (scratch / "site" / rel).write_bytes(data)
+            store.put(digest, scratch / "site", [rel for rel, _ in files])
+            cost["write"] += time.process_time() - t
+            size += sum(len(data) for _, data in files)
         n = len(picked) or 1
-        ms = " | ".join(f"{1000 * cost[k] / n:6.2f} ms" for k in ("render", "wrap", "digest", "cache"))
+        ms = " | ".join(f"{1000 * cost[k] / n:6.2f} ms" for k in ("render", "wrap", "digest", "write"))
         print(f"{family:>13} | {len(refs):>6} | {ms} | {size / n / 1024:6.1f} KB", flush=True)
     inputs.close()
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main() -> None:

@@ -29,9 +29,10 @@ from .config import Config
 from .engine.cache import BuildCache, Manifest, Snapshot, default_cache_dir, listing_fingerprint, site_listing
 from .engine.deps import PageInputs
 from .engine.output import page_titles, write_search_index, write_sitemap
+from .engine.page_store import PageStore
 from .engine.remote import portable, read_tree, theme_paths
 from .engine.theme import ThemeSpec
-from .engine.units import RenderContext, Rendered, prepare, render_page
+from .engine.units import RenderContext, prepare, render_page
 from .errors import UsageError
 from .executor import Executor
 from .previews import collect_previews
@@ -402,18 +403,21 @@ def build_site(
             timings["digests"] = time.perf_counter() - t4
             previous = cache.load_manifest()
             linkable = previous.site == str(site_dir) and site_dir.is_dir()
-            outputs: list[Rendered | None] = [None] * len(refs)
+            store = PageStore(cache.folder)
             todo: list[int] = []
-            linked = 0
+            linked = restored = 0
             for i, (ref, digest) in enumerate(zip(refs, digests, strict=True)):
                 old = previous.pages.get(_ref_key(ref))
-                if old is not None and old[0] == digest and linkable and _link_files(site_dir, staging, old[1]):
+                if old is None or old[0] != digest:
+                    todo.append(i)
+                elif linkable and _link_files(site_dir, staging, old[1]):
                     manifest.pages[_ref_key(ref)] = (digest, old[1], old[2])
+                    if not store.has(digest):  # a cache from before the store, or pruned by hand
+                        store.put(digest, staging, [rel for rel, _, _ in old[1]])
                     linked += 1
-                    continue
-                cached = cache.get_page(digest)
-                if cached is not None:
-                    outputs[i] = cached
+                elif store.restore(digest, staging, old[1]):
+                    manifest.pages[_ref_key(ref)] = (digest, old[1], old[2])
+                    restored += 1
                 else:
                     todo.append(i)
             if jobs is None and scheduler is None and len(todo) < SMALL_SITE:
@@ -424,19 +428,18 @@ def build_site(
                 # a cluster's workers may not have this machine's folders: the context carries them
                 shipped = portable(ctx) if scheduler and todo else ctx
                 units = ex.map(render_page, [refs[i] for i in todo], context=shipped)
+                # each page is written as it comes (in page order), so only the pages in flight
+                # are held in memory
                 for i, rendered in zip(todo, units, strict=True):
-                    cache.put_page(digests[i], rendered)
-                    outputs[i] = rendered
-            for i, out in enumerate(outputs):
-                if out is not None:
                     stats_of = []
-                    for rel, data in out.files:
+                    for rel, data in rendered.files:
                         target = staging / rel
                         target.parent.mkdir(parents=True, exist_ok=True)
                         target.write_bytes(data)
                         st = target.stat()
                         stats_of.append((rel, st.st_size, st.st_mtime_ns))
-                    manifest.pages[_ref_key(refs[i])] = (digests[i], tuple(stats_of), out.search)
+                    store.put(digests[i], staging, [rel for rel, _ in rendered.files])
+                    manifest.pages[_ref_key(refs[i])] = (digests[i], tuple(stats_of), rendered.search)
             entries = [e for ref in refs for e in manifest.pages[_ref_key(ref)][2]]
             urls = [
                 rel[: -len("index.html")]
@@ -444,13 +447,11 @@ def build_site(
                 for rel, _, _ in manifest.pages[_ref_key(ref)][1]
                 if rel.endswith("index.html")
             ]
-            log.info(
-                "pages: %d rendered, %d from the cache, %d unchanged", len(todo), len(refs) - len(todo) - linked, linked
-            )
+            log.info("pages: %d rendered, %d from the cache, %d unchanged", len(todo), restored, linked)
             timings["render"] = time.perf_counter() - t4
             search_bytes = write_search_index(staging, entries)
             write_sitemap(staging, str(mk.get("site_url") or "") or None, urls, epoch)
-            cache.keep_pages(digests)
+            store.keep(digests)
         atomic_replace(staging, site_dir)
         if engine:
             manifest.site = str(site_dir)
