@@ -410,7 +410,7 @@ def gcs_emulator(workdir: Path) -> Iterator[GcsServer]:
 # faults
 
 
-Fault = Callable[["Request"], "tuple[int, dict[str, str], bytes] | None"]
+Fault = Callable[["Request"], "tuple[int, dict[str, str], bytes | Iterator[bytes]] | None"]
 
 
 @dataclass(frozen=True)
@@ -433,7 +433,9 @@ class FaultProxy:
     """An HTTP proxy on loopback in front of a server; ``fault`` may answer a request itself.
 
     ``fault(request)`` returns ``None`` to forward the request, or ``(status, headers, body)``
-    to answer with that instead (a throttling 503, a 403 …). The proxy forwards the ``Host``
+    to answer with that instead (a throttling 503, a 403 …); a body that is an iterator of
+    bytes is streamed chunked, without a length, until it ends or the client hangs up
+    (``sent`` counts what was written: a server that sends more than it listed). The proxy forwards the ``Host``
     header unchanged, so SigV4 signatures made for the proxy's address still verify.
     """
 
@@ -445,6 +447,7 @@ class FaultProxy:
         self.fault = fault
         self.lock = threading.Lock()
         self.count = 0
+        self.sent = 0  # bytes of streamed answers written before the client hung up
         self.answered: list[Request] = []
         proxy = self
 
@@ -469,10 +472,25 @@ class FaultProxy:
                     self.send_response(status)
                     for k, v in headers.items():
                         self.send_header(k, v)
+                    if not isinstance(payload, bytes):  # a stream: chunked, for as long as it is read
+                        self.send_header("Transfer-Encoding", "chunked")
+                        self.end_headers()
+                        try:
+                            for chunk in payload:
+                                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                                with proxy.lock:
+                                    proxy.sent += len(chunk)
+                            self.wfile.write(b"0\r\n\r\n")
+                        except (BrokenPipeError, ConnectionResetError):
+                            self.close_connection = True  # the client hung up: what it cut off
+                        return
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     if self.command != "HEAD":
-                        self.wfile.write(payload)
+                        try:
+                            self.wfile.write(payload)
+                        except (BrokenPipeError, ConnectionResetError):
+                            self.close_connection = True
                     return
                 conn = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=30)
                 try:

@@ -470,3 +470,101 @@ def test_a_missing_extra_is_named(tmp_path: Path) -> None:
     assert done.stderr == (
         "mlreport: cannot open s3://bucket/mlruns: the 's3' filesystem needs s3fs; install mlreport[s3]\n"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# the per-file cap (max_file_size) against a bucket
+
+CAP = 100_000
+
+
+@pytest.fixture(scope="module")
+def capped(moto: S3Server, tmp_path_factory: pytest.TempPathFactory) -> tuple[S3Server, Path]:
+    """mlflow/v3_file with one param of 300 KB (over CAP), uploaded as fixtures/capped."""
+    import shutil
+
+    local = tmp_path_factory.mktemp("capped") / "capped"
+    shutil.copytree(DATA / "mlflow" / "v3_file", local)
+    run = next(p for p in (local / "mlruns").glob("*/*") if (p / "params").is_dir())
+    (run / "params" / "big").write_bytes(b"x" * 300_000)
+    upload(moto.admin_fs(), local.parent, "fixtures", ["capped"])
+    return moto, run
+
+
+def _problems(doc: str) -> list[str]:
+    return [f"{p['path']}: {p['reason']}" for p in json.loads(doc)["problems"]]
+
+
+def test_an_object_over_the_cap_is_refused_from_its_listed_size_without_a_get(capped: tuple[S3Server, Path]) -> None:
+    server, run = capped
+    big = f"{run.parent.name}/{run.name}/params/big"
+    seen: list[Request] = []
+    with FaultProxy(server.endpoint, lambda req: seen.append(req)) as proxy:  # type: ignore[arg-type,func-returns-value]
+        doc = catalog_json(
+            "s3://fixtures/capped/mlruns", server.storage_options(endpoint=proxy.endpoint), max_file_size=CAP
+        )
+    gets = [r.path for r in seen if r.method == "GET" and "list-type" not in r.query]
+    assert len(gets) > 50 and not any(p.endswith(big) for p in gets)
+    mine = [p for p in _problems(doc) if big in p]
+    assert len(mine) == 1 and "larger than the 100000 bytes limit per file" in mine[0], mine
+    assert "the server sent more" not in mine[0]  # refused from the listing, not from a GET
+    params = {r["id"]: r["params"] for r in json.loads(doc)["runs"]}
+    assert "big" not in params[run.name] and params[run.name]  # the run's other params are read
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct-gets", "through-s3fs"])
+def test_a_server_that_sends_more_than_it_listed_is_refused_at_the_cap(
+    capped: tuple[S3Server, Path], direct: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listing says a few bytes; the GET answers 5 MB with its true Content-Length: the
+    direct path refuses it from the header, the s3fs path from its length (s3fs reads it)."""
+    from mlreport import stores
+
+    if not direct:
+
+        async def no_direct(*args: object) -> None:
+            return None
+
+        monkeypatch.setattr(stores._S3Direct, "create", no_direct)
+    server, run = capped
+    lr = f"{run.parent.name}/{run.name}/params/"
+    victim = sorted(p.name for p in (run / "params").iterdir() if p.name != "big")[0]
+
+    def bloat(req: Request) -> tuple[int, dict[str, str], bytes] | None:
+        if req.method == "GET" and req.path.endswith(lr + victim):
+            return 200, {"Content-Type": "binary/octet-stream"}, b"0" * (5 << 20)
+        return None
+
+    with FaultProxy(server.endpoint, bloat) as proxy:
+        doc = catalog_json(
+            "s3://fixtures/capped/mlruns", server.storage_options(endpoint=proxy.endpoint), max_file_size=CAP
+        )
+    assert proxy.answered
+    mine = [p for p in _problems(doc) if p.startswith(lr + victim)]
+    assert len(mine) == 1 and "larger than the 100000 bytes limit" in mine[0] and "the server sent more" in mine[0], (
+        mine
+    )
+    params = {r["id"]: r["params"] for r in json.loads(doc)["runs"]}
+    assert victim not in params[run.name] and sum(map(len, params.values())) > 10  # the rest is read
+
+
+def test_an_endless_body_is_cut_off_at_the_cap(capped: tuple[S3Server, Path]) -> None:
+    """A GET answered with a chunked body that never ends (no length to refuse it by): the
+    direct path stops reading a little past the cap and hangs up; the crawl goes on."""
+    server, run = capped
+    path = f"{run.parent.name}/{run.name}/params/"
+    victim = sorted(p.name for p in (run / "params").iterdir() if p.name != "big")[0]
+
+    def endless(req: Request) -> tuple[int, dict[str, str], Iterator[bytes]] | None:
+        if req.method == "GET" and req.path.endswith(path + victim):
+            return 200, {"Content-Type": "binary/octet-stream"}, (b"0" * 65536 for _ in range(1 << 14))  # 1 GiB
+        return None
+
+    with FaultProxy(server.endpoint, endless) as proxy:  # type: ignore[arg-type]
+        doc = catalog_json(
+            "s3://fixtures/capped/mlruns", server.storage_options(endpoint=proxy.endpoint), max_file_size=CAP
+        )
+    mine = [p for p in _problems(doc) if p.startswith(path + victim)]
+    assert len(mine) == 1 and "larger than the 100000 bytes limit" in mine[0], mine
+    # what the kernel's socket buffers took before the client hung up, not the gigabyte
+    assert 0 < proxy.sent < 64 << 20, proxy.sent

@@ -36,7 +36,6 @@ import os
 import posixpath
 import random
 import re
-import shutil
 import stat
 import tempfile
 import threading
@@ -1173,7 +1172,7 @@ class FsspecStore(Store):
 
         async def head() -> bytes:
             data = await self._retrying(f"read {target}", lambda: self._call("cat_file", target, start=0, end=size))
-            return bytes(data)
+            return bytes(data[:size])  # a server may send more than the range it was asked for
 
         try:
             return bytes(self._run(head()))
@@ -1207,6 +1206,8 @@ class FsspecStore(Store):
         except FileNotFoundError as exc:
             return exc
         listing = self._listing
+        cap = self.max_file_size
+        size: int | None = None
         if listing is not None and not any(path == p or path.startswith(p + "/") for p in self._skipped if p):
             # The listing is the snapshot the crawl works on: what it does not hold is not asked
             # for (readers probe for optional files), except inside a prefix it could not list.
@@ -1216,18 +1217,23 @@ class FsspecStore(Store):
             if found == "dir":
                 return IsADirectoryError(errno.EISDIR, "is a directory")
             size = listing.size(path)
-            if size is not None and size > self.max_file_size:
-                return RefusedPath(_too_big(self.max_file_size), path)
+            if size is not None and size > cap:
+                return RefusedPath(_too_big(cap), path)  # from its listed size: no GET is sent
         try:
             direct = self._direct
             if direct is not None and direct.enabled:
                 try:
-                    return bytes(await self._retrying(f"read {target}", lambda: direct.cat(target)))
+                    return bytes(await self._retrying(f"read {target}", lambda: direct.cat(target, cap)))
                 except _Refused as exc:
-                    data = await self._retrying(f"read {target}", lambda: self._call("cat_file", target))
+                    data = await self._retrying(f"read {target}", lambda: self._capped_cat(target, size))
                     direct.disable(exc)
-                    return bytes(data)
-            return bytes(await self._retrying(f"read {target}", lambda: self._call("cat_file", target)))
+                    return self._under_cap(data, path)
+            data = await self._retrying(f"read {target}", lambda: self._capped_cat(target, size))
+            return self._under_cap(data, path)
+        except _TooLarge:
+            # over the cap by what the server sent: its Content-Length, or the bytes themselves
+            lied = "" if size is None else f" (listed as {_size_text(size)}; the server sent more)"
+            return RefusedPath(_too_big(cap) + lied, path)
         except _Unreachable:
             raise
         except FileNotFoundError:
@@ -1238,6 +1244,17 @@ class FsspecStore(Store):
             return IsADirectoryError(errno.EISDIR, "is a directory")
         except Exception as exc:  # noqa: BLE001 - a backend error for one object
             return OSError(errno.EIO, redact(_first_line(exc), self._secrets))
+
+    async def _capped_cat(self, target: str, size: int | None) -> bytes:
+        """An object through the backend library (s3fs when the direct path refused, gcsfs,
+        adlfs): a plain GET, whose length is checked after (:meth:`_under_cap`); the library
+        reads the body whole, so only the direct S3 path cuts a lying server off mid-body."""
+        return bytes(await self._call("cat_file", target))
+
+    def _under_cap(self, data: bytes, path: str) -> bytes:
+        if len(data) > self.max_file_size:
+            raise _TooLarge(None)
+        return data
 
     @contextlib.contextmanager
     def local_copy(self, path: str) -> Iterator[Path]:
@@ -1251,9 +1268,19 @@ class FsspecStore(Store):
             target = Path(self._tmp.name) / f"{len(self._copies)}-{posixpath.basename(path)}"
             source = self._abs(path)
 
+            cap = self.max_file_size
+            listed = self._listing.size(path.strip("/")) if self._listing is not None else None
+            if listed is not None and listed > cap:
+                raise RefusedPath(_too_big(cap), path)  # from its listed size: nothing is fetched
+
             def download() -> None:
                 with self._fs.open(source, "rb") as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 8 << 20)
+                    got = 0
+                    while chunk := src.read(8 << 20):
+                        got += len(chunk)
+                        if got > cap:  # the server reports one size and sends more
+                            raise RefusedPath(_too_big(cap), path)
+                        dst.write(chunk)
 
             try:
                 _retry(download)
@@ -1274,6 +1301,18 @@ class FsspecStore(Store):
 
 class _Refused(Exception):
     """The direct path got an answer it does not handle; the request is retried through s3fs."""
+
+
+class _TooLarge(Exception):
+    """An object's body is over the per-file cap (its ``Content-Length``, or None: it ran past)."""
+
+    def __init__(self, length: int | None) -> None:
+        super().__init__(length)
+        self.length = length
+
+
+#: A listing page is a few hundred KB; a body past this is not a listing page.
+_MAX_LISTING = 64 << 20
 
 
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -1363,7 +1402,10 @@ class _S3Direct:
             self.enabled = False
             log.debug("direct S3 requests turned off (%s); using s3fs", type(why).__name__)
 
-    async def _get(self, path: str, query: Mapping[str, str] | None = None) -> bytes:
+    async def _get(self, path: str, query: Mapping[str, str] | None = None, limit: int = _MAX_LISTING) -> bytes:
+        """The body of a GET, at most ``limit`` bytes: a larger ``Content-Length`` is refused
+        before the body is read, and a body that runs past it (sent without a length, or a
+        server that says one size and sends another) is cut off there (:class:`_TooLarge`)."""
         import yarl
 
         b = self._b
@@ -1374,10 +1416,21 @@ class _S3Direct:
         query_part = f"?{canonical_query}" if canonical_query else ""
         url = yarl.URL(f"{b.scheme}://{b.netloc}{path}{query_part}", encoded=True)
         async with self._session.get(url, headers=headers, allow_redirects=False) as response:
-            body = await response.read()
             status = response.status
+            if status == 200 and response.content_length is not None and response.content_length > limit:
+                response.close()  # the connection is dropped, not drained
+                raise _TooLarge(response.content_length)
+            chunks: list[bytes] = []
+            got = 0
+            async for chunk in response.content.iter_chunked(1 << 16):
+                got += len(chunk)
+                if got > limit:
+                    response.close()
+                    raise _TooLarge(None)
+                chunks.append(chunk)
+            body = b"".join(chunks)
         if status == 200:
-            return bytes(body)
+            return body
         code, message = _s3_error(body)
         text = f"{status} {code}: {message}" if code else f"HTTP {status}"
         if status == 404:
@@ -1392,8 +1445,8 @@ class _S3Direct:
             raise _Refused(f"another bucket: {bucket}")
         return key
 
-    async def cat(self, target: str) -> bytes:
-        return await self._get(self._b.key_base + quote(self._key(target), safe="/~"))
+    async def cat(self, target: str, limit: int) -> bytes:
+        return await self._get(self._b.key_base + quote(self._key(target), safe="/~"), limit=limit)
 
     async def _list(self, target: str, delimiter: bool) -> tuple[list[str], list[tuple[str, int | None]]]:
         """Keys (relative to ``target``/) and, with a delimiter, sub-prefixes, every page."""
