@@ -33,6 +33,7 @@ GARBAGE = b"\x00\xff\xfe{[: ,\n\t- ]}\x80"
 ROOT_MOVES = {
     ("dvc/live_dvcyaml", "dvclive/metrics.json"),  # without it, dvclive/ (with its dvc.yaml) is the store
     ("dvc/nested", "dvclive/metrics.json"),  # without it, fold_0/ and fold_1/ are two stores
+    ("artifacts/dvclive", "dvclive/metrics.json"),  # the same detection, in the previews' fixture
 }
 LINE_KINDS = ("tfevents", "wandb", "sqlite", "jsonl", "table", "mlflow-metric")
 
