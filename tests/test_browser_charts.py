@@ -163,17 +163,18 @@ def test_a_sweep_draws_parallel_coordinates_with_an_axis_per_param(tab: Tab, emb
     _drawn(tab.page)
     charts = tab.page.locator("div.mlreport-chart")
     parallel = charts.nth(0)
-    # 9 params vary across the churn runs, then the metric: 10 axes
-    assert parallel.locator(".parcoords g.y-axis").count() == 10
+    # the sweep is judged by val_auc (the sweep parent's objective param, catalog.key_metrics): 7
+    # params vary across the 10 runs that log it, then the metric: 8 axes
+    assert parallel.locator(".parcoords g.y-axis").count() == 8
     labels = parallel.locator(".parcoords .axis-heading text").all_text_contents()
-    assert labels[-1].startswith("val_logloss") and "learning_rate" in labels
+    assert labels[-1].startswith("val_auc") and "learning_rate" in labels
     assert parallel.locator("canvas").count() >= 1  # the lines themselves
     best = tab.page.locator("p.mlreport-sweep-best")
-    assert "trial-05" in best.inner_text() and "lower is better" in best.inner_text()
+    assert "retrain-2026-10" in best.inner_text() and "higher is better" in best.inner_text()
     # the scatter: every run a point, the best one a separate star trace; the dropdown switches params
     scatter = charts.nth(1)
     points = scatter.locator(".scatterlayer .trace").nth(0).locator("path.point").count()
-    assert points == 11 and scatter.locator(".scatterlayer .trace").nth(1).locator("path.point").count() == 1
+    assert points == 10 and scatter.locator(".scatterlayer .trace").nth(1).locator("path.point").count() == 1
     assert scatter.locator(".updatemenu-header-group").count() == 1
     x_title = scatter.locator(".xtitle")
     assert x_title.text_content() == "colsample_bytree"

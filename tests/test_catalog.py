@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -143,6 +144,29 @@ def test_a_declared_goal_ranks_a_metric_first_among_equals() -> None:
     declared = {"zeta": MetricGoal("zeta", Goal.MAX, ORIGIN)}
     assert key_metrics(make_catalog(declared_goals=declared), runs, limit=1) == ["zeta"]
     assert key_metrics(make_catalog(), runs, limit=1) == ["alpha"]
+
+
+def test_the_metric_runs_say_they_optimise_is_the_first_key_metric() -> None:
+    # a sweep parent names its objective (Optuna's metric, HF's metric_for_best_model ...): its
+    # children and the experiment lead with it, so tables, sweeps, best runs and model pages agree
+    parent = replace(_run("parent", "auc", "val_logloss", "train_logloss"), params={"metric": "auc"})
+    children = [
+        replace(_run(f"c{i}", "val_auc", "val_logloss", "train_logloss", "accuracy", "auc"), parent_key="parent")
+        for i in range(3)
+    ]
+    catalog = make_catalog(runs=[parent, *children])
+    assert key_metrics(catalog, children)[0] == "auc"  # the parent speaks for its children
+    assert key_metrics(catalog, [parent, *children])[0] == "auc"
+    plain = [replace(c, parent_key=None) for c in children]
+    # no objective: the most common, evaluation metrics first, then by name
+    assert key_metrics(make_catalog(runs=plain), plain) == ["val_auc", "val_logloss", "accuracy", "auc"]
+    # the objective comes on top of the limit's most common others; HF prefixes eval_
+    hf = [replace(_run("h", "eval_accuracy", "eval_loss", "loss"), params={"metric_for_best_model": "accuracy"})]
+    assert key_metrics(make_catalog(runs=hf), hf, limit=1) == ["eval_accuracy", "eval_loss"]
+    # a value that names no logged metric (LightGBM's objective=binary) is ignored; config wins
+    lgbm = [replace(_run("l", "auc", "logloss"), params={"objective": "binary"})]
+    assert key_metrics(make_catalog(runs=lgbm), lgbm) == ["auc", "logloss"]
+    assert key_metrics(catalog, children, configured=("accuracy",)) == ["accuracy"]
 
 
 # -- identity ------------------------------------------------------------------------------------

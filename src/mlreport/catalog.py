@@ -335,8 +335,50 @@ def same_content_links(datasets: Sequence[Dataset]) -> dict[str, tuple[str, ...]
 # key metrics
 
 
-def key_metrics(catalog: Catalog, runs: Sequence[Run], configured: Sequence[str] = (), limit: int = 4) -> list[str]:
-    """The metrics worth a column: the configured ones that exist, else the most common ones.
+#: params whose value names the metric a run optimises: Optuna/Ray Tune/hyperopt sweeps
+#: (``metric``, ``objective``), Hugging Face ``metric_for_best_model``, Keras/Lightning
+#: checkpoint ``monitor``. The metric they name is the first key metric, so the runs table's
+#: first column and default sort, the sweep's judge, the best-runs chart and the model pages
+#: all name the same metric.
+OBJECTIVE_PARAMS = (
+    "metric",
+    "metric_name",
+    "objective",
+    "objective_metric",
+    "target_metric",
+    "optimize_metric",
+    "metric_for_best_model",
+    "monitor",
+)
+
+
+def primary_metrics(runs: Sequence[Run], present: Mapping[str, int]) -> list[str]:
+    """The metrics that runs say they optimise (see :data:`OBJECTIVE_PARAMS`), most named first,
+    among those the runs have (``accuracy`` also finds ``eval_accuracy``, as the Hugging Face
+    Trainer prefixes it)."""
+    named: Counter[str] = Counter()
+    for r in runs:
+        for p in OBJECTIVE_PARAMS:
+            value = r.params.get(p)
+            if not value:
+                continue
+            for candidate in (value, f"eval_{value}"):
+                if candidate in present:
+                    named[candidate] += 1
+                    break
+    return [k for k, _ in sorted(named.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def key_metrics(
+    catalog: Catalog,
+    runs: Sequence[Run],
+    configured: Sequence[str] = (),
+    limit: int = 4,
+    context: Sequence[Run] = (),
+) -> list[str]:
+    """The metrics worth a column: the configured ones that exist, else the ones the runs (or
+    their parent runs, or ``context``: a sweep parent speaks for its children) say they optimise,
+    then the ``limit`` most common others.
 
     Runtime, throughput, memory and progress counters (:func:`mlreport.goals.is_counter`) are
     never chosen unless configured, nor are metrics only some runs have when others are common.
@@ -352,13 +394,22 @@ def key_metrics(catalog: Catalog, runs: Sequence[Run], configured: Sequence[str]
         if chosen:
             return chosen
 
+    speakers: dict[str, Run] = {r.key: r for r in context}
+    for run in runs:
+        speakers.setdefault(run.key, run)
+        parent = catalog.run_by_key.get(run.parent_key) if run.parent_key else None
+        if parent is not None:
+            speakers.setdefault(parent.key, parent)
+    primary = primary_metrics([speakers[k] for k in sorted(speakers)], counts)
+
     def rank(key: str) -> tuple[int, int, int, str]:
         lowered = key.lower()
         evaluation = any(t in lowered for t in ("val", "eval", "test"))
         declared = key in catalog.declared_goals or key in catalog.metric_goals
         return (-counts[key], 0 if declared else 1, 0 if evaluation else 1, key)
 
-    return sorted((k for k in counts if not is_counter(k)), key=rank)[:limit]
+    rest = sorted((k for k in counts if not is_counter(k) and k not in primary), key=rank)
+    return primary + rest[:limit]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from ..catalog import Catalog, key_metrics
+from ..catalog import OBJECTIVE_PARAMS, Catalog, key_metrics, primary_metrics
 from ..model import Run
 from .text import fmt_duration, fmt_number, fmt_time, h, short_name
 
@@ -34,20 +34,6 @@ STATIC_ROWS = 20
 DEFAULT_PARAMS = 8
 #: longest param or tag value in the JSON and the HTML table (the run page and the CSV have it all)
 MAX_TEXT = 500
-#: params whose value names the metric a run optimises: Optuna/Ray Tune/hyperopt sweeps
-#: (``metric``, ``objective``), Hugging Face ``metric_for_best_model``, Keras/Lightning
-#: checkpoint ``monitor``. The metric they name is the table's primary metric (first column,
-#: default sort), ahead of the most common metrics.
-OBJECTIVE_PARAMS = (
-    "metric",
-    "metric_name",
-    "objective",
-    "objective_metric",
-    "target_metric",
-    "optimize_metric",
-    "metric_for_best_model",
-    "monitor",
-)
 FORMAT = 1
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -145,23 +131,6 @@ class RunsFrame:
         return fmt_number(value)
 
 
-def primary_metrics(runs: Sequence[Run], present: Mapping[str, int]) -> list[str]:
-    """The metrics that runs say they optimise (see :data:`OBJECTIVE_PARAMS`), most named first,
-    among those the table's runs have (``accuracy`` also finds ``eval_accuracy``, as the
-    Hugging Face Trainer prefixes it)."""
-    named: Counter[str] = Counter()
-    for r in runs:
-        for p in OBJECTIVE_PARAMS:
-            value = r.params.get(p)
-            if not value:
-                continue
-            for candidate in (value, f"eval_{value}"):
-                if candidate in present:
-                    named[candidate] += 1
-                    break
-    return [k for k, _ in sorted(named.items(), key=lambda kv: (-kv[1], kv[0]))]
-
-
 def runs_frame(
     catalog: Catalog,
     runs: Sequence[Run],
@@ -204,8 +173,8 @@ def runs_frame(
     if configured_present:
         metrics = configured_present
     else:
-        metrics = primary_metrics([*context, *runs], metric_count)
-        metrics += [k for k in key_metrics(catalog, runs) if k not in metrics]
+        # the same first metric as the sweep, the best-runs chart and the model pages
+        metrics = key_metrics(catalog, runs, context=context)
     varying = [k for k, vals in sorted(param_values.items()) if len(vals) > 1][:DEFAULT_PARAMS]
     default = (
         [c.id for c in columns if c.kind == "attribute" and c.id != "run_id"]
