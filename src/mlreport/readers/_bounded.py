@@ -129,6 +129,10 @@ def load_yaml(
         value = yaml.load(text, Loader=loader or _YamlLoader)  # noqa: S506 - a safe loader
     except RecursionError:
         raise BoundedError(f"YAML nested deeper than {max_depth} levels") from None
+    except yaml.YAMLError as exc:
+        if _is_nesting_limit(exc):
+            raise BoundedError(f"YAML nested deeper than {max_depth} levels") from None
+        raise
     except ValueError as exc:  # a huge integer: int-string limit
         raise BoundedError(f"YAML value out of range: {str(exc)[:80]}") from None
     if isinstance(value, (dict, list)):
@@ -159,8 +163,17 @@ def _check_yaml_nesting(text: str | bytes, max_depth: int) -> None:
                     raise BoundedError(f"YAML nested deeper than {max_depth} levels")
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
-    except yaml.YAMLError:
-        pass  # the load that follows raises it with its position
+    except yaml.YAMLError as exc:
+        if _is_nesting_limit(exc):
+            raise BoundedError(f"YAML nested deeper than {max_depth} levels") from None
+        # any other error: the load that follows raises it with its position
+
+
+def _is_nesting_limit(exc: yaml.YAMLError) -> bool:
+    # PyYAML 6.0.4's scanner has a nesting limit of its own (1,000 flow levels), reached while it
+    # looks ahead, before the parser gives the events counted above: the same refusal, said as
+    # BoundedError whatever the installed PyYAML
+    return "maximum nesting depth" in str(getattr(exc, "problem", None) or exc)
 
 
 def _check_expansion(value: Any, max_nodes: int, max_depth: int) -> None:
