@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..model import (
+    AliasMove,
     Dataset,
     Experiment,
     LoggedModel,
@@ -33,6 +34,7 @@ from ..model import (
     RegisteredModel,
     Run,
     Skipped,
+    Trace,
 )
 from ..stores import Store, open_store
 from . import Reader, ReadOptions, reader_traits
@@ -100,7 +102,7 @@ def check_reader(reader: Reader, store_dir: str | Path, history: bool = True) ->
         elif isinstance(rec, ModelVersion):
             assert (rec.model, rec.version) not in versions, f"{name}: version {rec.model} {rec.version} twice"
             versions.add((rec.model, rec.version))
-        elif not isinstance(rec, (RegisteredModel, MetricGoal, Skipped, Problem)):
+        elif not isinstance(rec, (RegisteredModel, MetricGoal, Skipped, Problem, AliasMove, Trace)):
             raise AssertionError(f"{name}: yielded {type(rec).__name__}, which is not a catalog record")
         counts[type(rec).__name__] += 1
     for rec in first:
