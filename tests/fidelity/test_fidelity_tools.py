@@ -14,6 +14,7 @@ import json
 import math
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,20 +36,28 @@ def python_for(tool: str) -> str:
     python = os.environ.get(f"MLREPORT_FIDELITY_PYTHON_{tool.upper()}") or os.environ.get("MLREPORT_FIDELITY_PYTHON")
     if not python:
         pytest.skip("MLREPORT_FIDELITY_PYTHON (a Python with the writing tools) not set")
-    check = subprocess.run([python, str(HERE / "dump_tools.py"), tool, "--check"], capture_output=True, text=True)
+    with tempfile.TemporaryDirectory() as cwd:
+        check = subprocess.run(
+            [python, str(HERE / "dump_tools.py"), tool, "--check"], capture_output=True, text=True, cwd=cwd
+        )
     if check.returncode != 0:
         pytest.skip(f"{tool} does not import in {python}: {check.stderr.strip().splitlines()[-1:]}")
     return python
 
 
 def dump(tool: str, path: Path) -> dict[str, Any]:
-    out = subprocess.run(
-        [python_for(tool), str(HERE / "dump_tools.py"), tool, str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
+    # run in an empty folder: a tool that finds mlflow installed (transformers' callbacks) may
+    # open MLflow's default store, ./mlflow.db, in the working directory (one was committed once)
+    python = python_for(tool)
+    with tempfile.TemporaryDirectory() as cwd:
+        out = subprocess.run(
+            [python, str(HERE / "dump_tools.py"), tool, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+            cwd=cwd,
+        )
     result: dict[str, Any] = json.loads(out.stdout)
     return result
 
