@@ -9,7 +9,8 @@ series back when a page needs it.
 The file is three packed arrays per series (steps ``q``, timestamps ``q``, values ``d``, native
 byte order: the file never leaves the machine that wrote it). A :class:`HistoryFile` pickles as
 its path and the number of bytes written, so that a process pool can read the same file; a Dask
-worker on another machine cannot (see docs/formats.md).
+worker on another machine gets the histories' bytes with its context instead
+(:func:`mlreport.engine.remote.portable`).
 """
 
 from __future__ import annotations

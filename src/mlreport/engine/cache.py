@@ -29,7 +29,6 @@ import os
 import pickle
 import shutil
 import sqlite3
-import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +37,6 @@ from typing import Any
 from ..catalog import Catalog
 from ..history_store import HistoryFile
 from ..readers._units import dumps, loads, records_in
-from .units import Rendered
 
 log = logging.getLogger("mlreport.engine.cache")
 
@@ -373,39 +371,6 @@ class BuildCache:
             f.write(FORMAT)
             pickle.dump(saved, f, protocol=5)
         tmp.replace(folder / f"{key}.pickle")
-
-    # -- pages -------------------------------------------------------------------------------
-
-    def _page_path(self, digest: str) -> Path:
-        return self.folder / "pages" / digest[:2] / f"{digest}.z"
-
-    def get_page(self, digest: str) -> Rendered | None:
-        try:
-            data = self._page_path(digest).read_bytes()
-            rendered = pickle.loads(zlib.decompress(data))
-        except (OSError, zlib.error, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
-            return None
-        return rendered if isinstance(rendered, Rendered) else None
-
-    def put_page(self, digest: str, rendered: Rendered) -> None:
-        path = self._page_path(digest)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(zlib.compress(pickle.dumps(rendered, 5), 1))
-        tmp.replace(path)
-
-    def keep_pages(self, digests: Iterable[str]) -> None:
-        """Remove the cached pages no longer used (the cache stays the size of one site)."""
-        keep = set(digests)
-        root = self.folder / "pages"
-        if not root.is_dir():
-            return
-        for sub in os.scandir(root):
-            if not sub.is_dir():
-                continue
-            for e in os.scandir(sub.path):
-                if e.name.endswith(".z") and e.name[:-2] not in keep:
-                    os.unlink(e.path)
 
     # -- the manifest ------------------------------------------------------------------------
 
