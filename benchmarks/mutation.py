@@ -12,6 +12,13 @@ to measure the tests that existed before a change ("before") against the current
 ("after"), in the same run of this script. ``--survivors FILE`` writes each surviving mutant
 (module, line, operator and its diff) so that a test can be written for it; ``--jobs N`` scores
 N modules at once (each in its own scratch copy).
+
+``--keep DIR`` keeps each module's scratch copy and cosmic-ray session in ``DIR/<module>/``;
+``--rescore DIR`` then runs only that session's survivors again, against the current tests copied
+over the kept sources (a mutant killed before stays killed: tests are only ever added), and prints
+the score before and after. The current tests must pass on the kept sources first (checked), so
+the "after" figure is the new tests' and not a changed module's. This is how "before and after"
+is measured without scoring every mutant twice.
 """
 
 from __future__ import annotations
@@ -61,17 +68,32 @@ name = "local"
 """
 
 
-def score(cosmic_ray: str, module: str, tests: str) -> tuple[int, int, float, list[str], int]:
-    work = Path(tempfile.mkdtemp(prefix="mlreport-mutation-"))
+def score(
+    cosmic_ray: str, module: str, tests: str, keep: Path | None = None, rescore: Path | None = None
+) -> tuple[int, int, float, list[str], int]:
+    kept = (keep or rescore) / module.replace("/", "_") if (keep or rescore) else None
+    work = kept or Path(tempfile.mkdtemp(prefix="mlreport-mutation-"))
     try:
-        for name in ("src", "tests", "pyproject.toml"):
-            src = ROOT / name
-            (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
+        if rescore is None:
+            work.mkdir(parents=True, exist_ok=True)
+            for name in ("src", "tests", "pyproject.toml"):
+                src = ROOT / name
+                (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
+        else:
+            shutil.rmtree(work / "tests")
+            shutil.copytree(ROOT / "tests", work / "tests")
         (work / "cr.toml").write_text(CONFIG.format(module=module, python=sys.executable, tests=tests))
         # no plugin autoload: pytest starts in a third of the time, and no mutant needs a plugin
         env = {**os.environ, "PYTHONPATH": str(work / "src"), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         started = time.perf_counter()
-        subprocess.run([cosmic_ray, "init", "cr.toml", "s.sqlite"], cwd=work, env=env, check=True, capture_output=True)
+        if rescore is None:
+            run = [cosmic_ray, "init", "cr.toml", "s.sqlite"]
+            subprocess.run(run, cwd=work, env=env, check=True, capture_output=True)
+        else:
+            # the new tests must pass on the unmutated kept sources, or every mutant would "die"
+            base = f"{sys.executable} -m pytest -x -q -p no:cacheprovider {tests}"
+            subprocess.run(base, shell=True, cwd=work, env=env, check=True, capture_output=True)
+            forget_survivors(work / "s.sqlite")
         subprocess.run([cosmic_ray, "exec", "cr.toml", "s.sqlite"], cwd=work, env=env, check=True, capture_output=True)
         seconds = time.perf_counter() - started
         killed, survived = outcomes(work / "s.sqlite")
@@ -81,7 +103,18 @@ def score(cosmic_ray: str, module: str, tests: str) -> tuple[int, int, float, li
         left, same = survivors(dump.stdout)
         return killed, survived, seconds, left, same
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if kept is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def forget_survivors(db: Path) -> None:
+    """Drop the survivors' results from a session, so that ``cosmic-ray exec`` runs them again."""
+    con = sqlite3.connect(db)
+    try:
+        with con:
+            con.execute("DELETE FROM work_results WHERE lower(test_outcome) LIKE '%survived%'")
+    finally:
+        con.close()
 
 
 def outcomes(db: Path) -> tuple[int, int]:
@@ -134,11 +167,16 @@ def main() -> None:
     p.add_argument("--survivors", type=Path, help="write the surviving mutants here")
     p.add_argument("--jobs", type=int, default=1, help="modules scored at once")
     p.add_argument("--before", action="store_true", help="the BEFORE selections where there is one")
+    p.add_argument("--keep", type=Path, help="keep each module's scratch copy and session here")
+    p.add_argument("--rescore", type=Path, help="run the survivors of the sessions kept here again")
     args = p.parse_args()
 
     def one(module: str) -> tuple[str, tuple[int, int, float, list[str], int]]:
         selection = args.tests or (BEFORE.get(module) if args.before else None) or TESTS[module]
-        return module, score(args.cosmic_ray, module, selection)
+        if args.rescore is not None:
+            before = outcomes(args.rescore / module.replace("/", "_") / "s.sqlite")
+            print(f"{module}: before {before[0]} killed, {before[1]} survived", flush=True)
+        return module, score(args.cosmic_ray, module, selection, args.keep, args.rescore)
 
     # score: killed of all; "of the rest": killed of those a test can kill (not equivalent)
     print(
