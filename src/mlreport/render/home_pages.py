@@ -51,7 +51,9 @@ class HomePages(RenderBase):
             ("Datasets", len(self.c.datasets), "datasets/"),
             ("Problems", len(self.c.problems), "problems/"),
         ]
-        stores = [[Cell(s.display), Cell(s.reader_label), Cell(s.reader)] for s in self.c.stores]
+        # the store format's human name, as the footer says it: never the reader's name (the
+        # catalog answers it; nothing after the catalog knows which reader wrote a record)
+        stores = [[Cell(s.display), Cell(s.reader_label)] for s in self.c.stores]
         self.emit(
             here,
             self.render(
@@ -72,7 +74,7 @@ class HomePages(RenderBase):
                     searchable=True,
                     empty="No model versions yet.",
                 ),
-                stores_table=html_table(["Store", "Format", "Reader"], stores, searchable=False),
+                stores_table=html_table(["Store", "Format"], stores, searchable=False),
                 catalog=self.c,
             ),
         )
@@ -82,7 +84,7 @@ class HomePages(RenderBase):
         rows = [
             [
                 Cell(_display(p.origin.store, p.origin.path)),
-                Cell(p.origin.format),
+                Cell(self.c.source_kind(p.origin)),
                 Cell(p.severity.value),
                 Cell(p.reason),
             ]
@@ -93,7 +95,7 @@ class HomePages(RenderBase):
         rows += [
             [
                 Cell(_display(s.origin.store, s.origin.path)),
-                Cell(s.origin.format),
+                Cell(self.c.source_kind(s.origin)),
                 Cell("not shown"),
                 Cell(f"{s.count} {s.what} not shown: {s.reason}"),
             ]
