@@ -8,12 +8,12 @@ Baseline: the same rows as the plain index table (``tables.html_table``, rows as
 attribute that ``mlreport.js`` turns into DOM rows) — what the runs index was before.
 
 Chromium (Debian's, through Playwright; pages served from a local http.server): the
-interactive table (``runs-table.js``) on a page with the first screen and ``runs.json``, and the
+interactive table (``runs-table.js``) on a page with the first screen and ``runs.js`` (the rows' data script), and the
 plain table of the same runs and columns with ``mlreport.js``, each in its own page. Measured in
 the page with ``performance.now()`` around a synchronous call, then a forced layout, median of
 ``--repeat``:
 
-- load: navigation start to the table drawn (fetch + JSON parse + first page of rows), against
+- load: navigation start to the table drawn (the rows script loaded and parsed + first page of rows), against
   the plain table filled and made sortable;
 - sort: by a metric both ways, by a text param, against a click on the plain table's header
   (it re-appends every row) and against ``Array.prototype.sort`` of the row indices by the same
@@ -40,7 +40,7 @@ from typing import Any
 
 from mlreport.catalog import Catalog, make_catalog
 from mlreport.model import Experiment, Metric, Origin, Run, RunStatus
-from mlreport.render.runs_table import RunsFrame, csv_bytes, payload, runs_frame, static_table
+from mlreport.render.runs_table import RunsFrame, csv_bytes, data_script, runs_frame, static_table
 from mlreport.render.tables import Cell, html_table, num
 from mlreport.render.text import fmt_number
 
@@ -243,7 +243,7 @@ def browser_figures(folder: Path, repeat: int) -> dict[str, Figures]:
                     context.close()
                 walls = sorted(w for w, _ in loads)
                 cpus = sorted(c for _, c in loads)
-                figures["load (fetch, parse, first page drawn)"] = (
+                figures["load (rows script, parse, first page drawn)"] = (
                     loads[0][0],
                     walls[len(walls) // 2],
                     cpus[len(cpus) // 2],
@@ -272,14 +272,14 @@ def main() -> None:
 
     print(f"runs tables, {args.runs:,} runs, 15 params, 8 metrics, 3 tags (a loaded, shared 2-core machine)")
     t_frame, frame = cpu(lambda: runs_frame(catalog, runs, with_experiment=False))
-    t_json, data = cpu(lambda: payload(frame, links))
+    t_json, data = cpu(lambda: data_script(frame, links))
     t_csv, csv_data = cpu(lambda: csv_bytes(frame))
-    t_static, first = cpu(lambda: static_table(frame, "runs.json", "runs.csv", "runs", links))
+    t_static, first = cpu(lambda: static_table(frame, "runs.js", "runs.csv", "runs", links))
     t_cells, (columns, rows) = cpu(lambda: plain_rows(frame, link))
     t_plain, plain = cpu(lambda: html_table(columns, rows, csv_url="runs.csv", numeric=[True] * len(columns)))
     ours = t_frame + t_json + t_csv + t_static
     print("Python, CPU seconds (and bytes):")
-    print(f"  frame {t_frame:.3f} s · JSON {t_json:.3f} s ({len(data) / 1e6:.2f} MB)")
+    print(f"  frame {t_frame:.3f} s · rows script {t_json:.3f} s ({len(data) / 1e6:.2f} MB)")
     print(f"  CSV {t_csv:.3f} s ({len(csv_data) / 1e6:.2f} MB)")
     print(f"  first screen {t_static:.3f} s ({len(str(first)) / 1e3:.1f} KB of HTML in the page)")
     print(f"  all of it {ours:.3f} s")
@@ -292,7 +292,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        (folder / "runs.json").write_bytes(data)
+        (folder / "runs.js").write_bytes(data)
         for name in ("runs-table.js", "runs-table.css", "mlreport.js"):
             shutil.copy(ASSETS / name, folder / name)
         (folder / "live.html").write_text(PAGE.format(body=first, script="runs-table.js"), encoding="utf-8")
@@ -302,7 +302,7 @@ def main() -> None:
     width = max(len(k) for k in [*live, *plain_f])
     print(f"Chromium, milliseconds: first call, median of {args.repeat} (wall clock), main-thread CPU per call:")
     for title, figs in (
-        ("runs-table.js (rows in runs.json, one page of 50 rows drawn)", live),
+        ("runs-table.js (rows in runs.js, one page of 50 rows drawn)", live),
         ("baseline, the plain table (every row in the DOM, mlreport.js)", plain_f),
     ):
         print(f"  {title}:")
@@ -315,7 +315,7 @@ def main() -> None:
     for ours, theirs in (
         ("sort val_auc, best first", "sort val_auc (header click)"),
         ("sort optimizer (text)", "sort optimizer (header click)"),
-        ("load (fetch, parse, first page drawn)", "load (fetch, parse, first page drawn)"),
+        ("load (rows script, parse, first page drawn)", "load (rows script, parse, first page drawn)"),
     ):
         print(f"  {ours}: the plain table takes {plain_f[theirs][2] / max(live[ours][2], 1e-9):.1f}x the CPU")
 

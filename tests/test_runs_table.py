@@ -28,8 +28,10 @@ from mlreport.render.pages import SiteRenderer, render_site
 from mlreport.render.runs_table import (
     STATIC_ROWS,
     csv_bytes,
+    data_script,
     payload,
     primary_metrics,
+    read_data_script,
     runs_frame,
     static_table,
 )
@@ -191,17 +193,47 @@ def test_payload_keeps_store_text_as_text_and_cuts_long_values() -> None:
     assert len(cols[f"tags.{QUOTED_TAG}"]["values"][0]) == 501
 
 
+def _rows(data: bytes) -> Any:
+    return read_data_script(data)
+
+
+def test_data_script_is_the_payload_in_one_call_that_javascript_runs() -> None:
+    """The rows file is a script (so file:// can load it): a run name with a line separator
+    (raw in JSON, a line break to older JavaScript parsers) and a closing script tag stays data."""
+    runs = [_run(1, name="a\u2028b\u2029c</script><script>x()</script>"), _run(2, metrics={"loss": float("nan")})]
+    frame = runs_frame(_catalog(runs), runs, with_experiment=False)
+    script = data_script(frame, _links(frame))
+    assert "\u2028".encode() not in script and b"\\u2028" in script
+    assert read_data_script(script) == json.loads(payload(frame, _links(frame)))
+    if NODE is None:
+        pytest.skip("node is not installed")
+    got = subprocess.run(
+        [
+            NODE,
+            "-e",
+            "globalThis.mlreportRunsTable = {receive: d => process.stdout.write(JSON.stringify(d))};"
+            "require('vm').runInThisContext(require('fs').readFileSync(0, 'utf8'));",
+        ],
+        input=script,
+        capture_output=True,
+        check=True,
+    )
+    assert json.loads(got.stdout) == read_data_script(script)
+    with pytest.raises(ValueError, match="not a runs-table data script"):
+        read_data_script(payload(frame, _links(frame)))
+
+
 def test_payload_is_byte_identical_across_renders(example: Catalog) -> None:
     def assets() -> dict[str, bytes]:
         return {
             o.path: o.data
             for o in render_site(example, Config())
-            if isinstance(o, Asset) and o.path.endswith((".json", ".csv"))
+            if isinstance(o, Asset) and o.path.endswith((".js", ".csv"))
         }
 
     first, second = assets(), assets()
     assert first == second
-    assert "runs/runs.json" in first and "experiments/churn-classifier/runs.json" in first
+    assert "runs/runs.js" in first and "experiments/churn-classifier/runs.js" in first
 
 
 def test_every_runs_table_has_its_json_and_csv(example: Catalog) -> None:
@@ -211,11 +243,11 @@ def test_every_runs_table_has_its_json_and_csv(example: Catalog) -> None:
     sweep = next(r for r in example.runs if r.name == "xgb-sweep-2026-10")
     for url, body in pages.items():
         for name in ("runs", "children", "producers"):
-            if f'data-runs="{name}.json"' in body:
-                assert url + f"{name}.json" in files and url + f"{name}.csv" in files
+            if f'data-runs="{name}.js"' in body:
+                assert url + f"{name}.js" in files and url + f"{name}.csv" in files
     body = pages[f"runs/{sweep.id}/"]
-    assert 'data-runs="children.json"' in body
-    data = json.loads(next(o.data for o in out if isinstance(o, Asset) and o.path == f"runs/{sweep.id}/children.json"))
+    assert 'data-runs="children.js"' in body
+    data = _rows(next(o.data for o in out if isinstance(o, Asset) and o.path == f"runs/{sweep.id}/children.js"))
     assert data["rows"] == 8
     # the sweep parent's child-runs table has metrics, sorted by the objective the parent names
     assert data["default"]["sort"] == "metrics.val_auc"
@@ -247,14 +279,14 @@ def test_first_screen_is_a_plain_table_of_the_top_rows() -> None:
     runs = [_run(i, metrics={"val_auc": i / 100}) for i in range(30)]
     runs.append(_run(99, name=EVIL, metrics={"val_auc": 0.95}, tags={QUOTED_TAG: "<b>"}))
     frame = runs_frame(_catalog(runs), runs, with_experiment=False)
-    html = str(static_table(frame, "runs.json", "runs.csv", "runs", _links(frame)))
+    html = str(static_table(frame, "runs.js", "runs.csv", "runs", _links(frame)))
     assert html.count("<tr>") == 1 + STATIC_ROWS
     assert f"The top {STATIC_ROWS} of 31 runs by val_auc, higher is better (name vocabulary)" in html
     assert '<a href="runs.csv" download>runs.csv</a>' in html
     assert EVIL not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     body = html.split("<tbody>")[1]
     assert body.index("&lt;img") < body.index("run-029") < body.index("run-028"), "best first"
-    assert 'data-runs="runs.json"' in html and "data-search-exclude" in html
+    assert 'data-runs="runs.js"' in html and "data-search-exclude" in html
 
 
 def test_runs_index_and_experiment_pages_carry_the_table(example: Catalog) -> None:
@@ -264,7 +296,7 @@ def test_runs_index_and_experiment_pages_carry_the_table(example: Catalog) -> No
     ]
     assert isinstance(page, Page)
     assert 'class="mlr-runs"' in page.body and "of 29 runs" in page.body
-    data = json.loads(next(a.data for a in assets if isinstance(a, Asset) and a.path == "runs/runs.json"))
+    data = _rows(next(a.data for a in assets if isinstance(a, Asset) and a.path == "runs/runs.js"))
     assert "experiment" in [c["id"] for c in data["columns"]]
 
 
@@ -531,8 +563,8 @@ def test_tables_are_byte_identical_whatever_the_workers(tmp_path: Path, monkeypa
         out = tmp_path / f"site-{jobs}"
         build_site(Config(sources=(SourceConfig(str(store)),), output=str(out)), jobs=jobs)
         files.append(
-            {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.suffix in (".json", ".csv")}
+            {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.suffix in (".js", ".csv")}
         )
-    tables = [k for k in files[0] if k.endswith(("/runs.json", "/children.json", "/producers.json"))]
-    assert "runs/runs.json" in tables and len(tables) > 3
+    tables = [k for k in files[0] if k.endswith(("/runs.js", "/children.js", "/producers.js"))]
+    assert "runs/runs.js" in tables and len(tables) > 3
     assert files[0] == files[1]

@@ -22,7 +22,7 @@ from .lineage import Node
 from .page import Asset, Page, SearchEntry
 from .previews import artifacts_block
 from .runs_table import csv_bytes as runs_csv
-from .runs_table import payload, runs_frame, static_table
+from .runs_table import data_script, runs_frame, static_table
 from .tables import Cell, html_table, key_value_table, num
 from .templates import make_environment
 from .text import fmt_goal, fmt_number, h, rel_url, take_values
@@ -154,17 +154,18 @@ class RenderBase:
     def runs_table(
         self, here: str, runs: Sequence[Run], name: str, *, with_experiment: bool, context: Sequence[Run] = ()
     ) -> Markup:
-        """A runs table (:mod:`mlreport.render.runs_table`): its JSON and CSV files are emitted
-        next to the page as ``<name>.json`` and ``<name>.csv``; the markup is the first screen."""
+        """A runs table (:mod:`mlreport.render.runs_table`): its rows (a data script, which
+        ``file://`` can load) and CSV are emitted next to the page as ``<name>.js`` and
+        ``<name>.csv``; the markup is the first screen."""
         frame = runs_frame(
             self.c, runs, with_experiment=with_experiment, configured=self.config.key_metrics, context=context
         )
         links: dict[str, Callable[[Run], str | None]] = {"run": lambda r: self.link(here, self.urls.run[r.key])}
         if with_experiment:
             links["experiment"] = lambda r: self.link(here, self.urls.experiment.get(r.experiment_key or ""))
-        self.asset(here + f"{name}.json", payload(frame, links))
+        self.asset(here + f"{name}.js", data_script(frame, links))
         self.asset(here + f"{name}.csv", runs_csv(frame))
-        return static_table(frame, f"{name}.json", f"{name}.csv", name, links)
+        return static_table(frame, f"{name}.js", f"{name}.csv", name, links)
 
     def entry(self, here: str, title: str, *parts: object, boost: float | None = None) -> SearchEntry:
         text = " ".join(_short(str(p)) for p in parts if p)

@@ -1,6 +1,8 @@
 """Runs tables (issue 10): every attribute, metric, param and tag of a set of runs as one frame,
-shipped as a JSON file next to the page, with a plain HTML table of the top rows for readers
-without JavaScript and a CSV of every run and column.
+shipped as a data script next to the page (the JSON wrapped in one call, so that ``<script
+src>`` loads it from ``file://`` as well as over http: browsers refuse ``fetch`` of a file),
+with a plain HTML table of the top rows for readers without JavaScript and a CSV of every run
+and column.
 
 ``assets/runs-table.js`` turns the JSON into the interactive table: a column chooser, a sort
 that follows each metric's goal (blank and NaN last in both directions), a filter language,
@@ -35,6 +37,8 @@ DEFAULT_PARAMS = 8
 #: longest param or tag value in the JSON and the HTML table (the run page and the CSV have it all)
 MAX_TEXT = 500
 FORMAT = 1
+#: what a data script starts with (:func:`data_script`)
+DATA_CALL = b"mlreportRunsTable.receive("
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -257,6 +261,23 @@ def payload(frame: RunsFrame, links: Mapping[str, Callable[[Run], str | None]]) 
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
+def data_script(frame: RunsFrame, links: Mapping[str, Callable[[Run], str | None]]) -> bytes:
+    """The :func:`payload` JSON as ``mlreportRunsTable.receive({...});``, the file the page
+    names in ``data-runs``. A ``<script src>`` is the one way a page opened from disk can read a
+    file beside it (``fetch`` and XHR of ``file://`` are refused); JSON is a JavaScript
+    expression, and U+2028/U+2029 (legal raw in JSON strings, line breaks to older JavaScript
+    parsers) are escaped, which keeps the JSON the same."""
+    body = payload(frame, links).replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
+    return DATA_CALL + body + b");\n"
+
+
+def read_data_script(data: bytes) -> object:
+    """The JSON inside a :func:`data_script` (for tests and tools)."""
+    if not data.startswith(DATA_CALL) or not data.endswith(b");\n"):
+        raise ValueError("not a runs-table data script")
+    return json.loads(data[len(DATA_CALL) : -3])
+
+
 def _json_value(value: str | float | int | None) -> str | float | int | None:
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
@@ -288,7 +309,7 @@ def csv_bytes(frame: RunsFrame) -> bytes:
 
 def static_table(
     frame: RunsFrame,
-    json_url: str,
+    data_url: str,
     csv_url: str,
     name: str,
     links: Mapping[str, Callable[[Run], str | None]],
@@ -313,7 +334,7 @@ def static_table(
         line = f"{n:,} {plural}{by}; every column: "
     columns = [frame.column(cid) for cid in frame.default_columns]
     out = [
-        f'<div class="mlr-runs" data-runs="{h(json_url)}" data-csv="{h(csv_url)}" data-name="{h(name)}"'
+        f'<div class="mlr-runs" data-runs="{h(data_url)}" data-csv="{h(csv_url)}" data-name="{h(name)}"'
         f' data-rows="{n}" data-search-exclude>',
         '<p class="mlr-runs-note">',
         str(h(line)),
@@ -353,8 +374,10 @@ __all__ = [
     "Column",
     "RunsFrame",
     "csv_bytes",
+    "data_script",
     "payload",
     "primary_metrics",
+    "read_data_script",
     "runs_frame",
     "static_table",
 ]

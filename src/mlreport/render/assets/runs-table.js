@@ -1,6 +1,6 @@
 /* mlreport runs tables (issue 10). A runs table is a div.mlr-runs[data-runs] holding a plain
  * HTML table of the top rows (what a reader without JavaScript sees); this script loads the
- * rows from the JSON file it names (render/runs_table.py writes it) and replaces that table
+ * rows from the data script it names (render/runs_table.py writes it; http or file://) and replaces that table
  * with the interactive one: a column chooser, a sort that follows each metric's goal with blank
  * and NaN last in both directions, a filter language, grouping with mean ± std, the view kept
  * in the URL (#runs.q=…&runs.sort=…), and a CSV of the view. Only one page of rows is in the
@@ -905,16 +905,50 @@
     return /^[A-Za-z0-9_.\-\/:@+]+$/.test(v) && !/^(and|or|not)$/i.test(v) ? v : '"' + v.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"';
   }
 
+  /* Rows arrive as a data script (render/runs_table.py's data_script): the one way a page
+   * opened from disk can read a file beside it, since browsers refuse fetch and XHR of file://.
+   * The script calls receive(), which finds who asked for it by document.currentScript. */
+  var pending = {};
+
+  function receive(data) {
+    var script = document.currentScript;
+    var waiting = script ? pending[script.src] : undefined;
+    if (!waiting) return;
+    delete pending[script.src];
+    waiting.forEach(function (cb) { cb(null, data); });
+  }
+
+  function loadRows(href, done) {
+    if (pending[href]) { pending[href].push(done); return; }
+    pending[href] = [done];
+    var script = document.createElement("script");
+    function fail(message) {
+      var waiting = pending[href];
+      delete pending[href];
+      if (waiting) waiting.forEach(function (cb) { cb(new Error(message)); });
+    }
+    script.onload = function () { script.remove(); fail("it holds no rows"); };
+    script.onerror = function () { script.remove(); fail("missing or refused"); };
+    script.src = href;
+    document.head.appendChild(script);
+  }
+
   function mount(root) {
     if (root.hasAttribute("data-mounted")) return;
     root.setAttribute("data-mounted", "");
     var name = root.getAttribute("data-name") || "runs";
     var url = new URL(root.getAttribute("data-runs"), location.href);
-    fetch(url.href).then(function (response) {
-      if (!response.ok) throw new Error("HTTP " + response.status);
-      return response.json();
-    }).then(function (data) {
-      var widget = new Widget(root, load(data), name);
+    function failed(err) {
+      var note = el("p", "mlr-rt-error", "The interactive table could not load " + url.pathname.split("/").pop() +
+        " (" + (err && err.message ? err.message : "error") + "); the top rows and the CSV are above.");
+      note.setAttribute("role", "alert");
+      root.appendChild(note);
+      root.setAttribute("data-failed", "");
+    }
+    loadRows(url.href, function (err, data) {
+      if (err) { failed(err); return; }
+      var widget;
+      try { widget = new Widget(root, load(data), name); } catch (e) { failed(e); return; }
       root.mlreportRunsTable = widget;
       root.setAttribute("data-ready", "");
       window.addEventListener("hashchange", function () {
@@ -923,12 +957,6 @@
         widget.missing = read.missing;
         widget.apply(read.state, false);
       });
-    }).catch(function (err) {
-      var note = el("p", "mlr-rt-error", "The interactive table could not load " + url.pathname.split("/").pop() +
-        " (" + (err && err.message ? err.message : "error") + "); the top rows and the CSV are above. Opened from a file? Serve the site (mlreport serve).");
-      note.setAttribute("role", "alert");
-      root.appendChild(note);
-      root.setAttribute("data-failed", "");
     });
   }
 
@@ -943,6 +971,6 @@
     fmtNumber: fmtNumber, load: load, tokenize: tokenize, parse: parse, compile: compile,
     FilterError: FilterError, sortRows: sortRows, groupRows: groupRows, computeView: computeView,
     defaultState: defaultState, readState: readState, writeState: writeState, viewCsv: viewCsv,
-    shown: shown, quoteValue: quoteValue, addColumn: addColumn, start: start
+    shown: shown, quoteValue: quoteValue, addColumn: addColumn, start: start, receive: receive
   };
 });
