@@ -59,6 +59,28 @@ OVERFLOW_JS = """() => {
 }"""
 
 
+# Every date or time shown (``2026-11-24 07:24 UTC``, with seconds or not) whose text lies on
+# more than one line: dates stay on one line at every width (issue 10).
+DATES_JS = """() => {
+  const re = /\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}(:\\d{2})?( UTC)?/g;
+  const out = [];
+  const walker = document.createTreeWalker(document.querySelector('article') || document.body, NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode())) {
+    if (!node.parentElement || node.parentElement.closest('svg, script, style')) continue;
+    const r0 = node.parentElement.getBoundingClientRect();
+    if (r0.width === 0 && r0.height === 0) continue;  // hidden
+    for (const m of node.textContent.matchAll(re)) {
+      const range = document.createRange();
+      range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+      const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+      if (tops.size > 1) out.push(m[0] + ' in ' + node.parentElement.tagName.toLowerCase());
+    }
+  }
+  return out.slice(0, 10);
+}"""
+
+
 @pytest.fixture(scope="module")
 def chromium(served: str) -> Iterator[object]:  # noqa: F811
     from playwright.sync_api import sync_playwright
@@ -107,6 +129,9 @@ def test_nothing_is_wider_than_a_phone(chromium: object, served: str, family: st
                 if (width, scheme) != (390, "default"):
                     page.set_viewport_size({"width": width, "height": 844 if width < 600 else 900})  # type: ignore[attr-defined]
                     _goto(page, url, scheme)
+                if scheme == "default":
+                    wrapped = page.evaluate(DATES_JS)  # type: ignore[attr-defined]
+                    assert wrapped == [], f"{family} ({url}) at {width} px: dates on two lines: {wrapped}"
                 ARTEFACTS.mkdir(parents=True, exist_ok=True)
                 name = f"{family}-{width}-{'dark' if scheme == 'slate' else 'light'}.jpg"
                 page.screenshot(path=str(ARTEFACTS / name), type="jpeg", quality=55)  # type: ignore[attr-defined]
@@ -138,6 +163,29 @@ def test_the_overflow_check_finds_a_wide_element(chromium: object, served: str) 
         )
         found = page.evaluate(OVERFLOW_JS)  # type: ignore[attr-defined]
         assert any(b.startswith("div.wide") for b in found["bad"]), found
+    finally:
+        context.close()  # type: ignore[attr-defined]
+
+
+def test_dates_stay_on_one_line_in_a_squeezed_table(chromium: object, served: str) -> None:  # noqa: F811
+    """Summary tables squeezed to 10 em keep every date on one line (the cell scrolls or
+    overflows, the date does not wrap); a date in a plain narrow box does wrap, and the check
+    sees it."""
+    context, page, _ = _open(chromium, served, 390, "default")
+    try:
+        for url in (
+            "runs/070fe2bf9c8a4b6fb68bce5e08fd726f/",
+            "models/churn-classifier/4/",
+            "experiments/churn-classifier/",
+        ):
+            _goto(page, served + url, "default")
+            page.add_style_tag(content="article table { width: 10em !important; table-layout: fixed; }")  # type: ignore[attr-defined]
+            assert page.evaluate(DATES_JS) == [], url  # type: ignore[attr-defined]
+        page.evaluate(  # type: ignore[attr-defined]
+            "() => { const d = document.createElement('div'); d.style.width = '4em';"
+            " d.textContent = '2026-11-24 07:24 UTC'; document.querySelector('article').appendChild(d); }"
+        )
+        assert page.evaluate(DATES_JS) == ["2026-11-24 07:24 UTC in div"]  # type: ignore[attr-defined]
     finally:
         context.close()  # type: ignore[attr-defined]
 

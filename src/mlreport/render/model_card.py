@@ -8,6 +8,8 @@ already names the model, its aliases, params and key metrics).
 
 from __future__ import annotations
 
+import re
+
 from markupsafe import Markup
 
 from ..card import NOT_RECORDED, CardField, ModelCard
@@ -37,10 +39,17 @@ def card_html(card: ModelCard, readme_url: str | None = None) -> Markup:
     return Markup("").join(out)
 
 
+#: a time as render.text.fmt_time writes it: kept on one line (issue 10)
+_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? UTC$")
+
+
 def _row(f: CardField) -> Markup:
     if f.value is None:
         value = Markup(f'<span class="mlr-not-recorded">{NOT_RECORDED}</span>')
         source = Markup("")
+    elif not f.prose and _TIME.match(f.value):
+        value = Markup('<span class="mlr-time">') + h(f.value) + Markup("</span>")
+        source = Markup('<span class="mlr-card-source">') + h(short_name(f.source or "")) + Markup("</span>")
     else:
         value = note(f.value) if f.prose else shown(f.value, CELL_TEXT_LIMIT)
         source = Markup('<span class="mlr-card-source">') + h(short_name(f.source or "")) + Markup("</span>")

@@ -15,7 +15,7 @@ from .base import (
 from .curves import best_runs_chart
 from .lineage import Node, lineage_svg
 from .sweeps import sweep_section
-from .tables import Cell, csv_bytes, html_table, key_value_table, num
+from .tables import Cell, csv_bytes, html_table, key_value_table, num, time_cell
 from .text import (
     fmt_duration,
     fmt_number,
@@ -45,9 +45,9 @@ class RunPages(RenderBase):
         elif r.parent_key:
             gone = "deleted" if self.c.is_hidden_run(r.parent_key) else "not in the store"
             summary.append(("Parent run", Cell(f"{r.parent_key} ({gone})")))
-        summary.append(("Started", Cell(fmt_time(r.start_time))))
+        summary.append(("Started", time_cell(r.start_time)))
         if r.end_time:
-            summary.append(("Ended", Cell(fmt_time(r.end_time))))
+            summary.append(("Ended", time_cell(r.end_time)))
             summary.append(("Duration", Cell(fmt_duration(r.start_time, r.end_time))))
         if r.user:
             summary.append(("User", Cell(r.user)))
@@ -176,7 +176,7 @@ class RunPages(RenderBase):
         runs_table = self.runs_table(here, runs, "runs", with_experiment=False)
         summary = [("Experiment", Cell(e.name)), ("Id", Cell(e.id)), ("Runs", Cell(str(len(runs))))]
         if e.created:
-            summary.append(("Created", Cell(fmt_time(e.created))))
+            summary.append(("Created", time_cell(e.created)))
         if e.deleted:
             summary.append(("Deleted", Cell("yes")))
         self.emit(
