@@ -16,12 +16,12 @@ worker on another machine gets the histories' bytes with its context instead
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 import weakref
 from array import array
 from pathlib import Path
 
+from . import tempfiles
 from .model import MetricHistory
 
 #: (byte offset, number of points) of one series in the file
@@ -38,7 +38,8 @@ class HistoryFile:
     def __init__(self, directory: str | Path | None = None) -> None:
         if directory is not None:
             Path(directory).mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="mlreport-histories-", suffix=".bin", dir=directory)
+        # nameless (tempfiles.scratch_file): a killed crawl leaves nothing on disk
+        fd, name = tempfiles.scratch_file(directory)
         self.path = name
         self._size = 0
         self._writer: int | None = fd
@@ -93,11 +94,4 @@ class HistoryFile:
 
 
 def _remove(path: str, fd: int) -> None:
-    try:
-        os.close(fd)
-    except OSError:
-        pass
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+    tempfiles.release_file(fd, path)

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import tempfiles
 from .errors import BuildError, UsageError
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ MARKER = ".mlreport-site"
 MARKER_TEXT = "This folder was written by mlreport; each build replaces it whole.\n"
 WORK_MARKER_TEXT = "This folder is mlreport's work folder for the site beside it; it is safe to delete.\n"
 LOCK_NAME = "build.lock"
+SCRATCH_NAME = "tmp"  # the build's temporary folders (mlreport.tempfiles), swept under the lock
 OLD_NAME = "previous"  # where the replaced site waits to be deleted when no atomic exchange exists
 
 
@@ -193,7 +195,10 @@ def output_lock(site_dir: Path) -> Iterator[None]:
         else:
             _held[path] = (_acquire(site_dir, path), 1)
     try:
-        yield
+        # temporary folders go beside the output while the lock is held; what a killed build
+        # left there is removed now
+        with tempfiles.in_work_folder(work / SCRATCH_NAME):
+            yield
     finally:
         with _held_guard:
             fd, depth = _held[path]

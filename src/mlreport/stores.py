@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote_plus, urlsplit
 
+from . import tempfiles
 from .errors import SourceError, StoreAccessError
 
 if TYPE_CHECKING:
@@ -188,7 +189,7 @@ class Store(ABC):
         Remote files (an ``mlflow.db`` in a bucket) are copied once into a temporary file,
         removed afterwards.
         """
-        with tempfile.TemporaryDirectory(prefix="mlreport-") as tmp:
+        with tempfiles.scratch_dir("mlreport-copy-") as tmp:
             target = Path(tmp) / posixpath.basename(path)
             target.write_bytes(self.read_bytes(path))
             yield target
@@ -1264,7 +1265,7 @@ class FsspecStore(Store):
         copy = self._copies.get(path)
         if copy is None or not copy.exists():
             if self._tmp is None:
-                self._tmp = tempfile.TemporaryDirectory(prefix="mlreport-")
+                self._tmp = tempfiles.scratch_dir("mlreport-copy-")
             target = Path(self._tmp.name) / f"{len(self._copies)}-{posixpath.basename(path)}"
             source = self._abs(path)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from .. import tempfiles
 from ..render.page import Heading, Page
 
 log = logging.getLogger("mlreport.engine.theme")
@@ -81,7 +81,7 @@ class ThemeWrap:
         self.spec = spec
         # MkDocs checks that docs_dir exists; the pages themselves are never read here, so an
         # empty private folder stands in for it (a Dask worker on another machine has none).
-        self._tmp = tempfile.TemporaryDirectory(prefix="mlreport-theme-")
+        self._tmp = tempfiles.scratch_dir("mlreport-theme-")  # swept if the build is killed
         docs = Path(self._tmp.name) / "docs"
         docs.mkdir()
         config_file = Path(spec.base_dir) / "mkdocs.yml"

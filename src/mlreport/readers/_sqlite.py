@@ -26,13 +26,14 @@ import os
 import re
 import shutil
 import sqlite3
-import tempfile
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from .. import tempfiles
 
 SIDE_FILES = ("-wal", "-journal")
 _COPY_ATTEMPTS = 5
@@ -138,7 +139,7 @@ def open_snapshot(path: Path) -> Iterator[Callable[[], sqlite3.Connection]]:
                 # A writer started while we read in place: what was read may mix two states.
                 raise ChangingDatabase("the database changed while it was read; read it again for a consistent view")
             return
-    with tempfile.TemporaryDirectory(prefix="mlreport-sqlite-") as tmp:
+    with tempfiles.scratch_dir("mlreport-sqlite-") as tmp:
         copy = _copy_stable(path, Path(tmp))
         # read-write on our own copy: SQLite may need to recover the WAL or roll back a journal
         connect_copy = Connector(copy, "mode=rw")
