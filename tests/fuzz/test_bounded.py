@@ -86,12 +86,36 @@ def test_huge_integers_become_floats_in_json_and_are_refused_in_yaml() -> None:
         load_yaml("a: " + "9" * 5000)
 
 
-@pytest.mark.parametrize("levels", [9, 12])
+@pytest.mark.parametrize("levels", [9, 12, 30])
 def test_alias_bomb_is_refused_quickly(levels: int) -> None:
     start = time.process_time()
     with pytest.raises(BoundedError, match="expand to more than"):
         load_yaml(yaml_bomb(levels) + f"top: *a{levels}\n".encode())
     assert time.process_time() - start < 30  # a bound, not a benchmark: unbounded takes minutes
+
+
+def test_aliases_are_counted_as_copies_before_the_document_is_built() -> None:
+    # every use of an alias counts as the copy a consumer sees: the mapping, keys a and b, x
+    # (the list and its 3 items: 4) and b's list (1 + 3 x 4): 1 + 1 + 4 + 1 + 13 = 20 nodes
+    doc = "a: &x [1, 2, 3]\nb: [*x, *x, *x]\n"
+    assert load_yaml(doc) == {"a": [1, 2, 3], "b": [[1, 2, 3]] * 3}
+    assert load_yaml(doc, max_nodes=20) == yaml.safe_load(doc)
+    with pytest.raises(BoundedError, match="expand to more than 19 nodes"):
+        load_yaml(doc, max_nodes=19)
+    # refused while parsing: what follows the bomb (here a syntax error) is never reached
+    with pytest.raises(BoundedError, match="expand to more than"):
+        load_yaml(yaml_bomb(12) + b"top: *a12\nbad: [\n")
+    # an alias nests its anchor's depth where it is used: 1 (the mapping) + 60 + 150 = 211
+    deep = "a: &x " + "[" * 150 + "]" * 150 + "\nb: " + "[" * 60 + "*x" + "]" * 60 + "\n"
+    with pytest.raises(BoundedError, match="nested deeper than 200 levels"):
+        load_yaml(deep)
+    assert load_yaml(deep, max_depth=211) is not None
+    with pytest.raises(BoundedError, match="nested deeper than 210 levels"):
+        load_yaml(deep, max_depth=210)
+    # merge keys and an unknown alias behave as in PyYAML
+    assert load_yaml("base: &b {k: 1}\nc: {<<: *b, j: 2}\n") == {"base": {"k": 1}, "c": {"k": 1, "j": 2}}
+    with pytest.raises(yaml.YAMLError):
+        load_yaml("a: &x 1\nb: *y\n")
 
 
 @given(st.integers())

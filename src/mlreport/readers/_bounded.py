@@ -123,8 +123,13 @@ def load_yaml(
     Raises ``yaml.YAMLError`` for bad YAML and :class:`BoundedError` for a document whose
     aliases expand past ``max_nodes`` nodes or that nests deeper than ``max_depth``.
     """
-    if _yaml_indicators(text) >= _YAML_SAFE_INDICATORS:
-        _check_yaml_nesting(text, max_depth)
+    anchor, alias = (b"&", b"*") if isinstance(text, bytes) else ("&", "*")
+    aliased = anchor in text and alias in text  # type: ignore[operator]
+    if aliased or _yaml_indicators(text) >= _YAML_SAFE_INDICATORS:
+        # Aliases and nesting are counted on libyaml's event stream, before anything is
+        # composed: a bomb is refused after a few hundred events, not after building (or
+        # walking) what it expands to. A document without an anchor and an alias has none.
+        _check_yaml_events(text, max_nodes, max_depth)
     try:
         value = yaml.load(text, Loader=loader or _YamlLoader)  # noqa: S506 - a safe loader
     except RecursionError:
@@ -135,12 +140,8 @@ def load_yaml(
         raise
     except ValueError as exc:  # a huge integer: int-string limit
         raise BoundedError(f"YAML value out of range: {str(exc)[:80]}") from None
-    if isinstance(value, (dict, list)):
-        marker = b"&" if isinstance(text, bytes) else "&"
-        if marker in text:  # type: ignore[operator]
-            _check_expansion(value, max_nodes, max_depth)
-        else:
-            _check_depth(value, max_depth)
+    if isinstance(value, (dict, list)) and not aliased:
+        _check_depth(value, max_depth)
     return value
 
 
@@ -152,17 +153,49 @@ def _yaml_indicators(text: str | bytes) -> int:
     return sum(text.count(c) for c in ("[", "{", "-", ":", "?"))
 
 
-def _check_yaml_nesting(text: str | bytes, max_depth: int) -> None:
-    # libyaml's parser is a state machine (no recursion): walk its events and count the depth.
-    depth = 0
+def _check_yaml_events(text: str | bytes, max_nodes: int, max_depth: int) -> None:
+    """Refuse a document whose nodes, counting every alias use as a copy, pass ``max_nodes``,
+    or that nests (through aliases too) deeper than ``max_depth``.
+
+    libyaml's parser is a state machine (no recursion), so this is safe on any nesting. Each
+    anchor's expanded size and height are recorded when its node ends; an alias adds them.
+    """
+    sizes: dict[str, tuple[int, int]] = {}  # anchor -> (nodes, height) of its node, expanded
+    stack: list[list[Any]] = []  # open collections: [anchor, nodes, height of its children]
+    total = 0
+
+    def add(nodes: int, height: int) -> None:
+        nonlocal total
+        total += nodes
+        if total > max_nodes:
+            raise BoundedError(f"YAML aliases expand to more than {max_nodes:,} nodes")
+        if len(stack) + height > max_depth:
+            raise BoundedError(f"YAML nested deeper than {max_depth} levels")
+        if stack:
+            top = stack[-1]
+            top[1] += nodes
+            top[2] = max(top[2], height)
+
     try:
         for event in yaml.parse(text, Loader=_YamlLoader):
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-                depth += 1
-                if depth > max_depth:
+                if len(stack) >= max_depth:
                     raise BoundedError(f"YAML nested deeper than {max_depth} levels")
+                stack.append([event.anchor, 1, 0])
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-                depth -= 1
+                anchor, nodes, height = stack.pop()
+                if anchor is not None:
+                    sizes[anchor] = (nodes, height + 1)
+                total -= nodes - 1  # its children were counted as they came; count it whole once
+                add(nodes, height + 1)
+            elif isinstance(event, yaml.ScalarEvent):
+                if event.anchor is not None:
+                    sizes[event.anchor] = (1, 0)
+                add(1, 0)
+            elif isinstance(event, yaml.AliasEvent):
+                add(*sizes.get(event.anchor or "", (1, 0)))  # an unknown anchor: the load says so
+            elif isinstance(event, yaml.DocumentEndEvent):
+                total = 0  # yaml.load reads one document; each is bounded on its own
     except yaml.YAMLError as exc:
         if _is_nesting_limit(exc):
             raise BoundedError(f"YAML nested deeper than {max_depth} levels") from None
@@ -174,29 +207,3 @@ def _is_nesting_limit(exc: yaml.YAMLError) -> bool:
     # looks ahead, before the parser gives the events counted above: the same refusal, said as
     # BoundedError whatever the installed PyYAML
     return "maximum nesting depth" in str(getattr(exc, "problem", None) or exc)
-
-
-def _check_expansion(value: Any, max_nodes: int, max_depth: int) -> None:
-    # Count nodes as a consumer would see them: a shared (aliased) object counts every time.
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    seen = 0
-    while stack:
-        item, depth = stack.pop()
-        seen += 1
-        if seen > max_nodes:
-            raise BoundedError(f"YAML aliases expand to more than {max_nodes:,} nodes")
-        if depth > max_depth:
-            raise BoundedError(f"YAML nested deeper than {max_depth} levels")
-        if isinstance(item, dict):
-            for k, v in item.items():
-                if isinstance(v, (dict, list)):
-                    stack.append((v, depth + 1))
-                else:
-                    seen += 1
-                del k
-        elif isinstance(item, list):
-            for v in item:
-                if isinstance(v, (dict, list)):
-                    stack.append((v, depth + 1))
-                else:
-                    seen += 1
