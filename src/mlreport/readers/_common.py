@@ -19,6 +19,7 @@ The rules here are the readers' shared contract (docs/readers.md):
 from __future__ import annotations
 
 import json
+import math
 import posixpath
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -77,6 +78,21 @@ def param_text(value: object) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, sort_keys=True)
+
+
+def json_number(value: object) -> float | None:
+    """A JSON number as a float, or None for anything else (``true`` is not a number).
+
+    JSON numbers have no range: an integer past the float range is an infinity of its sign,
+    as the tool's own float() of a logged tensor would be, never an ``OverflowError`` that
+    costs the file (fuzz finding F17). NaN and infinities are kept as logged.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def flatten_params(prefix: str, value: object, out: dict[str, str], _depth: int = 0) -> None:

@@ -39,7 +39,7 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import BoundedError, load_json
-from ._common import ReadContext, param_text
+from ._common import ReadContext, json_number, param_text
 
 TASK = "task.json"
 METRICS = "metrics.jsonl"
@@ -69,16 +69,28 @@ class ClearmlOfflineReader:
         projects: set[str] = set()
         options.progress("runs", 0, len(sessions))
         for done, session in enumerate(sorted(sessions), 1):
-            task = _task(ctx, session)
-            if task is not None:
-                project = _text(task.get("project_name")) or "(no project)"
-                exp_key = f"clearml-project:{project}"
-                if project not in projects:
-                    projects.add(project)
-                    yield Experiment(key=exp_key, id=project, name=project, origin=ctx.origin(join(session, TASK)))
-                yield _run(ctx, session, task, exp_key, options)
+            try:
+                records = _session(ctx, session, projects, options)
+            except Exception as exc:  # noqa: BLE001 - the fault boundary of one session folder
+                ctx.problem(join(session, TASK), f"the session could not be read: {type(exc).__name__}: {exc}")
+                records = []
+            yield from records
             yield from ctx.drain()
             options.progress("runs", done, len(sessions))
+
+
+def _session(ctx: ReadContext, session: str, projects: set[str], options: ReadOptions) -> list[Record]:
+    task = _task(ctx, session)
+    if task is None:
+        return []
+    project = _text(task.get("project_name")) or "(no project)"
+    exp_key = f"clearml-project:{project}"
+    records: list[Record] = []
+    if project not in projects:
+        records.append(Experiment(key=exp_key, id=project, name=project, origin=ctx.origin(join(session, TASK))))
+    records.append(_run(ctx, session, task, exp_key, options))
+    projects.add(project)  # only once the session's run is read: a failed one leaves the project to the next
+    return records
 
 
 def _is_session(store: Store, path: str) -> bool:
@@ -127,10 +139,11 @@ def _run(ctx: ReadContext, session: str, task: Mapping[str, object], exp_key: st
     )
     execution = task.get("execution") if isinstance(task.get("execution"), dict) else {}
     assert isinstance(execution, dict)
+    listed = execution.get("artifacts")
     artifacts = tuple(
-        Artifact(str(a.get("key")), _int(a.get("size")))
-        for a in execution.get("artifacts") or ()
-        if isinstance(a, dict) and a.get("key")
+        Artifact(key, _size(a.get("size")))
+        for a in (listed if isinstance(listed, list) else ())
+        if isinstance(a, dict) and (key := _text(a.get("key")))
     )
     return Run(
         key=f"clearml:{task_id}",
@@ -181,18 +194,18 @@ def _metrics(ctx: ReadContext, path: str, history: bool) -> tuple[Metric, ...]:
     for event in _events(ctx, path):
         if event.get("type") != "training_stats_scalar":
             continue
-        value = event.get("value")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        value = json_number(event.get("value"))
+        if value is None:
             continue
         title, series = _text(event.get("metric")) or "", _text(event.get("variant")) or ""
         step = _int(event.get("iter"))
         if step == SINGLE_VALUE_ITER and title == "Summary":
-            singles[series] = float(value)
+            singles[series] = value
             continue
         if step is None:
             continue
         stamp = _int(event.get("timestamp"))
-        points[f"{title}/{series}" if series else title].append((step, -1 if stamp is None else stamp, float(value)))
+        points[f"{title}/{series}" if series else title].append((step, -1 if stamp is None else stamp, value))
     metrics = []
     for key, pts in points.items():
         full = Metric.from_history(key, MetricHistory.from_points(pts))
@@ -216,10 +229,16 @@ def _text(value: object) -> str | None:
 
 
 def _int(value: object) -> int | None:
+    """An int64 (steps, epoch ms), or None: a float outside that range is no step or time either."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        value = int(value)
     if isinstance(value, int) and -(2**63) <= value < 2**63:
         return value
-    if isinstance(value, float) and math.isfinite(value) and value == int(value):
-        return int(value)
     return None
+
+
+def _size(value: object) -> int | None:
+    size = _int(value)
+    return size if size is not None and size >= 0 else None
