@@ -620,3 +620,49 @@ def test_one_damaged_tsv_line_costs_only_itself(tmp_path: Path) -> None:
     acc = runs(records)["dvc:workspace"].metric("acc")
     assert acc is not None and acc.history is not None
     assert (list(acc.history.steps), list(acc.history.values)) == ([0, 4], [0.5, 0.75])
+
+
+def _number_paths(value: object, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _number_paths(v, (*prefix, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _number_paths(v, (*prefix, i))]
+    return [prefix] if isinstance(value, (int, float)) and not isinstance(value, bool) else []
+
+
+def _shape(records: list[Record]) -> dict[tuple[str, str], int]:
+    """(run, metric) -> how many points: what must survive a value out of the float range."""
+    return {(r.key, m.key): m.count for r in of(records, Run) for m in r.metrics}
+
+
+@pytest.mark.parametrize("case", ["nested", "live_dvcyaml", "old_dvclive", "missing_metrics", "bad_tsv", "pipeline"])
+def test_a_number_past_the_float_range_in_any_json_costs_nothing(case: str, tmp_path: Path) -> None:
+    """Fuzz finding F17: a 10**400 summary value in a dvclive metrics.json raised OverflowError,
+    and the dvclive dir (that metric's .tsv history with it) was lost. Every number of every JSON
+    file of the fixture is swapped in turn: every metric keeps its points, no Problem appears."""
+    root = tmp_path / case
+    shutil.copytree(DATA / case, root, ignore=shutil.ignore_patterns(".git"))
+    pristine = read(root)
+    files = sorted(p for p in root.rglob("*.json"))
+    assert files
+    swapped = 0
+    for path in files:
+        original = path.read_bytes()
+        try:
+            doc = json.loads(original)
+        except ValueError:
+            continue  # the fixture's own broken file (missing_metrics)
+        for where in _number_paths(doc):
+            for huge in (10**400, -(10**400)):
+                mutated = json.loads(original)
+                node = mutated
+                for key in where[:-1]:
+                    node = node[key]
+                node[where[-1]] = huge
+                path.write_text(json.dumps(mutated))
+                records = read(root)
+                assert reasons(records) == reasons(pristine), (path, where)
+                assert _shape(records) == _shape(pristine), (path, where)
+                swapped += 1
+        path.write_bytes(original)
+    assert swapped > 0

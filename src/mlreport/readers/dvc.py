@@ -111,6 +111,7 @@ from ..model import (
 from ..stores import Entry, Store, join
 from . import ReadOptions
 from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml
+from ._common import json_number
 
 log = logging.getLogger("mlreport.readers.dvc")
 
@@ -350,8 +351,8 @@ def _flatten_metrics(data: object, prefix: str, out: dict[str, float]) -> None:
     if isinstance(data, Mapping):
         for k, v in data.items():
             _flatten_metrics(v, f"{prefix}/{k}" if prefix else str(k), out)
-    elif isinstance(data, (int, float)) and not isinstance(data, bool) and prefix:
-        out[prefix] = float(data)
+    elif prefix and (number := json_number(data)) is not None:
+        out[prefix] = number
 
 
 def _norm(path: object) -> str:
