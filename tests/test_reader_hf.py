@@ -30,6 +30,7 @@ from mlreport.model import (
 from mlreport.readers import ReadOptions
 from mlreport.readers.hf import (
     HfTrainerReader,
+    _history_span,
     card_hyperparameters,
     lfs_pointer,
     split_front_matter,
@@ -596,3 +597,152 @@ def test_a_state_without_a_usable_log_history_falls_back_to_the_newest_checkpoin
         ("o/trainer_state.json", "no usable log_history; checkpoint-20/trainer_state.json's is shown")
     ]
     assert metric(the_run(records), "loss").final == 0.5
+
+
+# --- F18: the newest checkpoint's state stands in for what the top-level state lost ------------
+
+
+def _case_files(case: str) -> dict[str, bytes]:
+    root = HF / case
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _trainer_json(state: object) -> bytes:
+    # how transformers' TrainerState.save_to_json writes it: the fast path compares these bytes
+    return (json.dumps(state, indent=2, sort_keys=True) + "\n").encode()
+
+
+def _points(run: Run) -> set[tuple[str, int]]:
+    return {(m.key, s) for m in run.metrics if m.history is not None for s in m.history.steps}
+
+
+def _newest_checkpoint_state(files: Mapping[str, bytes]) -> tuple[str, dict[str, object]]:
+    names = [rel for rel in files if rel.startswith("checkpoint-") and rel.endswith("/trainer_state.json")]
+    rel = max(names, key=lambda r: int(r.split("/")[0].split("-")[1]))
+    return rel, json.loads(files[rel])
+
+
+@pytest.mark.parametrize("case", ["full", "peft_events"])
+def test_a_damaged_top_level_point_is_taken_from_the_newest_checkpoint(case: str) -> None:
+    """Fuzz finding F18 (seed 2 cases 660, 2637, 3381, 6436): a value swapped for one of another
+    type or a key renamed in the top-level log_history lost a point the checkpoint's state has.
+    Every (entry, key) the newest checkpoint also has is damaged in turn."""
+    files = _case_files(case)
+    top = json.loads(files["trainer_state.json"])
+    ckpt_rel, ckpt = _newest_checkpoint_state(files)
+    pristine = the_run(read(case))
+    wanted = _points(pristine)
+    shared = len(ckpt["log_history"])  # type: ignore[arg-type]
+    checked = 0
+    for i in range(shared):
+        for key in sorted(top["log_history"][i]):
+            if key == "step":
+                continue
+            for damage in (True, None, "x", [1], {"a": 1}, "rename"):
+                state = json.loads(files["trainer_state.json"])
+                entry = state["log_history"][i]
+                if damage == "rename":
+                    entry[key[:1] + "[" + key[2:]] = entry.pop(key)
+                else:
+                    entry[key] = damage
+                records = list(
+                    READER.read(memory_store({**files, "trainer_state.json": _trainer_json(state)}), "", ReadOptions())
+                )
+                run = the_run(records)
+                assert wanted <= _points(run), (i, key, damage)
+                step = top["log_history"][i]["step"]
+                elsewhere = any(key in e and e["step"] == step for j, e in enumerate(top["log_history"]) if j != i)
+                expected = (
+                    []
+                    if elsewhere
+                    else [("trainer_state.json", f"1 log_history point(s) missing here; taken from {ckpt_rel}")]
+                )
+                assert [(p.origin.path, p.reason) for p in only(records, Problem)] == expected, (i, key, damage)
+                checked += 1
+    assert checked > 20
+
+
+@pytest.mark.parametrize("case", ["full", "peft_events"])
+def test_a_renamed_setting_is_taken_from_the_newest_checkpoint(case: str) -> None:
+    """Seed 2 cases 5937, 8382: best_global_step or train_batch_size renamed in the top-level
+    state lost the tag or param the checkpoint's state has."""
+    files = _case_files(case)
+    ckpt_rel, ckpt = _newest_checkpoint_state(files)
+    pristine = the_run(read(case))
+    for key in ("train_batch_size", "best_global_step", "num_train_epochs"):
+        state = json.loads(files["trainer_state.json"])
+        if key not in state or key not in ckpt:
+            continue
+        state[f"{key}_renamed"] = state.pop(key)
+        records = list(
+            READER.read(memory_store({**files, "trainer_state.json": _trainer_json(state)}), "", ReadOptions())
+        )
+        run = the_run(records)
+        assert set(pristine.params) <= set(run.params) and set(pristine.tags) <= set(run.tags), key
+        assert ("trainer_state.json", f"no {key}; {ckpt_rel}'s is shown") in [
+            (p.origin.path, p.reason) for p in only(records, Problem)
+        ]
+
+
+def test_the_byte_compare_and_the_full_parse_give_the_same_run() -> None:
+    # Compact JSON (not the Trainer's indent=2) takes the full parse of the checkpoint's state.
+    files = _case_files("full")
+    compact = {
+        rel: json.dumps(json.loads(data)).encode() if rel.endswith("trainer_state.json") else data
+        for rel, data in files.items()
+    }
+    fast = list(READER.read(memory_store(files), "", ReadOptions()))
+    slow = list(READER.read(memory_store(compact), "", ReadOptions()))
+    assert only(fast, Problem) == [] and only(slow, Problem) == []
+    a, b = the_run(fast), the_run(slow)
+    assert (a.metrics, a.params, a.tags) == (b.metrics, b.params, b.tags)
+    # and the fixture as the Trainer wrote it does take the byte compare
+    top, ckpt = files["trainer_state.json"], files["checkpoint-40/trainer_state.json"]
+    top_span, span = _history_span(top), _history_span(ckpt)
+    assert top_span is not None and span is not None
+    assert top[top_span[0] : top_span[1]].startswith(ckpt[span[0] : span[1]])
+    assert _history_span(compact["trainer_state.json"]) is None
+
+
+def test_a_checkpoint_newer_than_the_final_state_is_not_used() -> None:
+    # An earlier training into the same dir left checkpoint-40; this one ended at step 20.
+    old = {
+        "global_step": 40,
+        "train_batch_size": 8,
+        "log_history": [{"loss": 0.9, "step": 30}, {"loss": 0.8, "step": 40}],
+    }
+    new = {"global_step": 20, "log_history": [{"loss": 0.5, "step": 20}]}
+    store = memory_store(
+        {"o/trainer_state.json": _trainer_json(new), "o/checkpoint-40/trainer_state.json": _trainer_json(old)}
+    )
+    records = list(READER.read(store, "o", ReadOptions()))
+    run = the_run(records)
+    assert _points(run) == {("loss", 20)} and "train_batch_size" not in run.params
+    assert only(records, Problem) == []
+
+
+# --- F19: the model card's name survives damage its front matter parses past ------------------
+
+
+@pytest.mark.parametrize("damage", ["deep_plain_scalar", "byte_in_body"])
+def test_a_damaged_card_that_still_parses_keeps_the_model_and_its_name(damage: str) -> None:
+    """Fuzz finding F19 (seed 2 cases 890, 1110) is a rename, not a loss: the harness's
+    reference (README.md removed) names the model by its dir ('full'); the damaged card still
+    parses, so the model keeps its model-index name, and every version stays."""
+    files = _case_files("full")
+    card = files["README.md"]
+    if damage == "deep_plain_scalar":
+        mutated = card.replace(b"type: text-classification", b"type: f" + b"[" * 300, 1)
+    else:
+        at = card.index(b"learning_rate: ")
+        mutated = card[: at + 6] + b"\xff" + card[at + 6 :]
+    assert mutated != card
+    pristine = read("full")
+    records = list(READER.read(memory_store({**files, "README.md": mutated}), "", ReadOptions()))
+    assert [m.name for m in only(records, RegisteredModel)] == [m.name for m in only(pristine, RegisteredModel)]
+    assert [m.name for m in only(records, RegisteredModel)] == ["bert-tiny-mrpc"]
+    assert [v.version for v in only(records, ModelVersion)] == [v.version for v in only(pristine, ModelVersion)]
+    assert the_run(records).name == "bert-tiny-mrpc"
+    removed = {rel: data for rel, data in files.items() if rel != "README.md"}
+    without = list(READER.read(memory_store(removed), "", ReadOptions()))
+    assert [v.version for v in only(without, ModelVersion)] == [v.version for v in only(pristine, ModelVersion)]

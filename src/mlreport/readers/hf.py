@@ -272,6 +272,10 @@ class _Parts:
     body: str = ""
     results: dict[str, float] = field(default_factory=dict)
     results_finished: bool = False
+    # log_history of the newest checkpoint's state when it holds entries the top-level state's
+    # bytes do not (F18): its points fill (metric, step) pairs the top-level history lacks
+    checkpoint_history: list[object] | None = None
+    checkpoint_state_path: str = ""
 
 
 class HfTrainerReader:
@@ -314,7 +318,8 @@ class HfTrainerReader:
         run_name = index_name or dir_name
         state = parts.state or {}
 
-        metrics, finished = _state_metrics(ctx, path, state, options)
+        metrics, finished = _state_metrics(ctx, path, state, options, parts.checkpoint_history,
+                                           parts.checkpoint_state_path)
         gs = state.get("global_step")
         global_step = clamp_int64(gs) if isinstance(gs, int) and not isinstance(gs, bool) else None
         last_step = global_step if global_step is not None else max(
@@ -414,6 +419,8 @@ class HfTrainerReader:
                             ctx.problem(join(path, _STATE), f"no usable log_history; {rel}'s is shown")
                         parts.state = fallback
                     break
+        elif checkpoints:
+            _compare_with_checkpoint(ctx, path, parts)
         if "config.json" in top:
             config_path = join(path, "config.json")
             parts.config = _load_object(ctx, config_path, parts.contents["config.json"])
@@ -447,17 +454,77 @@ def _model_index_name(card: Mapping[str, object]) -> str | None:
     return None
 
 
-def _state_metrics(
-    ctx: _Ctx, path: str, state: Mapping[str, object], options: ReadOptions
-) -> tuple[dict[str, Metric], bool]:
-    """Every numeric key of ``log_history`` as a series over ``step``; and whether the final
-    summary entry (``train_runtime``) is there."""
-    history = state.get("log_history")
-    if history is None:
-        history = []
-    if not isinstance(history, list):
-        ctx.problem(join(path, _STATE), "log_history is not a list")
-        history = []
+# What the newest checkpoint's state may stand in for when the top-level state lacks it: the
+# settings of the training (constant over it) and the best checkpoint as of then. Not
+# global_step or epoch: the checkpoint's understate where training ended.
+_CHECKPOINT_FILLS = (*_STATE_PARAMS, "trial_params", "best_metric", "best_global_step",
+                     "best_model_checkpoint", "is_hyper_param_search")
+_HISTORY_OPEN = b'"log_history": ['
+_HISTORY_CLOSE = b"\n  ]"  # json.dump(indent=2): a newline cannot occur inside a string
+
+
+def _history_span(data: bytes) -> tuple[int, int] | None:
+    """Where the entries of ``log_history`` are in a state as the Trainer writes it, or None."""
+    start = data.find(_HISTORY_OPEN)
+    if start < 0:
+        return None
+    start += len(_HISTORY_OPEN)
+    end = data.find(_HISTORY_CLOSE, start)
+    return (start, end) if end >= 0 else None
+
+
+def _compare_with_checkpoint(ctx: _Ctx, path: str, parts: _Parts) -> None:
+    """Fill what the top-level state lacks from the newest checkpoint's (fuzz finding F18).
+
+    The Trainer writes each checkpoint's state as a prefix of the final one, so a metric point
+    or a setting the checkpoint has and the top-level state lacks was lost to damage (a key
+    renamed, a value swapped for one of another type). The usual case costs a byte compare:
+    when the checkpoint's ``log_history`` bytes begin the top-level one's, only the rest of the
+    checkpoint (its settings) is parsed. A checkpoint of a later step than the final state is
+    from an earlier training into the same dir and is not used; nor is a damaged one (quietly:
+    it is only a stand-in).
+    """
+    state = parts.state
+    _n, name = parts.checkpoints[-1]
+    rel = join(name, _STATE)
+    if state is None or rel not in {r for r, _size in parts.files}:
+        return
+    top_data = parts.contents.get(_STATE)
+    data = parts.contents.get(rel)
+    if data is None:
+        data = ctx.store.read_many([join(path, rel)])[join(path, rel)]
+    if not isinstance(data, bytes) or not isinstance(top_data, bytes):
+        return
+    quiet = _Ctx(ctx.store, ctx.root)
+    span, top_span = _history_span(data), _history_span(top_data)
+    same_history = (
+        span is not None
+        and top_span is not None
+        and top_data[top_span[0] : top_span[1]].startswith(data[span[0] : span[1]])
+        and top_data[top_span[0] + span[1] - span[0] : top_span[0] + span[1] - span[0] + 1] in (b"", b",", b"\n")
+    )
+    if same_history and span is not None:
+        checkpoint = _load_object(quiet, rel, data[: span[0]] + data[span[1] :], walk_depth=False)
+    else:
+        checkpoint = _load_object(quiet, rel, data, walk_depth=False)
+    if checkpoint is None:
+        return
+    top_step, step = state.get("global_step"), checkpoint.get("global_step")
+    if type(top_step) is int and type(step) is int and step > top_step:
+        return
+    filled = [key for key in _CHECKPOINT_FILLS if key not in state and key in checkpoint]
+    if filled:
+        state.update((key, checkpoint[key]) for key in filled)
+        ctx.problem(join(path, _STATE), f"no {', '.join(filled)}; {rel}'s is shown")
+    history = checkpoint.get("log_history")
+    if not same_history and isinstance(history, list):
+        parts.checkpoint_history = history
+        parts.checkpoint_state_path = rel
+
+
+def _history_columns(history: list[object]) -> tuple[dict[str, tuple[list[int], list[float]]], bool, int]:
+    """Columns (steps, values) per numeric key of ``log_history``, whether the summary entry is
+    there, and how many entries have no step."""
     # Columns per key, filled in one pass with type checks inlined: this loop is most of the
     # reader's time on a long log_history (issue 12).
     cols: dict[str, tuple[list[int], list[float]]] = {}
@@ -496,8 +563,44 @@ def _state_metrics(
                 col = cols[key] = ([], [])
             col[0].append(step)
             col[1].append(value)  # type: ignore[arg-type]
+    return cols, finished, no_step
+
+
+def _state_metrics(
+    ctx: _Ctx,
+    path: str,
+    state: Mapping[str, object],
+    options: ReadOptions,
+    checkpoint_history: list[object] | None = None,
+    checkpoint_path: str = "",
+) -> tuple[dict[str, Metric], bool]:
+    """Every numeric key of ``log_history`` as a series over ``step``; and whether the final
+    summary entry (``train_runtime``) is there. ``checkpoint_history`` (the newest
+    checkpoint's) fills the (key, step) points the state's own history lacks."""
+    history = state.get("log_history")
+    if history is None:
+        history = []
+    if not isinstance(history, list):
+        ctx.problem(join(path, _STATE), "log_history is not a list")
+        history = []
+    cols, finished, no_step = _history_columns(history)
     if no_step:
         ctx.problem(join(path, _STATE), f"{no_step} log_history entries have no step; skipped")
+    if checkpoint_history is not None:
+        recovered = 0
+        for key, (steps, values) in _history_columns(checkpoint_history)[0].items():
+            col = cols.get(key)
+            if col is None:
+                col = cols[key] = ([], [])
+            have = set(col[0])
+            for step, value in zip(steps, values, strict=True):
+                if step not in have:
+                    col[0].append(step)
+                    col[1].append(value)
+                    recovered += 1
+        if recovered:
+            ctx.problem(join(path, _STATE), f"{recovered} log_history point(s) missing here; "
+                        f"taken from {checkpoint_path}")
     metrics = {}
     for key in sorted(cols):
         steps, values = cols[key]
