@@ -439,3 +439,64 @@ def test_records_travel_as_bytes_unchanged_with_their_names_interned() -> None:
     assert fast_replace(run, name="other", metrics=()) == replace(run, name="other", metrics=())
     assert fast_replace(m, history=None) == replace(m, history=None)
     del history
+
+
+# -- the registry: each registered model folder is a unit too ------------------------------------
+
+MODEL = "fixture model"
+
+
+def _v2_run_logged_another_model(store: Path) -> None:
+    # the folder of the model is unchanged; what its version links to (the logged model of the
+    # run it names) changed in the run: the link is looked up again, not kept with the model
+    tag = store / "mlruns" / "169632163454191882" / "50ca0327699448d0875c5a26abc1dc10" / "tags"
+    path = tag / "mlflow.log-model.history"
+    path.write_text(path.read_text().replace("6ec933052f98466ba852f395836b15df", "0" * 32))
+
+
+def _models(store: Path) -> Path:
+    return store / "mlruns" / "models" / MODEL
+
+
+REGISTRY_CHANGES: dict[str, tuple[str, Callable[[Path], None], int]] = {
+    # change -> (fixture, what it does, registered models read again)
+    "nothing": ("v3_file", lambda store: None, 0),
+    "moved alias": ("v3_file", lambda s: (_models(s) / "aliases" / "champion").write_text("1"), 1),
+    "new version": (
+        "v3_file",
+        lambda s: shutil.copytree(_models(s) / "version-2", _models(s) / "version-3"),
+        1,
+    ),
+    "changed version tag": (
+        "v3_file",
+        lambda s: (_models(s) / "version-1" / "tags" / "validation_status").write_text("rejected"),
+        1,
+    ),
+    "deleted version": ("v3_file", lambda s: shutil.rmtree(_models(s) / "version-1"), 1),
+    "text to clean": (
+        "v3_file",
+        lambda s: (_models(s) / "version-1" / "tags" / "validation_status").write_bytes(b"ok\x00\x1b[1m"),
+        1,
+    ),
+    "broken version": ("v3_file", lambda s: (_models(s) / "version-2" / "meta.yaml").write_text("version: [\n"), 1),
+    "the run's logged model changed": ("v2_file", _v2_run_logged_another_model, 0),
+}
+
+
+@pytest.mark.parametrize("change", list(REGISTRY_CHANGES))
+def test_a_registry_through_the_unit_cache_is_the_full_crawl(tmp_path: Path, change: str) -> None:
+    fixture, apply, reread = REGISTRY_CHANGES[change]
+    store = tmp_path / "store"
+    shutil.copytree(DATA / "mlflow" / fixture, store)
+    cache_dir = tmp_path / "cache"
+    _, units = _crawl(store, cache_dir, tmp_path / "w1")
+    assert units is not None and units.other == [0, 1]  # one registered model, read
+    apply(store)
+    cached, units = _crawl(store, cache_dir, tmp_path / "w2")
+    full, _ = _crawl(store, None, tmp_path / "w3")
+    assert _dump(cached) == _dump(full)
+    assert units is not None and units.other == [1 - reread, reread]
+    again, units = _crawl(store, cache_dir, tmp_path / "w4")
+    assert _dump(again) == _dump(full)
+    # a model whose text the crawl cleans is not kept (its versions are linked by the raw text)
+    assert units is not None and units.other == ([0, 1] if change == "text to clean" else [1, 0])

@@ -601,6 +601,7 @@ class _Builder:
                 )
 
         hidden_keys = {k for s in self.skipped if s.what.endswith("runs") for k in s.keys}
+        self.histories.flush()
         return make_catalog(
             stores=self.stores,
             experiments=self.experiments.values(),

@@ -27,6 +27,9 @@ from .model import MetricHistory
 #: (byte offset, number of points) of one series in the file
 Location = tuple[int, int]
 
+#: Bytes of series :meth:`HistoryFile.put` keeps before it writes them.
+_BUFFER = 1 << 20
+
 
 class HistoryFile:
     """An append-only file of metric histories; the writer owns it and deletes it when collected.
@@ -43,23 +46,43 @@ class HistoryFile:
         self.path = name
         self._size = 0
         self._writer: int | None = fd
+        self._buffer = bytearray()
         self._lock = threading.Lock()
         # only the process that created the file removes it (copies in workers do not)
         self._finalizer: weakref.finalize[..., HistoryFile] | None = weakref.finalize(self, _remove, name, fd)
 
     def put(self, history: MetricHistory) -> Location:
-        """Append one series; returns where it is."""
+        """Append one series; returns where it is. Series are buffered and written a megabyte
+        at a time (a write per series was a tenth of a crawl from the unit cache)."""
         if self._writer is None:
             raise ValueError("history file is read-only in this process")
-        data = history.steps.tobytes() + history.timestamps.tobytes() + history.values.tobytes()
         with self._lock:
-            offset = self._size
-            os.pwrite(self._writer, data, offset)
-            self._size += len(data)
+            offset = self._size + len(self._buffer)
+            self._buffer += history.steps
+            self._buffer += history.timestamps
+            self._buffer += history.values
+            if len(self._buffer) >= _BUFFER:
+                self._flush()
         return offset, len(history)
+
+    def flush(self) -> None:
+        """Write what :meth:`put` buffered (before another process reads the file)."""
+        if self._writer is not None:  # a read-only copy has nothing buffered
+            with self._lock:
+                self._flush()
+
+    def _flush(self) -> None:
+        data = memoryview(self._buffer)
+        while data and self._writer is not None:
+            written = os.pwrite(self._writer, data, self._size)
+            self._size += written
+            data = data[written:]
+        data.release()
+        self._buffer = bytearray()
 
     def get(self, location: Location) -> MetricHistory:
         """The series written at ``location``."""
+        self.flush()
         offset, n = location
         fd = os.open(self.path, os.O_RDONLY)
         try:
@@ -77,15 +100,18 @@ class HistoryFile:
     @property
     def size(self) -> int:
         """Bytes written so far."""
+        self.flush()
         return self._size
 
     def __getstate__(self) -> dict[str, object]:
+        self.flush()
         return {"path": self.path, "size": self._size}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.path = str(state["path"])
         self._size = int(str(state["size"]))
         self._writer = None
+        self._buffer = bytearray()
         self._lock = threading.Lock()
         self._finalizer = None
 

@@ -171,6 +171,7 @@ class UnitCache:
         self.snapshots = dict(snapshots)
         self.hits = 0
         self.misses = 0
+        self.other = [0, 0]  # hits and misses of units that are not run folders
         self._used: set[bytes] = set()
         self._db: sqlite3.Connection | None = None
         self._roots = sorted(self.snapshots, key=len, reverse=True)
@@ -221,7 +222,9 @@ class UnitCache:
             h.update(b"\0")
         return h.digest()
 
-    def get(self, key: bytes) -> Any | None:
+    def get(self, key: bytes, counted: bool = True) -> Any | None:
+        """The value kept under ``key``, or None. ``counted``: a run folder, counted in
+        :attr:`hits` and :attr:`misses` (other units, registered models, in :attr:`other`)."""
         db = self._connect()
         if db is None:
             return None
@@ -231,14 +234,20 @@ class UnitCache:
         except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
             value = None
         if value is None:
-            self.misses += 1
+            if counted:
+                self.misses += 1
+            else:
+                self.other[1] += 1
             return None
-        self.hits += 1
+        if counted:
+            self.hits += 1
+        else:
+            self.other[0] += 1
         self._used.add(key)
         self._trust(value)
         return value
 
-    def present(self, keys: Iterable[bytes | None]) -> set[bytes]:
+    def present(self, keys: Iterable[bytes | None], counted: bool = True) -> set[bytes]:
         """Which of ``keys`` have an entry (that :meth:`get` will most likely load), asked in
         batches; a miss is counted here for each that has not."""
         wanted = [k for k in keys if k is not None]
@@ -252,7 +261,11 @@ class UnitCache:
                     found.update(r[0] for r in db.execute(f"SELECT key FROM units2 WHERE key IN ({marks})", batch))
             except sqlite3.Error:
                 found = set()
-        self.misses += sum(1 for k in wanted if k not in found)
+        missing = sum(1 for k in wanted if k not in found)
+        if counted:
+            self.misses += missing
+        else:
+            self.other[1] += missing
         return found
 
     def put(self, key: bytes, value: Any) -> Any:
@@ -268,6 +281,23 @@ class UnitCache:
             return value
         self.put_clean(key, data, value)
         return value
+
+    def put_if_clean(self, key: bytes, value: Any) -> Any | None:
+        """Keep ``value`` cleaned, if the crawl's cleaning leaves its text as it is, and return
+        what was kept; None when it would change some text (such a value is read again next
+        time: its reader looks things up by the raw text)."""
+        from ..crawl import clean_record
+
+        cleaned = clean_record(value)
+        if cleaned != value:
+            return None
+        try:
+            data = dumps(cleaned)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            log.debug("unit not kept: %s", exc)
+            return None
+        self.put_clean(key, data, cleaned)
+        return cleaned
 
     def put_clean(self, key: bytes, data: bytes, value: Any) -> None:
         """Keep ``data`` (:func:`~mlreport.readers._units.dumps` of ``value``, cleaned by
@@ -296,7 +326,12 @@ class UnitCache:
         db, self._db = self._db, None
         if db is None:
             return
-        log.info("run folders: %d unchanged since the last build, %d read", self.hits, self.misses)
+        log.info(
+            "run folders: %d unchanged since the last build, %d read; other units: %d unchanged, %d read",
+            self.hits,
+            self.misses,
+            *self.other,
+        )
         try:
             if complete:
                 db.execute("CREATE TEMP TABLE used (key BLOB PRIMARY KEY) WITHOUT ROWID")

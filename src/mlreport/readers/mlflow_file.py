@@ -60,7 +60,7 @@ from ._mlflow import (
 )
 from ._mlflow_metrics import MetricLines, parse_usual_files
 from ._readahead import ReadAhead
-from ._units import dumps, loads
+from ._units import dumps, fast_replace, loads
 
 log = logging.getLogger("mlreport.readers.mlflow_file")
 
@@ -793,17 +793,58 @@ def _read_traces(ctx: _Ctx, exp_dir: str, experiment_key: str) -> Iterator[Trace
 
 
 def _read_registry(ctx: _Ctx, base: str) -> Iterator[Record]:
-    for entry in ctx.store.ls(base):
-        if not entry.is_dir:
-            continue
-        model_dir = join(base, entry.name)
-        try:
-            records = list(_read_registered_model(ctx, model_dir, entry.name))
-        except Exception as exc:  # noqa: BLE001 - one model's fault, never the registry's
-            records = [Problem(ctx.origin(model_dir), f"registered model skipped: {_describe(exc)}")]
-        yield from records
+    """Each registered model folder of ``models/``; from the build's unit cache where the
+    folder did not change (a 10,000-version registry was a sixth of a crawl after one new
+    run). What a version takes from the runs (its logged model, filled in by
+    :class:`ModelLinks`) is not kept: it is looked up again as each model is yielded."""
+    local = ctx.store.local_root()
+    cache = ctx.options.units if local is not None else None
+    model_dirs = [join(base, e.name) for e in ctx.store.ls(base) if e.is_dir]
+    keys: list[bytes | None] = [None] * len(model_dirs)
+    if cache is not None and local is not None:
+        context = cache.key(
+            "mlflow-file registered model",
+            ctx.store.url,
+            ctx.root,
+            ctx.store.max_file_size,
+            ctx.options.include_deleted,
+        )
+        real = os.path.realpath(str(local))
+        for i, model_dir in enumerate(model_dirs):
+            folder = f"{real}/{model_dir}"
+            digest = cache.digest(folder, resolved=not os.path.islink(folder))
+            keys[i] = None if digest is None else cache.key(context, model_dir, digest)
+    present = cache.present(keys, counted=False) if cache is not None else set()
+    for model_dir, key in zip(model_dirs, keys, strict=True):
+        unit = cache.get(key, counted=False) if cache is not None and key is not None and key in present else None
+        if unit is None:
+            p0 = len(ctx.problems)
+            try:
+                records = tuple(_read_registered_model(ctx, model_dir, model_dir.rsplit("/", 1)[-1]))
+            except Exception as exc:  # noqa: BLE001 - one model's fault, never the registry's
+                records = (Problem(ctx.origin(model_dir), f"registered model skipped: {_describe(exc)}"),)
+            unit = (records, tuple(ctx.problems[p0:]))
+            del ctx.problems[p0:]
+            if cache is not None and key is not None:
+                unit = cache.put_if_clean(key, unit) or unit
+        records, problems = unit
+        for rec in records:
+            if isinstance(rec, ModelVersion):
+                rec = _linked(ctx, rec)
+            yield rec
+        yield from problems
         yield from ctx.problems
         ctx.problems.clear()
+
+
+def _linked(ctx: _Ctx, mv: ModelVersion) -> ModelVersion:
+    """A version as read (``run_key``/``logged_model_key`` as its file says) with what the
+    runs read before tell about it filled in (:meth:`ModelLinks.version`)."""
+    run_key, model_key = ctx.links.version(mv.run_key, mv.logged_model_key, mv.source)
+    if run_key == mv.run_key and model_key == mv.logged_model_key:
+        return mv
+    linked: ModelVersion = fast_replace(mv, run_key=run_key, logged_model_key=model_key)
+    return linked
 
 
 def _read_registered_model(ctx: _Ctx, model_dir: str, dir_name: str) -> Iterator[Record]:
@@ -846,9 +887,9 @@ def _read_registered_model(ctx: _Ctx, model_dir: str, dir_name: str) -> Iterator
             continue
         version = as_str(vmeta.get("version")) or ventry.name[len("version-") :]
         source = as_str(vmeta.get("source"))
-        run_key, model_key = ctx.links.version(
-            as_str(vmeta.get("run_id")), as_str(vmeta.get("model_id")) or logged_model_from_source(source), source
-        )
+        # as the file says: _linked fills in what the runs tell (not kept in the unit cache)
+        run_key = as_str(vmeta.get("run_id"))
+        model_key = as_str(vmeta.get("model_id")) or logged_model_from_source(source)
         yield ModelVersion(
             model=name,
             version=version,
