@@ -66,6 +66,86 @@
     });
   }
 
+  /* A tick as at most `chars` characters: a number with fewer digits (0.00012 -> 1e-4, 1024 ->
+   * 1k), any other text cut with an ellipsis. */
+  function shortTick(text, chars) {
+    text = String(text);
+    if (text.length <= chars) return text;
+    var x = Number(text);
+    if (text.trim() !== "" && isFinite(x)) {
+      var abs = Math.abs(x), p, s;
+      var units = [[1e9, "G"], [1e6, "M"], [1e3, "k"]];
+      for (p = 4; p >= 1; p--) {
+        s = String(Number(x.toPrecision(p)));
+        for (var u = 0; u < units.length && abs < 1e15; u++) {
+          if (abs >= units[u][0]) { s = String(Number((x / units[u][0]).toPrecision(p))) + units[u][1]; break; }
+        }
+        if (s.length > chars && abs < 1) s = x.toExponential(Math.max(0, p - 1)).replace(/\.?0+e/, "e").replace("e+", "e");
+        if (s.length <= chars) return s;
+      }
+      return s;
+    }
+    return chars > 1 ? text.slice(0, chars - 1) + "\u2026" : text.slice(0, 1);
+  }
+
+  function niceTicks(lo, hi, count) {
+    if (!(hi > lo)) return [lo];
+    var raw = (hi - lo) / count, mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    var step = [1, 2, 2.5, 5, 10].map(function (m) { return m * mag; }).find(function (s) { return s >= raw; });
+    var out = [];
+    for (var v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+    return out;
+  }
+
+  /* Parallel coordinates with many axes (issue 10): plotly draws each axis' tick labels to its
+   * left and the headings above, in a gap of (plot width / axes - 1). Ticks get fewer and shorter
+   * text to fit that gap; headings that do not fit are turned (-40 degrees, or upright when even
+   * that overlaps) with the top margin grown for them. Checked in tests/test_layout_charts.py. */
+  function fitParcoords(el, trace, layout) {
+    var dims = trace.dimensions || [];
+    if (dims.length < 2) return;
+    var width = el.clientWidth || 700, narrow = width < 520;
+    var margin = Object.assign({}, layout.margin || {});
+    if (narrow) { margin.l = 34; margin.r = 34; }
+    var gap = (width - (margin.l || 60) - (margin.r || 60)) / (dims.length - 1);
+    var tickSize = narrow ? 9 : 11, labelSize = narrow ? 10 : 12;
+    var chars = Math.max(2, Math.floor((gap - 8) / (0.62 * tickSize)));
+    var height = layout.height || 380;
+    var rows = Math.max(2, Math.min(6, Math.floor((height - (margin.t || 100) - (margin.b || 30)) / (2.2 * tickSize))));
+    dims.forEach(function (d) {
+      if (!d.tickvals) {
+        var vals = (d.values || []).filter(function (v) { return typeof v === "number" && isFinite(v); });
+        if (!vals.length) return;
+        var lo = Math.min.apply(null, vals), hi = Math.max.apply(null, vals);
+        d.tickvals = niceTicks(lo, hi, Math.min(4, rows));
+        d.ticktext = d.tickvals.map(function (v) { return String(v); });
+        if (hi > lo) d.range = [Math.min(lo, d.tickvals[0]), Math.max(hi, d.tickvals[d.tickvals.length - 1])];
+      }
+      var text = (d.ticktext || d.tickvals.map(String)).slice();
+      var shown = text.filter(function (t) { return t !== ""; }).length;
+      var every = Math.max(1, Math.ceil(shown / rows)), k = 0;
+      d.ticktext = text.map(function (t) {
+        if (t === "") return "";
+        return (k++ % every === 0) ? shortTick(t, chars) : "";
+      });
+    });
+    var longest = Math.max.apply(null, dims.map(function (d) { return String(d.label || "").length; }));
+    var labelWidth = longest * 0.6 * labelSize;
+    if (labelWidth > gap - 6) {
+      // turned labels are parallel: 40 degrees keeps gap * sin(40) between them, upright keeps gap
+      var angle = gap * Math.sin(40 * Math.PI / 180) >= labelSize + 3 ? -40 : -90;
+      trace.labelangle = angle;
+      trace.labelside = "top";
+      margin.t = (margin.t || 100) + Math.ceil(labelWidth * Math.sin(-angle * Math.PI / 180)) - labelSize;
+      layout.height = height + Math.ceil(labelWidth * Math.sin(-angle * Math.PI / 180)) - labelSize;
+      // the last heading leans right, past its axis
+      if (angle === -40) margin.r = Math.max(margin.r || 60, Math.ceil(String(dims[dims.length - 1].label || "").length * 0.6 * labelSize * Math.cos(40 * Math.PI / 180)) + 6);
+    }
+    layout.margin = margin;
+    trace.labelfont = { size: labelSize };
+    trace.tickfont = { size: tickSize };
+  }
+
   function fitToWidth(el, fig) {
     var layout = fig.layout || {};
     var narrow = el.clientWidth && el.clientWidth < 520;
@@ -73,13 +153,7 @@
     var lines = (fig.data || []).filter(function (t) { return t.type === "scatter" && t.showlegend !== false; }).length;
     if (narrow && layout.showlegend && lines > 2) layout.height = (layout.height || 300) + 20 * Math.ceil(lines / 2);
     (fig.data || []).forEach(function (trace) {
-      if (trace.type === "parcoords" && narrow && trace.dimensions && trace.dimensions.length > 3) {
-        trace.labelangle = -40;  // level labels of a dozen axes overlap at phone width
-        layout.margin = Object.assign({}, layout.margin || {}, { t: ((layout.margin || {}).t || 100) + 50 });
-        layout.height = (layout.height || 380) + 50;
-        trace.labelfont = { size: 10 };
-        trace.tickfont = { size: 9 };
-      }
+      if (trace.type === "parcoords") fitParcoords(el, trace, layout);
     });
     return layout;
   }
