@@ -26,7 +26,9 @@ How an output dir maps onto the catalog (one dir = one run, no experiment):
   ``hf.base_model`` (a list is joined with ``, ``; without a card, a v4 config's hub-like
   ``_name_or_path``), ``hf.base_model_relation``, ``hf.library_name``, ``hf.license``,
   ``hf.pipeline_tag``, ``hf.language``, ``hf.tags``; ``hf.git_lfs_pointers`` lists files that
-  are Git LFS pointers. The base model is a lineage hint kept in tags only: it is not a record.
+  are Git LFS pointers; the card's prose sections (intended use, limitations, data …) as
+  ``model_card.<field>`` with a ``model_card.<field>.source`` naming the heading (``_readme.py``).
+  The base model is a lineage hint kept in tags only: it is not a record.
 - Lineage: the card's ``datasets`` are :class:`~mlreport.model.Dataset` records (key = the hub
   id) used in context ``training``; ``model-index`` result datasets (key = their ``type``, the
   hub id) in context ``evaluation`` with ``config``/``split``/``args``/``revision`` as ref tags.
@@ -79,6 +81,7 @@ from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml
 from ._common import flatten_params, param_text, store_dir_name
+from ._readme import readme_sections
 
 LFS_SPEC = b"version https://git-lfs.github.com/spec/v1"
 _LFS_MAX_SIZE = 1024  # the spec's limit for a pointer file
@@ -346,6 +349,8 @@ class HfTrainerReader:
                 metrics[key] = Metric.single(key, value, step=last_step)
         for key, text in card_hyperparameters(parts.body).items():
             params.setdefault(key, text)
+        # the author's prose (intended use, limitations, data …) for the model card (issue 10)
+        tags.update(readme_sections(parts.body, join(path, "README.md")))
         base_models = _names(parts.card.get("base_model"))
         if base_models:
             tags["hf.base_model"] = ", ".join(base_models)
