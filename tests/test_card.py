@@ -253,3 +253,89 @@ def test_cli_card_errors_are_one_line_exit_2(chdir_tmp: Path, capsys: pytest.Cap
     assert main(["card", "churn-classifier@champion", src, "-q", "-o", str(inside)]) == 2
     assert capsys.readouterr().err == f"mlreport: cannot write the card to {inside}: it is inside the source {src}\n"
     assert not inside.exists()
+
+
+# -- a Hugging Face README's prose (readers/_readme.py -> model_card.* tags -> the card) --------
+
+CARDS = DATA / "cards"
+
+
+def _hf(case: str) -> Catalog:
+    return read_catalog(Config(sources=(SourceConfig(str(CARDS / case)),)))
+
+
+def test_readme_sections_take_the_authors_prose_and_skip_placeholders() -> None:
+    from mlreport.readers._readme import readme_sections
+
+    body = (
+        "<!-- generated: proofread it -->\n# my-model\n\nA fine-tuned version of x.\n\n"
+        "## Model description\n\nMore information needed\n\n"
+        "## Intended uses & limitations\n\n<!-- say who should use it -->\nTickets only.\n\n"
+        "```md\n## Training data\nnot a heading\n```\n\n"
+        "### Out-of-Scope Use [optional]\n\n- **Developed by:** [More Information Needed]\n"
+        "Anything medical.\n\n## Uses\n\nsecond intended-use heading: the first one wins\n"
+        "## Training data\n\n" + "x" * 30_000 + "\n## Framework versions\n\n- Transformers 5\n"
+    )
+    tags = readme_sections(body, "out/README.md")
+    assert tags["model_card.intended_use"] == "Tickets only.\n\n```md\n## Training data\nnot a heading\n```"
+    assert tags["model_card.intended_use.source"] == "out/README.md § Intended uses & limitations"
+    assert tags["model_card.out_of_scope_uses"] == "Anything medical."
+    assert tags["model_card.out_of_scope_uses.source"] == "out/README.md § Out-of-Scope Use [optional]"
+    assert len(tags["model_card.training_data"]) == 20_000 and tags["model_card.training_data"].endswith("…")
+    assert "model_card.description" not in tags  # left at its placeholder
+    assert set(tags) == {
+        f"model_card.{k}{s}" for k in ("intended_use", "out_of_scope_uses", "training_data") for s in ("", ".source")
+    }
+    # the card Trainer.create_model_card writes, untouched: nothing the author wrote
+    assert readme_sections((DATA / "hf" / "full" / "README.md").read_text(encoding="utf-8"), "README.md") == {}
+
+
+def test_card_shows_a_trainer_readme_filled_in_by_its_author() -> None:
+    c = _hf("hf_trainer_filled")
+    model, v = find_version(c, "bert-tiny-mrpc@final")
+    card = build_card(c, model, v)
+    described = _field(card, "model_details", "Description")
+    assert described.value.startswith("A two-layer BERT fine-tuned") and described.prose
+    assert described.source == "README.md § Model description (run tag model_card.description)"
+    uses = _field(card, "intended_use", "Primary intended uses")
+    assert "- Not for legal or medical text." in uses.value
+    assert uses.source == "README.md § Intended uses & limitations (run tag model_card.intended_use)"
+    # "Training and evaluation data" was left at "More information needed"
+    assert _field(card, "training_data", "About the training data").value is None
+    assert not any(s.key == "more" for s in card.sections)
+    html = str(card_html(card))
+    assert "<strong>MRPC</strong>" in html  # Markdown, converted
+    assert "README.md § Intended uses &amp; limitations (run tag model_card.intended_use)" in html
+    readme = card_readme(card)
+    assert "**Primary intended uses** *(source: README.md § Intended uses & limitations (run tag" in readme
+    assert "- Accuracy drops on sentences over 128 tokens." in readme
+
+
+def test_card_shows_a_hub_template_readme_and_sanitises_it() -> None:
+    c = _hf("hf_hub_template")
+    model, v = find_version(c, f"{c.models[0].name}@final")
+    card = build_card(c, model, v)
+    assert _field(card, "intended_use", "Primary intended uses").source.startswith("README.md § Direct Use")
+    assert _field(card, "training_data", "About the training data").value == "GLUE MRPC train split, 3,668 pairs."
+    assert _field(card, "caveats_recommendations", "Caveats").value.startswith("Trained on news text")
+    # the template's own "Recommendations" boilerplate and its placeholders are not the author's
+    assert _field(card, "caveats_recommendations", "Recommendations").value is None
+    assert _field(card, "evaluation_data", "About the evaluation data").value is None
+    assert not any(s.key == "more" for s in card.sections)  # the .source tags are not fields
+    html = str(card_html(card))
+    assert "Anything safety-critical." in html
+    assert "<script" not in html and "javascript:" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_site_and_cli_card_carry_the_readme_prose(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c = _hf("hf_trainer_filled")
+    items = render_site(c, Config(title="x"))
+    pages = {p.url: p for p in items if isinstance(p, Page)}
+    body = pages["models/bert-tiny-mrpc/final/"].body
+    assert "Intended for ranking near-duplicate support tickets" in body
+    assert "README.md § Intended uses &amp; limitations" in body
+    assert main(["card", "bert-tiny-mrpc@final", str(CARDS / "hf_trainer_filled"), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "Intended for ranking near-duplicate support tickets in English." in out
+    assert "*(source: README.md § Intended uses & limitations (run tag model\\_card.intended\\_use))*" in out

@@ -31,6 +31,7 @@ from .sanitize import PAGE_TEXT_LIMIT, cut_text
 NOT_RECORDED = "not recorded"
 NAME_CHARS = 300  # a metric or dataset name in the README's front matter
 TAG_PREFIX = "model_card."
+SOURCE_SUFFIX = ".source"  # model_card.<field>.source: what a reader took the field from
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +170,7 @@ class _Tags:
                 value = tags.get(TAG_PREFIX + name)
                 if value and value.strip():
                     self.used.add(TAG_PREFIX + name)
-                    return value.strip(), f"{where} tag {TAG_PREFIX}{name}"
+                    return value.strip(), _source(where, tags, TAG_PREFIX + name)
         return None
 
     def short(self, names: Sequence[str]) -> tuple[str, str] | None:
@@ -187,16 +188,25 @@ class _Tags:
                         return value.strip(), f"{where} tag {key}"
         return None
 
-    def unused(self) -> list[tuple[str, str, str]]:
+    def unused(self) -> list[tuple[str, str, str, Mapping[str, str]]]:
         """``model_card.*`` tags no field took: (where, key, value), shown under "More"."""
         out = []
         seen: set[str] = set()
         for where, tags in self.sources:
             for key, value in tags.items():
+                if key.endswith(SOURCE_SUFFIX) and key[: -len(SOURCE_SUFFIX)] in tags:
+                    continue  # where another tag came from, said with that tag
                 if key.startswith(TAG_PREFIX) and key not in self.used and key not in seen and value.strip():
                     seen.add(key)
-                    out.append((where, key, value.strip()))
+                    out.append((where, key, value.strip(), tags))
         return out
+
+
+def _source(where: str, tags: Mapping[str, str], key: str) -> str:
+    """Where a card tag came from: the tag, and what the store says it was taken from (the
+    ``<key>.source`` tag a reader sets, e.g. ``README.md § Intended uses & limitations``)."""
+    origin = tags.get(key + SOURCE_SUFFIX, "").strip()
+    return f"{origin} ({where} tag {key})" if origin else f"{where} tag {key}"
 
 
 def _field(label: str, found: tuple[str, str] | None, prose: bool = False) -> CardField:
@@ -311,8 +321,8 @@ def build_card(catalog: Catalog, model: RegisteredModel, v: ModelVersion, keys: 
     extra = tags.unused()
     if extra:
         fields_ = tuple(
-            CardField(k[len(TAG_PREFIX) :].replace("_", " ").capitalize(), val, f"{w} tag {k}", True)
-            for w, k, val in extra
+            CardField(k[len(TAG_PREFIX) :].replace("_", " ").capitalize(), val, _source(w, src, k), True)
+            for w, k, val, src in extra
         )
         sections.append(CardSection("more", "More information", fields_))
 
