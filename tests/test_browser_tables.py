@@ -144,6 +144,10 @@ def test_column_chooser_shows_every_metric_param_and_tag(page: Any, served: str)
     assert {"metrics.best_val_auc", "metrics.f1", "params.penalty", "params.search", "tags.owner", "tags.trial"} <= set(
         boxes
     )
+    # MLflow's own tags that no run field shows are there too, in their own group, never by default
+    legends = page.eval_on_selector_all("fieldset.mlr-rt-kind legend", "els => els.map(e => e.textContent)")
+    assert legends[-1] == "System tags (1)" and "tags.mlflow.source.type" in boxes
+    assert "tags.mlflow.source.type" not in _headers(page)
     page.fill("input.mlr-rt-find", "owner")
     assert page.locator("label.mlr-rt-choice:visible").count() == 1
     page.fill("input.mlr-rt-find", "")

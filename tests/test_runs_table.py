@@ -568,3 +568,51 @@ def test_tables_are_byte_identical_whatever_the_workers(tmp_path: Path, monkeypa
     tables = [k for k in files[0] if k.endswith(("/runs.js", "/children.js", "/producers.js"))]
     assert "runs/runs.js" in tables and len(tables) > 3
     assert files[0] == files[1]
+
+
+# -- a tool's own tags (Run.system_tags) ------------------------------------------------------------
+
+
+def test_system_tags_are_columns_of_their_own_group_unless_they_repeat_a_field() -> None:
+    runs = [
+        _run(
+            1,
+            user="ana",
+            system_tags={"mlflow.user": "ana", "mlflow.runName": "run-001", "mlflow.source.type": "LOCAL"},
+        ),
+        _run(2, user="bo", system_tags={"mlflow.user": "bo", "mlflow.source.type": "JOB", "mlflow.autologging": "xgb"}),
+        # a value that repeats a field for one run but not for another is information: kept
+        _run(3, user="cy", system_tags={"mlflow.runName": "renamed later"}),
+    ]
+    frame = runs_frame(_catalog(runs), runs, with_experiment=False)
+    system = [c for c in frame.columns if c.kind == "system"]
+    assert [c.id for c in system] == ["tags.mlflow.autologging", "tags.mlflow.runName", "tags.mlflow.source.type"]
+    assert not any(c.id in frame.default_columns for c in system)
+    assert system[2].csv_label == "system tag: mlflow.source.type"
+    data = json.loads(payload(frame, _links(frame)))
+    col = next(c for c in data["columns"] if c["id"] == "tags.mlflow.source.type")
+    assert col["kind"] == "system" and col["values"][frame.runs.index(runs[1])] == "JOB"
+    head = next(csv.reader(io.StringIO(csv_bytes(frame).decode("utf-8"))))
+    assert head[-3:] == [
+        "system tag: mlflow.autologging",
+        "system tag: mlflow.runName",
+        "system tag: mlflow.source.type",
+    ]
+    # the filter language names them as MLflow's search does, quoted or not
+    ops = [
+        {"kind": "view", "payload": data, "state": {"q": "tags.mlflow.source.type = JOB"}},
+        {"kind": "view", "payload": data, "state": {"q": 'tags."mlflow.source.type" = LOCAL'}},
+        {"kind": "view", "payload": data, "state": {"q": "mlflow.autologging ~ xg"}},
+        {"kind": "csv", "payload": data, "state": {"cols": ["run", "tags.mlflow.source.type"]}},
+    ]
+    job, local, auto, view_csv = _node(ops)
+    assert job == {"rows": ["run-002"]} and local == {"rows": ["run-001"]} and auto == {"rows": ["run-002"]}
+    assert view_csv.splitlines()[0] == "Run,system tag: mlflow.source.type"
+
+
+def test_example_runs_table_offers_the_mlflow_system_tags(example: Catalog) -> None:
+    runs = _experiment_runs(example, "churn-classifier")
+    frame = runs_frame(example, runs, with_experiment=False)
+    system = {c.label for c in frame.columns if c.kind == "system"}
+    # the run name, user, entry point, git commit/branch/repo, note and parent are fields already
+    assert system == {"mlflow.source.type"}, system

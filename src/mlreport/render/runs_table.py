@@ -50,14 +50,14 @@ class Column:
 
     id: str
     label: str
-    kind: str  # attribute | metric | param | tag
+    kind: str  # attribute | metric | param | tag | system (a tool's own tag, Run.system_tags)
     type: str  # text | number | time | duration
     goal: str | None = None
     goal_source: str | None = None
 
     @property
     def csv_label(self) -> str:
-        prefix = {"metric": "metric: ", "param": "param: ", "tag": "tag: "}.get(self.kind, "")
+        prefix = {"metric": "metric: ", "param": "param: ", "tag": "tag: ", "system": "system tag: "}.get(self.kind, "")
         return prefix + self.label
 
     @property
@@ -103,6 +103,8 @@ class RunsFrame:
             return run.params.get(column.label)
         if kind == "tag":
             return run.tags.get(column.label)
+        if kind == "system":
+            return run.system_tags.get(column.label)
         if cid == "run":
             return run.name
         if cid == "status":
@@ -172,6 +174,10 @@ def runs_frame(
         for k, vals in sorted(param_values.items())
     ]
     columns += [Column(f"tags.{k}", k, "tag", "text") for k in sorted(tag_keys)]
+    # A tool's own tags (MLflow's mlflow.*) are columns of their own group, named tags.<key> as
+    # the tool's own search names them; those that only repeat what a run field already shows
+    # (the run name, user, entry point, git commit …, which readers map to fields) are left out
+    columns += [Column(f"tags.{k}", k, "system", "text") for k in _system_tag_keys(catalog, runs) if k not in tag_keys]
 
     configured_present = [k for k in configured if k in metric_count]
     if configured_present:
@@ -204,6 +210,30 @@ def runs_frame(
             experiment_names,
         )
     return frame
+
+
+def _system_tag_keys(catalog: Catalog, runs: Sequence[Run]) -> list[str]:
+    """The system tag keys of ``runs`` that say something no run field says: a key is left out
+    when every run that has it holds one of that run's own field values in it."""
+    repeats: dict[str, bool] = {}
+    for r in runs:
+        if not r.system_tags:
+            continue
+        parent = catalog.run_by_key.get(r.parent_key or "")
+        fields = {
+            r.name,
+            r.id,
+            r.user,
+            r.source_name,
+            r.description,
+            r.git.commit,
+            r.git.branch,
+            r.git.repo_url,
+            parent.id if parent is not None else None,
+        }
+        for k, v in r.system_tags.items():
+            repeats[k] = repeats.get(k, True) and v in fields
+    return sorted(k for k, repeated in repeats.items() if not repeated)
 
 
 def _sorted(frame: RunsFrame, column: Column, descending: bool) -> list[Run]:

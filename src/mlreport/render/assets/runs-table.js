@@ -498,7 +498,10 @@
     return "#" + out.toString();
   }
 
-  var KIND_RANK = { attribute: 0, metric: 1, param: 2, tag: 3 };
+  var KIND_RANK = { attribute: 0, metric: 1, param: 2, tag: 3, system: 4 };
+  // how the filter language and the chooser's search name a column of each kind: a tool's own
+  // tags (kind "system", MLflow's mlflow.*) are tags.<key>, as that tool's own search names them
+  var KIND_PREFIX = { metric: "metrics.", param: "params.", tag: "tags.", system: "tags." };
 
   /* The shown columns with one more: after the last shown column of its kind or an earlier
    * kind (the order the reader chose, and the URL keeps, is never reshuffled). */
@@ -546,7 +549,7 @@
   // ---- CSV of the view ----------------------------------------------------------------------
 
   function csvLabel(col) {
-    return ({ metric: "metric: ", param: "param: ", tag: "tag: " }[col.kind] || "") + col.label;
+    return ({ metric: "metric: ", param: "param: ", tag: "tag: ", system: "system tag: " }[col.kind] || "") + col.label;
   }
 
   function csvSafe(s) {
@@ -648,7 +651,7 @@
     });
     panel.appendChild(reset);
     this.boxes = {};
-    var kinds = [["attribute", "Run"], ["metric", "Metrics"], ["param", "Params"], ["tag", "Tags"]];
+    var kinds = [["attribute", "Run"], ["metric", "Metrics"], ["param", "Params"], ["tag", "Tags"], ["system", "System tags"]];
     kinds.forEach(function (kind) {
       var cols = table.columns.filter(function (c) { return c.kind === kind[0]; });
       if (!cols.length) return;
@@ -667,7 +670,7 @@
         self.boxes[c.id] = box;
         label.appendChild(box);
         label.appendChild(document.createTextNode(" " + header(c)));
-        label.setAttribute("data-find", (c.kind === "attribute" ? "" : c.kind + "s.") + c.label.toLowerCase());
+        label.setAttribute("data-find", (KIND_PREFIX[c.kind] || "") + c.label.toLowerCase());
         set.appendChild(label);
       });
       panel.appendChild(set);
@@ -898,7 +901,7 @@
   };
 
   function quoteField(col) {
-    return /^[A-Za-z0-9_.\-\/:@]+$/.test(col.id) ? col.id : (col.kind === "attribute" ? "" : col.kind + "s.") + quoteValue(col.label);
+    return /^[A-Za-z0-9_.\-\/:@]+$/.test(col.id) ? col.id : (KIND_PREFIX[col.kind] || "") + quoteValue(col.label);
   }
 
   function quoteValue(v) {
