@@ -180,8 +180,8 @@ def test_config_errors_are_all_reported_at_once(chdir_tmp: Path, capsys: pytest.
     assert main(["build", "-q"]) == 2
     assert capsys.readouterr().err.splitlines() == [
         "mlreport: mlreport.yml: titel: unknown key; did you mean 'title'? (known: artifacts, baseline, builder, "
-        "cache_dir, gates, history, include_deleted, jobs, key_metrics, max_file_size, metric_goals, mkdocs, output, prefix, "
-        "promote, scheduler, shared_models, site_url, sources, templates, title)",
+        "cache_dir, gates, history, include_deleted, jobs, key_metrics, max_document_size, max_file_size, "
+        "max_line_size, max_record_size, metric_goals, mkdocs, output, prefix, promote, scheduler, shared_models, site_url, sources, templates, title)",
         "mlreport: mlreport.yml: sources[0].fromat: unknown key; did you mean 'format'? "
         "(known: format, label, path, storage_options)",
         "mlreport: mlreport.yml: sources[1]: expected a mapping, found a number",

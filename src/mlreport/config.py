@@ -93,6 +93,10 @@ class Config:
     scheduler: str | None = None
     cache_dir: str | None = None
     max_file_size: int | None = None
+    # length bounds below max_file_size (readers/_bounded.Limits has the defaults)
+    max_line_size: int | None = None
+    max_record_size: int | None = None
+    max_document_size: int | None = None
     artifacts: ArtifactsConfig = field(default_factory=ArtifactsConfig)
     base_dir: Path = field(default_factory=Path.cwd)
     path: Path | None = None
@@ -269,6 +273,10 @@ class _Checker:
         with self.attempt():
             if data.get("max_file_size") is not None:
                 values["max_file_size"] = self.size(data["max_file_size"], "max_file_size")
+        for bound in ("max_line_size", "max_record_size", "max_document_size"):
+            with self.attempt():
+                if data.get(bound) is not None:
+                    values[bound] = self.size(data[bound], bound)
         with self.attempt():
             if "builder" in data:
                 builder = self.string(data["builder"], "builder")

@@ -61,6 +61,7 @@ from .model import (
     Trace,
 )
 from .readers import Reader, ReadOptions, UnitCache, available_readers, reader_traits
+from .readers._bounded import limits_from, using_limits
 from .readers._units import fast_replace
 from .stores import Store, describe_unknown, join, open_store, refusals, still_answering
 
@@ -286,7 +287,9 @@ def read_catalog(
     )
     complete = False
     try:
-        catalog = _read_sources(config, readers, options, _Builder(HistoryFile(history_dir)))
+        bounds = limits_from(config.max_line_size, config.max_record_size, config.max_document_size)
+        with using_limits(bounds):  # line, record and document bounds (readers/_bounded.py)
+            catalog = _read_sources(config, readers, options, _Builder(HistoryFile(history_dir)))
         complete = True
     finally:
         if units is not None:

@@ -18,9 +18,12 @@ JSON: they become floats (``inf`` past the float range), as JavaScript would rea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, AnyStr
 
 import yaml
 
@@ -39,6 +42,118 @@ try:  # libyaml is much faster; fall back to the pure-Python loader
     _YamlLoader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _YamlLoader = yaml.SafeLoader
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Length bounds below ``max_file_size``, so one huge line, record or document costs a
+    length comparison, not a parse (``max_line_size``, ``max_record_size``,
+    ``max_document_size`` in mlreport.yml; docs/configuration.md)."""
+
+    #: a line of a metric file, ``.jsonl``, ``.tsv`` or ``.csv`` (real ones are < 1 KB; a W&B
+    #: history row with many keys a few hundred KB)
+    line: int = 8 * 1024 * 1024
+    #: a ``.wandb`` record or a tfevents record (an image summary is a few MB)
+    record: int = 64 * 1024 * 1024
+    #: a whole JSON or YAML document (trainer_state.json of a long run: tens of MB)
+    document: int = 64 * 1024 * 1024
+
+
+_limits = Limits()
+
+
+def limits() -> Limits:
+    """The bounds in force (set for a crawl by :func:`using_limits`)."""
+    return _limits
+
+
+@contextlib.contextmanager
+def using_limits(bounds: Limits) -> Iterator[None]:
+    """Apply ``bounds`` for the block (a crawl; forked workers inherit them)."""
+    global _limits
+    old, _limits = _limits, bounds
+    try:
+        yield
+    finally:
+        _limits = old
+
+
+def limits_from(line: int | None, record: int | None, document: int | None) -> Limits:
+    """:class:`Limits` with the given bounds (None: the default)."""
+    d = Limits()
+    return Limits(line or d.line, record or d.record, document or d.document)
+
+
+def _size_text(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.4g} {unit}"
+    return f"{n} bytes"
+
+
+def too_long(subject: str, length: int, limit: int, key: str) -> str:
+    """The Problem text for a refused line, record or document: ``subject`` (``line 12``,
+    ``record at byte 4096``) is ``length`` bytes, past ``limit`` (the config ``key``)."""
+    return (
+        f"{subject} is {_size_text(length)}, longer than the {_size_text(limit)} limit ({key} in mlreport.yml); skipped"
+    )
+
+
+@dataclass(slots=True)
+class LongLines:
+    """The lines :func:`split_lines` left out: (line number, length) of each."""
+
+    limit: int
+    found: list[tuple[int, int]] = field(default_factory=list)
+
+    def problem(self) -> str | None:
+        """One line for all of them (None when there were none); lengths of decoded text are
+        counted in characters, said as bytes (the same for the ASCII these files hold)."""
+        if not self.found:
+            return None
+        n, length = self.found[0]
+        if len(self.found) == 1:
+            return too_long(f"line {n}", length, self.limit, "max_line_size")
+        return (
+            f"{len(self.found)} lines are longer than the {_size_text(self.limit)} limit"
+            f" (max_line_size in mlreport.yml); skipped (the first: line {n}, {_size_text(length)})"
+        )
+
+
+def split_lines(data: AnyStr, long: LongLines | None = None, sep: AnyStr | None = None) -> list[AnyStr]:
+    """``data.splitlines()`` (or ``data.split(sep)``), every line longer than the bound left empty.
+
+    Line numbers stay as they were (a reader that skips blank lines skips these too), and each
+    one left out is noted in ``long`` (its :meth:`LongLines.problem` says so in one line). The
+    split itself costs the text's size once; what a reader does with a line (split it into
+    fields, parse it) is then bounded: one line of 10^8 tab-separated fields would otherwise be
+    10^8 strings. A text no longer than the bound costs nothing more than the split.
+    """
+    limit = long.limit if long is not None else _limits.line
+    lines = data.splitlines() if sep is None else data.split(sep)
+    if len(data) <= limit:
+        return lines
+    empty = data[:0]
+    for i, line in enumerate(lines):
+        if len(line) > limit:
+            if long is not None:
+                long.found.append((i + 1, len(line)))
+            lines[i] = empty
+    return lines
+
+
+def long_lines() -> LongLines:
+    """A :class:`LongLines` for the line bound in force."""
+    return LongLines(_limits.line)
+
+
+def _check_document(data: bytes | str, kind: str) -> None:
+    limit = _limits.document
+    if len(data) > limit:
+        raise BoundedError(
+            f"the {kind} document is {_size_text(len(data))}, longer than the {_size_text(limit)} limit"
+            " (max_document_size in mlreport.yml)"
+        )
 
 
 class BoundedError(ValueError):
@@ -80,6 +195,7 @@ def load_json(data: bytes | str, *, max_depth: int | None = None) -> Any:
     Raises ``ValueError`` (``json.JSONDecodeError`` or :class:`BoundedError`) for bad input and
     ``UnicodeDecodeError`` (also a ``ValueError``) for bytes that are not UTF-8.
     """
+    _check_document(data, "JSON")
     try:
         value = json.loads(data)
     except RecursionError:
@@ -123,6 +239,7 @@ def load_yaml(
     Raises ``yaml.YAMLError`` for bad YAML and :class:`BoundedError` for a document whose
     aliases expand past ``max_nodes`` nodes or that nests deeper than ``max_depth``.
     """
+    _check_document(text, "YAML")
     anchor, alias = (b"&", b"*") if isinstance(text, bytes) else ("&", "*")
     aliased = anchor in text and alias in text  # type: ignore[operator]
     if aliased or _yaml_indicators(text) >= _YAML_SAFE_INDICATORS:

@@ -20,7 +20,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 
 from ..model import Metric, MetricHistory
-from ._bounded import INT64_MAX, INT64_MIN
+from ._bounded import INT64_MAX, INT64_MIN, LongLines, limits
 
 _THREE_FIELDS = re.compile(r"(?:[^ \n]+ [^ \n]+ [^ \n]+\n)*[^ \n]+ [^ \n]+ [^ \n]+\n?")
 
@@ -76,6 +76,7 @@ class MetricLines:
         self.bad: list[int] = []
         self.nbad = 0
         self.out_of_range = 0
+        self.long = LongLines(limits().line)  # lines past the bound, skipped
         self.echoes = 0
         self._dataset_lines: set[tuple[str, str, str, str]] = set()
         self._rest = ""
@@ -84,16 +85,53 @@ class MetricLines:
     # -- feeding ------------------------------------------------------------------------------
 
     def feed_bytes(self, chunks: Iterable[bytes]) -> None:
+        limit = limits().line
+        skipping = -1  # the length so far of a line past the bound being skipped, -1 when none
         for chunk in chunks:
             self._fed += len(chunk)
+            if skipping >= 0:
+                # a line past the bound (readers/_bounded.py): dropped up to its newline in
+                # fixed memory, instead of growing (and re-copying) the unfinished line
+                end = chunk.find(b"\n")
+                if end < 0:
+                    skipping += len(chunk)
+                    continue
+                self._long_line(skipping + end)
+                skipping, chunk = -1, chunk[end + 1 :]
             text = self._rest + chunk.decode("utf-8", errors="replace")
             cut = text.rfind("\n") + 1
             self._rest = text[cut:]
             if cut:
-                self._feed(text[:cut])
+                self._feed_bounded(text[:cut], limit)
+            if len(self._rest) > limit:
+                skipping, self._rest = len(self._rest), ""
+        if skipping >= 0:
+            self._long_line(skipping)
         if self._rest:
-            self._feed(self._rest)
+            self._feed_bounded(self._rest, limit)
             self._rest = ""
+
+    def _feed_bounded(self, text: str, limit: int) -> None:
+        if len(text) <= limit:
+            self._feed(text)
+            return
+        batch: list[str] = []
+        for line in text.split("\n"):
+            if len(line) > limit:
+                if batch:
+                    self._feed("\n".join(batch) + "\n")
+                    batch = []
+                self._long_line(len(line))
+            else:
+                batch.append(line)  # a blank one too: it still counts as a line
+        if batch and batch[-1] == "" and text.endswith("\n"):
+            batch.pop()  # the split's empty piece after the last newline
+        if batch:
+            self._feed("\n".join(batch) + "\n")
+
+    def _long_line(self, length: int) -> None:
+        self.lines += 1
+        self.long.found.append((self.lines, length))
 
     def _feed(self, text: str) -> None:
         if _THREE_FIELDS.fullmatch(text):
@@ -169,8 +207,14 @@ class MetricLines:
 
     def problem(self) -> str | None:
         """The reason for a Problem about this file, or None when every line was read."""
+        if self.long.found:
+            long = self.long.problem()
+            return long if not self.nbad else f"{long}; {self._bad_problem()}"
         if not self.nbad:
             return None
+        return self._bad_problem()
+
+    def _bad_problem(self) -> str:
         shown = ", ".join(str(n) for n in self.bad) + (" …" if self.nbad > len(self.bad) else "")
         range_note = f", {self.out_of_range} with a step or timestamp beyond int64" if self.out_of_range else ""
         return f"{self.nbad} line(s) are not '<timestamp> <value> <step>' (line {shown}{range_note}); skipped"

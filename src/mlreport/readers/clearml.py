@@ -38,7 +38,7 @@ from ..model import (
 )
 from ..stores import Store, join
 from . import ReadOptions
-from ._bounded import BoundedError, load_json
+from ._bounded import BoundedError, load_json, long_lines, split_lines
 from ._common import ReadContext, json_number, param_text
 
 TASK = "task.json"
@@ -172,7 +172,8 @@ def _events(ctx: ReadContext, path: str) -> Iterator[Mapping[str, object]]:
         return
     bad = 0
     first_bad = 0
-    for n, line in enumerate(text.splitlines(), 1):
+    long = long_lines()
+    for n, line in enumerate(split_lines(text, long), 1):  # a line past the bound is left empty
         if not line.strip():
             continue
         try:
@@ -186,6 +187,8 @@ def _events(ctx: ReadContext, path: str) -> Iterator[Mapping[str, object]]:
                 yield event
     if bad:
         ctx.problem(path, f"{bad} line(s) are not JSON (first: line {first_bad}); skipped")
+    if too_long := long.problem():
+        ctx.problem(path, too_long)
 
 
 def _metrics(ctx: ReadContext, path: str, history: bool) -> tuple[Metric, ...]:

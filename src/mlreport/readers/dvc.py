@@ -110,7 +110,7 @@ from ..model import (
 )
 from ..stores import Entry, Store, join
 from . import ReadOptions
-from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml
+from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml, long_lines, split_lines
 from ._common import json_number
 
 log = logging.getLogger("mlreport.readers.dvc")
@@ -1457,7 +1457,10 @@ class _Reading:
         # quotes, and one damaged line (a stray quote, a bare CR, a huge field) must cost only
         # itself, not the file (fuzz finding F1).
         text = data.decode("utf-8", "replace")
-        rows = [line.rstrip("\r").split("\t") for line in text.split("\n")]
+        long = long_lines()  # a line past the bound is left empty before it is split in fields
+        rows = [line.rstrip("\r").split("\t") for line in split_lines(text, long, "\n")]
+        if too_long := long.problem():
+            self.problem(path, too_long, state)
         if rows and rows[-1] == [""]:
             rows.pop()
         if not rows:

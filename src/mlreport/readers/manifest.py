@@ -81,7 +81,7 @@ from ..model import (
 )
 from ..stores import Store, join
 from . import ReadOptions
-from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml
+from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml, long_lines, split_lines
 from ._common import flatten_params, param_text
 
 log = logging.getLogger("mlreport.readers.manifest")
@@ -716,7 +716,16 @@ def _history(name: str, data: bytes, strict: bool) -> tuple[Points, list[str]]:
     text = _decode(data) if strict else data.decode("utf-8", "replace").lstrip("\ufeff")
     delimiter = _HISTORY_KINDS[ext]
     errors: list[str] | None = None if strict else []
-    points = _parse_jsonl(text, errors) if delimiter is None else _parse_table(text, delimiter, errors)
+    long = long_lines()  # lines past the bound are left empty before parsing (and said once)
+    lines = split_lines(text, long, "\n")
+    if long.found and errors is None:
+        raise ManifestError(long.problem() or "")
+    if delimiter is None:
+        points = _parse_jsonl(lines, errors)
+    else:
+        points = _parse_table("\n".join(lines) if long.found else text, delimiter, errors)
+    if errors is not None and (too_long := long.problem()):
+        errors.append(too_long)
     return points, errors or []
 
 
@@ -792,9 +801,9 @@ def _table_row(
         points.setdefault(metric, []).append((step, ts, value))
 
 
-def _parse_jsonl(text: str, errors: list[str] | None = None) -> Points:
+def _parse_jsonl(lines: list[str], errors: list[str] | None = None) -> Points:
     points: Points = {}
-    for lineno, line in enumerate(text.split("\n"), 1):
+    for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:

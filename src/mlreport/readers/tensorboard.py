@@ -76,6 +76,7 @@ from ..model import (
 )
 from ..stores import Store, join
 from . import ReadOptions
+from ._bounded import limits, too_long
 from ._common import store_dir_name
 from ._protobuf import (
     FIXED32,
@@ -589,6 +590,7 @@ def _read_file(data: bytes, run: _RunData) -> list[str]:
     reasons: list[str] = []
     skipped: dict[str, list[int]] = {}
     pos, end, records = 0, len(data), 0
+    record_limit = limits().record
     while pos < end:
         if end - pos < 12:
             reasons.append(_cut(pos, end, records, 12))
@@ -604,6 +606,10 @@ def _read_file(data: bytes, run: _RunData) -> list[str]:
         if pos + 16 + length > end:
             reasons.append(_cut(pos, end, records, 16 + length))
             break
+        if length > record_limit:  # readers/_bounded.py: skipped unread (the header CRC vouches)
+            reasons.append(too_long(f"the record at byte {pos}", length, record_limit, "max_record_size"))
+            pos += 16 + length
+            continue
         payload = data[pos + 12 : pos + 12 + length]
         (crc,) = _CRC.unpack_from(data, pos + 12 + length)
         offset, pos = pos, pos + 16 + length

@@ -98,7 +98,7 @@ from ..model import (
 )
 from ..stores import Store, join
 from . import ReadOptions
-from ._bounded import MAX_DEPTH, clamp_int64, load_json, load_yaml
+from ._bounded import MAX_DEPTH, clamp_int64, limits, load_json, load_yaml, long_lines, split_lines, too_long
 from ._protobuf import FIXED32, FIXED64, LENGTH, VARINT, ProtobufError, as_double, as_signed64, fields, read_varint
 from .hf import lfs_pointer, lfs_problem_reason
 from .tensorboard import lfs_note
@@ -218,6 +218,8 @@ def scan_log(data: bytes) -> LogScan:
     pos = HEADER_SIZE
     parts: list[bytes] = []
     start = -1  # offset of the first chunk of the record being joined, -1 when none
+    joined = 0  # its bytes so far
+    record_limit = limits().record
     resyncing = False  # after a skipped block, continuation chunks belong to a lost record
 
     def lose_block(at: int, why: str) -> int:
@@ -267,14 +269,19 @@ def scan_log(data: bytes) -> LogScan:
                 scan.records.append((pos, payload))
                 parts, start = [], -1
             else:
-                parts, start = [payload], pos
+                parts, start, joined = [payload], pos, len(payload)
         elif kind == MIDDLE or kind == LAST:
             if start < 0:
                 if not resyncing:
                     scan.problems.append(f"chunk at byte {pos} continues no record; skipped")
             else:
                 parts.append(payload)
-                if kind == LAST:
+                joined += len(payload)
+                if joined > record_limit:  # readers/_bounded.py: the rest of it is skipped unread
+                    what = f"the record at byte {start}"
+                    scan.problems.append(too_long(what, joined, record_limit, "max_record_size"))
+                    parts, start, resyncing = [], -1, True
+                elif kind == LAST:
                     scan.records.append((start, b"".join(parts)))
                     parts, start = [], -1
         else:
@@ -822,7 +829,8 @@ def _load_json_object(ctx: _Ctx, path: str, raw: bytes, what: str) -> dict[str, 
 def _load_history_jsonl(ctx: _Ctx, path: str, raw: bytes) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     bad: list[int] = []
-    for lineno, line in enumerate(_decoded(ctx, path, raw).splitlines(), 1):
+    long = long_lines()  # a line past the bound is left empty (and said once)
+    for lineno, line in enumerate(split_lines(_decoded(ctx, path, raw), long), 1):
         if not line.strip():
             continue
         try:
@@ -837,6 +845,8 @@ def _load_history_jsonl(ctx: _Ctx, path: str, raw: bytes) -> list[dict[str, obje
     if bad:
         shown = ", ".join(str(n) for n in bad[:5]) + (" …" if len(bad) > 5 else "")
         ctx.problem(path, f"{len(bad)} line(s) are not JSON objects (line {shown}); skipped")
+    if too_long := long.problem():
+        ctx.problem(path, too_long)
     return rows
 
 
