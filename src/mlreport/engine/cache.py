@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import safe_pickle
 from ..catalog import Catalog
 from ..history_store import HistoryFile
 from ..readers._units import dumps, loads, records_in
@@ -380,7 +381,7 @@ class BuildCache:
             with path.open("rb") as f:
                 if f.read(len(FORMAT)) != FORMAT:
                     return None
-                catalog = pickle.load(f)
+                catalog = safe_pickle.load(f)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
             return None
         if not isinstance(catalog, Catalog):
@@ -414,7 +415,7 @@ class BuildCache:
             with (self.folder / "manifest.pickle").open("rb") as f:
                 if f.read(len(FORMAT)) != FORMAT:
                     return Manifest()
-                m = pickle.load(f)
+                m = safe_pickle.load(f)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
             return Manifest()
         return m if isinstance(m, Manifest) else Manifest()

@@ -25,6 +25,7 @@ from typing import Any
 
 from .. import model
 from ..model import MetricHistory
+from ..safe_pickle import RecordUnpickler
 
 _SLOTS: dict[type, tuple[str, ...]] = {}
 
@@ -107,7 +108,7 @@ class _Pickler(pickle.Pickler):
 _OURS = {"_rebuild": _rebuild, "_mapping": _mapping, "_history": _history}
 
 
-class _Unpickler(pickle.Unpickler):
+class _Unpickler(RecordUnpickler):
     def find_class(self, module: str, name: str) -> Any:
         if module == __name__:
             if name in _OURS:
