@@ -32,7 +32,13 @@ def main() -> None:
     exps = client.search_experiments(view_type=ViewType.ALL)
     for e in exps:
         out["experiments"].append(  # type: ignore[attr-defined]
-            {"id": e.experiment_id, "name": e.name, "deleted": e.lifecycle_stage == "deleted", "tags": dict(e.tags)}
+            {
+                "id": e.experiment_id,
+                "name": e.name,
+                "deleted": e.lifecycle_stage == "deleted",
+                "tags": dict(e.tags),
+                "created": e.creation_time,
+            }
         )
         try:
             found = client.search_runs([e.experiment_id], run_view_type=ViewType.ALL, max_results=50000)
@@ -55,6 +61,8 @@ def main() -> None:
                     "name": d.dataset.name,
                     "digest": d.dataset.digest,
                     "context": next((t.value for t in d.tags if t.key == "mlflow.data.context"), None),
+                    "source": d.dataset.source,
+                    "source_type": d.dataset.source_type,
                 }
                 for d in (r.inputs.dataset_inputs if r.inputs else [])
             ]
@@ -64,6 +72,7 @@ def main() -> None:
                     "name": r.info.run_name,
                     "experiment_id": r.info.experiment_id,
                     "status": r.info.status,
+                    "user": r.info.user_id,
                     "start_time": r.info.start_time,
                     "end_time": r.info.end_time,
                     "deleted": r.info.lifecycle_stage == "deleted",
@@ -79,7 +88,17 @@ def main() -> None:
         except Exception:  # noqa: BLE001 - mlflow 2.x has no logged models
             models = []
         for m in models:
-            out["logged_models"].append({"id": m.model_id, "name": m.name, "run_id": m.source_run_id})  # type: ignore[attr-defined]
+            out["logged_models"].append(  # type: ignore[attr-defined]
+                {
+                    "id": m.model_id,
+                    "name": m.name,
+                    "run_id": m.source_run_id,
+                    "created": m.creation_timestamp,
+                    "status": str(m.status),
+                    "tags": dict(m.tags),
+                    "params": dict(m.params),
+                }
+            )
     for rm in client.search_registered_models():
         out["models"].append(  # type: ignore[attr-defined]
             {
@@ -87,6 +106,7 @@ def main() -> None:
                 "aliases": {k: str(v) for k, v in rm.aliases.items()},
                 "tags": dict(rm.tags),
                 "description": rm.description,
+                "created": rm.creation_timestamp,
             }
         )
         for found in client.search_model_versions(f"name='{rm.name}'"):
@@ -101,6 +121,9 @@ def main() -> None:
                     "aliases": sorted(v.aliases),
                     "tags": dict(v.tags),
                     "description": v.description,
+                    "created": v.creation_timestamp,
+                    "source": v.source,
+                    "model_id": getattr(v, "model_id", None),
                 }
             )
     json.dump(out, sys.stdout, sort_keys=True)

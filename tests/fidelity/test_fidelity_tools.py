@@ -84,7 +84,11 @@ def report(tool: str, case: str, tally: Tally, tmp_path: Path) -> None:
 
 
 def test_tensorboard_agrees_with_its_event_multiplexer(tmp_path: Path) -> None:
-    logdir = DATA / "tensorboard" / "logdir"
+    report("tensorboard", "logdir", tensorboard_tally(DATA / "tensorboard" / "logdir"), tmp_path)
+
+
+def tensorboard_tally(logdir: Path) -> Tally:
+    """Every scalar TensorBoard's own reader finds in ``logdir``, against mlreport's record."""
     theirs = dump("tensorboard", logdir)
     catalog = read_catalog(Config(sources=(SourceConfig(str(logdir)),)))
     runs = {r.name: r for r in catalog.runs}
@@ -106,7 +110,7 @@ def test_tensorboard_agrees_with_its_event_multiplexer(tmp_path: Path) -> None:
             if m is not None:
                 last = max(pts, key=lambda p: (p[0], p[1]))  # the latest step, then the latest write
                 t.check("latest value", num(m.final), last[2], f"{name} {tag}")
-    report("tensorboard", "logdir", t, tmp_path)
+    return t
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,7 +119,11 @@ def test_tensorboard_agrees_with_its_event_multiplexer(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", ["full", "minimal"])
 def test_hf_agrees_with_trainer_state(case: str, tmp_path: Path) -> None:
-    root = DATA / "hf" / case
+    report("hf", case, hf_tally(DATA / "hf" / case), tmp_path)
+
+
+def hf_tally(root: Path) -> Tally:
+    """Every ``log_history`` entry of the run and its checkpoints, as ``TrainerState`` reads them."""
     theirs = dump("hf", root)
     catalog = read_catalog(Config(sources=(SourceConfig(str(root)),)))
     t = Tally()
@@ -141,7 +149,7 @@ def test_hf_agrees_with_trainer_state(case: str, tmp_path: Path) -> None:
             at_step = [v for s, _, v in pts if s == step]
             if at_step and key != "epoch":
                 t.check("checkpoint metric", metrics.get(key), at_step[-1], f"{name} {key}")
-    report("hf", case, t, tmp_path)
+    return t
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,7 +167,11 @@ def _flat(prefix: str, value: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("case", ["offline", "record/local_time", "record/two_folders", "record/media", "online_style"])
 def test_wandb_agrees_with_its_datastore(case: str, tmp_path: Path) -> None:
-    root = DATA / "wandb" / case
+    report("wandb", case.replace("/", "-"), wandb_tally(DATA / "wandb" / case), tmp_path)
+
+
+def wandb_tally(root: Path) -> Tally:
+    """Every record of every ``.wandb`` file under ``root``, as wandb's own ``DataStore`` scans it."""
     theirs = dump("wandb", root)
     catalog = read_catalog(Config(sources=(SourceConfig(str(root)),)))
     runs = {r.id: r for r in catalog.runs}
@@ -192,7 +204,7 @@ def test_wandb_agrees_with_its_datastore(case: str, tmp_path: Path) -> None:
         if run["exit_code"] is not None:
             want_status = "FINISHED" if run["exit_code"] == 0 else "FAILED"
             t.check("status from exit record", ours.status.value.upper(), want_status, folder)
-    report("wandb", case.replace("/", "-"), t, tmp_path)
+    return t
 
 
 def _is_json(text: str) -> bool:
