@@ -110,7 +110,16 @@ from ..model import (
 )
 from ..stores import Entry, Store, join
 from . import ReadOptions
-from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml, long_lines, split_lines
+from ._bounded import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_DEPTH,
+    BoundedError,
+    load_json,
+    load_yaml,
+    long_lines,
+    split_lines,
+)
 from ._common import json_number
 
 log = logging.getLogger("mlreport.readers.dvc")
@@ -1433,10 +1442,10 @@ class _Reading:
             if isinstance(data, OSError):
                 self.problem(tpath, f"cannot read history: {data.strerror or data}", state)
                 continue
-            points = self._parse_tsv(state, tpath, data)
-            if not points:
+            steps, stamps_col, values = self._parse_tsv(state, tpath, data)
+            if not steps:
                 continue
-            history = MetricHistory.from_points(points)
+            history = MetricHistory.from_columns(steps, stamps_col, values)  # sorts when it must
             metric = Metric.from_history(name, history)
             if not self.options.history:
                 metric = dataclasses.replace(metric, history=None)
@@ -1452,52 +1461,68 @@ class _Reading:
         metrics.sort(key=lambda m: m.key)
         return tuple(metrics), params, first, last
 
-    def _parse_tsv(self, state: _State, path: str, data: bytes) -> list[tuple[int, int, float]]:
+    def _parse_tsv(self, state: _State, path: str, data: bytes) -> tuple[list[int], list[int], list[float]]:
+        """The (steps, timestamps or -1, values) columns of a dvclive .tsv, in file order."""
         # Line by line with a plain split, not the csv module: dvclive writes numbers, never
         # quotes, and one damaged line (a stray quote, a bare CR, a huge field) must cost only
         # itself, not the file (fuzz finding F1).
-        text = data.decode("utf-8", "replace")
+        steps: list[int] = []
+        stamps: list[int] = []
+        values: list[float] = []
         long = long_lines()  # a line past the bound is left empty before it is split in fields
-        rows = [line.rstrip("\r").split("\t") for line in split_lines(text, long, "\n")]
+        lines = split_lines(data.decode("utf-8", "replace"), long, "\n")
         if too_long := long.problem():
             self.problem(path, too_long, state)
-        if rows and rows[-1] == [""]:
-            rows.pop()
-        if not rows:
-            return []
-        header = [h.strip() for h in rows[0]]
+        if lines and not lines[-1].rstrip("\r"):
+            lines.pop()
+        if not lines:
+            return steps, stamps, values
+        header = [h.strip() for h in lines[0].rstrip("\r").split("\t")]
+        width = len(header)
         step_i = header.index("step") if "step" in header else None
         ts_i = header.index("timestamp") if "timestamp" in header else None
         value_cols = [i for i, h in enumerate(header) if i not in (step_i, ts_i)]
         if not value_cols:
             self.problem(path, "no value column in the header", state)
-            return []
+            return steps, stamps, values
         value_i = value_cols[-1]
-        points: list[tuple[int, int, float]] = []
         bad: list[int] = []
-        for lineno, row in enumerate(rows[1:], 2):
-            if not row or all(not c.strip() for c in row):
-                continue
+        for lineno, line in enumerate(lines[1:], 2):
+            row = line.rstrip("\r").split("\t")
             try:
-                if len(row) != len(header):
+                if len(row) != width:
+                    if all(not c.strip() for c in row):
+                        continue
                     raise ValueError("field count")
                 value = float(row[value_i])
-                step = int(float(row[step_i])) if step_i is not None else lineno - 2
+                if step_i is None:
+                    step = lineno - 2
+                else:
+                    cell = row[step_i]
+                    try:
+                        step = int(cell)  # dvclive writes integers: no float round trip
+                        if not -_EXACT < step < _EXACT:
+                            step = int(float(cell))  # as a float would round it, as before
+                    except ValueError:
+                        step = int(float(cell))
                 ts = -1
                 if ts_i is not None and row[ts_i].strip():
                     raw_ts = float(row[ts_i])
                     ts = int(raw_ts if raw_ts >= 1e11 else raw_ts * 1000)  # seconds -> ms
-                if clamp_int64(step) != step or clamp_int64(ts) != ts:
+                if not INT64_MIN <= step <= INT64_MAX or not INT64_MIN <= ts <= INT64_MAX:
                     raise OverflowError  # beyond int64: not a step or a time of any tool
-
             except (ValueError, IndexError, OverflowError):
+                if all(not c.strip() for c in row):
+                    continue  # a blank line (spaces only) is no row
                 bad.append(lineno)
                 continue
-            points.append((step, ts, value))
+            steps.append(step)
+            stamps.append(ts)
+            values.append(value)
         if bad:
             shown = ", ".join(str(n) for n in bad[:5]) + (" …" if len(bad) > 5 else "")
             self.problem(path, f"{len(bad)} row(s) are not numbers (line {shown}); skipped", state)
-        return points
+        return steps, stamps, values
 
     # -- registry
 
@@ -1738,6 +1763,9 @@ def _live_owns(live: _LiveDir, path: str) -> bool:
     if live.old:
         return path == f"{live.path}.json" or _under(path, live.path)
     return _under(path, live.path) if live.path else path in ("metrics.json", "params.yaml")
+
+
+_EXACT = 2**53  # integers a float holds exactly
 
 
 def _walk(tree: _Tree, base: str, skip: tuple[str, ...] = ()) -> list[str]:
