@@ -55,7 +55,7 @@ import math
 import posixpath
 import re
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 import yaml
@@ -391,12 +391,10 @@ class HfTrainerReader:
 
     def _gather(self, ctx: _Ctx, path: str) -> _Parts:
         store = ctx.store
-        files = list(store.walk_files(path))  # one walk: artifacts, checkpoints, pointers
+        files, top_dirs = _walk(store, path)  # one walk: artifacts, checkpoints, pointers
         top = {rel for rel, _size in files if "/" not in rel}
         checkpoints = sorted(
-            (int(m.group(1)), m.group(0))
-            for m in (_CHECKPOINT.match(e.name) for e in store.ls(path) if e.is_dir)
-            if m
+            (int(m.group(1)), m.group(0)) for m in (_CHECKPOINT.match(name) for name in top_dirs) if m
         )
         needed = {n for n in top if n in (_STATE, "config.json", "README.md", _ADAPTER, _ARGS) or _RESULTS.match(n)}
         # Every small file is read once: it may be a Git LFS pointer.
@@ -448,6 +446,27 @@ class HfTrainerReader:
                     parts.results[key] = value
             parts.results_finished = parts.results_finished or "train_runtime" in obj
         return parts
+
+
+def _walk(store: Store, path: str) -> tuple[list[tuple[str, int | None]], list[str]]:
+    """Every file below ``path`` as :meth:`Store.walk_files` gives them, and the folders at the
+    top: one listing of the top serves both (listing is a third of the I/O of a small dir)."""
+    files: list[tuple[str, int | None]] = []
+    top_dirs: list[str] = []
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        subdirs = []
+        for e in store.ls(join(path, rel)):
+            child = join(rel, e.name)
+            if e.is_dir:
+                subdirs.append(child)
+            else:
+                files.append((child, e.size))
+        if not rel:
+            top_dirs = subdirs[:]
+        stack.extend(reversed(subdirs))
+    return files, top_dirs
 
 
 def _model_index_name(card: Mapping[str, object]) -> str | None:
@@ -533,6 +552,7 @@ def _history_columns(history: list[object]) -> tuple[dict[str, tuple[list[int], 
     # Columns per key, filled in one pass with type checks inlined: this loop is most of the
     # reader's time on a long log_history (issue 12).
     cols: dict[str, tuple[list[int], list[float]]] = {}
+    adders: dict[str, tuple[Callable[[int], None], Callable[[float], None]]] = {}  # the lists' bound appends
     finished = False
     no_step = 0
     for entry in history:
@@ -554,20 +574,21 @@ def _history_columns(history: list[object]) -> tuple[dict[str, tuple[list[int], 
         for key, raw in entry.items():
             kind = type(raw)
             if kind is float:
-                value: float | None = raw
+                value: float = raw
             elif kind is int:
-                value = _number(raw)
-                if value is None:
+                try:
+                    value = float(raw)
+                except OverflowError:  # past the float range: _number's None
                     continue
             else:
                 continue
-            if key == "step":
-                continue
-            col = cols.get(key)
-            if col is None:
+            add = adders.get(key)
+            if add is None:
                 col = cols[key] = ([], [])
-            col[0].append(step)
-            col[1].append(value)  # type: ignore[arg-type]
+                add = adders[key] = (col[0].append, col[1].append)
+            add[0](step)
+            add[1](value)
+    cols.pop("step", None)  # collected with the values (one test less a value), never a metric
     return cols, finished, no_step
 
 
@@ -782,7 +803,9 @@ def _declared_goals(ctx: _Ctx, path: str, parts: _Parts, metrics: Mapping[str, M
     candidates = []
     for key in sorted(metrics):
         history = metrics[key].history
-        if not key.startswith("eval_") or history is None or len(set(history.values)) < 2:
+        if not key.startswith("eval_") or history is None or best_value not in history.values:
+            continue  # (the array's own membership test: most series never hold the value)
+        if len(set(history.values)) < 2:
             continue
         at_step = [v for s, v in zip(history.steps, history.values, strict=True) if s == step]
         if best_value in at_step:
