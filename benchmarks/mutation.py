@@ -46,7 +46,7 @@ TESTS = {
     "src/mlreport/catalog.py": "tests/test_catalog.py tests/test_catalog_helpers.py",
     "src/mlreport/render/text.py": "tests/test_helpers_render.py tests/test_helpers_mutants.py",
     "src/mlreport/render/tables.py": "tests/test_helpers_render.py tests/test_helpers_mutants.py",
-    "src/mlreport/config.py": "tests/test_cli.py -k 'config or names'",
+    "src/mlreport/config.py": "tests/test_config.py tests/test_cli.py -k 'config or names'",
     "src/mlreport/sanitize.py": "tests/test_safety_text.py",
 }
 #: the selections before this session's tests (benchmarks/mutation.py --before): the figures
@@ -55,6 +55,7 @@ BEFORE = {
     "src/mlreport/goals.py": "tests/test_catalog.py -k 'vocabulary or tokens or counters or quality'",
     "src/mlreport/render/tables.py": "tests/test_helpers_render.py -k csv",
     "src/mlreport/render/text.py": "tests/test_helpers_render.py",
+    "src/mlreport/config.py": "tests/test_cli.py -k 'config or names'",
 }
 
 CONFIG = """[cosmic-ray]
