@@ -95,3 +95,26 @@ def test_a_record_of_a_format_no_store_declared_is_from_a_store(catalog: Catalog
 
     assert catalog.source_kind(Origin("x", "", "dvc")) == "DVC / dvclive"
     assert catalog.source_kind(Origin("x", "", "no-such-reader")) == "store"
+
+
+# -- deleted records under --include-deleted -------------------------------------------------------
+
+
+def test_deleted_runs_are_flagged_in_every_runs_table() -> None:
+    catalog = read_catalog(Config(sources=(SourceConfig(str(DATA / "mlflow" / "v3_file")),), include_deleted=True))
+    deleted = {r.key for r in catalog.runs if r.deleted}
+    assert len(deleted) == 2  # 'deleted-run', and 'orphan' of the deleted experiment
+    site = render_site(catalog, Config(title="Deleted", include_deleted=True))
+    tables = 0
+    for item in site:
+        if isinstance(item, Asset) and item.path.endswith("runs.csv"):
+            rows = list(csv.DictReader(io.StringIO(item.data.decode("utf-8"))))
+            for row in rows:
+                run = catalog.run_by_key.get(row["Run id"])
+                assert run is not None
+                assert (row["Status"] == "deleted") == (run.key in deleted), (item.path, row["Run"])
+            tables += any(row["Run id"] in deleted for row in rows)
+        if isinstance(item, Page) and item.url in ("runs/", "experiments/fixture-main/"):
+            # the table drawn without JavaScript says it too
+            assert item.body.count('<span class="mlr-status mlr-deleted">deleted</span>') >= 1, item.url
+    assert tables >= 3  # the runs index and both experiments' tables

@@ -108,7 +108,8 @@ class RunsFrame:
         if cid == "run":
             return run.name
         if cid == "status":
-            return run.status.value.lower()
+            # a deleted run (shown under --include-deleted) says so in every runs table (issue 8)
+            return "deleted" if run.deleted else run.status.value.lower()
         if cid == "experiment":
             return self.experiment_names.get(run.experiment_key or "")
         if cid == "started":
