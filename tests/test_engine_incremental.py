@@ -98,7 +98,7 @@ def test_an_incremental_build_gives_the_bytes_of_a_full_build(
         runs = (tmp_path / "site" / "runs" / "index.html").read_text()
         assert "brand-new-run" in runs
         assert "brand-new-run" in (tmp_path / "site" / "experiments" / "fixture-main" / "index.html").read_text()
-        assert "brand-new-run" in (tmp_path / "site" / "search" / "search_index.json").read_text()
+        assert "brand-new-run" in (tmp_path / "site" / "search" / "search_index.runs.json").read_text()
     if change == "changed template":
         assert "no lineage here" in next((tmp_path / "site" / "runs").glob("*/index.html")).read_text()
 
@@ -178,3 +178,38 @@ def test_an_edited_theme_override_re_renders_the_generated_pages(
     assert "second-banner" in page.read_text()
     build_site(config.with_overrides(output=str(tmp_path / "full"), cache_dir=str(tmp_path / "fresh-cache")))
     assert _site(tmp_path / "site") == _site(tmp_path / "full")
+
+
+def test_one_new_run_renders_only_the_pages_it_is_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The second build reads the unchanged runs back from the unit cache, the first parsed
+    them: equal records, but with their strings shared differently. Their digests must not
+    differ (a plain pickle's memo made them: one new run re-rendered every version page)."""
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "store"
+    shutil.copytree(V3, store)
+    config = _config()(store, tmp_path / "site")
+    build_site(config)
+    _new_run(store)
+    caplog.set_level("INFO", logger="mlreport")
+    result = build_site(config)
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("pages: "))
+    rendered = int(line.split()[1])
+    # the new run's page, its experiment's page, the index pages (home, models, experiments,
+    # runs, datasets, problems) and the datasets it reads; no version, model or other run page
+    assert 0 < rendered <= 12, line
+    assert result.pages - rendered >= 15  # of 27
+
+
+def test_a_record_digest_does_not_depend_on_how_its_strings_are_shared() -> None:
+    import pickle
+
+    from mlreport.engine.deps import canonical_pickle
+
+    value = "".join(["0.", "1"])  # a string object of its own
+    shared = {"lr": value, "eta": value}
+    apart = {"lr": "".join(["0.", "1"]), "eta": "".join(["0.", "1"])}
+    assert shared == apart
+    assert pickle.dumps(shared, 5) != pickle.dumps(apart, 5)  # what the digest must not see
+    assert canonical_pickle(shared) == canonical_pickle(apart)

@@ -11,6 +11,7 @@ models, runs …) depend on the whole catalog and are rendered on any change.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
 from collections.abc import Iterable, Mapping
@@ -27,6 +28,19 @@ def _h(parts: Iterable[bytes]) -> str:
         h.update(len(p).to_bytes(8, "little"))
         h.update(p)
     return h.hexdigest()
+
+
+def canonical_pickle(obj: object) -> bytes:
+    """``obj`` pickled without the memo: the same bytes for equal records however their strings
+    are shared. A plain pickle writes a string met twice in one record as a reference to the
+    first, so a run read back from the unit cache (fewer shared strings than one parsed fresh)
+    pickled differently, and one new run in a 10,000-run store re-rendered a whole model's
+    version pages. Records are trees (no cycles), which the memo-less mode needs."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, 5)
+    pickler.fast = True  # no memo: no back-references
+    pickler.dump(obj)
+    return out.getvalue()
 
 
 class PageInputs:
@@ -56,7 +70,7 @@ class PageInputs:
         key = id(obj)
         d = self._memo.get(key)
         if d is None:
-            d = self._memo[key] = hashlib.blake2b(pickle.dumps(obj, 5), digest_size=16).digest()
+            d = self._memo[key] = hashlib.blake2b(canonical_pickle(obj), digest_size=16).digest()
         return d
 
     def catalog(self) -> bytes:
@@ -66,7 +80,7 @@ class PageInputs:
             parts = [self.rec(x) for group in (c.stores, c.experiments, c.runs, c.logged_models) for x in group]
             parts += [self.rec(x) for group in (c.datasets, c.models, c.versions, c.problems) for x in group]
             parts.append(repr(sorted(c.metric_goals.items())).encode())
-            parts.append(pickle.dumps(dict(c.declared_goals), 5))
+            parts.append(canonical_pickle(dict(c.declared_goals)))
             self._catalog = _h(parts).encode()
         return self._catalog
 
