@@ -117,7 +117,8 @@ def test_detail_pages_stay_out_of_the_nav(site: Path) -> None:
 
 def test_search_finds_names_versions_aliases_params_but_not_bulky_tables(site: Path) -> None:
     index = json.loads((site / "search" / "search_index.json").read_text())
-    text = json.dumps(index)
+    runs = json.loads((site / "search" / "search_index.runs.json").read_text())  # the second part
+    text = json.dumps(index) + json.dumps(runs)
     for needle in ("fixture model", "version 2", "@champion", "baseline", "alice", "adam", "Staging"):
         assert needle in text, needle
     # artifact lists and the lineage SVG are excluded from the index

@@ -56,6 +56,7 @@ Progress = Callable[[str, int, int | None], None]
 ENGINE = "mkdocs"  # the builder name of mlreport's own engine
 SMALL_SITE = 400  # pages: below this, render in this process
 NAV_FAMILIES = ("home", "models", "experiments", "runs", "datasets", "problems")
+LATER_SEARCH = frozenset({"run"})  # page families whose search entries load second
 
 
 @dataclass(frozen=True)
@@ -440,7 +441,10 @@ def build_site(
                         stats_of.append((rel, st.st_size, st.st_mtime_ns))
                     store.put(digests[i], staging, [rel for rel, _ in rendered.files])
                     manifest.pages[_ref_key(refs[i])] = (digests[i], tuple(stats_of), rendered.search)
-            entries = [e for ref in refs for e in manifest.pages[_ref_key(ref)][2]]
+            # the run pages' entries are the second part of the index, loaded after the first
+            # has answered (engine/output.py)
+            entries = [e for ref in refs if ref[0] not in LATER_SEARCH for e in manifest.pages[_ref_key(ref)][2]]
+            later = [e for ref in refs if ref[0] in LATER_SEARCH for e in manifest.pages[_ref_key(ref)][2]]
             urls = [
                 rel[: -len("index.html")]
                 for ref in refs
@@ -449,7 +453,7 @@ def build_site(
             ]
             log.info("pages: %d rendered, %d from the cache, %d unchanged", len(todo), restored, linked)
             timings["render"] = time.perf_counter() - t4
-            search_bytes = write_search_index(staging, entries)
+            search_bytes = write_search_index(staging, entries, later)
             write_sitemap(staging, str(mk.get("site_url") or "") or None, urls, epoch)
             store.keep(digests)
         atomic_replace(staging, site_dir)

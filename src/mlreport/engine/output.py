@@ -6,8 +6,10 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from importlib import resources
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -16,10 +18,15 @@ from ..render.page import SearchEntry
 DEFAULT_SEARCH_CONFIG = {"lang": ["en"], "separator": r"[\s\-]+", "pipeline": ["stopWordFilter"]}
 
 
-def write_search_index(site_dir: Path, entries: Iterable[SearchEntry]) -> int:
+def write_search_index(site_dir: Path, entries: Iterable[SearchEntry], later: Iterable[SearchEntry] = ()) -> int:
     """Add the generated pages' entries to the ``search/search_index.json`` MkDocs wrote for the
     user's own pages (Material's format: ``config`` + ``docs[location, title, text]``).
-    Returns the size in bytes."""
+
+    ``later`` (the run pages' entries) go to a second file, ``search/search_index.runs.json``,
+    that Material's search worker, wrapped by ``search_worker.js``, loads after the first part
+    has answered: at 10,000 runs + 10,000 versions the part a browser loads first stays under
+    4 MB (issue 7). Without Material's worker in the site (another theme) everything stays in
+    the one file. Returns the size in bytes of ``search_index.json``."""
     path = site_dir / "search" / "search_index.json"
     data: dict[str, object]
     try:
@@ -28,12 +35,52 @@ def write_search_index(site_dir: Path, entries: Iterable[SearchEntry]) -> int:
         data = {"config": DEFAULT_SEARCH_CONFIG, "docs": []}
     docs = list(data.get("docs") or [])  # type: ignore[call-overload]
     docs += [e.as_json() for e in entries]
+    rest = [e.as_json() for e in later]
+    if rest and not wrap_search_worker(site_dir):
+        docs += rest
+        rest = []
     data["docs"] = docs
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    raw = text.encode("utf-8")
+    raw = _json_bytes(data)
     path.write_bytes(raw)
+    runs = site_dir / RUNS_INDEX
+    if rest:
+        runs.write_bytes(_json_bytes({"docs": rest}))
+    elif runs.exists():
+        runs.unlink()
     return len(raw)
+
+
+RUNS_INDEX = "search/search_index.runs.json"
+# Material 9.7's search worker; its file name carries a hash of its content
+WORKER_GLOB = "assets/javascripts/workers/search.*.min.js"
+WORKER_MARK = b"/* mlreport: the run entries of the search index"
+
+
+def wrap_search_worker(site_dir: Path) -> bool:
+    """Put ``search_worker.js`` in front of Material's search worker in ``site_dir`` (once):
+    the worker then loads the run entries of the index after the first part. False when the
+    site has no such worker (a theme other than Material)."""
+    workers = sorted(site_dir.glob(WORKER_GLOB))
+    if len(workers) != 1:
+        return False
+    worker = workers[0]
+    original = worker.read_bytes()
+    if original.startswith(WORKER_MARK):
+        return True
+    wrapper = resources.files("mlreport.engine").joinpath("search_worker.js").read_bytes()
+    if not wrapper.startswith(WORKER_MARK):  # pragma: no cover - the two are edited together
+        raise AssertionError("search_worker.js must start with WORKER_MARK")
+    # a new file, not a write through the old one: the site's files may be hard links into
+    # the page cache or the published site
+    tmp = worker.with_name(worker.name + ".tmp")
+    tmp.write_bytes(wrapper + original)
+    os.replace(tmp, worker)
+    return True
+
+
+def _json_bytes(data: object) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def write_sitemap(site_dir: Path, site_url: str | None, urls: Iterable[str], epoch: int) -> None:
