@@ -70,12 +70,20 @@ name = "local"
 
 
 def score(
-    cosmic_ray: str, module: str, tests: str, keep: Path | None = None, rescore: Path | None = None
+    cosmic_ray: str,
+    module: str,
+    tests: str,
+    keep: Path | None = None,
+    rescore: Path | None = None,
+    sample: int = 1,
+    resume: bool = False,
 ) -> tuple[int, int, float, list[str], int]:
     kept = (keep or rescore) / module.replace("/", "_") if (keep or rescore) else None
     work = kept or Path(tempfile.mkdtemp(prefix="mlreport-mutation-"))
     try:
-        if rescore is None:
+        if resume:
+            pass
+        elif rescore is None:
             work.mkdir(parents=True, exist_ok=True)
             for name in ("src", "tests", "pyproject.toml"):
                 src = ROOT / name
@@ -87,9 +95,13 @@ def score(
         # no plugin autoload: pytest starts in a third of the time, and no mutant needs a plugin
         env = {**os.environ, "PYTHONPATH": str(work / "src"), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         started = time.perf_counter()
-        if rescore is None:
+        if resume:
+            pass  # a kept session stopped midway: exec runs what it had not run yet
+        elif rescore is None:
             run = [cosmic_ray, "init", "cr.toml", "s.sqlite"]
             subprocess.run(run, cwd=work, env=env, check=True, capture_output=True)
+            if sample > 1:
+                keep_every(work / "s.sqlite", sample)
         else:
             # the new tests must pass on the unmutated kept sources, or every mutant would "die"
             base = f"{sys.executable} -m pytest -x -q -p no:cacheprovider {tests}"
@@ -106,6 +118,21 @@ def score(
     finally:
         if kept is None:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def keep_every(db: Path, n: int) -> None:
+    """Keep one mutant in ``n`` of a new session, for a module too big to score whole on a shared
+    machine. Job ids are random UUIDs, so every n-th in id order is a uniform sample of the whole
+    module and every operator (not the first lines of the file)."""
+    con = sqlite3.connect(db)
+    try:
+        with con:
+            ids = [row[0] for row in con.execute("SELECT job_id FROM work_items ORDER BY job_id")]
+            drop = [(job,) for i, job in enumerate(ids) if i % n]
+            con.executemany("DELETE FROM mutation_specs WHERE job_id = ?", drop)
+            con.executemany("DELETE FROM work_items WHERE job_id = ?", drop)
+    finally:
+        con.close()
 
 
 def forget_survivors(db: Path) -> None:
@@ -170,6 +197,8 @@ def main() -> None:
     p.add_argument("--before", action="store_true", help="the BEFORE selections where there is one")
     p.add_argument("--keep", type=Path, help="keep each module's scratch copy and session here")
     p.add_argument("--rescore", type=Path, help="run the survivors of the sessions kept here again")
+    p.add_argument("--resume", action="store_true", help="with --keep: finish the kept sessions' runs")
+    p.add_argument("--sample", type=int, default=1, help="score one mutant in N (a new session)")
     args = p.parse_args()
 
     def one(module: str) -> tuple[str, tuple[int, int, float, list[str], int]]:
@@ -177,7 +206,9 @@ def main() -> None:
         if args.rescore is not None:
             before = outcomes(args.rescore / module.replace("/", "_") / "s.sqlite")
             print(f"{module}: before {before[0]} killed, {before[1]} survived", flush=True)
-        return module, score(args.cosmic_ray, module, selection, args.keep, args.rescore)
+        return module, score(
+            args.cosmic_ray, module, selection, args.keep, args.rescore, args.sample, args.resume and bool(args.keep)
+        )
 
     # score: killed of all; "of the rest": killed of those a test can kill (not equivalent)
     print(
