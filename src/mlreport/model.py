@@ -60,6 +60,20 @@ class Severity(enum.Enum):
     ERROR = "error"
 
 
+def display_path(store_url: str, path: str) -> str:
+    """A file of a store as pages and messages show it: the source as the user named it, then the
+    path inside (``./mlruns`` + ``1/meta.yaml`` -> ``mlruns/1/meta.yaml``). Pure text: render and
+    the CLI use it without importing a store."""
+    base = store_url.rstrip("/") or store_url
+    if not path:
+        return base
+    if base in (".", "./"):
+        return path
+    if base.startswith("./"):
+        base = base[2:]
+    return f"{base}{path}" if base.endswith("/") else f"{base}/{path}"  # the root "/" ends in one
+
+
 @dataclass(frozen=True, slots=True)
 class Origin:
     """Where a record came from.

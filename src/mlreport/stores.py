@@ -50,6 +50,7 @@ from urllib.parse import parse_qs, quote, unquote_plus, urlsplit
 
 from . import tempfiles
 from .errors import SourceError, StoreAccessError
+from .model import display_path  # pure text, kept in the record so render needs no store
 
 if TYPE_CHECKING:
     from .model import Problem
@@ -263,17 +264,6 @@ def still_answering(store: Store) -> Iterator[Problem]:
 def join(*parts: str) -> str:
     """Join store paths, ignoring empty parts; never starts with ``/``."""
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
-
-
-def display_path(store_url: str, path: str) -> str:
-    base = store_url.rstrip("/") or store_url
-    if not path:
-        return base
-    if base in (".", "./"):
-        return path
-    if base.startswith("./"):
-        base = base[2:]
-    return f"{base}/{path}"
 
 
 DEFAULT_MAX_FILE_SIZE = Store.max_file_size  # bytes; ``max_file_size`` in mlreport.yml

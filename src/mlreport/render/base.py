@@ -14,7 +14,7 @@ from ..catalog import Catalog, key_metrics
 from ..config import Config
 from ..goals import is_counter
 from ..ledger import Ledger
-from ..model import Metric, ModelVersion, Run
+from ..model import Metric, ModelVersion, Run, display_path
 from ..previews import Previews
 from .charts import TITLE_CHARS, Series, charted_note, figure_div, line_figure
 from .curves import chart_order, pair_curves, split_key
@@ -405,8 +405,6 @@ def _version_sort(version: str) -> float | str:
 
 
 def _display(store: str, path: str) -> str:
-    from ..stores import display_path
-
     return display_path(store, path)
 
 
