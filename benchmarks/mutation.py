@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: module -> the tests that exercise it directly
 TESTS = {
-    "src/mlreport/readers/_common.py": "tests/test_catalog_reader_kit.py -k 'null_params or read_context'",
+    "src/mlreport/readers/_common.py": "tests/test_helpers_common.py tests/test_catalog_reader_kit.py"
+    " -k 'null_params or read_context or helpers_common'",
     "src/mlreport/goals.py": "tests/test_helpers_mutants.py tests/test_catalog.py"
     " -k 'vocabulary or tokens or counters or quality or word or rates'",
     "src/mlreport/catalog.py": "tests/test_catalog.py tests/test_catalog_helpers.py",
@@ -56,6 +57,7 @@ BEFORE = {
     "src/mlreport/render/tables.py": "tests/test_helpers_render.py -k csv",
     "src/mlreport/render/text.py": "tests/test_helpers_render.py",
     "src/mlreport/config.py": "tests/test_cli.py -k 'config or names'",
+    "src/mlreport/readers/_common.py": "tests/test_catalog_reader_kit.py -k 'null_params or read_context'",
 }
 
 CONFIG = """[cosmic-ray]
