@@ -45,8 +45,10 @@ TESTS = {
     "src/mlreport/goals.py": "tests/test_helpers_mutants.py tests/test_catalog.py"
     " -k 'vocabulary or tokens or counters or quality or word or rates'",
     "src/mlreport/catalog.py": "tests/test_catalog.py tests/test_catalog_helpers.py",
-    "src/mlreport/render/text.py": "tests/test_helpers_render.py tests/test_helpers_mutants.py",
-    "src/mlreport/render/tables.py": "tests/test_helpers_render.py tests/test_helpers_mutants.py",
+    "src/mlreport/render/text.py": "tests/test_helpers_render.py tests/test_helpers_mutants.py"
+    " tests/test_helpers_survivors.py",
+    "src/mlreport/render/tables.py": "tests/test_helpers_render.py tests/test_helpers_mutants.py"
+    " tests/test_helpers_survivors.py",
     "src/mlreport/config.py": "tests/test_config.py tests/test_cli.py -k 'config or names'",
     "src/mlreport/sanitize.py": "tests/test_safety_text.py",
 }

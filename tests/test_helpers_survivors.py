@@ -1,0 +1,80 @@
+"""Direct tests for what survived mutation of render/text.py and render/tables.py this session
+(benchmarks/mutation.py --sample 3): the boundaries of plain_text, short_name and bounded, the
+cut note with and without its file, a long cell with and without a link of its own, the long-word
+boundary and a numeric list shorter than the columns.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mlreport.render.tables import LONG_WORD, Cell, _cut_cell, cell_class, html_table, long_word
+from mlreport.render.text import (
+    CELL_TEXT_LIMIT,
+    MAX_VALUE_FILES,
+    Cut,
+    bounded,
+    cut_note,
+    cut_value,
+    plain_text,
+    short_name,
+    take_values,
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_values_left() -> None:
+    take_values()  # each test starts with no full value kept by another
+
+
+def test_plain_text_cuts_a_long_note_even_when_its_text_is_short() -> None:
+    # the note is cut at limit * 4 characters before it is converted: what was left out is marked
+    assert plain_text("a" + " " * 50, 10) == "a…"
+    assert plain_text("b" + " " * 39, 10) == "b"  # exactly limit * 4: nothing left out
+    assert plain_text("c" + " " * 19, 10) == "c"
+    assert plain_text("**bold** words here", 10) == "bold…"
+
+
+def test_short_name_and_bounded_keep_a_value_of_exactly_the_limit() -> None:
+    assert short_name("abcdefgh", 3) == "abc…" and short_name("abc", 3) == "abc"
+    assert short_name(None) == "" and short_name(12345, 3) == "123…"
+    assert bounded("x" * 5, 5) == "x" * 5 and bounded("x" * 6, 5) == "xxxxx…"
+    assert bounded({"k" * 301: ["y" * 6, 3]}, 5) == {"k" * 300 + "…": ["yyyyy…", 3]}
+
+
+def test_cut_note_says_the_length_and_links_the_file_when_there_is_one() -> None:
+    assert str(cut_note(Cut("ab", 1000, None))) == ' <span class="mlr-cut">… (cut: 1,000 characters)</span>'
+    assert str(cut_note(Cut("ab", 1000, 'v/"x'))) == (
+        ' <span class="mlr-cut">… (cut: 1,000 characters; <a href="v/&#34;x" download>full value</a>)</span>'
+    )
+
+
+def test_a_long_cell_links_its_full_value_unless_it_links_elsewhere() -> None:
+    plain = _cut_cell(Cell("x" * 3000))
+    assert plain.full is not None and plain.full.startswith("values/")
+    assert plain.text.endswith(" … (cut: 3,000 characters; full value linked)")
+    assert f'<a href="{plain.full}" download>full value</a>' in str(plain.html)
+    linked = _cut_cell(Cell("x" * 3000, url="runs/a/"))
+    assert linked.full is None and linked.url == "runs/a/"
+    assert linked.text.endswith(" … (cut: 3,000 characters)") and "download" not in str(linked.html)
+    short = Cell("x" * CELL_TEXT_LIMIT)
+    assert _cut_cell(short) is short
+
+
+def test_past_the_page_budget_a_long_cell_says_it_was_cut_without_a_link() -> None:
+    for i in range(MAX_VALUE_FILES):
+        assert cut_value(f"{i}" + "z" * 30_000) is not None
+    over = _cut_cell(Cell("w" * 3000))
+    assert over.full is None
+    assert over.text.endswith(" … (cut: 3,000 characters)") and "download" not in str(over.html)
+
+
+def test_the_long_word_boundary() -> None:
+    assert LONG_WORD == 28
+    assert not long_word("x" * LONG_WORD) and long_word("x" * (LONG_WORD + 1))
+    assert cell_class("x" * LONG_WORD) is None and cell_class("x" * (LONG_WORD + 1)) == "mlr-long"
+
+
+def test_a_numeric_list_shorter_than_the_columns_marks_only_its_own() -> None:
+    table = str(html_table(["a", "b", "c", "d"], [[Cell("1"), Cell("2"), Cell("3"), Cell("4")]], numeric=[False, True]))
+    assert '<th>a </th><th data-type="number">b </th><th>c </th><th>d </th>' in table
