@@ -296,7 +296,8 @@ def test_wandb_media_and_dvclive_plots_are_previewed() -> None:
     shown = _by_path(catalog, previews)
     assert shown["dvclive/plots/images/sample.png"].kind == IMAGE  # log_image
     assert shown["dvclive/plots/sklearn/cm.json"].kind == HEATMAP  # log_sklearn_plot("confusion_matrix")
-    assert shown["dvclive/plots/custom/calibration.json"].kind == TABLE  # log_plot
+    # log_plot: a chart of its declared y over x, with its table (tests/test_previews_plots.py)
+    assert shown["dvclive/plots/custom/calibration.json"].kind == "plot"
     assert shown["dvclive/plots/custom/calibration.json"].columns == ("bin", "observed")
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from .catalog import Catalog
 from .config import Config, SourceConfig
 from .model import Artifact, Origin, Problem
+from .plots import figure_json, plot_axes, plotly_figure, table_figure
 from .readers._bounded import load_json
 from .stores import Store
 
@@ -50,6 +51,7 @@ HEATMAP = "heatmap"
 TABLE = "table"
 TEXT = "text"
 HTML = "html"
+PLOT = "plot"  # a chart of a declared plot's table, or a store's plotly figure (mlreport.plots)
 
 _TEXT_NAMES = frozenset({"MLmodel", "requirements.txt", "conda.yaml", "python_env.yaml", "Dockerfile", "LICENSE"})
 _TEXT_SUFFIXES = frozenset(
@@ -93,6 +95,7 @@ class Preview:
     matrix: tuple[tuple[float, ...], ...] = ()
     width: int | None = None
     height: int | None = None
+    figure: str = ""  # PLOT: the plotly figure as JSON text
 
 
 @dataclass(frozen=True)
@@ -446,6 +449,11 @@ def structured(text: str, path: str) -> Preview | None:
             return None
     except (ValueError, RecursionError):
         return None
+    figure, why = plotly_figure(data)
+    if figure is not None:
+        return Preview("", PLOT, figure=figure_json(figure), note=why)
+    if why is not None:
+        return replace(text_preview(text, path, None, True), note=f"not drawn: {why}")
     found = confusion_matrix(data, path)
     if found is not None:
         return Preview("", HEATMAP, labels=tuple(found[0]), matrix=tuple(tuple(r) for r in found[1]))
@@ -649,6 +657,10 @@ def _preview(store: Store, a: Artifact, budget: _Budget) -> tuple[Preview, bytes
         parsed = structured(text, a.path)
     if parsed is None:
         parsed = text_preview(text, a.path, size, complete)
+    axes = plot_axes(a.note) if parsed.kind == TABLE else None
+    chart = table_figure(axes, parsed.columns, parsed.rows, a.path) if axes is not None else None
+    if chart is not None:  # a declared plot: its chart, with the table below it
+        parsed = replace(parsed, kind=PLOT, figure=figure_json(chart))
     preview = replace(parsed, path=a.path, digest=_digest(data))
     why = budget.refuse(len(data) if complete else (size if size is not None else budget.per_file + 1))
     if why is not None:
@@ -682,6 +694,7 @@ def _digest(data: bytes) -> str:
 
 
 __all__ = [
+    "PLOT",
     "Preview",
     "Previews",
     "classify",

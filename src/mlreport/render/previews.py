@@ -15,13 +15,20 @@ from typing import Any
 from markupsafe import Markup
 
 from ..model import Artifact, LoggedModel
-from ..previews import HEATMAP, HTML, IMAGE, MAX_PER_OWNER, TABLE, TEXT, Preview, Previews
+from ..previews import HEATMAP, HTML, IMAGE, MAX_PER_OWNER, PLOT, TABLE, TEXT, Preview, Previews
 from .charts import figure_div
 from .tables import Cell, html_table, num
 from .text import fmt_size, h, rel_url
 
 PAGE_ROWS = 50  # rows of a table preview per page (the others fold away, page by page)
-_KIND_WORDS = {IMAGE: "image", HEATMAP: "confusion matrix", TABLE: "table", TEXT: "text", HTML: "HTML report"}
+_KIND_WORDS = {
+    IMAGE: "image",
+    HEATMAP: "confusion matrix",
+    TABLE: "table",
+    TEXT: "text",
+    HTML: "HTML report",
+    PLOT: "chart",
+}
 
 
 def artifacts_block(
@@ -140,6 +147,12 @@ def _preview(here: str, a: Artifact, p: Preview, anchor: str) -> Markup:
         body = figure_div(heatmap_figure(p))
     elif p.kind == TABLE:
         body = paged_table(p.columns, p.rows)
+    elif p.kind == PLOT:
+        body = figure_div({**json.loads(p.figure), "note": ""})
+        if p.rows:  # a declared plot's data, folded under its chart
+            n = len(p.rows)
+            body += Markup("<details><summary>") + h(f"the data: {n:,} row{'s' if n != 1 else ''}")
+            body += Markup("</summary>") + paged_table(p.columns, p.rows) + Markup("</details>")
     else:
         body = Markup('<pre class="mlreport-preview-text"><code>') + h(p.text or "") + Markup("</code></pre>")
         if p.text and p.text.count("\n") > 30:
