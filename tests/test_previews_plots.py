@@ -139,3 +139,57 @@ def test_figure_json_has_no_script(tmp_path: Path) -> None:
         )
     )
     assert "<script" not in html and "&lt;script&gt;" in html
+
+
+# -- artifacts whose bytes the record's own store holds (or does not) -------------------------------
+
+
+def test_manifest_artifact_locations_stay_inside_the_store() -> None:
+    from mlreport.readers.manifest import _artifact_location
+
+    assert _artifact_location("runs/a.mlreport.yaml", "out/report.csv") == "runs/out/report.csv"
+    assert _artifact_location("mlreport.yaml", "./model.bin") == "model.bin"
+    assert _artifact_location("runs/a.mlreport.yaml", "../shared/x.png") == "shared/x.png"
+    for outside in ("../x", "/etc/passwd", "s3://bucket/x", "C:/x", "\\\\host\\share", "runs/../..", "."):
+        assert _artifact_location("mlreport.yaml", outside) is None, outside
+
+
+def test_artifacts_are_previewed_where_the_store_holds_them_and_rows_say_where_not(tmp_path: Path) -> None:
+    import yaml
+
+    store = tmp_path / "store"
+    (store / "out").mkdir(parents=True)
+    (store / "out" / "scores.csv").write_text("threshold,precision\n0.5,0.8\n0.9,0.95\n", encoding="utf-8")
+    doc = {
+        "mlreport_manifest": 1,
+        "run": {"id": "m1", "name": "m1", "experiment": "e"},
+        "metrics": {"auc": 0.9},
+        "artifacts": [{"path": "out/scores.csv"}, {"path": "out/model.bin", "size": 10}, {"path": "s3://b/x.png"}],
+    }
+    (store / "m1.mlreport.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    config = Config(sources=(SourceConfig(str(store)),))
+    catalog = read_catalog(config)
+    previews = collect_previews(catalog, config)
+    assert previews.problems == ()  # a file named and not held is not a problem of the store
+    run = catalog.runs[0]
+    got = {a.path: previews.get(run.origin.store, a) for a in run.artifacts}
+    assert got["out/scores.csv"] is not None and got["out/scores.csv"].columns == ("threshold", "precision")
+    assert got["out/model.bin"] is None  # named, not in the store: the reader gave it no location
+    assert got["s3://b/x.png"] is None  # a URI: no location either; render says so for both
+    page = next(
+        o for o in render_site(catalog, config, previews=previews) if isinstance(o, Page) and o.url == "runs/m1/"
+    )
+    assert page.body.count("not previewed: its bytes are not in the store") == 2
+    assert "mlreport-preview-table" in page.body
+
+
+def test_dvc_workspace_outputs_are_previewed_a_commits_are_named() -> None:
+    store = ROOT / "tests" / "data" / "dvc" / "pipeline"
+    config = Config(sources=(SourceConfig(str(store)),))
+    catalog = read_catalog(config)
+    previews = collect_previews(catalog, config)
+    shown = {
+        a.path: previews.get(r.origin.store, a) for r in catalog.runs for a in r.artifacts if a.location is not None
+    }
+    assert shown["eval/metrics.json"] is not None and shown["eval/metrics.json"].kind is not None
+    assert "data/prepared" not in shown  # a folder output is named only

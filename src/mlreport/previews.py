@@ -46,6 +46,9 @@ MATRIX_LABELS = 100  # a confusion matrix with more classes is not drawn as a he
 MAX_PIXELS = 50_000_000  # an image bigger than this would stall the browser (a decompression bomb)
 MAX_PER_OWNER = 60  # artifacts previewed per run or model; the others are only listed
 
+#: what an artifact row says when the store names the file but does not hold its bytes
+NOT_HELD = "not previewed: its bytes are not in the store"
+
 IMAGE = "image"
 HEATMAP = "heatmap"
 TABLE = "table"
@@ -106,6 +109,7 @@ class Previews:
     by_location: Mapping[tuple[str, str], Preview] = field(default_factory=dict)
     files: Mapping[str, bytes] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
+    enabled: bool = False  # previews were made (artifacts.previews), even if none was found
 
     def get(self, store: str, artifact: Artifact) -> Preview | None:
         if artifact.location is None:
@@ -594,7 +598,7 @@ def collect_previews(
                 files[url] = data
                 preview = replace(preview, url=url)
             by_location[(owner.store, a.location)] = preview
-    return Previews(by_location, files, tuple(problems))
+    return Previews(by_location, files, tuple(problems), enabled=True)
 
 
 def _store_for(owner: _Owner, config: Config, opened: dict[str, Store | None], problems: list[Problem]) -> Store | None:
@@ -694,6 +698,7 @@ def _digest(data: bytes) -> str:
 
 
 __all__ = [
+    "NOT_HELD",
     "PLOT",
     "Preview",
     "Previews",

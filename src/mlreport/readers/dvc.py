@@ -974,10 +974,15 @@ class _Reading:
                 outputs: list[str] = []
                 produced_refs: list[DatasetRef] = []
                 artifacts: list[Artifact] = []
+                # a work tree's output files are files of the store (previews read them); a
+                # commit's are only named, and so is a folder
+                root = tree.root if isinstance(tree, _StoreTree) else None
                 for path, entry in _lock_entries(body.get("outs")):
                     md5 = _digest(entry)
                     size = _int(entry.get("size"))
-                    artifacts.append(Artifact(path, size))
+                    is_folder = str(md5 or "").endswith(".dir") or "nfiles" in entry
+                    where = None if root is None or is_folder or not _is_work_file(tree, path) else join(root, path)
+                    artifacts.append(Artifact(path, size, None, where))
                     if path in model_paths:
                         name = model_paths[path]
                         lm = self._logged_model(name, path, md5, size, run_key,
@@ -1791,6 +1796,15 @@ def _lock_entries(items: object) -> list[tuple[str, Mapping[str, object]]]:
         if isinstance(item, Mapping) and item.get("path"):
             out.append((_norm(item["path"]), item))
     return out
+
+
+def _is_work_file(tree: _Tree, path: str) -> bool:
+    """Whether the work tree holds ``path`` as a file (an output may not be checked out)."""
+    parent, _, name = path.rpartition("/")
+    try:
+        return any(e.name == name and not e.is_dir for e in tree.ls(parent))
+    except OSError:
+        return False
 
 
 def _digest(entry: Mapping[str, object]) -> str | None:

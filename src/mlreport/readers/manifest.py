@@ -944,7 +944,7 @@ class ManifestReader:
         yield from (out.goals[k] for k in sorted(out.goals))
         yield from (out.experiments[k] for k in sorted(out.experiments))
         yield from (out.datasets[k] for k in sorted(out.datasets))
-        yield from out.runs
+        yield from (_held(store, r) for r in out.runs)
         yield from _models(out)
         yield from out.problems
 
@@ -1135,7 +1135,10 @@ def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> Non
             ),
             parent_key=None if parent is None else f"manifest:{param_text(parent)}",
             inputs=tuple(refs[k] for k in sorted(refs, key=lambda k: (k[0], k[1] or ""))),
-            artifacts=tuple(Artifact(a["path"], a.get("size")) for a in data.get("artifacts", [])),
+            artifacts=tuple(
+                Artifact(a["path"], a.get("size"), None, _artifact_location(item.path, a["path"]))
+                for a in data.get("artifacts", [])
+            ),
             git=GitInfo(
                 commit=_opt(git.get("commit")),
                 branch=_opt(git.get("branch")),
@@ -1228,3 +1231,30 @@ __all__ = [
     "read_history",
     "validate_manifest",
 ]
+
+
+def _held(store: Store, run: Run) -> Run:
+    """The run with a location only on the artifacts whose file the store holds (a manifest
+    often names outputs that were uploaded elsewhere: those are listed, not looked for)."""
+    if not any(a.location for a in run.artifacts):
+        return run
+
+    def held(location: str) -> bool:
+        try:
+            return store.kind(location) == "file"
+        except OSError:  # a link out of the store, a special file: not the run's bytes
+            return False
+
+    arts = tuple(a if a.location is None or held(a.location) else replace(a, location=None) for a in run.artifacts)
+    return replace(run, artifacts=arts)
+
+
+def _artifact_location(manifest: str, path: str) -> str | None:
+    """Where an artifact's bytes would be in the store: its path, relative to the manifest's
+    folder (docs/manifest.md), when that stays inside the store; None for a URI or an absolute
+    or escaping path (listed only). Previews read it through the read-only store, which says
+    when nothing is there."""
+    if "://" in path or path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path):
+        return None
+    where = posixpath.normpath(posixpath.join(posixpath.dirname(manifest), path.replace("\\", "/")))
+    return None if where == ".." or where.startswith("../") or where == "." else where

@@ -15,7 +15,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..model import Artifact, LoggedModel
-from ..previews import HEATMAP, HTML, IMAGE, MAX_PER_OWNER, PLOT, TABLE, TEXT, Preview, Previews
+from ..previews import HEATMAP, HTML, IMAGE, MAX_PER_OWNER, NOT_HELD, PLOT, TABLE, TEXT, Preview, Previews
 from .charts import figure_div
 from .tables import Cell, html_table, num
 from .text import fmt_size, h, rel_url
@@ -41,6 +41,10 @@ def artifacts_block(
     found: list[tuple[Artifact, Preview | None]] = [
         (a, previews.get(store, a) if previews is not None and store is not None else None) for a in items
     ]
+    if previews is not None and previews.enabled:
+        # listed by the store with no place for its bytes (a remote URI, a file known only from
+        # a commit): the row says so rather than leaving the reader to wonder
+        found = [(a, Preview(a.path, None, note=NOT_HELD) if p is None and a.location is None else p) for a, p in found]
     has_notes = any(a.note for a in items)
     has_previews = any(p is not None for _a, p in found)  # a column only where there is one
     shown = [(a, p) for a, p in found if p is not None and p.kind is not None and _has_body(p)]
