@@ -114,6 +114,7 @@ def _store(url: str, local: Path | None = None) -> Any:
         ("s3://bucket", "", None, "bucket"),
         ("", "", None, "fallback"),
         ("gs://b/", "", None, "b"),
+        ("s3://b/odd://runs", "", None, "runs"),  # only the scheme is cut off
         ("/data/x", "a/b/", None, "b"),
         ("C:\\data\\runs", "", None, "runs"),
         (".", "", Path("/work/project"), "project"),

@@ -78,3 +78,24 @@ def test_the_long_word_boundary() -> None:
 def test_a_numeric_list_shorter_than_the_columns_marks_only_its_own() -> None:
     table = str(html_table(["a", "b", "c", "d"], [[Cell("1"), Cell("2"), Cell("3"), Cell("4")]], numeric=[False, True]))
     assert '<th>a </th><th data-type="number">b </th><th>c </th><th>d </th>' in table
+
+
+def test_plain_text_keeps_a_text_of_exactly_the_limit() -> None:
+    assert plain_text("abcde", 5) == "abcde" and plain_text("abcdef", 5) == "abcde…"
+
+
+def test_shown_escapes_and_notes_a_cut() -> None:
+    from mlreport.render.text import PAGE_TEXT_LIMIT, shown
+
+    assert str(shown("<b>", 10)) == "&lt;b&gt;" and str(shown(None)) == ""
+    long = str(shown("<" * 12, 10))
+    assert long.startswith("&lt;" * 10 + ' <span class="mlr-cut">… (cut: 12 characters; <a href="values/')
+    assert long.endswith('.txt" download>full value</a>)</span>')
+    assert CELL_TEXT_LIMIT == 2000 and PAGE_TEXT_LIMIT == 20_000
+
+
+def test_cells_are_frozen() -> None:
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Cell("a").text = "b"  # type: ignore[misc]
