@@ -118,3 +118,13 @@ def test_deleted_runs_are_flagged_in_every_runs_table() -> None:
             # the table drawn without JavaScript says it too
             assert item.body.count('<span class="mlr-status mlr-deleted">deleted</span>') >= 1, item.url
     assert tables >= 3  # the runs index and both experiments' tables
+
+
+@pytest.mark.parametrize("store", ["file/mlruns", "sqlite/mlflow.db"])
+def test_a_deleted_parent_reads_deleted_on_its_childs_page(store: str) -> None:
+    catalog = read_catalog(Config(sources=(SourceConfig(str(DATA / "mlflow" / "cases" / store)),)))
+    child = next(r for r in catalog.runs if r.name == "child")
+    assert child.parent_key and child.parent_key not in catalog.run_by_key
+    pages = {i.url: i for i in render_site(catalog, Config(title="Cases")) if isinstance(i, Page)}
+    page = next(p for url, p in pages.items() if url.startswith("runs/") and child.id in url)
+    assert f"{child.parent_key} (deleted)" in page.body and "(not in the store)" not in page.body
