@@ -12,9 +12,12 @@ The reader figure is ``MlflowFileReader.read`` consumed to the end (every histor
 fresh process, alternating floor and reader, so that both see the same machine; the fastest
 repetition is shown with the ratio to the floor's fastest, and the peak RSS of each.
 
-``--cold`` drops the page cache before every pass (``sync; echo 3 > /proc/sys/vm/drop_caches``,
-root only) and also runs the floor with N concurrent reader threads (``--threads``), which is
-what this disk gives to a crawl that reads ahead of its parser.
+``--cold`` evicts the store's own files from the page cache before every pass
+(``POSIX_FADV_DONTNEED`` on each, checked with ``mincore``: the share still resident is printed;
+inodes and directories stay cached), or with ``--evict drop`` drops the whole page cache
+(``sync; echo 3 > /proc/sys/vm/drop_caches``, root only, everyone's cache on a shared machine);
+it also runs the floor with N concurrent reader threads (``--threads``), which is what this
+disk gives to a crawl that reads ahead of its parser.
 
 ``--big-metric N`` writes one run whose metric file has N points and reports the reader's peak
 RSS next to the file's size and the interpreter's base RSS (issue 11: 10 million points within
@@ -120,7 +123,65 @@ def _drop_caches() -> None:
     Path("/proc/sys/vm/drop_caches").write_text("3\n")
 
 
-def bench_store(root: Path, repeat: int, cold: bool, threads: list[int], jobs: list[int]) -> None:
+def _files(root: Path) -> list[str]:
+    out, stack = [], [str(root)]
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for e in it:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+                elif e.is_file(follow_symlinks=False):
+                    out.append(e.path)
+    return out
+
+
+def _evict(files: list[str]) -> None:
+    """The store's own files out of the page cache (``POSIX_FADV_DONTNEED``), so that the other
+    processes of a shared machine keep theirs; file metadata (inodes, directories) stays cached."""
+    for path in files:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def _resident(files: list[str]) -> float:
+    """The share of the files' pages in the page cache (``mincore`` of each file mapped, which
+    reads nothing): the check that an eviction evicted."""
+    import ctypes
+    import mmap
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    page = mmap.PAGESIZE
+    total = resident = 0
+    for path in files:
+        size = os.path.getsize(path)
+        if size == 0:
+            continue
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+            if addr in (None, ctypes.c_void_p(-1).value):
+                continue
+            pages = (size + page - 1) // page
+            vec = (ctypes.c_ubyte * pages)()
+            if libc.mincore(addr, size, vec) == 0:
+                total += pages
+                resident += sum(v & 1 for v in vec)
+            libc.munmap(addr, size)
+        finally:
+            os.close(fd)
+    return resident / total if total else 0.0
+
+
+def bench_store(
+    root: Path, repeat: int, cold: bool, threads: list[int], jobs: list[int], evict: str = "fadvise"
+) -> None:
     passes: dict[str, list[dict[str, float]]] = {}
     kinds: list[tuple[str, str, tuple[str, ...]]] = [("floor, 1 reader", FLOOR, ("1",))]
     for n in jobs:
@@ -128,14 +189,27 @@ def bench_store(root: Path, repeat: int, cold: bool, threads: list[int], jobs: l
         kinds.append((f"read_catalog, {n} job{'s' if n > 1 else ''}", READER, ("catalog", str(n))))
     if cold:
         kinds += [(f"floor, {n} readers", FLOOR, (str(n),)) for n in threads if n != 1]
+    files = _files(root) if cold and evict == "fadvise" else []
+    residency: list[float] = []
     for _ in range(repeat):
         for name, code, args in kinds:
-            if cold:
+            if cold and evict == "drop":
                 _drop_caches()
+            elif cold:
+                _evict(files)
+                residency.append(_resident(files))
             passes.setdefault(name, []).append(_run(code, str(root), *args))
     floor = min(p["wall"] for p in passes["floor, 1 reader"])
     floor_cpu = min(p["cpu"] for p in passes["floor, 1 reader"])
-    cache = "page cache dropped before each pass" if cold else "page cache warm"
+    if not cold:
+        cache = "page cache warm"
+    elif evict == "drop":
+        cache = "page cache dropped before each pass"
+    else:
+        cache = (
+            f"the store's {len(files)} files evicted before each pass (POSIX_FADV_DONTNEED; metadata cached), "
+            f"{max(residency) * 100:.1f} % of their pages resident after it at most"
+        )
     print(f"\n{root}  ({cache}; fastest of {repeat}, fresh process each)")
     print("| pass | wall s | cpu s | x floor (wall) | x floor (cpu) | peak MB | notes |")
     print("|---|---|---|---|---|---|---|")
@@ -187,6 +261,12 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--cold", action="store_true")
     p.add_argument("--threads", type=int, nargs="*", default=[1, 4, 16])
+    p.add_argument(
+        "--evict",
+        choices=["fadvise", "drop"],
+        default="fadvise",
+        help="--cold: evict the store's own files (default) or drop the whole page cache (root, everyone's)",
+    )
     p.add_argument("--big-metric", type=int, default=0)
     p.add_argument("--jobs", type=int, nargs="*", default=[1, 2], help="crawl worker processes to compare")
     p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "mlreport-bench-mlflow")
@@ -194,7 +274,7 @@ def main() -> None:
     if args.big_metric:
         bench_big_metric(args.big_metric, args.work)
     if args.store:
-        bench_store(args.store, args.repeat, args.cold, args.threads, args.jobs)
+        bench_store(args.store, args.repeat, args.cold, args.threads, args.jobs, args.evict)
 
 
 if __name__ == "__main__":

@@ -500,3 +500,24 @@ def test_a_registry_through_the_unit_cache_is_the_full_crawl(tmp_path: Path, cha
     assert _dump(again) == _dump(full)
     # a model whose text the crawl cleans is not kept (its versions are linked by the raw text)
     assert units is not None and units.other == ([0, 1] if change == "text to clean" else [1, 0])
+
+
+@pytest.mark.parametrize("jobs", [2, None])
+def test_a_walk_split_over_the_pool_gives_the_digests_of_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int | None
+) -> None:
+    from mlreport.engine import cache
+
+    monkeypatch.setattr(cache, "WALK_POOL_MIN", 1)  # every store's run folders on the pool
+    monkeypatch.setattr(cache, "_WALK_BATCH", 1)  # one run folder a batch: order matters
+    root = tmp_path / "store"
+    shutil.copytree(V3, root)
+    mlruns = root / "mlruns"
+    (mlruns / EXP / RUN / "params" / "linked").symlink_to(mlruns / EXP / OTHER / "meta.yaml")  # untrusted
+    (mlruns / EXP / "lonely").mkdir()  # a folder with nothing under it
+    for top in (root, mlruns, mlruns / EXP):
+        one, split = Snapshot(top, jobs=1), Snapshot(top, jobs=jobs)
+        assert split.fingerprint == one.fingerprint
+        assert split.folders == one.folders
+    assert one.digest(str((mlruns / EXP / RUN).resolve())) is None  # the link: not trusted
+    assert one.digest(str((mlruns / EXP / OTHER).resolve())) is not None

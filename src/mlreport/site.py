@@ -145,7 +145,8 @@ def _crawl_key(config: Config, snapshots: dict[str, Snapshot] | None = None) -> 
     kept = replace(config, output="", builder="", jobs=None, scheduler=None, cache_dir=None, strict=False)
     # the package's own code too: a catalog pickled by other code (an upgrade, a checkout edit)
     # may lack a field the records have now
-    text = f"{__version__}\n{_package_digest()}\n{kept!r}\n{listing_fingerprint(roots, snapshots)}"
+    fingerprint = listing_fingerprint(roots, snapshots, jobs=config.jobs)  # a big store's walk on the pool
+    text = f"{__version__}\n{_package_digest()}\n{kept!r}\n{fingerprint}"
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 

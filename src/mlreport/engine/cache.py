@@ -29,7 +29,7 @@ import os
 import pickle
 import shutil
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,9 +68,10 @@ class Snapshot:
     seconds), which is the trade every mtime-keyed build tool makes.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, jobs: int | None = 1) -> None:
         self.root = os.path.realpath(root)
         self.folders: dict[str, bytes | None] = {}
+        self.jobs = jobs
         self.fingerprint = self._walk(root)
 
     def digest(self, folder: str) -> bytes | None:
@@ -85,26 +86,37 @@ class Snapshot:
             st = root.stat()
             top.update(f"{st.st_size} {st.st_mtime_ns}\n".encode())
             return top.hexdigest()
-        # Post-order with an explicit stack: a store nested thousands of folders deep must not
-        # overflow the interpreter's stack (tests/fuzz), and only one path of folders is open.
-        # A frame: [name, path, hash, subfolders still to walk, trusted, has a subfolder]
-        stack: list[list[Any]] = [self._open("", self.root)]
-        while True:
-            frame = stack[-1]
-            if frame[3]:
-                name, path = frame[3].pop()
-                stack.append(self._open(name, path))
-                continue
-            stack.pop()
-            digest: bytes = frame[2].digest()
-            if frame[5] or not stack:
+        top.update(self._walk_levels())
+        return top.hexdigest()
+
+    def _walk_levels(self) -> bytes:
+        """The root and the folders one level down (an MLflow store's experiments) are walked
+        here; each folder two levels down (a run folder) is walked as a whole, on the crawl's
+        process pool for a store of thousands (:data:`WALK_POOL_MIN`), in batches, and the
+        digests are assembled here in name order: the same digests whatever the workers."""
+        root = self._open("", self.root)
+        firsts = [self._open(name, path) for name, path in reversed(root[3])]
+        seconds = [sub for frame in firsts for sub in reversed(frame[3])]
+        batches = [seconds[i : i + _WALK_BATCH] for i in range(0, len(seconds), _WALK_BATCH)]
+        results: Iterator[tuple[bytes, bool, dict[str, bytes | None]]]
+        if self.jobs != 1 and len(seconds) >= WALK_POOL_MIN:
+            from ..executor import Executor
+
+            results = (r for batch in Executor(jobs=self.jobs).map(_walk_batch, batches) for r in batch)
+        else:
+            results = (r for batch in batches for r in _walk_batch(batch))
+        for frame in firsts:
+            for name, _path in reversed(frame[3]):
+                digest, trusted, folders = next(results)
+                self.folders.update(folders)
+                _fold(frame, name, digest, trusted)
+            digest = frame[2].digest()
+            if frame[5]:  # kept for folders that hold a subfolder
                 self.folders[frame[1]] = digest if frame[4] else None
-            if not stack:
-                top.update(digest)
-                return top.hexdigest()
-            parent = stack[-1]
-            parent[2].update(b"d" + frame[0].encode("utf-8", "surrogateescape") + b"\0" + digest + b"\n")
-            parent[4] = parent[4] and frame[4]
+            _fold(root, frame[0], digest, frame[4])
+        root_digest: bytes = root[2].digest()
+        self.folders[root[1]] = root_digest if root[4] else None
+        return root_digest
 
     @staticmethod
     def _open(name: str, folder: str) -> list[Any]:
@@ -139,15 +151,61 @@ class Snapshot:
         return [name, folder, h, subs, trusted, bool(subs)]
 
 
-def listing_fingerprint(roots: Iterable[Path], snapshots: dict[str, Snapshot] | None = None) -> str:
+#: Folders two levels down (run folders) from which a walk is split over the process pool.
+WALK_POOL_MIN = 2000
+_WALK_BATCH = 128
+
+
+def _fold(parent: list[Any], name: str, digest: bytes, trusted: bool) -> None:
+    """A subfolder's digest into its parent's frame."""
+    parent[2].update(b"d" + name.encode("utf-8", "surrogateescape") + b"\0" + digest + b"\n")
+    parent[4] = parent[4] and trusted
+
+
+def _subtree(name: str, folder: str, folders: dict[str, bytes | None]) -> tuple[bytes, bool]:
+    """The digest of ``folder`` and whether it can be trusted; each folder from it down that
+    holds a subfolder goes into ``folders``."""
+    # Post-order with an explicit stack: a store nested thousands of folders deep must not
+    # overflow the interpreter's stack (tests/fuzz), and only one path of folders is open.
+    # A frame: [name, path, hash, subfolders still to walk, trusted, has a subfolder]
+    stack: list[list[Any]] = [Snapshot._open(name, folder)]
+    while True:
+        frame = stack[-1]
+        if frame[3]:
+            sub_name, path = frame[3].pop()
+            stack.append(Snapshot._open(sub_name, path))
+            continue
+        stack.pop()
+        digest: bytes = frame[2].digest()
+        if frame[5]:
+            folders[frame[1]] = digest if frame[4] else None
+        if not stack:
+            return digest, frame[4]
+        _fold(stack[-1], frame[0], digest, frame[4])
+
+
+def _walk_batch(subs: list[tuple[str, str]]) -> list[tuple[bytes, bool, dict[str, bytes | None]]]:
+    """Walk folders in a pool worker: each one's digest, trust and folder digests."""
+    out = []
+    for name, path in subs:
+        folders: dict[str, bytes | None] = {}
+        digest, trusted = _subtree(name, path, folders)
+        out.append((digest, trusted, folders))
+    return out
+
+
+def listing_fingerprint(
+    roots: Iterable[Path], snapshots: dict[str, Snapshot] | None = None, jobs: int | None = 1
+) -> str:
     """Every file under ``roots`` as (path, size, mtime, inode): any change to a store changes it.
 
     With ``snapshots``, each root's :class:`Snapshot` is kept there (by its real path) for the
-    crawl of the same build, so the sources are walked once (issue 7).
+    crawl of the same build, so the sources are walked once (issue 7). ``jobs``: worker
+    processes a large store's walk may be split over (None: every core; the same digests).
     """
     h = hashlib.blake2b(digest_size=20)
     for root in roots:
-        snap = Snapshot(root)
+        snap = Snapshot(root, jobs)
         h.update(snap.fingerprint.encode() + b"\n")
         if snapshots is not None:
             snapshots[snap.root] = snap
@@ -179,8 +237,7 @@ class UnitCache:
         self._salt = _code_salt()
         # the records of the last hit, known clean (they were cleaned before they were kept),
         # held so that their ids stay theirs until the crawl has looked at them
-        self._last: tuple[Any, ...] = ()
-        self._last_ids: frozenset[int] = frozenset()
+        self._last: dict[int, Any] = {}
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._db is None:
@@ -315,12 +372,13 @@ class UnitCache:
         self._used.add(key)
 
     def _trust(self, value: Any) -> None:
-        self._last = records = tuple(records_in(value))
-        self._last_ids = frozenset(map(id, records))
+        self._last = {id(r): r for r in records_in(value)}
 
     def is_clean(self, record: object) -> bool:
         """True for a record of the last unit got or kept: it went through ``clean_record``."""
-        return id(record) in self._last_ids and any(r is record for r in self._last)
+        # by id, and the very object (held here, so its id is not another's): one lookup (a
+        # scan of the unit's records was quadratic in a registered model's 2,500 versions)
+        return self._last.get(id(record)) is record
 
     def close(self, complete: bool) -> None:
         """Write what this crawl added; after a complete crawl, drop the entries it did not use."""

@@ -69,9 +69,10 @@ def _maker(cls: type) -> Any:
 def _history(data: bytes) -> MetricHistory:
     n = len(data) // 24
     steps, timestamps, values = array("q"), array("q"), array("d")
-    steps.frombytes(data[: 8 * n])
-    timestamps.frombytes(data[8 * n : 16 * n])
-    values.frombytes(data[16 * n :])
+    with memoryview(data) as view:  # slices without copies
+        steps.frombytes(view[: 8 * n])
+        timestamps.frombytes(view[8 * n : 16 * n])
+        values.frombytes(view[16 * n :])
     history: MetricHistory = _maker(MetricHistory)(steps, timestamps, values)
     return history
 
