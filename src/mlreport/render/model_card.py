@@ -44,38 +44,28 @@ _TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? UTC$")
 
 
 def _row(f: CardField) -> Markup:
+    # one string join, not a chain of Markup additions (each re-checks and copies): every part
+    # is a constant or the escaped output of h/note/shown
     if f.value is None:
-        value = Markup(f'<span class="mlr-not-recorded">{NOT_RECORDED}</span>')
-        source = Markup("")
+        value = f'<span class="mlr-not-recorded">{NOT_RECORDED}</span>'
+        source = ""
     elif not f.prose and _TIME.match(f.value):
-        value = Markup('<span class="mlr-time">') + h(f.value) + Markup("</span>")
-        source = Markup('<span class="mlr-card-source">') + h(short_name(f.source or "")) + Markup("</span>")
+        value = f'<span class="mlr-time">{h(f.value)}</span>'
+        source = f'<span class="mlr-card-source">{h(short_name(f.source or ""))}</span>'
     else:
-        value = note(f.value) if f.prose else shown(f.value, CELL_TEXT_LIMIT)
-        source = Markup('<span class="mlr-card-source">') + h(short_name(f.source or "")) + Markup("</span>")
-    return (
-        Markup("<tr><th>")
-        + h(short_name(f.label))
-        + Markup(" </th><td>")
-        + value
-        + Markup(" </td><td>")
-        + source
-        + Markup(" </td></tr>")
-    )
+        value = str(note(f.value) if f.prose else shown(f.value, CELL_TEXT_LIMIT))
+        source = f'<span class="mlr-card-source">{h(short_name(f.source or ""))}</span>'
+    return Markup(f"<tr><th>{h(short_name(f.label))} </th><td>{value} </td><td>{source} </td></tr>")
+
+
+_KEY = ' <span class="mlr-key">key</span>'
 
 
 def _metrics_table(card: ModelCard) -> Markup:
     rows = [
-        Markup("<tr><td>")
-        + shown(m.name, NAME_LIMIT)
-        + (Markup(' <span class="mlr-key">key</span>') if m.key else Markup(""))
-        + Markup(f' </td><td class="mlr-num" data-sort="{h(repr(m.value))}">')
-        + h(fmt_number(m.value))
-        + Markup(" </td><td>")
-        + h(fmt_goal(m.goal))
-        + Markup(" </td><td>")
-        + h(short_name(m.goal_source))
-        + Markup(" </td></tr>")
+        f"<tr><td>{shown(m.name, NAME_LIMIT)}{_KEY if m.key else ''}"
+        f' </td><td class="mlr-num" data-sort="{h(repr(m.value))}">{h(fmt_number(m.value))}'
+        f" </td><td>{h(fmt_goal(m.goal))} </td><td>{h(short_name(m.goal_source))} </td></tr>"
         for m in card.metrics
     ]
     head = Markup(
@@ -84,4 +74,4 @@ def _metrics_table(card: ModelCard) -> Markup:
     )
     source = card.metrics[0].source
     tail = Markup("</tbody></table></div>") + Markup('<p class="mlr-card-source">Source: ') + h(short_name(source))
-    return head + Markup("").join(rows) + tail + Markup(" metrics, final values.</p>")
+    return head + Markup("".join(rows)) + tail + Markup(" metrics, final values.</p>")
