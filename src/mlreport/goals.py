@@ -9,6 +9,7 @@ not. The table is documented in docs/formats.md; change both together.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .model import Goal
@@ -55,6 +56,9 @@ def tokens(key: str) -> list[str]:
     return [t.lower() for t in _SPLIT.split(_CAMEL.sub(" ", key)) if t]
 
 
+# pure functions of the key, asked for every metric cell of every page (64 times a version
+# page at 1k): remembered
+@functools.lru_cache(maxsize=8192)
 def vocabulary_goal(key: str) -> Goal | None:
     """The goal the vocabulary gives ``key``, or None when no word of it is known.
 
@@ -68,6 +72,7 @@ def vocabulary_goal(key: str) -> Goal | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
 def is_counter(key: str) -> bool:
     """True for runtime, throughput, memory and progress counters (``eval_runtime``,
     ``eval_samples_per_second``, ``train_mem_gpu_alloc_delta``, ``epoch``, ``learning_rate``):
