@@ -448,6 +448,7 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.count = 0
         self.sent = 0  # bytes of streamed answers written before the client hung up
+        self.forwarded = 0  # bytes of the server's answers' bodies passed on
         self.answered: list[Request] = []
         proxy = self
 
@@ -505,6 +506,8 @@ class FaultProxy:
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     if self.command != "HEAD":
+                        with proxy.lock:
+                            proxy.forwarded += len(payload)
                         self.wfile.write(payload)
                 finally:
                     conn.close()

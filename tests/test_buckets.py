@@ -568,3 +568,93 @@ def test_an_endless_body_is_cut_off_at_the_cap(capped: tuple[S3Server, Path]) ->
     assert len(mine) == 1 and "larger than the 100000 bytes limit" in mine[0], mine
     # what the kernel's socket buffers took before the client hung up, not the gigabyte
     assert 0 < proxy.sent < 64 << 20, proxy.sent
+
+
+# Through the backend libraries (s3fs when the direct path is off, gcsfs, adlfs) an object is
+# read in pieces, or asked for as a range, of at most the cap and one byte: a body past the cap,
+# whatever the listing said, is refused without being read whole.
+
+
+@pytest.fixture(scope="module")
+def capped_buckets(
+    moto: S3Server, azure: AzureServer, gcs: GcsServer, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, Any], Path]:
+    import shutil
+
+    local = tmp_path_factory.mktemp("capped-all") / "capped"
+    shutil.copytree(DATA / "mlflow" / "v3_file", local)
+    run = next(p for p in (local / "mlruns").glob("*/*") if (p / "params").is_dir())
+    servers: dict[str, Any] = {"s3": moto, "gs": gcs, "az": azure}
+    for server in servers.values():
+        upload(server.admin_fs(), local.parent, "fixtures", ["capped"])
+    return servers, run
+
+
+def _victim(run: Path) -> str:
+    return sorted(p.name for p in (run / "params").iterdir())[0]
+
+
+def _refused(doc: str, victim_path: str) -> list[str]:
+    return [p for p in _problems(doc) if p.startswith(victim_path) and "larger than the 100000 bytes limit" in p]
+
+
+@pytest.mark.parametrize("scheme", ["s3", "gs"])
+def test_an_endless_body_through_the_library_is_cut_off_at_the_cap(
+    capped_buckets: tuple[dict[str, Any], Path], scheme: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlreport import stores
+
+    async def no_direct(*args: object) -> None:
+        return None
+
+    monkeypatch.setattr(stores._S3Direct, "create", no_direct)
+    servers, run = capped_buckets
+    server = servers[scheme]
+    victim = f"{run.parent.name}/{run.name}/params/{_victim(run)}"
+    quoted = victim.replace("/", "%2F")
+
+    def endless(req: Request) -> tuple[int, dict[str, str], Iterator[bytes]] | None:
+        if req.method == "GET" and (req.path.endswith(victim) or req.path.endswith(quoted)):
+            return 200, {"Content-Type": "binary/octet-stream"}, (b"0" * 65536 for _ in range(1 << 14))  # 1 GiB
+        return None
+
+    with FaultProxy(server.endpoint, endless) as proxy:  # type: ignore[arg-type]
+        options = (
+            server.storage_options(endpoint=proxy.endpoint)
+            if scheme == "s3"
+            else {**server.storage_options(), "endpoint_url": proxy.endpoint}
+        )
+        doc = catalog_json(f"{scheme}://fixtures/capped/mlruns", options, max_file_size=CAP)
+    assert proxy.answered
+    assert len(_refused(doc, victim)) == 1, _problems(doc)
+    assert 0 < proxy.sent < 64 << 20, proxy.sent  # what socket buffers took before the hang-up
+    params = {r["id"]: r["params"] for r in json.loads(doc)["runs"]}
+    assert sum(map(len, params.values())) > 10  # the rest is read
+
+
+def test_an_object_grown_past_the_cap_after_the_listing_is_read_only_to_the_cap_on_azure(
+    capped_buckets: tuple[dict[str, Any], Path],
+) -> None:
+    servers, run = capped_buckets
+    server: AzureServer = servers["az"]
+    victim = f"{run.parent.name}/{run.name}/params/{_victim(run)}"
+    admin = server.admin_fs()
+    grown: list[int] = []
+
+    def grow(req: Request) -> None:
+        # the first GET of the victim finds it replaced by 5 MB (the listing said a few bytes)
+        if req.method == "GET" and req.path.endswith(victim) and not grown:
+            admin.pipe_file(f"fixtures/capped/mlruns/{victim}", b"0" * (5 << 20))
+            grown.append(req.number)
+
+    try:
+        with FaultProxy(server.endpoint, grow) as proxy:  # type: ignore[arg-type,func-returns-value]
+            conn = server.connection_string.replace(
+                server.endpoint, f"{proxy.endpoint}/{server.endpoint.rsplit('/', 1)[1]}"
+            )
+            doc = catalog_json("az://fixtures/capped/mlruns", {"connection_string": conn}, max_file_size=CAP)
+    finally:
+        admin.pipe_file(f"fixtures/capped/mlruns/{victim}", (run / "params" / _victim(run)).read_bytes())
+    assert grown
+    assert len(_refused(doc, victim)) == 1, _problems(doc)
+    assert proxy.forwarded < (5 << 20), proxy.forwarded  # asked for a range: never the 5 MB

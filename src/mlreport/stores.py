@@ -583,6 +583,19 @@ class LocalStore(Store):
 # the read-only wrapper
 
 
+async def _read_pieces(read: Callable[[int], Awaitable[bytes]], limit: int) -> bytes:
+    """Up to ``limit`` bytes from a streamed body, 64 KiB a call; stops there."""
+    parts: list[bytes] = []
+    got = 0
+    while got < limit:
+        piece = await read(min(1 << 16, limit - got))
+        if not piece:
+            break
+        parts.append(piece)
+        got += len(piece)
+    return b"".join(parts)
+
+
 class _ReadOnlyFileSystem:
     """Exposes only the read calls of an fsspec filesystem: a write cannot reach a source.
 
@@ -620,6 +633,31 @@ class _ReadOnlyFileSystem:
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("read-only")
+
+    async def read_at_most(self, path: str, limit: int) -> bytes:
+        """At most ``limit`` bytes of an object, read in pieces where the library streams: a
+        body past ``limit`` is hung up on, not read whole (s3fs, gcsfs); other libraries are
+        asked for a range of ``limit`` bytes (adlfs, memory, …), which a server honours."""
+        fs = self._fs
+        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        if protocol in ("s3", "s3a") and hasattr(fs, "_call_s3"):
+            bucket, key, version = fs.split_path(path)
+            extra = {"VersionId": version} if version else {}
+            r = await fs._call_s3("get_object", Bucket=bucket, Key=key, **extra)
+            body = r["Body"]
+            try:
+                return await _read_pieces(body.read, limit)
+            finally:
+                body.close()  # mid-body: drops the connection instead of reading the rest
+        if protocol in ("gs", "gcs") and hasattr(fs, "_get_headers"):
+            from gcsfs.retry import validate_response
+
+            await fs._set_session()
+            async with fs.session.get(fs.url(path), headers=fs._get_headers(None), timeout=fs.requests_timeout) as r:
+                if r.status >= 300:
+                    validate_response(r.status, await r.content.read(1 << 16), path)
+                return await _read_pieces(r.content.read, limit)
+        return bytes(await fs._cat_file(path, start=0, end=limit))
 
     def open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
         if mode != "rb":
@@ -1238,9 +1276,11 @@ class FsspecStore(Store):
 
     async def _capped_cat(self, target: str, size: int | None) -> bytes:
         """An object through the backend library (s3fs when the direct path refused, gcsfs,
-        adlfs): a plain GET, whose length is checked after (:meth:`_under_cap`); the library
-        reads the body whole, so only the direct S3 path cuts a lying server off mid-body."""
-        return bytes(await self._call("cat_file", target))
+        adlfs): at most the cap and one byte are read (``read_at_most``), so an object past the
+        cap, whatever its listing said, costs the cap and is refused (:meth:`_under_cap`)."""
+        if self._async:
+            return await self._fs.read_at_most(target, self.max_file_size + 1)
+        return bytes(await self._call("cat_file", target, start=0, end=self.max_file_size + 1))
 
     def _under_cap(self, data: bytes, path: str) -> bytes:
         if len(data) > self.max_file_size:
