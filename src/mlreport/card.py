@@ -18,7 +18,6 @@ nothing here knows which tool wrote the run.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 from .catalog import Catalog, key_metrics
 from .errors import UsageError
 from .model import Dataset, LoggedModel, Metric, ModelVersion, RegisteredModel, Run
-from .sanitize import PAGE_TEXT_LIMIT, cut_text
+from .sanitize import PAGE_TEXT_LIMIT, cut_text, load_json_text
 
 NOT_RECORDED = "not recorded"
 NAME_CHARS = 300  # a metric or dataset name in the README's front matter
@@ -236,7 +235,7 @@ def _schema_text(raw: object) -> str:
     cols = raw
     if isinstance(raw, str):
         try:
-            cols = json.loads(raw)
+            cols = load_json_text(raw)  # clean and bounded: a store string (fuzz F21)
         except ValueError:
             return raw
     if isinstance(cols, Sequence) and not isinstance(cols, str):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from .catalog import Catalog, key_metrics
 from .errors import UsageError
 from .model import Dataset, LoggedModel, Metric, ModelVersion, Run
+from .sanitize import load_json_text
 
 DEFAULT_BASELINE = "champion"
 TREND_POINTS = 16  # points kept of a metric's history for a sparkline
@@ -725,8 +726,8 @@ def _signature(model: LoggedModel | None) -> dict[str, dict[str, str]] | None:
         if not text:
             continue
         try:
-            spec = json.loads(text)
-        except (TypeError, ValueError):
+            spec = load_json_text(text) if isinstance(text, str) else None  # bounded, clean (fuzz F21)
+        except ValueError:
             continue
         fields: dict[str, str] = {}
         if isinstance(spec, list):

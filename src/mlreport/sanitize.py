@@ -22,6 +22,7 @@ Most strings are clean, so the check comes first and costs about what ``str.ispr
 from __future__ import annotations
 
 import re
+from typing import Any
 
 #: U+FFFD, the replacement character.
 REPLACEMENT = "\ufffd"
@@ -60,6 +61,26 @@ def clean_text(s: str) -> str:
         # UTF-16 round trip: a high+low pair becomes its character, a lone one U+FFFD.
         s = s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return _BAD.sub(REPLACEMENT, s)
+
+
+def load_json_text(text: str) -> Any:
+    """A JSON value held in a (clean) store string, decoded after the crawl, as clean as the
+    catalog: every string in it through :func:`clean_text` (the escape ``"\\ud800"`` decodes to
+    a lone surrogate), nesting bounded. Raises ``ValueError`` for what is not JSON, nesting
+    past the bound included (``json.loads`` would raise ``RecursionError``)."""
+    from .readers._bounded import MAX_DEPTH, load_json
+
+    return _clean_value(load_json(text, max_depth=MAX_DEPTH))
+
+
+def _clean_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean_value(v) for v in value]  # depth bounded by the load
+    if isinstance(value, dict):
+        return {clean_text(k): _clean_value(v) for k, v in value.items()}
+    return value
 
 
 def cut_text(s: str, limit: int = PAGE_TEXT_LIMIT) -> tuple[str, bool]:

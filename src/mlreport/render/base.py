@@ -16,6 +16,7 @@ from ..goals import is_counter
 from ..ledger import Ledger
 from ..model import Metric, ModelVersion, Run, display_path
 from ..previews import Previews
+from ..sanitize import load_json_text
 from .charts import TITLE_CHARS, Series, charted_note, figure_div, line_figure
 from .curves import chart_order, pair_curves, split_key
 from .lineage import Node
@@ -425,7 +426,7 @@ def _commit_url(repo_url: str | None, commit: str | None) -> str | None:
 
 def _pretty_json(raw: str) -> Markup:
     try:
-        text = json.dumps(json.loads(raw), indent=2, sort_keys=True)
+        text = json.dumps(load_json_text(raw), indent=2, sort_keys=True)  # bounded (fuzz F21)
     except ValueError:
         text = raw
     return Markup('<pre class="mlreport-json" data-search-exclude><code>') + h(text) + Markup("</code></pre>")

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from ..model import Artifact, LoggedModel
 from ..previews import HEATMAP, HTML, IMAGE, MAX_PER_OWNER, NOT_HELD, PLOT, TABLE, TEXT, Preview, Previews
+from ..sanitize import load_json_text
 from .charts import figure_div
 from .tables import Cell, html_table, num
 from .text import fmt_size, h, rel_url
@@ -258,7 +259,7 @@ def signature_table(lm: LoggedModel | None) -> Markup | None:
 def _fields(text: str) -> list[tuple[str, str, str]]:
     """(name, type, details) of each column, tensor or param of one signature part."""
     try:
-        spec = json.loads(text)
+        spec = load_json_text(text)  # clean and bounded: a store string (fuzz F21)
     except ValueError:
         return [("", "", text[:200])]
     if not isinstance(spec, list):
