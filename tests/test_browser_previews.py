@@ -9,6 +9,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
@@ -163,3 +164,51 @@ def test_download_links_serve_the_copies(page: object, served: tuple[str, str]) 
     for href in hrefs:
         response = page.request.get(href)  # type: ignore[attr-defined]
         assert response.status == 200, href
+
+
+@pytest.fixture(scope="module")
+def plots_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """dvclive's log_plot (a declared linear plot) and W&B's wandb.Plotly media, built into one site."""
+    _require_browser()
+    work = tmp_path_factory.mktemp("browser-plots")
+    data = MLFLOW.parents[1]
+    sources = (SourceConfig(str(data / "dvclive")), SourceConfig(str(data / "wandb_plotly")))
+    mp = pytest.MonkeyPatch()
+    mp.chdir(work)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(work / "site")))
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        build_site(Config(sources=sources, output="site", title="Plots", site_url=base))
+    finally:
+        mp.undo()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield base, work / "site"
+    server.shutdown()
+    server.server_close()
+
+
+def test_logged_plots_are_drawn_as_charts(browser: object, plots_site: tuple[str, Path]) -> None:
+    base, site = plots_site
+    context = browser.new_context()  # type: ignore[attr-defined]
+    context.set_default_timeout(120_000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        found = {}
+        for html in sorted((site / "runs").glob("*/index.html")):
+            text = html.read_text(encoding="utf-8")
+            for marker in ("calibration.json", ".plotly.json"):
+                if marker in text and "mlreport-preview-plot" in text:
+                    found[marker] = base + html.parent.relative_to(site).as_posix() + "/"
+        assert set(found) == {"calibration.json", ".plotly.json"}, found
+        for marker, traces, title in (("calibration.json", 1, "Calibration"), (".plotly.json", 2, "ROC curve")):
+            pg.goto(found[marker], wait_until="domcontentloaded")
+            chart = pg.locator("div.mlreport-preview-plot div.mlreport-chart")
+            chart.scroll_into_view_if_needed()
+            pg.wait_for_selector("div.mlreport-preview-plot .main-svg")
+            assert pg.locator("div.mlreport-preview-plot .scatterlayer .trace").count() == traces
+            assert pg.locator("div.mlreport-preview-plot .gtitle").first.text_content() == title
+    finally:
+        context.close()
+    assert errors == []
