@@ -15,7 +15,9 @@ rebuilt with their keys and short values interned.
 
 from __future__ import annotations
 
+import copyreg
 import io
+import operator
 import pickle
 import sys
 from array import array
@@ -94,16 +96,44 @@ def _packable(history: MetricHistory) -> bool:
     return (s.typecode, t.typecode, v.typecode) == ("q", "q", "d") and len(s) == len(t) == len(v)
 
 
+def _reduce_mapping(obj: MappingProxyType[Any, Any]) -> Any:
+    return _mapping, (tuple(obj.keys()), tuple(obj.values()))
+
+
+def _reduce_history(obj: MetricHistory) -> Any:
+    if _packable(obj):
+        return _history, (obj.steps.tobytes() + obj.timestamps.tobytes() + obj.values.tobytes(),)
+    return _maker(MetricHistory), (obj.steps, obj.timestamps, obj.values)
+
+
+def _record_reducer(cls: type) -> Any:
+    make, names = _maker(cls), _slots(cls)
+    if len(names) == 1:
+        name = names[0]
+        return lambda obj: (make, (getattr(obj, name),))
+    values = operator.attrgetter(*names)  # a tuple of the fields, in C
+    return lambda obj: (make, values(obj))
+
+
+def _dispatch_table() -> dict[type, Any]:
+    """The reducers by exact type, looked up by the pickler in C: a Python call only for our own
+    types (``reducer_override`` was called for every tuple and list of a unit too)."""
+    table: dict[type, Any] = dict(copyreg.dispatch_table)
+    for value in vars(model).values():
+        if (
+            isinstance(value, type)
+            and value.__module__ == model.__name__
+            and is_dataclass(value)
+            and getattr(value, "__slots__", None) is not None
+        ):
+            table[value] = _record_reducer(value)
+    table[MappingProxyType] = _reduce_mapping
+    table[MetricHistory] = _reduce_history
+    return table
+
+
 class _Pickler(pickle.Pickler):
-    def reducer_override(self, obj: Any) -> Any:
-        cls = type(obj)
-        if cls is MappingProxyType:
-            return _mapping, (tuple(obj.keys()), tuple(obj.values()))
-        if cls is MetricHistory and _packable(obj):
-            return _history, (obj.steps.tobytes() + obj.timestamps.tobytes() + obj.values.tobytes(),)
-        if cls.__module__ == "mlreport.model" and getattr(cls, "__slots__", None) is not None and is_dataclass(cls):
-            return _maker(cls), tuple(getattr(obj, name) for name in _slots(cls))
-        return NotImplemented
+    dispatch_table = _dispatch_table()
 
 
 _OURS = {"_rebuild": _rebuild, "_mapping": _mapping, "_history": _history}
