@@ -99,3 +99,62 @@ def test_cells_are_frozen() -> None:
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         Cell("a").text = "b"  # type: ignore[misc]
+
+
+def test_plain_text_default_limit_and_empty() -> None:
+    assert plain_text("x" * 200) == "x" * 200 and plain_text("x" * 201) == "x" * 200 + "…"
+    assert plain_text(None) == "" and plain_text("") == ""
+
+
+def test_fmt_duration_is_end_minus_start() -> None:
+    from mlreport.render.text import fmt_duration
+
+    assert fmt_duration(1000, 3500) == "2.5 s" and fmt_duration(5000, 5000) == "0.0 s"
+
+
+def test_cut_value_keeps_short_text_and_names_the_full_value_by_its_digest() -> None:
+    import hashlib
+    import re
+
+    assert cut_value("ab", 5) is None and cut_value("abcde", 5) is None
+    kept = cut_value("abcdef", 5)
+    assert kept is not None and kept.length == 6
+    assert kept.file == f"values/{hashlib.sha256(b'abcdef').hexdigest()[:24]}.txt"
+    assert re.fullmatch(r"values/[0-9a-f]{24}\.txt", kept.file)
+    assert take_values() == {kept.file: b"abcdef"}
+    loose = cut_value("abcdef", 5, keep=False)
+    assert loose is not None and loose.file is None and take_values() == {}
+
+
+def test_bounded_cuts_string_keys_only() -> None:
+    assert bounded({1: "a", None: ["b"]}) == {1: "a", None: ["b"]}
+    assert bounded(("k", 2.5)) == ["k", 2.5]
+
+
+def test_a_cut_note_ends_a_long_description() -> None:
+    from mlreport.render.text import PAGE_TEXT_LIMIT, note
+
+    html = str(note("a" * (PAGE_TEXT_LIMIT + 1)))
+    assert html.endswith(
+        f'</p><p> <span class="mlr-cut">… (cut: {PAGE_TEXT_LIMIT + 1:,} characters; <a href="'
+        + html.rsplit('<a href="', 1)[1]
+    )
+    assert html.startswith('<div class="mlreport-note" markdown="0"><p>a') and html.endswith("</span></p></div>")
+    assert str(note("short")) == '<div class="mlreport-note" markdown="0"><p>short</p></div>'
+
+
+def test_wide_text_and_long_word_boundaries_of_a_cell() -> None:
+    from mlreport.render.tables import WIDE_TEXT
+
+    assert WIDE_TEXT == 40
+    prose = "ab " * 13 + "a"  # 40 characters with spaces
+    assert len(prose) == WIDE_TEXT and cell_class(prose) is None and cell_class(prose + "b") == "mlr-wide"
+    # longer than a long word, but every word of it shorter: nothing may break
+    assert not long_word("x" * LONG_WORD + " y") and long_word("x" * (LONG_WORD + 1) + " y")
+
+
+def test_a_long_html_cell_is_left_as_built() -> None:
+    from markupsafe import Markup
+
+    cell = Cell("", html=Markup("<b>" + "x" * 3000 + "</b>"))
+    assert _cut_cell(cell) is cell
