@@ -374,3 +374,10 @@ def test_unknown_names_are_warnings_with_the_closest(tmp_path: Path) -> None:
         "mlreport.yml: promote[1].experiment: no experiment matches 'fraud-*'",
     ]
     assert unknown_names(Config(key_metrics=("x",)), _catalog()) == ["config: key_metrics[0]: no metric 'x' in any run"]
+
+
+def test_unknown_names_check_the_gates_unless_told_not_to(tmp_path: Path) -> None:
+    config = load(tmp_path, "gates: [{metric: los, max: 1}]\n")
+    catalog = _catalog(models=[], logged_models=[])
+    assert unknown_names(config, catalog) == ["mlreport.yml: gates[0].metric: no run logs 'los'; did you mean 'loss'?"]
+    assert unknown_names(config, catalog, gates=False) == []
