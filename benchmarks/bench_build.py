@@ -233,12 +233,12 @@ def main() -> None:
         if "new-run" in steps:
             name = add_run(store, int(time.time()))
             show(size, step("engine, one new run", command, work, site))
-            # the runs index and experiment pages draw their rows from the JSON beside them;
+            # the runs index and experiment pages draw their rows from the data file beside them;
             # run entries are the second part of the search index (engine/output.py)
             found = [
-                name in (site / "runs" / "runs.json").read_text(),
+                any(name in p.read_text() for p in (site / "runs").glob("runs.js*")),
                 name in (site / "search" / "search_index.runs.json").read_text(),
-                any(name in p.read_text() for p in (site / "experiments").glob("*/*.json")),
+                any(name in p.read_text() for p in (site / "experiments").glob("*/runs.js*")),
             ]
             print(f"{size:>14} | new run in the runs index, in search, on its experiment page: {found}")
         if "baseline" in steps:
