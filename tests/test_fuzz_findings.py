@@ -71,3 +71,16 @@ def test_load_json_text_cleans_and_bounds() -> None:
     assert load_json_text('"\\ud83d\\ude00"') == "\U0001f600"  # a pair is a character
     with pytest.raises(ValueError, match="nested"):
         load_json_text("[" * 100_000 + "]" * 100_000)
+
+
+def test_f23_a_long_dataset_name_is_cut_in_the_review_data_table() -> None:
+    """Fuzz F23 (seed 3 case 8048): a 1,000,000-character dataset URI in a manifest reached the
+    version page's data comparison whole, twice (link text and source): a 2 MB page. The
+    table's cells are built in Python, past the templates' cut; now cut as a cell is."""
+    from mlreport.review import DatasetSide
+    from mlreport.review_html import _dataset
+
+    long = "s3://acme/" + "z" * 1_000_000
+    out = _dataset(DatasetSide("k", long, "abc", long, None), lambda key: "../datasets/x/")
+    assert 2_000 < len(out) < 3_000  # a name of 300 characters, a source of 2,000, the markup
+    assert 'href="../datasets/x/"' in out and "z" * 290 in out

@@ -20,7 +20,7 @@ from .gates import GateResult, GateStatus, evaluate, model_metrics
 from .ledger import Holding, day, keeps_history, with_store_history
 from .model import ModelVersion
 from .render.tables import Cell, html_table
-from .render.text import fmt_number, h
+from .render.text import CELL_TEXT_LIMIT, fmt_number, h, short_name
 from .review import Comparison, DatasetSide, DataStatus, MetricDelta, Subject, Verdict, compare_version, neighbours
 
 if TYPE_CHECKING:
@@ -102,12 +102,14 @@ def _dataset(d: DatasetSide | None, link: Callable[[str], str | None]) -> Markup
     if d is None:
         return Markup("—")
     url = link(d.key)
-    name = Markup(f'<a href="{h(url)}">{h(d.name)}</a>') if url else h(d.name)
+    # built here, not through the templates' finalize hook: cut as a table cell is (fuzz F23)
+    shown_name = h(short_name(d.name))
+    name = Markup(f'<a href="{h(url)}">{shown_name}</a>') if url else shown_name
     parts = [name]
     if d.digest:
         parts.append(Markup("<code>") + h(d.digest[:12]) + Markup("</code>"))
     if d.source:
-        parts.append(Markup('<span class="mlr-source">') + h(d.source) + Markup("</span>"))
+        parts.append(Markup('<span class="mlr-source">') + h(short_name(d.source, CELL_TEXT_LIMIT)) + Markup("</span>"))
     return Markup(" ").join(parts)
 
 
