@@ -254,7 +254,7 @@ def _sorted(frame: RunsFrame, column: Column, descending: bool) -> list[Run]:
 
 
 def payload(frame: RunsFrame, links: Mapping[str, Callable[[Run], str | None]]) -> bytes:
-    """The frame as the JSON that ``runs-table.js`` reads (docs/pages.md describes it).
+    """The frame as the JSON that ``runs-table.js`` reads, inside :func:`data_script` (docs/runs-tables.md).
 
     Numbers stay numbers at full precision, NaN and infinities travel as the strings ``"NaN"``,
     ``"Infinity"``, ``"-Infinity"`` (JSON has none); times and durations carry their shown text.
