@@ -158,3 +158,14 @@ def test_a_long_html_cell_is_left_as_built() -> None:
 
     cell = Cell("", html=Markup("<b>" + "x" * 3000 + "</b>"))
     assert _cut_cell(cell) is cell
+
+
+def test_a_short_text_with_spaces_is_not_prose() -> None:
+    assert cell_class("a b") is None and cell_class("priya natarajan") is None
+
+
+def test_table_data_defaults() -> None:
+    from mlreport.render.tables import TableData
+
+    data = TableData(("a",), ((Cell("1"),),))
+    assert data.searchable is False and data.sortable is True and data.empty == "Nothing to show."
