@@ -169,3 +169,16 @@ def test_table_data_defaults() -> None:
 
     data = TableData(("a",), ((Cell("1"),),))
     assert data.searchable is False and data.sortable is True and data.empty == "Nothing to show."
+
+
+def test_fmt_number_keeps_the_fraction_of_a_negative_number() -> None:
+    from mlreport.render.text import fmt_number
+
+    assert fmt_number(-2.5) == "-2.5" and fmt_number(-2.0) == "-2" and fmt_number(2.5) == "2.5"
+
+
+def test_every_value_cut_for_a_page_is_kept_until_it_is_taken() -> None:
+    first = cut_value("a" * 30, 5)
+    second = cut_value("b" * 30, 5)
+    assert first is not None and second is not None and first.file != second.file
+    assert set(take_values()) == {first.file, second.file}
