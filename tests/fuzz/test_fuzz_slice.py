@@ -49,8 +49,6 @@ XFAIL: dict[int, str] = {
     " its 'cases model', so the catalog names the file store's and the database's 'cases model (file/mlruns)'"
     " and 'cases model (sqlite/mlflow.db)'; the reference (the database cut there: unreadable) has the"
     " file store's alone, under the plain name: renamed, not lost",
-    1779: "F3-like: the surrogate lands in a key of valid JSON ('\\ud800eval_f1'); the point is read"
-    " under the damaged key '\ufffdeval_f1', so eval_f1 at step 20 is renamed, not lost",
 }
 
 #: Crashes that landed on main after the slice was switched on, found by its last run (00:00),
