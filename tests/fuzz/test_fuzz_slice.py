@@ -39,8 +39,8 @@ STORES = (
 #: numbers are tied to the corpus: a new fixture store under tests/data renumbers the cases
 #: (regenerate from a --json run).
 XFAIL: dict[int, str] = {
-    # The two below are valid documents after the mutation, with a different meaning; the
-    # reference (the file removed) does not bound what a changed valid file may rename.
+    # A valid document after the mutation, with a different meaning: the reference (the file
+    # removed) does not bound what a changed valid file may rename.
     806: "F7: params.yaml stays valid YAML (train.model becomes the string 'layers:`2'); a project"
     " with a params.yaml names dvclive's own params 'dvclive/params.yaml:<key>', so 'epochs', 'lr' and"
     " 'model.layers' (plain when params.yaml is gone) are renamed, not lost",
