@@ -4,8 +4,9 @@
         [--repeat 3] [--work DIR]
 
 For each format and run count, ``make_stores.py`` writes a store (reused from ``--work`` when
-present), and each measurement runs in a fresh process with a warm page cache, fastest of
-``--repeat``; wall and CPU time are printed. The measurements, in the order printed:
+present), and each measurement runs in a fresh process with a warm page cache, the kinds
+interleaved, fastest of ``--repeat``; wall and CPU time (user + sys, children included) are
+printed. The measurements, in the order printed:
 
 ``floor-io``
     List the store and read every byte of every ``.wandb`` / ``events.out.tfevents.*`` file,
@@ -240,7 +241,12 @@ elif kind == "reader":
     from mlreport.model import Run
     reader = available_readers()[fmt]
 
-t = time.perf_counter(); cpu = time.process_time()
+def cpu_now():
+    # user + sys of this process and its children (a reader may use a process pool)
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+t = time.perf_counter(); cpu = cpu_now()
 if kind in ("floor-io", "floor"):
     fn = {("wandb", "floor-io"): wb_io, ("wandb", "floor"): wb_floor,
           ("tensorboard", "floor-io"): tb_io, ("tensorboard", "floor"): tb_floor}[(fmt, kind)]
@@ -258,7 +264,7 @@ elif kind == "reader":
 else:
     c = read_catalog(Config(sources=(SourceConfig(root),)))
     runs = len(c.runs); units = sum(m.count for r in c.runs for m in r.metrics)
-elapsed = time.perf_counter() - t; cpu = time.process_time() - cpu
+elapsed = time.perf_counter() - t; cpu = cpu_now() - cpu
 print(json.dumps({"seconds": elapsed, "cpu": cpu, "runs": runs, "units": units,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -266,17 +272,27 @@ print(json.dumps({"seconds": elapsed, "cpu": cpu, "runs": runs, "units": units,
 KINDS = ("floor-io", "floor", "reader", "crawl")
 
 
-def measure(kind: str, fmt: str, root: str, repeat: int) -> dict[str, float]:
-    results = []
+def measure_once(kind: str, fmt: str, root: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", MEASURE, kind, fmt, root], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{kind} on {root} failed:\n{out.stderr[-3000:]}")
+    return dict(json.loads(out.stdout))
+
+
+def measure_all(kinds: list[str], fmt: str, root: str, repeat: int) -> dict[str, dict[str, float]]:
+    """Each kind ``repeat`` times, interleaved (floor, reader, floor, reader …), so that a floor
+    and its reader see the same load on a shared machine; fastest of each, CPU min apart."""
+    runs: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", MEASURE, kind, fmt, root], capture_output=True, text=True)
-        if out.returncode != 0:
-            raise SystemExit(f"{kind} on {root} failed:\n{out.stderr[-3000:]}")
-        results.append(json.loads(out.stdout))
-    best = min(results, key=lambda r: r["seconds"])
-    best["cpu"] = min(r["cpu"] for r in results)
-    best["spread"] = max(r["seconds"] for r in results) / best["seconds"]
-    return best
+        for kind in kinds:
+            runs[kind].append(measure_once(kind, fmt, root))
+    out = {}
+    for kind, results in runs.items():
+        best = min(results, key=lambda r: r["seconds"])
+        best["cpu"] = min(r["cpu"] for r in results)
+        best["spread"] = max(r["seconds"] for r in results) / best["seconds"]
+        out[kind] = best
+    return out
 
 
 def store_for(fmt: str, n: int, work: Path) -> str:
@@ -310,8 +326,9 @@ def main() -> None:
         for n in args.runs:
             root = store_for(fmt, n, work)
             floor: dict[str, float] | None = None
+            measured = measure_all(args.kinds, fmt, root, args.repeat)
             for kind in args.kinds:
-                r = measure(kind, fmt, root, args.repeat)
+                r = measured[kind]
                 if kind == "floor":
                     floor = r
                 ratio = ratio_cpu = ""
