@@ -84,3 +84,18 @@ def test_engine_config_keys_are_checked(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as err:
             load_config(path)
         assert str(err.value) == message
+
+
+def test_version_of_finds_each_version_as_the_scan_did() -> None:
+    from mlreport.catalog import read_catalog
+    from mlreport.render.pages import SiteRenderer
+
+    config = Config(sources=(SourceConfig(str(ROOT / "site_example")), SourceConfig(str(V3))))
+    r = SiteRenderer(read_catalog(config), config)
+    pairs = [(name, v) for name, vs in r.c.versions_by_model.items() for v in vs]
+    assert len(pairs) > 5
+    for name, v in pairs:
+        first = next(x for x in r.c.versions_by_model[name] if x.version == v.version)
+        assert r.version_of(name, v.version) is first
+    with pytest.raises(KeyError):
+        r.version_of(pairs[0][0], "no such version")

@@ -221,7 +221,7 @@ class PageInputs:
         elif family == "version":
             name, version = key.split("\0", 1)
             m = self.r.model_by_name[name]
-            v = next(x for x in c.versions_by_model[name] if x.version == version)
+            v = self.r.version_of(name, version)
             parts += [self.rec(m), self.url(u.model, name), repr(self.r.model_key_metrics[name]).encode()]
             parts.append(repr(sorted(self.r.varying_params(name))).encode())
             parts += [self.rec(v), self.url(u.version, (name, version))]

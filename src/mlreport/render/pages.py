@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from ..catalog import Catalog
 from ..config import Config
+from ..model import ModelVersion
 from ..previews import Previews
 from .base import PAGE_KINDS, RenderBase
 from .dataset_pages import DatasetPages
@@ -46,6 +47,18 @@ class SiteRenderer(HomePages, ModelPages, VersionPages, RunPages, DatasetPages, 
         out.append(("problems", ""))
         return out
 
+    def version_of(self, model: str, version: str) -> ModelVersion:
+        """The version of ``model`` named ``version``: a dict built once, not a scan of the
+        model's versions for each of its pages (quadratic in versions a model)."""
+        index: dict[tuple[str, str], ModelVersion] | None = self.__dict__.get("_version_index")
+        if index is None:
+            index = {}
+            for name, versions in self.c.versions_by_model.items():
+                for v in versions:
+                    index.setdefault((name, v.version), v)  # the first, as the scan found it
+            self.__dict__["_version_index"] = index
+        return index[(model, version)]
+
     def render_ref(self, ref: PageRef) -> list[Page | Asset]:
         """The page (and the files it comes with) that ``ref`` names."""
         family, key = ref
@@ -60,7 +73,7 @@ class SiteRenderer(HomePages, ModelPages, VersionPages, RunPages, DatasetPages, 
         elif family == "version":
             name, version = key.split("\0", 1)
             m = self.model_by_name[name]
-            self.version_page(m, next(v for v in self.c.versions_by_model[name] if v.version == version))
+            self.version_page(m, self.version_of(name, version))
         elif family == "alias":
             name, alias = key.split("\0", 1)
             self.alias_page(self.model_by_name[name], alias)
