@@ -182,3 +182,10 @@ def test_every_value_cut_for_a_page_is_kept_until_it_is_taken() -> None:
     second = cut_value("b" * 30, 5)
     assert first is not None and second is not None and first.file != second.file
     assert set(take_values()) == {first.file, second.file}
+
+
+def test_plain_text_converts_only_the_first_four_limits_of_a_note() -> None:
+    # a link that closes past limit * 4 is never seen: the cut text keeps its "[" (what was
+    # converted is the first 40 characters, not the whole note)
+    assert plain_text("[" + "a" * 50 + "](u)", 10) == "[aaaaaaaaa…"
+    assert plain_text("a" + " " * 44, 10) == "a…"  # 45 characters: past limit * 4, so marked cut
