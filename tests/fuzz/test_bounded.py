@@ -8,7 +8,7 @@ import time
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mlreport.readers._bounded import (
@@ -51,6 +51,7 @@ def test_load_json_on_bytes_raises_only_value_errors(data: bytes) -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(SYNTAX)
+@example("&*\ud800")  # an anchor and an alias take the event pass, which libyaml cannot encode
 def test_load_yaml_raises_only_yaml_or_bounded_errors(text: str) -> None:
     try:
         load_yaml(text)

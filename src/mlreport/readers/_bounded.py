@@ -313,10 +313,14 @@ def _check_yaml_events(text: str | bytes, max_nodes: int, max_depth: int) -> Non
                 add(*sizes.get(event.anchor or "", (1, 0)))  # an unknown anchor: the load says so
             elif isinstance(event, yaml.DocumentEndEvent):
                 total = 0  # yaml.load reads one document; each is bounded on its own
+    except BoundedError:
+        raise
     except yaml.YAMLError as exc:
         if _is_nesting_limit(exc):
             raise BoundedError(f"YAML nested deeper than {max_depth} levels") from None
         # any other error: the load that follows raises it with its position
+    except ValueError:
+        pass  # text libyaml cannot take (a lone surrogate): the load that follows says so
 
 
 def _is_nesting_limit(exc: yaml.YAMLError) -> bool:
