@@ -189,3 +189,8 @@ def test_plain_text_converts_only_the_first_four_limits_of_a_note() -> None:
     # converted is the first 40 characters, not the whole note)
     assert plain_text("[" + "a" * 50 + "](u)", 10) == "[aaaaaaaaa…"
     assert plain_text("a" + " " * 44, 10) == "a…"  # 45 characters: past limit * 4, so marked cut
+
+
+def test_plain_text_converts_a_note_of_exactly_four_limits_whole() -> None:
+    # 40 characters: the link closes inside what is converted, so its text is shown without "["
+    assert plain_text("[" + "a" * 35 + "](u)", 10) == "a" * 10 + "…"
