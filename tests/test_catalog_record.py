@@ -48,12 +48,6 @@ def test_the_import_scan_sees_relative_and_function_level_imports() -> None:
     assert "mlreport.readers._common" in _imports("readers/hf.py")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="render/base.py imports mlreport.previews (pages' read-before-render step) for its Previews "
-    "records, and previews imports stores and readers._bounded: the records belong in a module of "
-    "their own (noticed in issue 8's checklist, left to the previews' owner)",
-)
 def test_importing_render_loads_no_reader_and_no_store() -> None:
     code = f"import sys, mlreport.render.pages\nprint(sorted(m for m in sys.modules if m.startswith({CRAWL_SIDE!r})))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -25,13 +25,14 @@ import logging
 import math
 import re
 import struct
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from .catalog import Catalog
 from .config import Config, SourceConfig
 from .model import Artifact, Origin, Problem
 from .plots import figure_json, plot_axes, plotly_figure, table_figure
+from .preview_records import HEATMAP, HTML, IMAGE, MAX_PER_OWNER, NOT_HELD, PLOT, TABLE, TEXT, Preview, Previews
 from .readers._bounded import load_json
 from .stores import Store
 
@@ -44,17 +45,7 @@ TABLE_HEAD = 1 << 20  # bytes read for a table that is not copied whole
 CELL_LIMIT = 200
 MATRIX_LABELS = 100  # a confusion matrix with more classes is not drawn as a heatmap
 MAX_PIXELS = 50_000_000  # an image bigger than this would stall the browser (a decompression bomb)
-MAX_PER_OWNER = 60  # artifacts previewed per run or model; the others are only listed
 
-#: what an artifact row says when the store names the file but does not hold its bytes
-NOT_HELD = "not previewed: its bytes are not in the store"
-
-IMAGE = "image"
-HEATMAP = "heatmap"
-TABLE = "table"
-TEXT = "text"
-HTML = "html"
-PLOT = "plot"  # a chart of a declared plot's table, or a store's plotly figure (mlreport.plots)
 
 _TEXT_NAMES = frozenset({"MLmodel", "requirements.txt", "conda.yaml", "python_env.yaml", "Dockerfile", "LICENSE"})
 _TEXT_SUFFIXES = frozenset(
@@ -75,60 +66,6 @@ HTML_GUARD = (
     b'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
     b"img-src data:; style-src 'unsafe-inline'; font-src data:\">\n"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """What a page shows for one artifact. Strings are untrusted: render escapes them.
-
-    ``url`` is the site path of the copy (a download link, an ``<img>`` or ``<iframe>`` source),
-    ``None`` when the file was not copied; ``note`` says what was cut or why nothing is shown;
-    ``digest`` is the content digest of the bytes read (a page's digest includes it).
-    """
-
-    path: str
-    kind: str | None
-    url: str | None = None
-    digest: str = ""
-    note: str | None = None
-    text: str | None = None
-    columns: tuple[str, ...] = ()
-    rows: tuple[tuple[str, ...], ...] = ()
-    labels: tuple[str, ...] = ()
-    matrix: tuple[tuple[float, ...], ...] = ()
-    width: int | None = None
-    height: int | None = None
-    figure: str = ""  # PLOT: the plotly figure as JSON text
-
-
-@dataclass(frozen=True)
-class Previews:
-    """Every artifact preview of a build: by (store, artifact location), the files to copy (site
-    path -> bytes), and the problems met."""
-
-    by_location: Mapping[tuple[str, str], Preview] = field(default_factory=dict)
-    files: Mapping[str, bytes] = field(default_factory=dict)
-    problems: tuple[Problem, ...] = ()
-    enabled: bool = False  # previews were made (artifacts.previews), even if none was found
-
-    def get(self, store: str, artifact: Artifact) -> Preview | None:
-        if artifact.location is None:
-            return None
-        return self.by_location.get((store, artifact.location))
-
-    def for_render(self) -> Previews:
-        """These previews without the copies' bytes: what render workers need (the bytes go
-        into the site once, from the building process, and would be up to 200 MB per worker)."""
-        return replace(self, files={})
-
-    def digest(self, store: str, artifacts: Iterable[Artifact]) -> bytes:
-        """The previews of ``artifacts`` as bytes for a page's input digest."""
-        h = hashlib.blake2b(digest_size=16)
-        for a in artifacts:
-            p = self.get(store, a)
-            if p is not None:
-                h.update(repr(p).encode())
-        return h.digest()
 
 
 # ---------------------------------------------------------------------------------------------

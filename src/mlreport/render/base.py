@@ -15,7 +15,7 @@ from ..config import Config
 from ..goals import is_counter
 from ..ledger import Ledger
 from ..model import Metric, ModelVersion, Run, display_path
-from ..previews import Previews
+from ..preview_records import Previews
 from ..sanitize import load_json_text
 from .charts import TITLE_CHARS, Series, charted_note, figure_div, line_figure
 from .curves import chart_order, pair_curves, split_key

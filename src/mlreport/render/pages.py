@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from ..catalog import Catalog
 from ..config import Config
 from ..model import ModelVersion
-from ..previews import Previews
+from ..preview_records import Previews
 from .base import PAGE_KINDS, RenderBase
 from .dataset_pages import DatasetPages
 from .home_pages import HomePages

@@ -1,7 +1,7 @@
 """The artifacts section of a page: the list of files, and a preview of each one that has one.
 
 Pure: the bytes were read before render (:mod:`mlreport.previews`); this module only turns
-:class:`~mlreport.previews.Preview` records into HTML. Everything in a preview came from a store
+:class:`~mlreport.preview_records.Preview` records into HTML. Everything in a preview came from a store
 and is escaped here; an SVG is only ever an ``<img>`` (no script runs in an image), an HTML
 report only a sandboxed ``<iframe>`` without ``allow-scripts``.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..model import Artifact, LoggedModel
-from ..previews import HEATMAP, HTML, IMAGE, MAX_PER_OWNER, NOT_HELD, PLOT, TABLE, TEXT, Preview, Previews
+from ..preview_records import HEATMAP, HTML, IMAGE, MAX_PER_OWNER, NOT_HELD, PLOT, TABLE, TEXT, Preview, Previews
 from ..sanitize import load_json_text
 from .charts import figure_div
 from .tables import Cell, html_table, num
