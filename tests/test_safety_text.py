@@ -43,3 +43,15 @@ def test_nul_and_control_characters_do_not_reach_the_site(chdir_tmp: Path, capsy
     page = (site / "runs" / RUN / "index.html").read_text(encoding="utf-8")
     assert "0.1injected" in page
     assert "runname" in page
+
+
+# -- numbers past the float range (fuzz F24) --------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [10**29, -(10**400), 2**63, 10**400], ids=["1e29", "-1e400", "2^63", "1e400"])
+def test_a_table_number_past_the_float_range_is_a_cell_not_a_crash(value: int) -> None:
+    from mlreport.render.tables import num
+
+    cell = num(value, str(value)[:20])
+    assert cell.sort is not None and (cell.sort > 0) == (value > 0)
+    assert cell.csv is not None

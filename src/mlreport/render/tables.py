@@ -65,6 +65,15 @@ def long_word(text: str) -> bool:
 
 
 def num(value: float | None, text: str) -> Cell:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # a store's integer may be past the float range (an artifact size in dvc.lock,
+        # fuzz F24): math.isnan would raise OverflowError and stop the build
+        try:
+            float(value)
+        except OverflowError:
+            value = math.inf if value > 0 else -math.inf
+        else:
+            return Cell(text, sort=value, csv=value)  # an int is never NaN; kept as written
     if value is None or math.isnan(value):
         return Cell(text, sort=None, csv=None if value is None else text)
     return Cell(text, sort=value, csv=value)
