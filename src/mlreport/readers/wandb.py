@@ -99,6 +99,7 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import MAX_DEPTH, clamp_int64, limits, load_json, load_yaml, long_lines, split_lines, too_long
+from ._common import json_number
 from ._protobuf import FIXED32, FIXED64, LENGTH, VARINT, ProtobufError, as_double, as_signed64, fields, read_varint
 from .hf import lfs_pointer, lfs_problem_reason
 from .tensorboard import lfs_note
@@ -1024,15 +1025,6 @@ def _param(value: object) -> str:
         return str(value)
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf if value > 0 else -math.inf
-
-
 _ISO = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$"
 )
@@ -1176,7 +1168,7 @@ def _metrics(
             media = tuple(k[: -len("_type")] for k in flat if k.endswith("._type"))
             flat = {k: v for k, v in flat.items() if not k.startswith(media)}
         for key, value in flat.items():
-            number = _number(value)
+            number = json_number(value)
             if number is not None and not key.split(".")[-1].startswith("_"):
                 points.setdefault(key, []).append((step, ts, number))
     flat_summary: dict[str, object] = {}
@@ -1186,7 +1178,7 @@ def _metrics(
     metrics: dict[str, Metric] = {}
     for key, pts in points.items():
         metric = Metric.from_history(key, _history(pts))
-        final = _number(flat_summary.get(key))
+        final = json_number(flat_summary.get(key))
         if final is not None and not _same(final, metric.final):
             metric = dataclasses.replace(metric, final=final)
         if not with_history:
@@ -1195,7 +1187,7 @@ def _metrics(
     last_step = _step_of(summary.get("_step"), 0)
     last_ts = _ms_of(summary.get("_timestamp"))
     for key, value in flat_summary.items():
-        number = _number(value)
+        number = json_number(value)
         if key in metrics or number is None or key.split(".")[-1].startswith("_"):
             continue
         metrics[key] = Metric.single(key, number, last_step, last_ts)
@@ -1224,7 +1216,7 @@ def _step_of(value: object, default: int) -> int:
     """A ``_step`` as an int64: past the range it is clamped (the catalog's arrays are int64)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return clamp_int64(value)
-    number = _number(value)
+    number = json_number(value)
     if number is None or math.isnan(number):
         return default
     if math.isinf(number):
@@ -1234,7 +1226,7 @@ def _step_of(value: object, default: int) -> int:
 
 def _ms_of(seconds: object) -> int | None:
     """W&B times are epoch seconds (float); the catalog wants epoch ms (None if not a date)."""
-    number = _number(seconds)
+    number = json_number(seconds)
     if number is None or not math.isfinite(number) or abs(number) * 1000 > _MAX_MS:
         return None
     return int(round(number * 1000))
@@ -1254,7 +1246,7 @@ def _runtime_s(run: _RunData, summary: Mapping[str, object]) -> float | None:
     wb = summary.get("_wandb")
     if isinstance(wb, dict):
         candidates.append(wb.get("runtime"))
-    numbers = [n for n in map(_number, candidates) if n is not None and math.isfinite(n) and n >= 0]
+    numbers = [n for n in map(json_number, candidates) if n is not None and math.isfinite(n) and n >= 0]
     return max(numbers) if numbers else None
 
 
