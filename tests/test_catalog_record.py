@@ -5,6 +5,7 @@ no store", "nothing after the catalog knows which tool wrote a run").
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 
@@ -64,3 +65,104 @@ def test_display_path_is_the_source_as_named_then_the_file() -> None:
     from mlreport.stores import display_path as stores_display
 
     assert stores_display is display_path
+
+
+# ---------------------------------------------------------------------------------------------
+# no format rule after the catalog: no tool's name or tag prefix in what render and the record
+# modules do (docstrings and comments may name a tool; code and templates may not)
+
+#: the tools and formats the readers know; "manifest" is left out (mlreport's own format, and
+#: the engine's word for its cache listing)
+TOOL_WORDS = re.compile(
+    r"(?<![A-Za-z0-9])(mlflow|wandb|w&b|weights & biases|dvc|dvclive|gto|hf|hugging ?face|transformers"
+    r"|trainer|tensorboard|tfevents|clearml|aim)(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+#: what runs after the catalog: render, the record, review, the engine
+AFTER_CATALOG = sorted(
+    [str(p.relative_to(SRC)) for p in (SRC / "render").glob("*.py")]
+    + [str(p.relative_to(SRC)) for p in (SRC / "engine").glob("*.py")]
+    + "card.py review.py review_html.py ledger.py gates.py diff.py comment.py feed.py site.py build.py publish.py"
+    " serve.py history_store.py preview_records.py goals.py catalog.py model.py".split()
+)
+#: (file, text) -> why it is not a rule about which tool wrote a record
+ALLOWED = {
+    ("render/model_card.py", "Hugging Face model card"): "the card is written in Hugging Face's README"
+    " format: it names the output's format, not a store's",
+}
+
+
+def tool_rules(path: str, source: str) -> list[str]:
+    """Code in ``source`` that names a tool: a string (not a docstring) with a tool's name or tag
+    prefix in it (``k.startswith("mlflow.")``), or a reader name compared with a constant
+    (``origin.format == "wandb"``)."""
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            match = TOOL_WORDS.search(node.value)
+            if match and not any((path, text) in ALLOWED for text in _pieces(node.value)):
+                found.append(f"{path}:{node.lineno}: {node.value[:80]!r}")
+        elif isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(isinstance(s, ast.Attribute) and s.attr in ("format", "reader") for s in sides) and any(
+                isinstance(s, ast.Constant) and isinstance(s.value, str) for s in sides
+            ):
+                found.append(f"{path}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def _pieces(text: str) -> list[str]:
+    return [allowed for (_, allowed) in ALLOWED if allowed in text]
+
+
+@pytest.mark.parametrize("path", AFTER_CATALOG)
+def test_nothing_after_the_catalog_names_a_tool(path: str) -> None:
+    assert not tool_rules(path, (SRC / path).read_text(encoding="utf-8"))
+
+
+def test_render_reads_no_reader_name() -> None:
+    # pages name a store's format as its reader declares it (the catalog's store label), never by
+    # printing or testing Origin.format, the reader's name
+    for path in sorted((SRC / "render").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        reads = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "format" and id(n) not in called]
+        assert not reads, f"render/{path.name}: Origin.format read at lines {reads}"
+
+
+@pytest.mark.parametrize("path", sorted(p.name for p in (ROOT / "templates").glob("*.j2")))
+def test_templates_name_no_tool_and_no_reader(path: str) -> None:
+    text = re.sub(r"\{#.*?#\}", "", (ROOT / "templates" / path).read_text(encoding="utf-8"), flags=re.DOTALL)
+    assert not TOOL_WORDS.search(text), f"templates/{path}: {TOOL_WORDS.search(text)}"
+    assert not re.search(r"\.format\b(?!\s*\()", text), f"templates/{path} prints a reader's name"
+
+
+@pytest.mark.parametrize("path", sorted(p.name for p in (SRC / "render" / "assets").glob("*.js")))
+def test_page_scripts_name_no_tool(path: str) -> None:
+    text = (SRC / "render" / "assets" / path).read_text(encoding="utf-8")
+    code = re.sub(r"(?m)(^|\s)//.*$", "", re.sub(r"/\*.*?\*/", "", text, flags=re.DOTALL))
+    assert not TOOL_WORDS.search(code), f"render/assets/{path}: {TOOL_WORDS.search(code)}"
+
+
+def test_the_tool_scan_finds_the_rules_it_is_for() -> None:
+    # the scan can fail: the rule this file was written against, and the other shapes of it
+    old = 'def _tags_text(tags):\n    """``mlflow.*`` are not searched"""\n    return [k for k in tags if not k.startswith("mlflow.")]\n'
+    assert tool_rules("render/base.py", old) == ["render/base.py:3: 'mlflow.'"]
+    assert tool_rules("render/x.py", "ok = origin.format == 'wandb'\n")
+    assert tool_rules("render/x.py", "ok = 'dvc' != r.origin.format\n")
+    assert tool_rules("render/x.py", "label = f'{k} (HF)'\n")
+    assert tool_rules("render/x.py", "x = {'dvc.path': 1}\n")
+    # and lets through what only mentions a tool in prose, and the named exceptions
+    assert not tool_rules("render/x.py", '"""MLflow\'s ``mlflow.note.content`` is Markdown."""\n# mlflow\n')
+    assert not tool_rules("render/model_card.py", "t = 'Download (Hugging Face model card)'\n")
+    assert not tool_rules("render/x.py", "name = 'mlflowish trainers'\n")
+

@@ -333,6 +333,9 @@ class Experiment:
     updated: int | None = None
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=_empty)
+    # The writing tool's own tags (MLflow's ``mlflow.*``), apart from the user's ``tags``, as on
+    # :class:`Run`: pages fold them away and leave them out of search without knowing the tool.
+    system_tags: Mapping[str, str] = field(default_factory=_empty)
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,6 +404,9 @@ class LoggedModel:
     signature: Mapping[str, str] = field(default_factory=_empty)
     # The artifact path (relative to the model's artifacts) of its input example, when saved.
     input_example: str | None = None
+    # The writing tool's own tags (MLflow's ``mlflow.*``), apart from the user's ``tags``, as on
+    # :class:`Run`: pages fold them away and leave them out of search without knowing the tool.
+    system_tags: Mapping[str, str] = field(default_factory=_empty)
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,6 +448,9 @@ class RegisteredModel:
     updated: int | None = None
     tags: Mapping[str, str] = field(default_factory=_empty)
     aliases: Mapping[str, str] = field(default_factory=_empty)
+    # The writing tool's own tags (MLflow's ``mlflow.*``), apart from the user's ``tags``, as on
+    # :class:`Run`: pages fold them away and leave them out of search without knowing the tool.
+    system_tags: Mapping[str, str] = field(default_factory=_empty)
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,6 +478,9 @@ class ModelVersion:
     # The version's own numbers when they are not the source run's final ones (a Trainer
     # checkpoint's metrics as of its step); empty: pages show the run's.
     metrics: tuple[Metric, ...] = ()
+    # The writing tool's own tags (MLflow's ``mlflow.*``), apart from the user's ``tags``, as on
+    # :class:`Run`: pages fold them away and leave them out of search without knowing the tool.
+    system_tags: Mapping[str, str] = field(default_factory=_empty)
 
 
 @dataclass(frozen=True, slots=True)

@@ -323,7 +323,8 @@ SYSTEM_TAG_PREFIX = "mlflow."
 
 
 def split_tags(tags: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """(the user's tags, MLflow's own ``mlflow.*`` tags) of a run."""
+    """(the user's tags, MLflow's own ``mlflow.*`` tags) of a run, experiment, registered model,
+    model version or logged model."""
     user: dict[str, str] = {}
     system: dict[str, str] = {}
     for k, v in tags.items():

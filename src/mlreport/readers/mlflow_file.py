@@ -514,6 +514,8 @@ def _read_experiment(ctx: _Ctx, exp_dir: str, in_trash: bool) -> Experiment:
             tags.setdefault(str(k), str(v))
     name = as_str(meta.get("name")) or exp_id
     deleted = in_trash or str(meta.get("lifecycle_stage", "active")) == "deleted"
+    description = tags.pop(NOTE_TAG, None)
+    user_tags, system_tags = split_tags(tags)
     return Experiment(
         key=f"exp:{exp_id}",
         id=exp_id,
@@ -522,8 +524,9 @@ def _read_experiment(ctx: _Ctx, exp_dir: str, in_trash: bool) -> Experiment:
         deleted=deleted,
         created=_time(ctx, meta_path, meta, "creation_time"),
         updated=_time(ctx, meta_path, meta, "last_update_time"),
-        description=tags.pop(NOTE_TAG, None),
-        tags=frozen_map(tags),
+        description=description,
+        tags=frozen_map(user_tags),
+        system_tags=frozen_map(system_tags),
     )
 
 
@@ -730,6 +733,7 @@ def _read_logged_models(ctx: _Ctx, exp_dir: str, experiment_key: str) -> Iterato
         metrics = _read_metrics(ctx, join(model_dir, "metrics"))
         model_files = _read_artifacts(ctx, _artifact_dir(ctx, artifact_uri, model_dir, model_id))
         signature, example = _signature(ctx, model_files)
+        user_tags, system_tags = split_tags(_read_key_files(ctx, join(model_dir, "tags"), "tag"))
         yield LoggedModel(
             key=model_id,
             id=model_id,
@@ -742,7 +746,8 @@ def _read_logged_models(ctx: _Ctx, exp_dir: str, experiment_key: str) -> Iterato
             updated=_time(ctx, meta_path, meta, "last_updated_timestamp"),
             model_type=as_str(meta.get("model_type")),
             params=frozen_map(_read_key_files(ctx, join(model_dir, "params"), "param")),
-            tags=frozen_map(_read_key_files(ctx, join(model_dir, "tags"), "tag")),
+            tags=frozen_map(user_tags),
+            system_tags=frozen_map(system_tags),
             metrics=metrics,
             artifacts=model_files,
             artifact_uri=artifact_uri,
@@ -860,14 +865,15 @@ def _read_registered_model(ctx: _Ctx, model_dir: str, dir_name: str) -> Iterator
     if isinstance(inline_aliases, dict):
         aliases.update({str(k): str(v) for k, v in inline_aliases.items()})
     aliases.update({k: v.strip() for k, v in _read_key_files(ctx, join(model_dir, "aliases"), "alias").items()})
-    tags = _read_key_files(ctx, join(model_dir, "tags"), "tag")
+    user_tags, system_tags = split_tags(_read_key_files(ctx, join(model_dir, "tags"), "tag"))
     yield RegisteredModel(
         name=name,
         origin=ctx.origin(meta_path),
         description=as_str(meta.get("description")),
         created=_time(ctx, meta_path, meta, "creation_timestamp"),
         updated=_time(ctx, meta_path, meta, "last_updated_timestamp"),
-        tags=frozen_map(tags),
+        tags=frozen_map(user_tags),
+        system_tags=frozen_map(system_tags),
         aliases=frozen_map(aliases),
     )
     by_version: dict[str, list[str]] = {}
@@ -890,6 +896,7 @@ def _read_registered_model(ctx: _Ctx, model_dir: str, dir_name: str) -> Iterator
         # as the file says: _linked fills in what the runs tell (not kept in the unit cache)
         run_key = as_str(vmeta.get("run_id"))
         model_key = as_str(vmeta.get("model_id")) or logged_model_from_source(source)
+        vtags, vsystem = split_tags(_read_key_files(ctx, join(model_dir, ventry.name, "tags"), "tag"))
         yield ModelVersion(
             model=name,
             version=version,
@@ -904,7 +911,8 @@ def _read_registered_model(ctx: _Ctx, model_dir: str, dir_name: str) -> Iterator
             source=source,
             run_key=run_key,
             logged_model_key=model_key,
-            tags=frozen_map(_read_key_files(ctx, join(model_dir, ventry.name, "tags"), "tag")),
+            tags=frozen_map(vtags),
+            system_tags=frozen_map(vsystem),
         )
 
 

@@ -268,6 +268,8 @@ class _Reading:
         ):
             eid = str(exp_id)
             tags = experiment_tags.get(eid, {})
+            description = tags.pop(NOTE_TAG, None)
+            user_tags, system_tags = split_tags(tags)
             yield Experiment(
                 key=f"exp:{eid}",
                 id=eid,
@@ -276,8 +278,9 @@ class _Reading:
                 deleted=stage == "deleted",
                 created=self._time("experiments", eid, "creation_time", created),
                 updated=self._time("experiments", eid, "last_update_time", updated),
-                description=tags.pop(NOTE_TAG, None),
-                tags=frozen_map(tags),
+                description=description,
+                tags=frozen_map(user_tags),
+                system_tags=frozen_map(system_tags),
             )
 
     def _datasets(self) -> dict[str, Dataset]:
@@ -583,6 +586,7 @@ class _Reading:
             artifact_dir = resolve_artifact_dir(self.store, artifact_uri, [self.base], model_id)
             model_files = self._artifacts(artifact_dir)
             signature, example = self._signature(model_files)
+            user_tags, system_tags = split_tags(tags.get(model_id, {}))
             yield LoggedModel(
                 key=model_id,
                 id=model_id,
@@ -595,7 +599,8 @@ class _Reading:
                 updated=self._time("logged_models", model_id, "last_updated_timestamp_ms", updated),
                 model_type=as_str(model_type),
                 params=frozen_map(params.get(model_id, {})),
-                tags=frozen_map(tags.get(model_id, {})),
+                tags=frozen_map(user_tags),
+                system_tags=frozen_map(system_tags),
                 metrics=tuple(metrics),
                 artifacts=model_files,
                 artifact_uri=artifact_uri,
@@ -663,13 +668,15 @@ class _Reading:
             order="name",
         ):
             model = str(name)
+            user_tags, system_tags = split_tags(model_tags.get(model, {}))
             yield RegisteredModel(
                 name=model,
                 origin=self.origin(f"registered_models/{model}"),
                 description=as_str(description),
                 created=self._time("registered_models", model, "creation_time", created),
                 updated=self._time("registered_models", model, "last_updated_time", updated),
-                tags=frozen_map(model_tags.get(model, {})),
+                tags=frozen_map(user_tags),
+                system_tags=frozen_map(system_tags),
                 aliases=frozen_map(aliases.get(model, {})),
             )
         version_tags: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
@@ -703,6 +710,7 @@ class _Reading:
             where = f"{model}/{ver}"
             source_text = as_str(source)
             run_key, model_key = self.links.version(as_str(run_id), logged_model_from_source(source_text), source_text)
+            vtags, vsystem = split_tags(version_tags.get((model, ver), {}))
             yield ModelVersion(
                 model=model,
                 version=ver,
@@ -717,7 +725,8 @@ class _Reading:
                 source=source_text,
                 run_key=run_key,
                 logged_model_key=model_key,
-                tags=frozen_map(version_tags.get((model, ver), {})),
+                tags=frozen_map(vtags),
+                system_tags=frozen_map(vsystem),
             )
 
 

@@ -389,8 +389,9 @@ def _short(text: str, limit: int = 200) -> str:
 
 
 def _tags_text(tags: Mapping[str, str], limit: int = 6) -> str:
-    """The tags a person might search for: short, not the tools' own (``mlflow.*``)."""
-    shown = [f"{k} {v}" for k, v in tags.items() if not k.startswith("mlflow.") and len(v) <= 60]
+    """The tags a person might search for: the short ones. A tool's own tags are not among
+    them: the readers keep those apart (``system_tags``), so this needs no tool's prefix."""
+    shown = [f"{k} {v}" for k, v in tags.items() if len(v) <= 60]
     return " ".join(shown[:limit])
 
 

@@ -136,6 +136,7 @@ class ModelPages(RenderBase):
                 description=note(m.description) if m.description else None,
                 aliases=aliases,
                 tags_table=self.tags_table(m.tags),
+                system_tags_table=self.tags_table(m.system_tags, searchable=False),
                 versions_table=html_table(
                     columns,
                     rows,

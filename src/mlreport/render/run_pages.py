@@ -190,6 +190,7 @@ class RunPages(RenderBase):
                 summary=key_value_table(summary),
                 description=note(e.description) if e.description else None,
                 tags_table=self.tags_table(e.tags),
+                system_tags_table=self.tags_table(e.system_tags, searchable=False),
                 runs_table=runs_table,
                 traces=experiment_traces(self, here, e),
                 sweep=sweep_section(self, here, runs),  # charts
