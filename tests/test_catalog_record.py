@@ -166,3 +166,15 @@ def test_the_tool_scan_finds_the_rules_it_is_for() -> None:
     assert not tool_rules("render/model_card.py", "t = 'Download (Hugging Face model card)'\n")
     assert not tool_rules("render/x.py", "name = 'mlflowish trainers'\n")
 
+
+def test_one_definition_of_which_way_is_better() -> None:
+    # Catalog.goal (the store, then metric_goals, then the vocabulary) is the only judge: no other
+    # module asks the name vocabulary, so none can ignore a declared or configured goal
+    judges = ("vocabulary_goal", "LOWER_IS_BETTER", "HIGHER_IS_BETTER")
+    for path in sorted(SRC.rglob("*.py")):
+        rel = path.relative_to(SRC).as_posix()
+        if rel in ("goals.py", "catalog.py"):
+            continue
+        names = {n.id for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(n, ast.Name)}
+        imported = {m.rsplit(".", 1)[-1] for m in _imports(rel)}
+        assert not (names | imported) & set(judges), f"{rel} judges goals itself"

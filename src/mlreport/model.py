@@ -258,14 +258,6 @@ class Skipped:
     keys: tuple[str, ...] = ()  # the records' keys where known (a link to one says why it is absent)
 
 
-def metric_goal(key: str) -> str:
-    """Deprecated: the name vocabulary alone. Call :meth:`mlreport.catalog.Catalog.goal`, which
-    also honours what the store declares and the config."""
-    from .goals import vocabulary_goal
-
-    return (vocabulary_goal(key) or Goal.MAX).value
-
-
 @dataclass(frozen=True, slots=True)
 class Artifact:
     """A file logged with a run or a model: path relative to the artifact root, size in bytes.
