@@ -102,14 +102,16 @@ def score(
         if resume:
             pass  # a kept session stopped midway: exec runs what it had not run yet
         elif rescore is None:
+            # the tests must pass on the unmutated module, or every mutant would "die" (a package
+            # missing from the environment is the usual cause)
+            _baseline(tests, work, env)
             run = [cosmic_ray, "init", "cr.toml", "s.sqlite"]
             subprocess.run(run, cwd=work, env=env, check=True, capture_output=True)
             if sample > 1:
                 keep_every(work / "s.sqlite", sample)
         else:
             # the new tests must pass on the unmutated kept sources, or every mutant would "die"
-            base = f"{sys.executable} -m pytest -x -q -p no:cacheprovider {tests}"
-            subprocess.run(base, shell=True, cwd=work, env=env, check=True, capture_output=True)
+            _baseline(tests, work, env)
             forget_survivors(work / "s.sqlite")
         subprocess.run([cosmic_ray, "exec", "cr.toml", "s.sqlite"], cwd=work, env=env, check=True, capture_output=True)
         seconds = time.perf_counter() - started
@@ -122,6 +124,15 @@ def score(
     finally:
         if kept is None:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _baseline(tests: str, work: Path, env: dict[str, str]) -> None:
+    """Fail, naming the first failure, unless ``tests`` pass on the unmutated sources in ``work``."""
+    base = f"{sys.executable} -m pytest -x -q -p no:cacheprovider {tests}"
+    done = subprocess.run(base, shell=True, cwd=work, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join(done.stdout.splitlines()[-15:])
+        raise SystemExit(f"mutation: the tests fail before any mutation ({tests}):\n{tail}")
 
 
 def keep_every(db: Path, n: int) -> None:
@@ -156,19 +167,28 @@ def outcomes(db: Path) -> tuple[int, int]:
         rows = con.execute("SELECT test_outcome, COUNT(*) FROM work_results GROUP BY test_outcome").fetchall()
     finally:
         con.close()
-    counts = {str(outcome).lower(): n for outcome, n in rows}
+    counts: dict[str, int] = {}
+    for outcome, n in rows:  # summed: GROUP BY tells "KILLED" from "killed"
+        counts[str(outcome).lower()] = counts.get(str(outcome).lower(), 0) + n
     return counts.get("killed", 0), counts.get("survived", 0)
 
 
 _ANNOTATION = re.compile(r"^\s*(def \w+\(|\w+: )")
+_CACHE_SIZE = re.compile(r"^\s*@(functools\.)?lru_cache\(maxsize=\d+\)\s*$")
 
 
 def equivalent(operator: str, diff: str) -> bool:
     """A mutant no test can kill: an operator swapped inside a type annotation (``int | None``
-    -> ``int & None``). With ``from __future__ import annotations`` (every module here) an
-    annotation is a string that nothing evaluates."""
+    -> ``int & None``; with ``from __future__ import annotations``, every module here, an
+    annotation is a string that nothing evaluates), or a memo's size changed by one
+    (``lru_cache(maxsize=8192)`` -> ``8193``: what it returns is the same, only how much it
+    remembers; a test that the memo is there kills its removal)."""
     removed = [line[1:] for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
-    return "BitOr" in operator and len(removed) == 1 and _ANNOTATION.match(removed[0]) is not None
+    if len(removed) != 1:
+        return False
+    if "BitOr" in operator:
+        return _ANNOTATION.match(removed[0]) is not None
+    return "NumberReplacer" in operator and _CACHE_SIZE.match(removed[0]) is not None
 
 
 def survivors(dump: str) -> tuple[list[str], int]:
@@ -185,7 +205,7 @@ def survivors(dump: str) -> tuple[list[str], int]:
         eq = bool(ops) and all(equivalent(op, diff) for op in ops)
         same += eq
         for m in item.get("mutations", []):
-            mark = " (equivalent: an annotation)" if eq else ""
+            mark = " (equivalent: an annotation or a memo's size)" if eq else ""
             out.append(f"{m['module_path']}:{m['start_pos'][0]} {m['operator_name']} #{m['occurrence']}{mark}")
         out.append(diff)
     return out, same
