@@ -52,6 +52,18 @@ def test_param_text(value: object, text: str) -> None:
     assert param_text(value) == text
 
 
+@pytest.mark.parametrize("value", [0, -7, 10**30, 0.1, -0.0, 1e300, 5e-324, True, False, None, "x"])
+def test_scalars_take_the_fast_path_and_never_reach_json(value: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the scalars every store is full of are written without json.dumps (a third of a small run's
+    # param time, issue 12); their text is json's own, as the parametrized cases above check
+    def refuse(*args: object, **kwargs: object) -> str:
+        raise AssertionError(f"json.dumps called for {value!r}")
+
+    expected = param_text(value)
+    monkeypatch.setattr("mlreport.readers._common.json.dumps", refuse)
+    assert param_text(value) == expected
+
+
 @pytest.mark.parametrize(
     ("value", "number"),
     [(1, 1.0), (-2.5, -2.5), (10**400, math.inf), (-(10**400), -math.inf), (True, None), ("1", None), (None, None)],

@@ -56,6 +56,18 @@ def test_rates_are_counters_and_qualities_are_not() -> None:
         assert not is_counter(key), key
 
 
+@pytest.mark.parametrize("ask", [vocabulary_goal, is_counter], ids=["vocabulary", "counters"])
+def test_the_vocabulary_and_counters_are_remembered_per_key(ask: object) -> None:
+    # every metric cell of every page asks (engine, 0de7ca2): a second question of the same key
+    # is a lookup, counted by the cache, and gives the same answer
+    info = getattr(ask, "cache_info", None)
+    assert info is not None, "not memoised"
+    key = "val_remembered_loss_per_second"
+    first = ask(key)  # type: ignore[operator]
+    hits = info().hits
+    assert ask(key) == first and info().hits == hits + 1  # type: ignore[operator]
+
+
 # --- render.tables -----------------------------------------------------------------------------
 
 
