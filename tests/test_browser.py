@@ -5,104 +5,65 @@ Checks what a reader does: search, charts, lineage links, and that no request le
 
 from __future__ import annotations
 
-import functools
-import os
-import shutil
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mlreport.config import Config, SourceConfig
 from mlreport.site import build_site
 
+from .browser_kit import CHROMIUM, CHROMIUM_ARGS, THIS_MACHINE, Tab, chromium, require_browser, serve, tab
 from .conftest import ROOT
+
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "browser", "served"]  # other browser modules share these
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
 
-
-def _require_browser() -> None:
+def _build(work: Path, base: str | None, *sources: Path, **config: Any) -> None:
+    """Build ``work/site`` from ``sources`` as a user would, from inside ``work``."""
+    mp = pytest.MonkeyPatch()
+    mp.chdir(work)
     try:
-        import playwright  # noqa: F401
-    except ImportError:
-        reason = "playwright is not installed"
-    else:
-        if Path(CHROMIUM).is_file():
-            return
-        reason = "Debian's chromium is not installed (apt-get install chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
+        build_site(Config(sources=tuple(SourceConfig(str(s)) for s in sources), output="site", site_url=base, **config))
+    finally:
+        mp.undo()
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _require_browser()
+    require_browser()
     work = tmp_path_factory.mktemp("browser")
-    mp = pytest.MonkeyPatch()
-    mp.chdir(work)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(work / "site")))
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    build_site(
-        Config(sources=(SourceConfig(str(ROOT / "site_example")),), output="site", title="Example", site_url=base)
-    )
-    mp.undo()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base
-    server.shutdown()
-    server.server_close()
+    with serve(work / "site") as base:
+        _build(work, base, ROOT / "site_example", title="Example")
+        yield base
 
 
 @pytest.fixture(scope="module")
-def browser(served: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+def browser() -> Iterator[Any]:
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
-def page(browser: object, served: str) -> Iterator[object]:
-    context = browser.new_context()  # type: ignore[attr-defined]
-    pg = context.new_page()
-    outside: list[str] = []
+def page(browser: Any, served: str) -> Iterator[Any]:
+    with tab(browser, served) as t:
+        yield t.page
 
-    def guard(route: object) -> None:
-        url = route.request.url  # type: ignore[attr-defined]
-        if url.startswith(served) or url.startswith("data:") or url.startswith("blob:"):
-            route.continue_()  # type: ignore[attr-defined]
-        else:
-            outside.append(url)
-            route.abort()  # type: ignore[attr-defined]
 
-    pg.route("**/*", guard)
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    context.close()
-    assert outside == [], f"requests left the site: {outside}"
-    assert errors == [], f"script errors: {errors}"
+def test_a_tab_aborts_and_reports_a_request_outside_the_site(browser: Any, served: str) -> None:
+    """The guard every browser test relies on: a request elsewhere is aborted, kept and fails
+    the test; one to the site passes."""
+    t = Tab(browser, served)
+    t.page.goto(served)
+    t.page.evaluate("url => fetch(url).catch(() => null)", "http://example.invalid/x.js")
+    t.page.evaluate("url => fetch(url).catch(() => null)", THIS_MACHINE + "1/elsewhere")
+    with pytest.raises(AssertionError, match="requests left the site"):
+        t.close()
+    assert t.outside == ["http://example.invalid/x.js", THIS_MACHINE + "1/elsewhere"]
+    assert any(u.startswith(served) for u in t.requests)
 
 
 def _search(page: object, base: str, query: str) -> str:
@@ -178,20 +139,19 @@ def test_index_table_sorts_and_filters(page: object, served: str) -> None:
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One site from four formats: MLflow, W&B, Hugging Face and DVC."""
-    _require_browser()
+    require_browser()
     work = tmp_path_factory.mktemp("mixed")
-    mp = pytest.MonkeyPatch()
-    mp.chdir(work)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(work / "site")))
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
     data = ROOT / "tests" / "data"
-    sources = (ROOT / "site_example", data / "wandb" / "offline", data / "hf" / "full", data / "dvc" / "pipeline")
-    build_site(Config(sources=tuple(SourceConfig(str(s)) for s in sources), output="site", site_url=base))
-    mp.undo()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield base
-    server.shutdown()
-    server.server_close()
+    with serve(work / "site") as base:
+        _build(
+            work,
+            base,
+            ROOT / "site_example",
+            data / "wandb" / "offline",
+            data / "hf" / "full",
+            data / "dvc" / "pipeline",
+        )
+        yield base
 
 
 @pytest.mark.parametrize(
@@ -203,20 +163,6 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ("LogisticRegression", "models/churn-classifier/1/"),  # MLflow, next to the others
     ],
 )
-def test_search_reaches_every_format(browser: object, mixed: str, query: str, page: str) -> None:
-    context = browser.new_context()  # type: ignore[attr-defined]
-    pg = context.new_page()
-    outside: list[str] = []
-    pg.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith(mixed)
-            else (outside.append(route.request.url), route.abort())
-        ),
-    )
-    try:
-        assert _search(pg, mixed, query) == mixed + page
-    finally:
-        context.close()
-    assert outside == []
+def test_search_reaches_every_format(browser: Any, mixed: str, query: str, page: str) -> None:
+    with tab(browser, mixed) as t:
+        assert _search(t.page, mixed, query) == mixed + page

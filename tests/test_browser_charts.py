@@ -8,20 +8,18 @@ curves share a chart; at 390 px the toolbar stays hidden until a tap and never c
 
 from __future__ import annotations
 
-import functools
 import re
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mlreport.config import Config, SourceConfig
 from mlreport.site import build_site
 
+from .browser_kit import Tab, chromium, require_browser, serve
 from .conftest import ROOT
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, _Quiet, _require_browser
 
 pytestmark = pytest.mark.browser
 
@@ -31,80 +29,45 @@ PLOTLY = "plotly.min.js"
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The example report under ``reports/`` of a team's own docs, whose home page has no chart."""
-    _require_browser()
+    require_browser()
     work = tmp_path_factory.mktemp("charts")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(work / "site")))
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    (work / "docs").mkdir()
-    (work / "docs" / "index.md").write_text(
-        "# Team docs\n\nOur own page. See [the churn experiment](reports/experiments/churn-classifier/).\n"
-    )
-    (work / "mkdocs.yml").write_text(
-        f"site_name: Team\nsite_url: {base}\ntheme:\n  name: material\n  features: [navigation.instant]\n"
-        "nav:\n  - Home: index.md\n"
-    )
-    mp = pytest.MonkeyPatch()
-    mp.chdir(work)
-    build_site(Config(sources=(SourceConfig(str(ROOT / "site_example")),), output="site", title="Models"))
-    mp.undo()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base, work / "site"
-    server.shutdown()
-    server.server_close()
+    with serve(work / "site") as base:
+        (work / "docs").mkdir()
+        (work / "docs" / "index.md").write_text(
+            "# Team docs\n\nOur own page. See [the churn experiment](reports/experiments/churn-classifier/).\n"
+        )
+        (work / "mkdocs.yml").write_text(
+            f"site_name: Team\nsite_url: {base}\ntheme:\n  name: material\n  features: [navigation.instant]\n"
+            "nav:\n  - Home: index.md\n"
+        )
+        mp = pytest.MonkeyPatch()
+        mp.chdir(work)
+        try:
+            build_site(Config(sources=(SourceConfig(str(ROOT / "site_example")),), output="site", title="Models"))
+        finally:
+            mp.undo()
+        yield base, work / "site"
 
 
 @pytest.fixture(scope="module")
-def browser(embedded: tuple[str, Path]) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+def browser() -> Iterator[Any]:
+    with chromium() as b:
         yield b
-        b.close()
 
 
-class Tab:
-    """A page with the requests it made; any request outside the site or any script error fails."""
-
-    def __init__(self, browser: object, base: str, **context: object) -> None:
-        self.context = browser.new_context(**context)  # type: ignore[attr-defined]
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(90_000)  # 2 cores shared by many builds: loading 4.8 MB of plotly can be slow
-        self.requests: list[str] = []
-        self.outside: list[str] = []
-        self.errors: list[str] = []
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-        def guard(route: object) -> None:
-            url = route.request.url  # type: ignore[attr-defined]
-            if url.startswith(base) or url.startswith(("data:", "blob:")):
-                route.continue_()  # type: ignore[attr-defined]
-            else:
-                self.outside.append(url)
-                route.abort()  # type: ignore[attr-defined]
-
-        self.page.route("**/*", guard)
-
-    def plotly_requests(self) -> list[str]:
-        return [u for u in self.requests if u.split("?")[0].endswith(PLOTLY)]
-
-    def close(self) -> None:
-        self.context.close()
-        assert self.outside == [], f"requests left the site: {self.outside}"
-        assert self.errors == [], f"script errors: {self.errors}"
+def plotly_requests(t: Tab) -> list[str]:
+    return [u for u in t.requests if u.split("?")[0].endswith(PLOTLY)]
 
 
 @pytest.fixture
-def tab(browser: object, embedded: tuple[str, Path]) -> Iterator[Tab]:
+def tab(browser: Any, embedded: tuple[str, Path]) -> Iterator[Tab]:
     t = Tab(browser, embedded[0])
     yield t
     t.close()
 
 
 @pytest.fixture
-def phone(browser: object, embedded: tuple[str, Path]) -> Iterator[Tab]:
+def phone(browser: Any, embedded: tuple[str, Path]) -> Iterator[Tab]:
     t = Tab(browser, embedded[0], viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     yield t
     t.close()
@@ -132,7 +95,7 @@ def test_pages_without_charts_never_request_plotly(tab: Tab, embedded: tuple[str
         tab.page.goto(url)
         tab.page.wait_for_load_state("networkidle")
         assert tab.page.locator("div.mlreport-chart").count() == 0, url
-    assert tab.plotly_requests() == []
+    assert plotly_requests(tab) == []
     assert tab.page.evaluate("typeof Plotly") == "undefined"
     # and no page lists it: neither the team's page nor the generated ones
     assert PLOTLY not in (site / "index.html").read_text(encoding="utf-8")
@@ -148,13 +111,13 @@ def test_charts_draw_after_instant_navigation_from_a_page_without(tab: Tab, embe
     tab.page.wait_for_url(base + "reports/experiments/churn-classifier/")
     _drawn(tab.page)
     assert tab.page.evaluate("window.mlrSameDocument") is True, "not an instant navigation"
-    assert len(tab.plotly_requests()) == 1
+    assert len(plotly_requests(tab)) == 1
     # and onwards to another page with charts: plotly is not fetched again
     tab.page.click("p.mlreport-sweep-best a")
     tab.page.wait_for_function("() => location.pathname.includes('/reports/runs/')")
     _drawn(tab.page)
     assert tab.page.evaluate("window.mlrSameDocument") is True
-    assert len(tab.plotly_requests()) == 1
+    assert len(plotly_requests(tab)) == 1
 
 
 def test_a_sweep_draws_parallel_coordinates_with_an_axis_per_param(tab: Tab, embedded: tuple[str, Path]) -> None:

@@ -4,12 +4,10 @@ directly. Debian's Chromium driven by Playwright, as in ``test_browser.py``."""
 
 from __future__ import annotations
 
-import functools
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 import pytest
@@ -17,7 +15,7 @@ import pytest
 from mlreport.config import Config, SourceConfig
 from mlreport.site import build_site
 
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, _Quiet, _require_browser
+from .browser_kit import chromium, require_browser, serve, tab
 from .test_previews import MLFLOW, _run_dir
 
 pytestmark = pytest.mark.browser
@@ -33,62 +31,37 @@ try { top.pwned = 1 } catch (e) {}</script></head>
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    _require_browser()
+    require_browser()
     work = tmp_path_factory.mktemp("browser-previews")
     store = work / "mlruns"
     shutil.copytree(MLFLOW, store)
     run = _run_dir(store)
     (run / "artifacts" / "report" / "hostile.html").write_text(HOSTILE_REPORT)
+    with serve(work / "site") as base:
+        _build(work, Config(sources=(SourceConfig(str(store)),), output="site", title="Previews", site_url=base))
+        yield base, f"{base}runs/{run.name}/"
+
+
+def _build(work: Path, config: Config) -> None:
     mp = pytest.MonkeyPatch()
     mp.chdir(work)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(work / "site")))
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
     try:
-        build_site(Config(sources=(SourceConfig(str(store)),), output="site", title="Previews", site_url=base))
+        build_site(config)
     finally:
         mp.undo()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base, f"{base}runs/{run.name}/"
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture(scope="module")
-def browser(served: tuple[str, str]) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+def browser() -> Iterator[Any]:
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
-def page(browser: object, served: tuple[str, str]) -> Iterator[object]:
-    base = served[0]
-    context = browser.new_context()  # type: ignore[attr-defined]
-    # the machine running the suite may be loaded (plotly.min.js is 4.8 MB): wait for elements,
-    # not for the load event, and give them time
-    context.set_default_timeout(120_000)
-    pg = context.new_page()
-    outside: list[str] = []
-
-    def guard(route: object) -> None:
-        url = route.request.url  # type: ignore[attr-defined]
-        if url.startswith(base) or url.startswith(("data:", "blob:")):
-            route.continue_()  # type: ignore[attr-defined]
-        else:
-            outside.append(url)
-            route.abort()  # type: ignore[attr-defined]
-
-    pg.route("**/*", guard)
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    context.close()
-    assert outside == [], f"requests left the site: {outside}"
-    assert errors == [], f"script errors: {errors}"
+def page(browser: Any, served: tuple[str, str]) -> Iterator[Any]:
+    # plotly.min.js is 4.8 MB and the machine may be loaded: wait for elements, not the load event
+    with tab(browser, served[0], timeout_ms=120_000) as t:
+        yield t.page
 
 
 def test_images_load_from_the_site(page: object, served: tuple[str, str]) -> None:
@@ -139,19 +112,17 @@ def test_the_report_copy_opened_directly_runs_no_script(page: object, served: tu
     assert page.evaluate("typeof window.pwned") == "undefined"  # type: ignore[attr-defined]
 
 
-def test_previews_fit_a_phone(browser: object, served: tuple[str, str]) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
-    context.set_default_timeout(120_000)
-    pg = context.new_page()
-    pg.goto(served[1], wait_until="domcontentloaded")
-    chart = pg.locator("div.mlreport-preview-heatmap div.mlreport-chart")
-    chart.scroll_into_view_if_needed()
-    pg.wait_for_selector("div.mlreport-preview-heatmap .main-svg")  # the widest thing, once drawn
-    widest = pg.evaluate(
-        "Math.max(...[...document.querySelectorAll('div.mlreport-preview, div.mlreport-preview *')]"
-        ".map(e => e.getBoundingClientRect().right))"
-    )
-    context.close()
+def test_previews_fit_a_phone(browser: Any, served: tuple[str, str]) -> None:
+    with tab(browser, served[0], timeout_ms=120_000, viewport={"width": 390, "height": 844}) as t:
+        pg = t.page
+        pg.goto(served[1], wait_until="domcontentloaded")
+        chart = pg.locator("div.mlreport-preview-heatmap div.mlreport-chart")
+        chart.scroll_into_view_if_needed()
+        pg.wait_for_selector("div.mlreport-preview-heatmap .main-svg")  # the widest thing, once drawn
+        widest = pg.evaluate(
+            "Math.max(...[...document.querySelectorAll('div.mlreport-preview, div.mlreport-preview *')]"
+            ".map(e => e.getBoundingClientRect().right))"
+        )
     assert widest <= 390
 
 
@@ -169,39 +140,26 @@ def test_download_links_serve_the_copies(page: object, served: tuple[str, str]) 
 @pytest.fixture(scope="module")
 def plots_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """dvclive's log_plot (a declared linear plot) and W&B's wandb.Plotly media, built into one site."""
-    _require_browser()
+    require_browser()
     work = tmp_path_factory.mktemp("browser-plots")
     data = MLFLOW.parents[1]
     sources = (SourceConfig(str(data / "dvclive")), SourceConfig(str(data / "wandb_plotly")))
-    mp = pytest.MonkeyPatch()
-    mp.chdir(work)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(work / "site")))
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    try:
-        build_site(Config(sources=sources, output="site", title="Plots", site_url=base))
-    finally:
-        mp.undo()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield base, work / "site"
-    server.shutdown()
-    server.server_close()
+    with serve(work / "site") as base:
+        _build(work, Config(sources=sources, output="site", title="Plots", site_url=base))
+        yield base, work / "site"
 
 
-def test_logged_plots_are_drawn_as_charts(browser: object, plots_site: tuple[str, Path]) -> None:
+def test_logged_plots_are_drawn_as_charts(browser: Any, plots_site: tuple[str, Path]) -> None:
     base, site = plots_site
-    context = browser.new_context()  # type: ignore[attr-defined]
-    context.set_default_timeout(120_000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        found = {}
-        for html in sorted((site / "runs").glob("*/index.html")):
-            text = html.read_text(encoding="utf-8")
-            for marker in ("calibration.json", ".plotly.json"):
-                if marker in text and "mlreport-preview-plot" in text:
-                    found[marker] = base + html.parent.relative_to(site).as_posix() + "/"
-        assert set(found) == {"calibration.json", ".plotly.json"}, found
+    found = {}
+    for html in sorted((site / "runs").glob("*/index.html")):
+        text = html.read_text(encoding="utf-8")
+        for marker in ("calibration.json", ".plotly.json"):
+            if marker in text and "mlreport-preview-plot" in text:
+                found[marker] = base + html.parent.relative_to(site).as_posix() + "/"
+    assert set(found) == {"calibration.json", ".plotly.json"}, found
+    with tab(browser, base, timeout_ms=120_000) as t:
+        pg = t.page
         for marker, traces, title in (("calibration.json", 1, "Calibration"), (".plotly.json", 2, "ROC curve")):
             pg.goto(found[marker], wait_until="domcontentloaded")
             chart = pg.locator("div.mlreport-preview-plot div.mlreport-chart")
@@ -209,6 +167,3 @@ def test_logged_plots_are_drawn_as_charts(browser: object, plots_site: tuple[str
             pg.wait_for_selector("div.mlreport-preview-plot .main-svg")
             assert pg.locator("div.mlreport-preview-plot .scatterlayer .trace").count() == traces
             assert pg.locator("div.mlreport-preview-plot .gtitle").first.text_content() == title
-    finally:
-        context.close()
-    assert errors == []

@@ -10,11 +10,8 @@ quotes. The pure part of runs-table.js is tested in node (tests/test_runs_table.
 from __future__ import annotations
 
 import csv
-import functools
 import io
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +21,8 @@ import yaml
 from mlreport.config import Config, SourceConfig
 from mlreport.site import build_site
 
-from .test_browser import _Quiet, _require_browser, browser, served
+from .browser_kit import THIS_MACHINE, Tab, require_browser, serve, tab
+from .test_browser import browser, served
 
 pytestmark = pytest.mark.browser
 
@@ -69,47 +67,31 @@ def _write_store(root: Path) -> None:
         (root / f"s{k + 1}.mlreport.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def seeds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _require_browser()
-    work = tmp_path_factory.mktemp("seeds")
-    _write_store(work / "store")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(work / "site")))
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
+def _build(work: Path, base: str | None) -> None:
     mp = pytest.MonkeyPatch()
     mp.chdir(work)
-    build_site(Config(sources=(SourceConfig(str(work / "store")),), output="site", site_url=base))
-    mp.undo()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield base + "experiments/seeds/"
-    server.shutdown()
-    server.server_close()
+    try:
+        build_site(Config(sources=(SourceConfig(str(work / "store")),), output="site", site_url=base))
+    finally:
+        mp.undo()
+
+
+@pytest.fixture(scope="module")
+def seeds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_browser()
+    work = tmp_path_factory.mktemp("seeds")
+    _write_store(work / "store")
+    with serve(work / "site") as base:
+        _build(work, base)
+        yield base + "experiments/seeds/"
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """A tab that may reach this machine's test servers (the example site and the seeds site)
     and nothing else; script errors fail the test."""
-    context = browser.new_context(accept_downloads=True)
-    context.set_default_timeout(90_000)  # the machine these run on is shared and loaded
-    pg = context.new_page()
-    outside: list[str] = []
-
-    def guard(route: Any) -> None:
-        url = route.request.url
-        if url.startswith(("http://127.0.0.1:", "data:", "blob:")):
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
-
-    pg.route("**/*", guard)
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    context.close()
-    assert outside == [], f"requests left the machine: {outside}"
-    assert errors == [], f"script errors: {errors}"
+    with tab(browser, THIS_MACHINE, accept_downloads=True) as t:
+        yield t.page
 
 
 def _column(pg: Any, col: str) -> list[str]:
@@ -234,10 +216,8 @@ def test_view_round_trips_through_the_url(browser: Any, page: Any, seeds: str) -
     page.uncheck("input[data-col='user']")
     link = page.url
     view = (_headers(page), _column(page, "run"), page.inner_text("p.mlr-rt-count"))
-    context = browser.new_context()
-    context.set_default_timeout(90_000)
-    other = context.new_page()
-    try:
+    with tab(browser, THIS_MACHINE) as t:
+        other = t.page
         _open(other, link)
         assert (_headers(other), _column(other, "run"), other.inner_text("p.mlr-rt-count")) == view
         assert other.input_value("input.mlr-rt-filter") == "optimizer != sgd"
@@ -247,8 +227,6 @@ def test_view_round_trips_through_the_url(browser: Any, page: Any, seeds: str) -
         grouped = other.url
         _open(page, grouped)
         assert page.input_value("select.mlr-rt-group") == "params.seed"
-    finally:
-        context.close()
 
 
 def test_csv_download_is_the_view(page: Any, seeds: str, tmp_path: Path) -> None:
@@ -269,9 +247,8 @@ def test_csv_download_is_the_view(page: Any, seeds: str, tmp_path: Path) -> None
 
 
 def test_first_screen_without_javascript(browser: Any, served: str) -> None:
-    context = browser.new_context(java_script_enabled=False)
-    pg = context.new_page()
-    try:
+    with tab(browser, served, java_script_enabled=False) as t:
+        pg = t.page
         pg.goto(served + "runs/", wait_until="domcontentloaded")
         rows = pg.locator("table.mlr-runs-static tbody tr")
         assert rows.count() == 20
@@ -282,8 +259,6 @@ def test_first_screen_without_javascript(browser: Any, served: str) -> None:
         assert pg.request.get(served + "runs/runs.csv").status == 200
         first = pg.inner_text("table.mlr-runs-static tbody tr:first-child td:first-child")
         assert first and pg.locator("table.mlr-runs-static tbody tr:first-child td:first-child a").count() == 1
-    finally:
-        context.close()
 
 
 def test_only_one_page_of_rows_is_drawn(page: Any, served: str) -> None:
@@ -317,49 +292,30 @@ def test_store_strings_stay_text(page: Any, seeds: str) -> None:
 
 
 def test_a_failed_load_leaves_the_first_screen_and_says_why(browser: Any, seeds: str) -> None:
-    context = browser.new_context()
-    pg = context.new_page()
-    pg.route("**/runs.js", lambda route: route.abort())
-    try:
+    with tab(browser, THIS_MACHINE) as t:
+        pg = t.page
+        pg.route("**/runs.js", lambda route: route.abort())  # the last route added is asked first
         pg.goto(seeds, wait_until="domcontentloaded")
         pg.wait_for_selector("div.mlr-runs[data-failed]")
         assert pg.locator("table.mlr-runs-static tbody tr").count() == 8
         assert "could not load runs.js (missing or refused)" in pg.inner_text("div.mlr-runs p.mlr-rt-error")
-    finally:
-        context.close()
 
 
 @pytest.fixture(scope="module")
 def seeds_on_disk(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seeds site built as a user builds it to open from a folder (no site_url)."""
-    _require_browser()
+    require_browser()
     work = tmp_path_factory.mktemp("seeds-disk")
     _write_store(work / "store")
-    mp = pytest.MonkeyPatch()
-    mp.chdir(work)
-    build_site(Config(sources=(SourceConfig(str(work / "store")),), output="site"))
-    mp.undo()
+    _build(work, None)
     return work / "site"
 
 
 def test_the_interactive_table_works_from_file_urls(browser: Any, seeds_on_disk: Path) -> None:
     """Opened from disk (file://, where fetch is refused) the rows load through their data
     script: the table is interactive, sorts NaN last and filters, with no request elsewhere."""
-    context = browser.new_context()
-    context.set_default_timeout(90_000)
-    pg = context.new_page()
-    outside: list[str] = []
-    errors: list[str] = []
-
-    def guard(route: Any) -> None:
-        if route.request.url.startswith(("file://", "data:", "blob:")):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    pg.route("**/*", guard)
-    pg.on("pageerror", lambda e: errors.append(str(e)))
+    t = Tab(browser, "file://")
+    pg = t.page
     try:
         for page_file in ("experiments/seeds/index.html", "runs/index.html"):
             pg.goto((seeds_on_disk / page_file).as_uri(), wait_until="domcontentloaded")
@@ -371,10 +327,10 @@ def test_the_interactive_table_works_from_file_urls(browser: Any, seeds_on_disk:
         pg.wait_for_function("document.querySelectorAll('table.mlr-rt-table tbody tr').length === 2")
         assert sorted(_column(pg, "run")) == ["sgd-seed2", "sgd-seed3"]
     finally:
-        context.close()
+        t.context.close()
     # Material's search worker asks for search/search_index.js on file:// (its offline plugin
     # writes one; mlreport's sites do not use it): the theme's search, not the runs table
-    assert outside == [] and [e for e in errors if "search/search_index.js" not in e] == []
+    assert t.outside == [] and [e for e in t.errors if "search/search_index.js" not in e] == []
 
 
 def test_the_table_comes_up_after_instant_navigation(page: Any, served: str) -> None:

@@ -111,9 +111,9 @@ class _Quiet(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def served(site: Path) -> Iterator[str]:
-    from .test_browser import _require_browser
+    from .browser_kit import require_browser
 
-    _require_browser()
+    require_browser()
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -135,7 +135,7 @@ def test_a_query_answers_from_the_first_part_then_again_with_the_runs(served: st
     found; once they arrive, the open result list is answered again and shows the run."""
     from playwright.sync_api import sync_playwright
 
-    from .test_browser import CHROMIUM, CHROMIUM_ARGS
+    from .browser_kit import CHROMIUM, CHROMIUM_ARGS
 
     run_url = next(str(d["location"]) for d in _docs(site / RUNS_INDEX) if d["title"] == RUN)
     held: list[object] = []

@@ -8,11 +8,14 @@ JPEG) are kept in ``tests/artefacts/layout/`` for a person to look at.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 import pytest
 
+from .browser_kit import Tab, tab
+from .browser_kit import chromium as launch
 from .conftest import ROOT
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, served  # noqa: F401 - the fixture builds and serves the site
+from .test_browser import served  # noqa: F401 - the fixture builds and serves the site
 
 pytestmark = pytest.mark.browser
 
@@ -83,30 +86,13 @@ DATES_JS = """() => {
 
 @pytest.fixture(scope="module")
 def chromium(served: str) -> Iterator[object]:  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch() as b:
         yield b
-        b.close()
 
 
-def _open(chromium: object, served: str, width: int, scheme: str) -> tuple[object, object, list[str]]:  # noqa: F811
-    context = chromium.new_context(viewport={"width": width, "height": 844 if width < 600 else 900})  # type: ignore[attr-defined]
-    page = context.new_page()
-    page.set_default_timeout(120_000)  # type: ignore[attr-defined] # 2 cores shared by many builds
-    outside: list[str] = []
-
-    def guard(route: object) -> None:
-        url = route.request.url  # type: ignore[attr-defined]
-        if url.startswith(served) or url.startswith(("data:", "blob:")):
-            route.continue_()  # type: ignore[attr-defined]
-        else:
-            outside.append(url)
-            route.abort()  # type: ignore[attr-defined]
-
-    page.route("**/*", guard)
-    return context, page, outside
+def _open(chromium: object, served: str, width: int) -> AbstractContextManager[Tab]:  # noqa: F811
+    """A tab of ``width`` px that may reach only the site (script errors fail the test too)."""
+    return tab(chromium, served, timeout_ms=120_000, viewport={"width": width, "height": 844 if width < 600 else 900})
 
 
 def _goto(page: object, url: str, scheme: str) -> None:
@@ -118,8 +104,8 @@ def _goto(page: object, url: str, scheme: str) -> None:
 
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_nothing_is_wider_than_a_phone(chromium: object, served: str, family: str) -> None:  # noqa: F811
-    context, page, outside = _open(chromium, served, 390, "default")
-    try:
+    with _open(chromium, served, 390) as t:
+        page = t.page
         url = served + _resolve(page, served, family)
         _goto(page, url, "default")
         found = page.evaluate(OVERFLOW_JS)  # type: ignore[attr-defined]
@@ -135,9 +121,6 @@ def test_nothing_is_wider_than_a_phone(chromium: object, served: str, family: st
                 ARTEFACTS.mkdir(parents=True, exist_ok=True)
                 name = f"{family}-{width}-{'dark' if scheme == 'slate' else 'light'}.jpg"
                 page.screenshot(path=str(ARTEFACTS / name), type="jpeg", quality=55)  # type: ignore[attr-defined]
-    finally:
-        context.close()  # type: ignore[attr-defined]
-    assert outside == []
 
 
 def _resolve(page: object, served: str, family: str) -> str:  # noqa: F811
@@ -154,8 +137,8 @@ def _resolve(page: object, served: str, family: str) -> str:  # noqa: F811
 
 def test_the_overflow_check_finds_a_wide_element(chromium: object, served: str) -> None:  # noqa: F811
     """The check above can fail: an element wider than the screen, outside any scrolling box."""
-    context, page, _ = _open(chromium, served, 390, "default")
-    try:
+    with _open(chromium, served, 390) as t:
+        page = t.page
         _goto(page, served + "models/churn-classifier/4/", "default")
         page.evaluate(  # type: ignore[attr-defined]
             "() => { const d = document.createElement('div'); d.style.width = '900px'; d.style.height = '10px'; d.className = 'wide';"
@@ -163,16 +146,14 @@ def test_the_overflow_check_finds_a_wide_element(chromium: object, served: str) 
         )
         found = page.evaluate(OVERFLOW_JS)  # type: ignore[attr-defined]
         assert any(b.startswith("div.wide") for b in found["bad"]), found
-    finally:
-        context.close()  # type: ignore[attr-defined]
 
 
 def test_dates_stay_on_one_line_in_a_squeezed_table(chromium: object, served: str) -> None:  # noqa: F811
     """Summary tables squeezed to 10 em keep every date on one line (the cell scrolls or
     overflows, the date does not wrap); a date in a plain narrow box does wrap, and the check
     sees it."""
-    context, page, _ = _open(chromium, served, 390, "default")
-    try:
+    with _open(chromium, served, 390) as t:
+        page = t.page
         for url in (
             "runs/070fe2bf9c8a4b6fb68bce5e08fd726f/",
             "models/churn-classifier/4/",
@@ -186,13 +167,11 @@ def test_dates_stay_on_one_line_in_a_squeezed_table(chromium: object, served: st
             " d.textContent = '2026-11-24 07:24 UTC'; document.querySelector('article').appendChild(d); }"
         )
         assert page.evaluate(DATES_JS) == ["2026-11-24 07:24 UTC in div"]  # type: ignore[attr-defined]
-    finally:
-        context.close()  # type: ignore[attr-defined]
 
 
 def test_numbers_and_names_do_not_break_inside_and_lineage_labels_stay_readable(chromium: object, served: str) -> None:  # noqa: F811
-    context, page, _ = _open(chromium, served, 390, "default")
-    try:
+    with _open(chromium, served, 390) as t:
+        page = t.page
         _goto(page, served + "models/churn-classifier/4/", "default")
         # every table cell holding a number, a date or a short name is one line tall, or wraps
         # only between words: no cell's text is split inside a word
@@ -226,5 +205,3 @@ def test_numbers_and_names_do_not_break_inside_and_lineage_labels_stay_readable(
             " return t ? t.getBoundingClientRect().height : 0; }"
         )
         assert size >= 11, f"lineage labels are {size:.1f} px tall at 390 px"
-    finally:
-        context.close()  # type: ignore[attr-defined]

@@ -8,11 +8,8 @@ chart had before ``mlreport.js`` fitted its ticks and headings to the gap betwee
 
 from __future__ import annotations
 
-import functools
 import random
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +19,10 @@ import yaml
 from mlreport.config import Config, SourceConfig
 from mlreport.site import build_site
 
+from .browser_kit import THIS_MACHINE, require_browser, serve, tab
+from .browser_kit import chromium as launch
 from .conftest import ROOT
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, _Quiet, _require_browser, served
+from .test_browser import served
 
 __all__ = ["served"]  # the example site, shared with test_browser.py
 
@@ -66,38 +65,35 @@ def _write_sweep(root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def sweep_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _require_browser()
+    require_browser()
     work = tmp_path_factory.mktemp("wide-sweep")
     _write_sweep(work / "store")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(work / "site")))
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    mp = pytest.MonkeyPatch()
-    mp.chdir(work)
-    build_site(Config(sources=(SourceConfig(str(work / "store")),), output="site", site_url=base))
-    mp.undo()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield base
-    server.shutdown()
-    server.server_close()
+    with serve(work / "site") as base:
+        mp = pytest.MonkeyPatch()
+        mp.chdir(work)
+        try:
+            build_site(Config(sources=(SourceConfig(str(work / "store")),), output="site", site_url=base))
+        finally:
+            mp.undo()
+        yield base
 
 
 @pytest.fixture(scope="module")
 def chromium(sweep_site: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch() as b:
         yield b
-        b.close()
+
+
+def _tab(chromium: Any, width: int) -> Any:
+    """A tab that may reach this machine's test sites (the sweep and the example) only."""
+    return tab(
+        chromium, THIS_MACHINE, timeout_ms=120_000, viewport={"width": width, "height": 844 if width < 600 else 900}
+    )
 
 
 def _labels(chromium: Any, url: str, width: int, shot: str | None = None) -> dict[str, Any]:
-    context = chromium.new_context(viewport={"width": width, "height": 844 if width < 600 else 900})
-    try:
-        page = context.new_page()
-        page.set_default_timeout(120_000)  # 2 cores shared by many builds
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    with _tab(chromium, width) as t:
+        page = t.page
         page.goto(url, wait_until="domcontentloaded")
         page.wait_for_selector("div.mlreport-chart .parcoords g.y-axis")
         page.wait_for_timeout(300)  # plotly lays the labels out after the axes
@@ -111,10 +107,7 @@ def _labels(chromium: Any, url: str, width: int, shot: str | None = None) -> dic
         if shot:
             ARTEFACTS.mkdir(parents=True, exist_ok=True)
             page.locator("div.mlreport-chart").first.screenshot(path=str(ARTEFACTS / shot), type="jpeg", quality=60)
-        assert errors == []
-        return found
-    finally:
-        context.close()
+    return found
 
 
 @pytest.mark.parametrize("width", [390, 1400])
@@ -133,10 +126,8 @@ def test_the_example_sweep_at_phone_width(chromium: Any, served: str) -> None:
 
 def test_the_check_finds_overlapping_labels(chromium: Any, sweep_site: str) -> None:
     """Plotly's own layout of the 10 axes (mlreport.js' fitting undone) overlaps at 390 px."""
-    context = chromium.new_context(viewport={"width": 390, "height": 844})
-    try:
-        page = context.new_page()
-        page.set_default_timeout(120_000)
+    with _tab(chromium, 390) as t:
+        page = t.page
         page.goto(sweep_site + "experiments/wide-sweep/", wait_until="domcontentloaded")
         page.wait_for_selector("div.mlreport-chart[data-drawn] .parcoords g.y-axis")
         page.evaluate(
@@ -147,5 +138,3 @@ def test_the_check_finds_overlapping_labels(chromium: Any, sweep_site: str) -> N
         page.wait_for_timeout(300)
         found = page.evaluate(OVERLAP_JS)
         assert any(o.startswith("tick") for o in found["overlaps"]), found
-    finally:
-        context.close()

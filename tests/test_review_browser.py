@@ -3,19 +3,17 @@ view after a reload, one trace per chosen version), and the colours of version-p
 
 from __future__ import annotations
 
-import functools
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mlreport.config import load_config
 from mlreport.site import build_site
 
+from .browser_kit import chromium, require_browser, serve, tab
 from .conftest import ROOT
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, _Quiet, _require_browser
 
 pytestmark = pytest.mark.browser
 REVIEW = ROOT / "tests" / "review_data"
@@ -23,45 +21,28 @@ REVIEW = ROOT / "tests" / "review_data"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _require_browser()
+    require_browser()
     work = tmp_path_factory.mktemp("review-browser")
-    mp = pytest.MonkeyPatch()
-    mp.chdir(work)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(work / "site")))
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    config = load_config(REVIEW / "mlreport.yml").with_overrides(output=str(work / "site"), site_url=base)
-    build_site(config)
-    mp.undo()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield base
-    server.shutdown()
-    server.server_close()
+    with serve(work / "site") as base:
+        mp = pytest.MonkeyPatch()
+        mp.chdir(work)
+        try:
+            build_site(load_config(REVIEW / "mlreport.yml").with_overrides(output=str(work / "site"), site_url=base))
+        finally:
+            mp.undo()
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture
-def page(served: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    outside: list[str] = []
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pg = browser.new_page()
-
-        def guard(route: object) -> None:
-            url = route.request.url  # type: ignore[attr-defined]
-            if url.startswith((served, "data:", "blob:")):
-                route.continue_()  # type: ignore[attr-defined]
-            else:
-                outside.append(url)
-                route.abort()  # type: ignore[attr-defined]
-
-        pg.route("**/*", guard)
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        yield pg
-        browser.close()
-    assert outside == [], f"requests left the site: {outside}"
-    assert errors == [], f"script errors: {errors}"
+def page(browser: Any, served: str) -> Iterator[Any]:
+    with tab(browser, served) as t:
+        yield t.page
 
 
 def _chosen(page: object) -> list[str]:
