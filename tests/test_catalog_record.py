@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from mlreport.catalog import read_catalog
+from mlreport.config import Config, SourceConfig, load_config, source_as_named
 from mlreport.model import display_path
+from mlreport.render.page import Asset, Page
+from mlreport.render.pages import render_site
 
-from .conftest import ROOT
+from .conftest import DATA, ROOT
 
 SRC = ROOT / "src" / "mlreport"
 #: what reads stores: render and the record never import it
@@ -178,3 +184,71 @@ def test_one_definition_of_which_way_is_better() -> None:
         names = {n.id for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(n, ast.Name)}
         imported = {m.rsplit(".", 1)[-1] for m in _imports(rel)}
         assert not (names | imported) & set(judges), f"{rel} judges goals itself"
+
+
+# ---------------------------------------------------------------------------------------------
+# provenance without leaks: the source as the user named it, from the config's or working folder
+
+
+@pytest.mark.parametrize(
+    ("path", "base", "shown"),
+    [
+        ("/w/proj/mlruns", "/w/proj", "mlruns"),
+        ("/w/proj/a/mlflow.db", "/w/proj", "a/mlflow.db"),
+        ("/w/proj", "/w/proj", "."),
+        ("/w/proj/", "/w/proj", "."),
+        ("/w/other/mlruns", "/w/proj", "/w/other/mlruns"),  # outside: named as written
+        ("/w/projects/x", "/w/proj", "/w/projects/x"),  # a folder that only starts alike
+        ("mlruns", "/w/proj", "mlruns"),
+        ("../mlruns", "/w/proj", "../mlruns"),
+        ("~/mlruns", "/w/proj", "~/mlruns"),
+        ("s3://b/w/proj/mlruns", "/w/proj", "s3://b/w/proj/mlruns"),
+        ("file:///w/proj/mlruns", "/w/proj", "file:///w/proj/mlruns"),
+    ],
+)
+def test_source_as_named(path: str, base: str, shown: str) -> None:
+    assert source_as_named(path, Path(base)) == shown
+
+
+def test_a_source_reached_through_a_link_is_named_from_the_real_folder(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    (real / "mlruns").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(real)
+    assert source_as_named(str(tmp_path / "link" / "mlruns"), real) == "mlruns"
+
+
+def _leaks(site: list[Page | Asset], text: str) -> list[str]:
+    out = []
+    for item in site:
+        if isinstance(item, Page):
+            if text in item.body or text in item.title or any(text in e.text for e in item.search):
+                out.append(item.url)
+        elif text.encode() in item.data:
+            out.append(item.path)
+    return out
+
+
+def test_a_site_from_an_absolute_source_shows_no_path_of_the_build_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(DATA / "mlflow" / "v3_file" / "mlruns", project / "mlruns")
+    monkeypatch.chdir(project)
+    # as `mlreport build $PWD/mlruns` in CI names it
+    config = Config(sources=(SourceConfig(str(project / "mlruns")),))
+    assert config.sources[0].path == "mlruns"
+    catalog = read_catalog(config)
+    assert catalog.runs and {s.display for s in catalog.stores} == {"mlruns"}
+    site = list(render_site(catalog, Config(title="t")))
+    assert not _leaks(site, str(tmp_path))
+
+
+def test_a_config_names_its_sources_from_its_own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(DATA / "mlflow" / "v3_file" / "mlruns", project / "runs" / "mlruns")
+    (project / "mlreport.yml").write_text(f"sources:\n  - {project / 'runs' / 'mlruns'}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # not the config's folder
+    config = load_config(project / "mlreport.yml")
+    assert [s.path for s in config.sources] == ["runs/mlruns"]
+    catalog = read_catalog(config)
+    assert catalog.runs and not _leaks(list(render_site(catalog, config)), str(tmp_path))

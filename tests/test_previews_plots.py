@@ -101,7 +101,8 @@ def test_dvclive_log_plot_is_a_chart_on_its_run_page() -> None:
     config = Config(sources=(SourceConfig(str(DATA / "dvclive")),))
     catalog = read_catalog(config)
     previews = collect_previews(catalog, config)
-    p = previews.by_location[(str(DATA / "dvclive"), "dvclive/plots/custom/calibration.json")]
+    # keyed by the source as pages name it (relative to the working folder when inside it)
+    p = previews.by_location[(config.sources[0].path, "dvclive/plots/custom/calibration.json")]
     assert p.kind == PLOT and p.rows == (("0.1", "0.12"), ("0.5", "0.46"), ("0.9", "0.85"))
     fig = json.loads(p.figure)
     assert fig["data"][0]["x"] == [0.1, 0.5, 0.9] and fig["layout"]["title"]["text"] == "Calibration"

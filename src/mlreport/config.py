@@ -101,10 +101,37 @@ class Config:
     base_dir: Path = field(default_factory=Path.cwd)
     path: Path | None = None
 
+    def __post_init__(self) -> None:
+        # A source is the record's provenance on every page (issue 8): an absolute path inside
+        # the config's folder (or the working folder) is kept as the path from there, so that a
+        # site built from `$PWD/mlruns` in CI shows `mlruns`, not the build machine's folders.
+        # The source's path is its identity everywhere after this (reading, previews, the cache),
+        # so it is changed here once, not where it is shown.
+        named = tuple(replace(s, path=source_as_named(s.path, self.base_dir)) for s in self.sources)
+        if named != self.sources:
+            object.__setattr__(self, "sources", named)
+
     def with_overrides(self, **overrides: Any) -> Config:
         """A copy with the given values; ``None`` means "not given on the command line"."""
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(self, **given)
+
+
+def source_as_named(path: str, base_dir: Path) -> str:
+    """``path`` as pages name the source: an absolute local path inside ``base_dir`` (the
+    config's folder, or the working folder) becomes the path from there (``mlruns``, ``.`` for
+    the folder itself); a URL, a relative path, ``~/…`` and a folder outside ``base_dir`` stay
+    as the user wrote them (the only way to name a folder outside is to name it)."""
+    if "://" in path or not path.startswith("/"):
+        return path
+    here = Path(path)
+    for inner, outer in ((here, base_dir), (here.resolve(), base_dir.resolve())):
+        try:
+            rel = inner.relative_to(outer)
+        except ValueError:
+            continue
+        return rel.as_posix() if rel.parts else "."
+    return path
 
 
 def find_config(directory: Path) -> Path | None:
