@@ -83,6 +83,15 @@ class Tally:
             self.differences.append(f"{field} {where}: mlreport {ours!r} != mlflow {theirs!r}")
 
 
+def _all_tags(t: Tally, record: Any, where: str) -> dict[str, str]:
+    """A record's tags as MLflow returns them (the user's and its own ``mlflow.*`` together),
+    checking on the way that the reader put MLflow's own, and only those, in ``system_tags``."""
+    user, system = dict(record.tags), dict(record.system_tags)
+    split = all(k.startswith("mlflow.") for k in system) and not any(k.startswith("mlflow.") for k in user)
+    t.check("system tags split", split, True, where)
+    return {**user, **system}
+
+
 def compare(catalog: Catalog, theirs: dict[str, Any]) -> Tally:
     t = Tally()
     exps = {e.id: e for e in catalog.experiments}
@@ -95,7 +104,7 @@ def compare(catalog: Catalog, theirs: dict[str, Any]) -> Tally:
             if "created" in e:
                 t.check("experiment created", ours.created, e["created"], e["id"])
                 # mlflow.note.content is the experiment's description, the rest its tags
-                tags = {**ours.tags, **({"mlflow.note.content": ours.description} if ours.description else {})}
+                tags = {**_all_tags(t, ours, e["id"]), **({"mlflow.note.content": ours.description} if ours.description else {})}
                 t.check("experiment tags", tags, e["tags"], e["id"])
     runs = {r.id: r for r in catalog.runs}
     for r in theirs["runs"]:
@@ -112,7 +121,7 @@ def compare(catalog: Catalog, theirs: dict[str, Any]) -> Tally:
             t.check("run user", ours.user or "", r["user"] or "", r["id"])
         for k, v in r["params"].items():
             t.check("param", ours.params.get(k), v, f"{r['id']} {k}")
-        all_tags = {**ours.tags, **getattr(ours, "system_tags", {})}
+        all_tags = _all_tags(t, ours, r["id"])
         for k, v in r["tags"].items():
             t.check("tag", all_tags.get(k), v, f"{r['id']} {k}")
         for k, v in r["latest"].items():
@@ -161,7 +170,7 @@ def compare(catalog: Catalog, theirs: dict[str, Any]) -> Tally:
         t.check("model present", ours_m is not None, True, m["name"])
         if ours_m is not None:
             t.check("model aliases", dict(ours_m.aliases), m["aliases"], m["name"])
-            t.check("model tags", dict(ours_m.tags), m["tags"], m["name"])
+            t.check("model tags", _all_tags(t, ours_m, m["name"]), m["tags"], m["name"])
             t.check("model description", ours_m.description or "", m["description"] or "", m["name"])
             if "created" in m:
                 t.check("model created", ours_m.created, m["created"], m["name"])
@@ -176,7 +185,7 @@ def compare(catalog: Catalog, theirs: dict[str, Any]) -> Tally:
         t.check("version run", run.id if run else None, v["run_id"] or None, where)
         t.check("version stage", ours_v.stage or "None", v["stage"] or "None", where)
         t.check("version aliases", sorted(ours_v.aliases), v["aliases"], where)
-        t.check("version tags", dict(ours_v.tags), v["tags"], where)
+        t.check("version tags", _all_tags(t, ours_v, where), v["tags"], where)
         if "created" in v:
             t.check("version description", ours_v.description or "", v["description"] or "", where)
             t.check("version created", ours_v.created, v["created"], where)
@@ -195,7 +204,7 @@ def compare(catalog: Catalog, theirs: dict[str, Any]) -> Tally:
                 t.check("logged model created", ours_lm.created, lm["created"], lm["id"])
                 t.check("logged model status", ours_lm.status, lm["status"], lm["id"])
                 t.check("logged model params", dict(ours_lm.params), lm["params"], lm["id"])
-                t.check("logged model tags", dict(ours_lm.tags), lm["tags"], lm["id"])
+                t.check("logged model tags", _all_tags(t, ours_lm, lm["id"]), lm["tags"], lm["id"])
     return t
 
 
