@@ -79,6 +79,20 @@ def test_num_keeps_the_value_for_sorting_and_csv() -> None:
     assert t.num(0.0, "0") == t.Cell("0", sort=0.0, csv=0.0)
 
 
+def test_num_sorts_an_integer_past_the_float_range_by_its_sign() -> None:
+    # fuzz F24: a store's integer of 400 digits sorts as an infinity of its own sign, its text kept
+    big, small = 10**400, -(10**400)
+    assert t.num(big, "1e400") == t.Cell("1e400", sort=math.inf, csv=math.inf)
+    assert t.num(small, "-1e400") == t.Cell("-1e400", sort=-math.inf, csv=-math.inf)
+    assert t.num(3, "3") == t.Cell("3", sort=3, csv=3) and t.num(-3, "-3").sort == -3
+
+
+def test_json_rows_keep_text_as_utf8_not_escapes() -> None:
+    # the page is UTF-8: a name in any script travels as itself (a sixth of the bytes of \uXXXX)
+    out = str(t.html_table(["A"], [[t.Cell("données 数据")]], csv_url="r.csv"))
+    assert "données 数据" in out and "\\u" not in out
+
+
 def test_an_empty_table_says_so() -> None:
     assert t.html_table(["a"], []) == Markup('<p class="mlreport-empty">Nothing to show.</p>')
     assert t.html_table(["a"], [], empty="<none>") == Markup('<p class="mlreport-empty">&lt;none&gt;</p>')
