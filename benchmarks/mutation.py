@@ -49,7 +49,8 @@ TESTS = {
     " tests/test_helpers_survivors.py",
     "src/mlreport/render/tables.py": "tests/test_helpers_render.py tests/test_helpers_mutants.py"
     " tests/test_helpers_survivors.py",
-    "src/mlreport/config.py": "tests/test_config.py tests/test_cli.py -k 'config or names'",
+    "src/mlreport/config.py": "tests/test_config.py tests/test_cli.py tests/test_catalog_record.py"
+    " -k 'config or names or named'",
     "src/mlreport/sanitize.py": "tests/test_safety_text.py",
 }
 #: the selections before this session's tests (benchmarks/mutation.py --before): the figures
