@@ -183,6 +183,23 @@ def test_table_data_drop_and_add() -> None:
     assert 'data-type="number">A </th>' in data.__html__()
 
 
+def test_table_data_flags_past_the_given_ones_are_not_numeric() -> None:
+    # three columns, one flag: the second and third are text (no index past the flags given)
+    data = t.TableData(("A", "B", "C"), ((t.Cell("1"), t.Cell("2"), t.Cell("3")),), numeric=(True,))
+    assert data.drop("B").numeric == (True, False)
+    assert data.add("D", lambda r: "d").numeric == (True, False, False, False)
+
+
+def test_table_data_is_frozen_and_tables_sort_by_default() -> None:
+    import dataclasses
+
+    data = t.TableData(("A",), ((t.Cell("1"),),))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        data.columns = ("B",)  # type: ignore[misc]
+    assert "data-sortable" in str(t.html_table(["A"], [[t.Cell("1")]]))
+    assert "data-sortable" in data.__html__()
+
+
 # --- render.text -------------------------------------------------------------------------------
 
 
