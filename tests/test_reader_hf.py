@@ -746,3 +746,105 @@ def test_a_damaged_card_that_still_parses_keeps_the_model_and_its_name(damage: s
     removed = {rel: data for rel, data in files.items() if rel != "README.md"}
     without = list(READER.read(memory_store(removed), "", ReadOptions()))
     assert [v.version for v in only(without, ModelVersion)] == [v.version for v in only(pristine, ModelVersion)]
+
+
+# --- F22: damage to README.md never costs more than its removal -------------------------------
+
+
+def _proven(records: list[Record]) -> set[tuple[object, ...]]:
+    """What the folder proves, whatever the card says: the run with its params, tags, metrics,
+    points and artifacts, one model named like the run and every version of it. The model's
+    name is left out: a card that still parses names it (F19: a rename, not a loss)."""
+    (run,) = only(records, Run)
+    out: set[tuple[object, ...]] = {("run", run.key)}
+    out |= {("param", k) for k in run.params} | {("tag", k) for k in run.tags}
+    out |= {("artifact", a.path) for a in run.artifacts if a.path != "README.md"}
+    for m in run.metrics:
+        out.add(("metric", m.key))
+        if m.history is not None:
+            out |= {("point", m.key, s, repr(v)) for s, v in zip(m.history.steps, m.history.values, strict=True)}
+    models = only(records, RegisteredModel)
+    assert [m.name for m in models] == [run.name]
+    out |= {("version", v.version, v.run_key) for v in only(records, ModelVersion) if v.model == run.name}
+    return out
+
+
+def _card_damages(card: bytes) -> list[tuple[str, bytes]]:
+    """Values a YAML safe loader builds beyond JSON in every field the reader takes from the
+    card, names that cannot name a model, and byte damage all along the file."""
+    values = [
+        b"2024-01-01", b"2024-01-01 10:00:00", b"!!binary aGVsbG8=", b"!!set {a, b}", b"{1: a, b: c}",
+        b"{d: 2024-01-01}", b"&self [*self]", b"!!omap [a: 1]", b"[2024-01-01, {2: x}]", b"{}", b"[]", b"~",
+    ]
+    fields = [b"library_name: transformers", b"license: apache-2.0", b"- en", b"- glue\n",
+              b"base_model: google-bert/bert-base-uncased", b"name: Text Classification",
+              b"type: text-classification", b"config: mrpc", b"split: validation", b"args: mrpc",
+              b"type: accuracy", b"value: 0.86", b"- name: bert-tiny-mrpc", b"      type: glue"]
+    out = []
+    for old in fields:
+        assert old in card, old
+        lead, _, _ = old.partition(b":") if b":" in old else (b"-", b"", b"")
+        for value in values:
+            new = lead + (b": " if b":" in old else b" ") + value + (b"\n" if old.endswith(b"\n") else b"")
+            out.append((f"{old!r} -> {value!r}", card.replace(old, new, 1)))
+    for name in (b"'   '", b"{a: 1}", b"[x]", b"!!binary aGVsbG8=", b"''"):
+        out.append((f"name {name!r}", card.replace(b"- name: bert-tiny-mrpc", b"- name: " + name, 1)))
+    for at in range(0, len(card), 29):
+        out.append((f"cut at {at}", card[:at]))
+    for at in range(0, len(card), 61):
+        for byte in (b"[", b'"', b"&", b"*", b":", b"\t", b"\xff", b"{"):
+            out.append((f"{byte!r} at {at}", card[:at] + byte + card[at + 1 :]))
+    return out
+
+
+def test_damage_to_the_card_never_costs_more_than_removing_it() -> None:
+    """Fuzz finding F22 (seed 3; the class): a value in the card's front matter that YAML types
+    beyond JSON (a date in a dataset's config, !!binary, !!set, keys of several types, an alias
+    inside its own anchor) raised out of the output dir's read, and the run, the model and its
+    three versions were lost, where a folder without README.md keeps them all. Every damage
+    here keeps at least what removal keeps (the model under the card's name, or the folder's)."""
+    files = _case_files("full")
+    removed = {rel: data for rel, data in files.items() if rel != "README.md"}
+    reference = _proven(list(READER.read(memory_store(removed), "", ReadOptions())))
+    assert len([f for f in reference if f[0] == "version"]) == 3  # the versions removal keeps
+    damages = _card_damages(files["README.md"])
+    assert len(damages) > 400
+    for label, card in damages:
+        records = list(READER.read(memory_store({**files, "README.md": card}), "", ReadOptions()))
+        proven = _proven(records)
+        missing = {f for f in reference - proven if f[0] != "run" and f[0] != "version"}
+        assert not missing, (label, sorted(missing, key=repr)[:5])
+        run_key = the_run(records).key
+        assert {f[1] for f in proven if f[0] == "version" and f[2] == run_key} == {
+            f[1] for f in reference if f[0] == "version"
+        }, label
+        for problem in only(records, Problem):
+            assert problem.origin.path == "README.md", (label, problem)
+
+
+def test_a_model_index_name_that_is_not_text_leaves_the_folder_s_name() -> None:
+    files = _case_files("full")
+    for name, shown in ((b"'   '", "'   '"), (b"{a: 1}", "{'a': 1}"), (b"[x]", "['x']")):
+        card = files["README.md"].replace(b"- name: bert-tiny-mrpc", b"- name: " + name, 1)
+        records = list(READER.read(memory_store({**files, "README.md": card}), "", ReadOptions()))
+        run = the_run(records)
+        assert run.name == run.id and [m.name for m in only(records, RegisteredModel)] == [run.id]
+        assert [(p.origin.path, p.reason) for p in only(records, Problem)] == [
+            ("README.md", f"model-index name {shown} is not a name; the folder's name is used")
+        ]
+    # a number or a date is a name as written
+    card = files["README.md"].replace(b"- name: bert-tiny-mrpc", b"- name: 2024-01-01", 1)
+    records = list(READER.read(memory_store({**files, "README.md": card}), "", ReadOptions()))
+    assert the_run(records).name == "2024-01-01" and only(records, Problem) == []
+
+
+def test_yaml_values_beyond_json_in_the_card_are_their_text() -> None:
+    files = _case_files("full")
+    card = files["README.md"].replace(b"config: mrpc", b"config: 2024-01-01", 1)
+    card = card.replace(b"args: mrpc", b"args: !!set {b, a}", 1)
+    records = list(READER.read(memory_store({**files, "README.md": card}), "", ReadOptions()))
+    run = the_run(records)
+    (ref,) = [r for r in run.inputs if r.context == "evaluation"]
+    assert dict(ref.tags) == {"config": "2024-01-01", "split": "validation", "args": '["a", "b"]'}
+    assert "accuracy (glue/2024-01-01/validation)" in {m.key for m in run.metrics}
+    assert only(records, Problem) == []

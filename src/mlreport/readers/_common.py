@@ -18,6 +18,8 @@ The rules here are the readers' shared contract (docs/readers.md):
 
 from __future__ import annotations
 
+import base64
+import datetime
 import json
 import math
 import posixpath
@@ -74,7 +76,12 @@ class ReadContext:
 
 
 def param_text(value: object) -> str:
-    """A param value as text: strings as they are, anything else (``None`` too) as sorted JSON."""
+    """A param value as text: strings as they are, anything else (``None`` too) as sorted JSON.
+
+    Total over what the JSON and YAML (safe) loaders build: dates, ``!!binary``, ``!!set``,
+    mapping keys that are not text and a value that holds itself are text too, never an
+    exception that costs the record (see :func:`_yaml_value`).
+    """
     kind = type(value)
     if kind is str:
         return value  # type: ignore[return-value]
@@ -90,7 +97,40 @@ def param_text(value: object) -> str:
         return "null"
     if isinstance(value, str):
         return value
-    return json.dumps(value, sort_keys=True)
+    if isinstance(value, (datetime.date, datetime.time, bytes, bytearray)):
+        return _yaml_value(value)  # type: ignore[return-value]  # text, as a string param is
+    try:
+        return json.dumps(value, sort_keys=True, default=_yaml_value)
+    except TypeError:  # mapping keys of several types (YAML allows `1: a` and `b: c` in one mapping)
+        return json.dumps(_text_keys(value), sort_keys=True, default=_yaml_value)
+    except ValueError as exc:
+        if "ircular" not in str(exc):  # an integer past the int-string limit: the caller's to say
+            raise
+        return "(a value that contains itself)"  # a YAML alias inside its own anchor: `&a [*a]`
+
+
+def _yaml_value(value: object) -> object:
+    """JSON for what a YAML safe loader builds beyond JSON, as the file wrote it: a date or time
+    as ISO 8601, ``!!binary`` as its base64 text, ``!!set`` as a sorted list (F22: one such value
+    in a model card cost the whole output dir). Anything else: its ``str``."""
+    if isinstance(value, (datetime.date, datetime.time)):  # datetime.datetime is a date
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=param_text)
+    return str(value)
+
+
+def _text_keys(value: object, depth: int = 0) -> object:
+    # YAML nesting is bounded where it is loaded (_bounded.MAX_DEPTH); this bound is a backstop
+    if depth > MAX_DEPTH:
+        raise RecursionError("nested too deep")
+    if isinstance(value, Mapping):
+        return {param_text(k): _text_keys(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_text_keys(v, depth + 1) for v in value]
+    return value
 
 
 def json_number(value: object) -> float | None:

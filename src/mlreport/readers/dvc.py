@@ -120,7 +120,7 @@ from ._bounded import (
     long_lines,
     split_lines,
 )
-from ._common import json_number
+from ._common import json_number, param_text
 
 log = logging.getLogger("mlreport.readers.dvc")
 
@@ -345,7 +345,7 @@ def _load_by_suffix(path: str, data: bytes) -> object:
 
 
 def _param_value(value: object) -> str:
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return param_text(value)  # the readers' one rule (a YAML date is its ISO text)
 
 
 def _flatten_params(data: object, prefix: str, out: dict[str, str]) -> None:

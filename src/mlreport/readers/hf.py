@@ -316,7 +316,8 @@ class HfTrainerReader:
         parts = self._gather(ctx, path)
 
         dir_name = _dir_name(store, path)
-        index_name = _model_index_name(parts.card)
+        card = _card_facts(ctx, join(path, "README.md"), parts.card, parts.body)
+        index_name = card.name
         run_key = f"hf:{path or dir_name}"
         run_name = index_name or dir_name
         state = parts.state or {}
@@ -343,21 +344,13 @@ class HfTrainerReader:
             if state.get(key) is not None:
                 tags[f"hf.{key}"] = param_text(state[key])
 
-        datasets, refs, index_metrics = _card_lineage(ctx, join(path, "README.md"), parts.card)
-        for key, value in index_metrics:
+        datasets, refs = card.datasets, card.refs
+        for key, value in card.metrics:
             if key not in metrics:  # a log_history key of the same name is the Trainer's own
                 metrics[key] = Metric.single(key, value, step=last_step)
-        for key, text in card_hyperparameters(parts.body).items():
+        for key, text in card.params.items():
             params.setdefault(key, text)
-        # the author's prose (intended use, limitations, data …) for the model card (issue 10)
-        tags.update(readme_sections(parts.body, join(path, "README.md")))
-        base_models = _names(parts.card.get("base_model"))
-        if base_models:
-            tags["hf.base_model"] = ", ".join(base_models)
-        for key in _CARD_TAGS:
-            names = _names(parts.card.get(key))
-            if names:
-                tags[f"hf.{key}"] = ", ".join(names)
+        tags.update(card.tags)
         _config_params(parts.config, params, tags)
         _adapter_params(parts.adapter, params, tags)
 
@@ -469,13 +462,62 @@ def _walk(store: Store, path: str) -> tuple[list[tuple[str, int | None]], list[s
     return files, top_dirs
 
 
-def _model_index_name(card: Mapping[str, object]) -> str | None:
+@dataclass
+class _Card:
+    """What the model card (README.md) gives the run and its model; empty without a card."""
+
+    name: str | None = None
+    datasets: dict[str, Dataset] = field(default_factory=dict)
+    refs: list[DatasetRef] = field(default_factory=list)
+    metrics: list[tuple[str, float]] = field(default_factory=list)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _card_facts(ctx: _Ctx, readme: str, card: Mapping[str, object], body: str) -> _Card:
+    """Everything the card gives, behind a fault boundary of its own.
+
+    The run, its checkpoints and the model are proven by the rest of the folder; a damaged card
+    may cost what the card gives and never more than a missing card would (fuzz finding F22: a
+    YAML date in a dataset's ``config`` raised out of the dir's read and lost run and model).
+    """
+    try:
+        facts = _Card(name=_model_index_name(ctx, readme, card))
+        facts.datasets, facts.refs, facts.metrics = _card_lineage(ctx, readme, card)
+        facts.params = card_hyperparameters(body)
+        # the author's prose (intended use, limitations, data …) for the model card (issue 10)
+        facts.tags = readme_sections(body, readme)
+        base_models = _names(card.get("base_model"))
+        if base_models:
+            facts.tags["hf.base_model"] = ", ".join(base_models)
+        for key in _CARD_TAGS:
+            names = _names(card.get(key))
+            if names:
+                facts.tags[f"hf.{key}"] = ", ".join(names)
+    except Exception as exc:  # noqa: BLE001 - the card's fault boundary: read as if it were absent
+        ctx.problem(readme, f"cannot read the model card: {type(exc).__name__}: {str(exc)[:200]}; it is left out")
+        return _Card()
+    return facts
+
+
+def _model_index_name(ctx: _Ctx, readme: str, card: Mapping[str, object]) -> str | None:
+    """The first ``model-index`` entry's name: text (a number or date as written), else None
+    (the dir's name stands) with a Problem when a name is there but cannot name a model."""
     index = card.get("model-index")
-    if isinstance(index, list) and index and isinstance(index[0], dict):
-        name = index[0].get("name")
-        if name not in (None, ""):
-            return str(name)
-    return None
+    if not (isinstance(index, list) and index and isinstance(index[0], dict)):
+        return None
+    name = index[0].get("name")
+    if name is None or name == "":
+        return None
+    if isinstance(name, (dict, list, set, bytes)) or not param_text(name).strip():
+        ctx.problem(readme, f"model-index name {_shown(name)} is not a name; the folder's name is used")
+        return None
+    return param_text(name)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 # What the newest checkpoint's state may stand in for when the top-level state lacks it: the
@@ -662,6 +704,9 @@ def _read_card(ctx: _Ctx, readme: str, data: bytes | OSError) -> tuple[dict[str,
         where = f" at line {mark.line + 2}" if mark is not None else ""  # +1: 0-based, +1: '---'
         ctx.problem(readme, f"invalid YAML front matter{where}")
         return {}, body
+    except Exception as exc:  # noqa: BLE001 - the card's fault boundary (F22): read as if it were absent
+        ctx.problem(readme, f"YAML front matter refused: {type(exc).__name__}: {str(exc)[:200]}")
+        return {}, body
     if card is None:
         return {}, body
     if not isinstance(card, dict):
@@ -720,7 +765,12 @@ def _card_lineage(
 
 
 def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else param_text(value) if isinstance(value, (int, float)) else ""
+    """A scalar as text (a number or a YAML date as written); "" for nothing or a container."""
+    if isinstance(value, str):
+        return value.strip()
+    if value is None or isinstance(value, (dict, list, tuple, set, frozenset)):
+        return ""
+    return param_text(value)
 
 
 def _card_metric_keys(

@@ -99,7 +99,7 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import MAX_DEPTH, clamp_int64, limits, load_json, load_yaml, long_lines, split_lines, too_long
-from ._common import json_number
+from ._common import json_number, param_text
 from ._protobuf import FIXED32, FIXED64, LENGTH, VARINT, ProtobufError, as_double, as_signed64, fields, read_varint
 from .hf import lfs_pointer, lfs_problem_reason
 from .tensorboard import lfs_note
@@ -1017,12 +1017,10 @@ def _flatten(value: object, prefix: str, out: dict[str, object], depth: int = 0)
 
 
 def _param(value: object) -> str:
-    if isinstance(value, str):
-        return value
     try:
-        return json.dumps(value, sort_keys=True)
-    except (TypeError, ValueError):
-        return str(value)
+        return param_text(value)  # the readers' one rule (a YAML date is its ISO text)
+    except ValueError:  # an integer past the int-string limit
+        return "(an integer too long to show)"
 
 
 _ISO = re.compile(
