@@ -168,6 +168,13 @@ class Store(ABC):
         """Whether :meth:`prefetch` does anything (readers skip working out paths otherwise)."""
         return False
 
+    def folder(self, path: str, list_only: frozenset[str] = frozenset(), max_read: int = 8 << 20) -> Store:
+        """A store that answers for the folder ``path`` as this one does, having read it (its
+        files up to ``max_read`` bytes each; the subfolders named in ``list_only`` only listed)
+        in one pass where that is cheaper (a local folder: :mod:`mlreport.local_folder`), or
+        this store itself. Paths outside the folder are this store's."""
+        return self
+
     def walk_files(self, path: str = "") -> Iterator[tuple[str, int | None]]:
         """Every file under ``path`` as (path relative to ``path``, size), in sorted order."""
         stack = [""]
@@ -577,6 +584,18 @@ class LocalStore(Store):
 
     def local_root(self) -> Path | None:
         return self.root
+
+    def folder(self, path: str, list_only: frozenset[str] = frozenset(), max_read: int = 8 << 20) -> Store:
+        from .local_folder import read_folder  # it builds on this module
+
+        parent, _, name = path.rpartition("/")
+        try:
+            self._check_rel(path)
+            real = os.path.join(self._dir(parent), name)
+        except OSError:
+            return self
+        view = read_folder(self, path, real, list_only, max_read=max_read, max_depth=MAX_DEPTH)
+        return self if view is None else view
 
 
 # ---------------------------------------------------------------------------------------------

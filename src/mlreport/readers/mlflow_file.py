@@ -67,6 +67,9 @@ log = logging.getLogger("mlreport.readers.mlflow_file")
 # Metric files larger than this are read in pieces (parsed as they are read, never held whole).
 _STREAMED_FILE = 8 << 20
 
+# What a run folder holds that the reader lists but does not read.
+_LISTED_ONLY = frozenset({"artifacts"})
+
 # Runs whose files a remote store is asked to fetch ahead of the one being parsed.
 _PREFETCH_RUNS = 64
 
@@ -390,12 +393,18 @@ def _no_progress(stage: str, done: int, total: int | None) -> None:
 
 
 def _read_run_guarded(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping[str, Dataset]) -> list[Record]:
+    store = ctx.store
+    # the run folder read in one pass where the store can (a local one), answering as the store
+    # would: every file of the run but its artifacts, which are only listed (issue 12)
+    ctx.store = store.folder(run_dir, _LISTED_ONLY, _STREAMED_FILE)
     try:
         return _read_run(ctx, run_dir, experiment, datasets)
     except _Skip as skip:
         ctx.problem(skip.path, skip.reason)
     except Exception as exc:  # noqa: BLE001 - one run's fault, never the store's
         ctx.problem(run_dir, f"run skipped: {_describe(exc)}")
+    finally:
+        ctx.store = store
     return []
 
 
@@ -424,7 +433,9 @@ def _run_files(store: Store, run_dir: str) -> Iterator[str]:
 
 
 def _run_dirs(store: Store, exp_dir: str) -> list[str]:
-    return [join(exp_dir, e.name) for e in store.ls(exp_dir) if e.is_dir and e.name not in _RESERVED]
+    # f-strings, not join(): listed names hold no "/" (a tenth of a run's cost was join's strips)
+    prefix = f"{exp_dir}/" if exp_dir else ""
+    return [prefix + e.name for e in store.ls(exp_dir) if e.is_dir and e.name not in _RESERVED]
 
 
 def _read_meta(ctx: _Ctx, path: str) -> dict[str, object]:
@@ -447,8 +458,13 @@ def _read_meta(ctx: _Ctx, path: str) -> dict[str, object]:
 
 def _read_key_files(ctx: _Ctx, base: str, what: str) -> dict[str, str]:
     """``params/``, ``tags/``: one file per key, nested directories for keys with ``/``."""
+    tree = ctx.store.read_tree(base)
+    try:  # the usual folder: every file read, every one UTF-8
+        return {rel: data.decode("utf-8") for rel, data in tree.items()}  # type: ignore[union-attr]
+    except (AttributeError, UnicodeDecodeError):
+        pass
     out: dict[str, str] = {}
-    for rel, data in ctx.store.read_tree(base).items():
+    for rel, data in tree.items():
         full = f"{base}/{rel}"
         if isinstance(data, OSError):
             ctx.problem(full, f"cannot read {what}: {data.strerror or data}")
@@ -462,13 +478,16 @@ def _read_key_files(ctx: _Ctx, base: str, what: str) -> dict[str, str]:
 
 def _read_metrics(ctx: _Ctx, base: str) -> tuple[Metric, ...]:
     files = list(ctx.store.walk_files(base))
+    if not files:
+        return ()
     small = [rel for rel, size in files if size is None or size <= _STREAMED_FILE]
-    contents = ctx.store.read_many([join(base, rel) for rel in small]) if small else {}
+    paths = [f"{base}/{rel}" for rel in small]  # walked names hold no "/" at either end
+    contents = ctx.store.read_many(paths) if small else {}
     read: dict[str, bytes] = {}
-    for rel in small:
-        data = contents[join(base, rel)]
+    for rel, path in zip(small, paths, strict=True):
+        data = contents[path]
         if isinstance(data, OSError):
-            ctx.problem(join(base, rel), f"cannot read metric: {data.strerror or data}")
+            ctx.problem(path, f"cannot read metric: {data.strerror or data}")
         else:
             read[rel] = data
     metrics = dict(parse_usual_files(read))  # most runs: every file on the fast path at once
@@ -585,7 +604,7 @@ def _dataset_source(raw: str | None) -> str | None:
 def _read_artifacts(ctx: _Ctx, artifact_dir: str | None) -> tuple[Artifact, ...]:
     if artifact_dir is None:
         return ()
-    return tuple(Artifact(rel, size, None, join(artifact_dir, rel)) for rel, size in ctx.store.walk_files(artifact_dir))
+    return tuple(Artifact(rel, size, None, f"{artifact_dir}/{rel}") for rel, size in ctx.store.walk_files(artifact_dir))
 
 
 def _signature(ctx: _Ctx, artifacts: tuple[Artifact, ...]) -> tuple[Mapping[str, str], str | None]:
@@ -598,7 +617,7 @@ def _signature(ctx: _Ctx, artifacts: tuple[Artifact, ...]) -> tuple[Mapping[str,
 
 def _artifact_dir(ctx: _Ctx, uri: str | None, own_dir: str, anchor: str) -> str | None:
     # The common case first: the store was copied whole, artifacts sit in the record's dir.
-    own = join(own_dir, "artifacts")
+    own = f"{own_dir}/artifacts"
     if uri and uri.rstrip("/\\").endswith(f"{anchor}/artifacts") and ctx.store.is_dir(own):
         return own
     parent = ctx.root.rsplit("/", 1)[0] if "/" in ctx.root else ""
@@ -606,7 +625,7 @@ def _artifact_dir(ctx: _Ctx, uri: str | None, own_dir: str, anchor: str) -> str 
 
 
 def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping[str, Dataset]) -> list[Record]:
-    meta_path = join(run_dir, "meta.yaml")
+    meta_path = f"{run_dir}/meta.yaml"
     meta = _read_meta(ctx, meta_path)
     raw_id = meta.get("run_id", meta.get("run_uuid"))
     # An id YAML read as a number (an unquoted all-digit id) lost its zeros: the folder has it.
@@ -619,13 +638,13 @@ def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping
     if deleted and not ctx.options.include_deleted:
         ctx.deleted_runs.append(run_id)
         return []
-    tags = _read_key_files(ctx, join(run_dir, "tags"), "tag")
-    params = _read_key_files(ctx, join(run_dir, "params"), "param")
-    metrics = _read_metrics(ctx, join(run_dir, "metrics"))
+    tags = _read_key_files(ctx, f"{run_dir}/tags", "tag")
+    params = _read_key_files(ctx, f"{run_dir}/params", "param")
+    metrics = _read_metrics(ctx, f"{run_dir}/metrics")
 
     inputs = []
-    for input_entry in ctx.store.ls(join(run_dir, "inputs")):
-        input_path = join(run_dir, "inputs", input_entry.name, "meta.yaml")
+    for input_entry in ctx.store.ls(f"{run_dir}/inputs"):
+        input_path = f"{run_dir}/inputs/{input_entry.name}/meta.yaml"
         try:
             imeta = _read_meta(ctx, input_path)
         except _Skip as skip:
@@ -641,11 +660,11 @@ def _read_run(ctx: _Ctx, run_dir: str, experiment: Experiment, datasets: Mapping
         itags = {str(k): str(v) for k, v in raw_tags.items()} if isinstance(raw_tags, dict) else {}
         context = itags.pop("mlflow.data.context", None)
         inputs.append(DatasetRef(ds.key, context, frozen_map(itags)))
-    outputs = tuple(e.name for e in ctx.store.ls(join(run_dir, "outputs")) if e.is_dir)
+    outputs = tuple(e.name for e in ctx.store.ls(f"{run_dir}/outputs") if e.is_dir)
 
     artifact_uri = as_str(meta.get("artifact_uri"))
     artifact_dir = _artifact_dir(ctx, artifact_uri, run_dir, run_id)
-    if artifact_dir is not None and artifact_dir != join(run_dir, "artifacts"):
+    if artifact_dir is not None and artifact_dir != f"{run_dir}/artifacts":
         ctx.outside_unit = True
     artifacts = _read_artifacts(ctx, artifact_dir)
 
@@ -824,10 +843,14 @@ def _read_registry(ctx: _Ctx, base: str) -> Iterator[Record]:
         unit = cache.get(key, counted=False) if cache is not None and key is not None and key in present else None
         if unit is None:
             p0 = len(ctx.problems)
+            store = ctx.store
+            ctx.store = store.folder(model_dir, frozenset(), _STREAMED_FILE)  # as a run folder is
             try:
                 records = tuple(_read_registered_model(ctx, model_dir, model_dir.rsplit("/", 1)[-1]))
             except Exception as exc:  # noqa: BLE001 - one model's fault, never the registry's
                 records = (Problem(ctx.origin(model_dir), f"registered model skipped: {_describe(exc)}"),)
+            finally:
+                ctx.store = store
             unit = (records, tuple(ctx.problems[p0:]))
             del ctx.problems[p0:]
             if cache is not None and key is not None:
@@ -882,7 +905,7 @@ def _read_registered_model(ctx: _Ctx, model_dir: str, dir_name: str) -> Iterator
     for ventry in ctx.store.ls(model_dir):
         if not (ventry.is_dir and ventry.name.startswith("version-")):
             continue
-        vpath = join(model_dir, ventry.name, "meta.yaml")
+        vpath = f"{model_dir}/{ventry.name}/meta.yaml"
         try:
             vmeta = _read_meta(ctx, vpath)
         except _Skip as skip:
@@ -896,7 +919,7 @@ def _read_registered_model(ctx: _Ctx, model_dir: str, dir_name: str) -> Iterator
         # as the file says: _linked fills in what the runs tell (not kept in the unit cache)
         run_key = as_str(vmeta.get("run_id"))
         model_key = as_str(vmeta.get("model_id")) or logged_model_from_source(source)
-        vtags, vsystem = split_tags(_read_key_files(ctx, join(model_dir, ventry.name, "tags"), "tag"))
+        vtags, vsystem = split_tags(_read_key_files(ctx, f"{model_dir}/{ventry.name}/tags", "tag"))
         yield ModelVersion(
             model=name,
             version=version,
