@@ -68,6 +68,13 @@ def _maker(cls: type) -> Any:
     return make
 
 
+def maker(cls: type) -> Any:
+    """The maker of a record class (see :func:`_maker`): ``maker(Metric)(*field values)``, in
+    field order, for readers that build many records of one class (a tenth of the time of the
+    keyword ``__init__`` of a frozen dataclass)."""
+    return _maker(cls)
+
+
 def _history(data: bytes) -> MetricHistory:
     n = len(data) // 24
     steps, timestamps, values = array("q"), array("q"), array("d")
@@ -180,4 +187,4 @@ def records_in(value: Any) -> Any:
         yield value
 
 
-__all__ = ["dumps", "fast_replace", "loads", "records_in"]
+__all__ = ["dumps", "fast_replace", "loads", "maker", "records_in"]
