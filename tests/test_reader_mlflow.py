@@ -698,10 +698,64 @@ def test_read_ahead_never_follows_links_nor_blocks_on_special_files(tmp_path: Pa
     assert ahead._warm("1/elsewhere") == 0 and ahead._warm("1/run") == 2
 
 
+def _evicted(paths: list[Path]) -> bool:
+    """Evict ``paths`` from the page cache; False where this file system keeps them (tmpfs)."""
+    import os
+
+    from mlreport.readers._readahead import blocks_read
+
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    before = blocks_read()
+    paths[-1].read_bytes()
+    after = blocks_read()
+    return before is not None and after is not None and after > before
+
+
+def test_read_ahead_starts_on_a_cold_store_not_on_a_slow_warm_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe asks whether the first runs' reads went to the disk, not how long they took: on
+    a loaded machine a warm read is slow too, and the old timed probe started 16 threads on a
+    warm store (a sixth of the crawl's CPU, measured at load 27)."""
+    from mlreport.readers import _readahead
+
+    runs = []
+    for i in range(12):
+        run = tmp_path / "store" / "1" / f"run{i}"
+        (run / "params").mkdir(parents=True)
+        for k in range(8):
+            (run / "params" / f"p{k}").write_text("x" * 5000)
+        runs.append(f"1/run{i}")
+    clock = iter(range(0, 10**6, 10))  # every perf_counter call 10 s later: a starved process
+
+    monkeypatch.setattr(_readahead.time, "perf_counter", lambda: float(next(clock)))
+    warm_probe = _readahead.ReadAhead(tmp_path / "store", runs)
+    warm_probe.at(0)
+    assert warm_probe.pool is None  # warm: read from the page cache, however slowly
+    warm_probe.close()
+    files = sorted((tmp_path / "store").rglob("p*"))
+    if _readahead.blocks_read() is None or not _evicted(files):
+        pytest.skip("this platform or file system does not count or evict page-cache reads")
+    _evicted(files)
+    cold_probe = _readahead.ReadAhead(tmp_path / "store", runs)
+    cold_probe.at(0)
+    assert cold_probe.pool is not None
+    cold_probe.close()
+    assert _readahead.is_cold(10, 80, 0.0) and not _readahead.is_cold(10, 0, 100.0) and not _readahead.is_cold(0, 0, 1)
+    assert _readahead.is_cold(10, None, 1.0) and not _readahead.is_cold(10, None, 1e-6)
+
+
 def test_reading_ahead_on_a_cold_store_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     from mlreport.readers import _readahead
 
     monkeypatch.setattr(_readahead, "COLD_PER_FILE_S", 0.0)  # every store counts as cold
+    monkeypatch.setattr(_readahead, "COLD_BLOCKS_PER_FILE", 0.0)
     started = []
     real = _readahead.ThreadPoolExecutor
 
