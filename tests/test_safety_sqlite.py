@@ -201,3 +201,114 @@ def test_an_index_page_costs_nothing_at_all(tmp_path: Path, page: int) -> None:
     root = _copy(tmp_path)
     _garbage(root / "mlflow.db", page)
     assert harness.lost(base, _read(root)[1]) == Counter()
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 11: what hangs on a lost runs row is still a run; issue 12: one streamed query per table
+
+V3 = DATA / "v3_sqlite"
+
+
+def _v3(tmp_path: Path, name: str = "v3") -> Path:
+    dest = tmp_path / name
+    shutil.copytree(V3, dest)
+    return dest
+
+
+def test_rows_whose_run_row_is_gone_are_still_a_run(tmp_path: Path) -> None:
+    """A run's row deleted by hand: its params, metrics and tags are a run still, with its name
+    (mlflow.runName), its experiment and artifacts (found by its folder), and one Problem."""
+    base_doc, base = _read(_v3(tmp_path, "base"))
+    root = _v3(tmp_path)
+    conn = sqlite3.connect(root / "mlflow.db")
+    uuid, exp_id = conn.execute("SELECT run_uuid, experiment_id FROM runs WHERE name = 'baseline'").fetchone()
+    conn.execute("DELETE FROM runs WHERE run_uuid = ?", (uuid,))
+    conn.commit()
+    conn.close()
+    doc, got = _read(root)
+    lost = harness.lost(base, got)
+    assert lost == Counter(), lost
+    run = next(r for r in doc["runs"] if r["key"] == uuid)
+    assert run["name"] == "baseline" and run["status"] == "UNKNOWN" and run["start_time"] is None
+    assert run["experiment_key"] == f"exp:{exp_id}"
+    reasons = [p["reason"] for p in doc["problems"]]
+    assert reasons == [
+        f"table 'runs' has no row for them: 1 run ({uuid}) recovered from their params, metrics and tags,"
+        " without status, times or user (the experiment and artifacts found by their folder where it exists)"
+    ]
+
+
+def test_garbage_in_the_runs_tables_only_leaf_loses_no_param_metric_or_tag(tmp_path: Path) -> None:
+    """The runs table's only leaf of random bytes: every run that has params, metrics or tags
+    comes back from them (before: every run, param, metric and tag of the store was lost)."""
+    base = _read(_v3(tmp_path, "base"))[1]
+    root = _v3(tmp_path)
+    db = root / "mlflow.db"
+    [leaf] = [p for p, (owner, kind, _) in _pages(V3 / "mlflow.db").items() if owner == "runs" and kind == "leaf"]
+    _garbage(db, leaf)
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    doc, got = _read(root)
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    lost = harness.lost(base, got)
+    assert not [k for k in lost if k[0] in ("params", "tags", "metric", "point")], sorted(map(str, lost))[:5]
+    reasons = [p["reason"] for p in doc["problems"]]
+    assert any(r.startswith("table 'runs' has its rows unreadable: ") for r in reasons), reasons
+
+
+def test_each_table_is_read_by_one_query_in_run_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runs are merged with their rows in one pass: one SELECT per table (it was three
+    per run), whatever the number of runs."""
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = connect(*args, **kwargs)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(_sqlite.sqlite3, "connect", traced)
+    _read(_v3(tmp_path))
+    selects = Counter(
+        s.split(" FROM ")[1].split()[0].strip('"')
+        for s in statements
+        if s.startswith("SELECT ") and " FROM " in s and "count(*)" not in s
+    )
+    for table in ("runs", "params", "tags", "metrics"):
+        assert selects[table] == 1, selects
+    assert any('FROM "metrics" ORDER BY run_uuid, "key", step' in s for s in statements)
+
+
+def test_a_table_out_of_run_order_is_a_problem_not_a_hang() -> None:
+    from mlreport.readers.mlflow_sql import _ByRun
+
+    rows = iter([("a", 1), ("c", 2), ("b", 3), ("d", 4)])  # "b" after "c": another collation
+    by_run = _ByRun(rows, "tags")
+    assert by_run.take("a") == [("a", 1)]
+    assert by_run.take("b") == []  # its rows are behind "c"
+    assert by_run.take("c") == [("c", 2)]
+    assert by_run.take("d") == [("d", 4)]
+    assert by_run.late == [("b", 1)] and not by_run.live
+
+
+def test_a_metric_from_its_columns_is_what_from_history_makes() -> None:
+    """_column_metric's fast summary against Metric.from_history on the same points, including
+    NaN, +-DBL_MAX, repeated and unordered steps and ties of the minimum and maximum."""
+    import math
+
+    from mlreport.model import Metric
+    from mlreport.readers.mlflow_sql import _column_metric, _fix_values, _history
+
+    rng = random.Random(7)
+    for case in range(400):
+        n = rng.randrange(1, 30)
+        steps = sorted(rng.randrange(0, 40) for _ in range(n)) if case % 3 else list(range(n))
+        values = [rng.choice([0.5, -1.0, 2.0, rng.random(), 1.7976931348623157e308]) for _ in range(n)]
+        nans = [int(case % 5 == 0 and rng.random() < 0.2) for _ in range(n)]
+        ts = [rng.choice([-1, 1000 + i]) for i in range(n)]
+        points = [("r", "k", s, t, v, z) for s, t, v, z in zip(steps, ts, values, nans, strict=True)]
+        from array import array
+
+        want = Metric.from_history("k", _history(steps, ts, _fix_values(array("d", values), nans)))
+        got = _column_metric("k", points)
+        assert repr(got) == repr(want), (case, got, want)
+        assert not math.isnan(got.count)

@@ -29,6 +29,7 @@ import sqlite3
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -37,6 +38,8 @@ from .. import tempfiles
 
 SIDE_FILES = ("-wal", "-journal")
 _COPY_ATTEMPTS = 5
+#: Rows fetched at a time by :meth:`Tables.select` (a few hundred kB of tuples at most).
+CHUNK_ROWS = 1024
 #: At most this many decoding or cell problems are reported per table; the rest are counted.
 MAX_ROW_PROBLEMS = 20
 _MIN_ROWID, _MAX_ROWID = -(2**63), 2**63 - 1
@@ -422,6 +425,7 @@ class Tables:
         self._reported: set[tuple[str, str]] = set()
         self._row_problems: dict[str, int] = {}
         self._salvaged: dict[str, _Salvage | None] = {}
+        self._cut_short: set[str] = set()
 
     def close(self) -> None:
         self.conn.close()
@@ -453,6 +457,10 @@ class Tables:
                     self.problem(table, f"cannot read the schema of table '{table}': {exc}")
             self._columns[table] = cols
         return self._columns[table]
+
+    def damaged(self, table: str) -> bool:
+        """Whether reading ``table`` met a damaged page (its rows were salvaged, or cut short)."""
+        return table in self._salvaged or table in self._cut_short
 
     def has(self, table: str) -> bool:
         return table in self.tables and bool(self.columns(table))
@@ -522,7 +530,23 @@ class Tables:
         skips the table with a Problem. Text that is not UTF-8 is decoded with U+FFFD in place
         of the bad bytes and named in a Problem; the first ``ident`` columns name the row.
         A damaged table ends its rows with a Problem; rows read before stay read.
+
+        The rows come in chunks from ``fetchmany`` and are handed out by ``chain``, so a row
+        costs no Python bytecode here; a chunk cut short by an error is lost whole from the
+        cursor and read again from where the last whole chunk ended.
         """
+        return chain.from_iterable(self._chunks(table, wanted, required, order, where, args, ident))
+
+    def _chunks(
+        self,
+        table: str,
+        wanted: Sequence[str],
+        required: Sequence[str],
+        order: str,
+        where: str,
+        args: Sequence[object],
+        ident: int,
+    ) -> Iterator[list[tuple[Any, ...]]]:
         sql = self._sql(table, wanted, required, order, where)
         if sql is None:
             return
@@ -531,7 +555,7 @@ class Tables:
         conn = self.conn
         salvaged = self._salvaged.get(table)
         if salvaged is not None:
-            yield from self._from_salvage(salvaged, table, wanted, order, where, args, ident, 0)
+            yield list(self._from_salvage(salvaged, table, wanted, order, where, args, ident, 0))
             return
         while True:
             try:
@@ -540,22 +564,22 @@ class Tables:
                     for _ in range(done):  # the rows before the bad one were read already
                         cursor.fetchone()
                     for row in cursor:
-                        yield self._decoded(table, row, ident)
+                        yield [self._decoded(table, row, ident)]
                         done += 1
                 else:
-                    for row in cursor:
-                        yield row
-                        done += 1
+                    while chunk := cursor.fetchmany(CHUNK_ROWS):
+                        yield chunk
+                        done += len(chunk)
                 return
             except sqlite3.OperationalError as exc:
                 if raw or "decode" not in str(exc):
-                    yield from self._after_damage(table, exc, done, wanted, order, where, args, ident)
+                    yield list(self._after_damage(table, exc, done, wanted, order, where, args, ident))
                     return
                 # Text that is not UTF-8: read the rest as bytes and decode each cell ourselves.
                 conn = self._raw_connection()
                 raw = True
             except sqlite3.DatabaseError as exc:
-                yield from self._after_damage(table, exc, done, wanted, order, where, args, ident)
+                yield list(self._after_damage(table, exc, done, wanted, order, where, args, ident))
                 return
 
     def _after_damage(
@@ -634,7 +658,7 @@ class Tables:
         rows = salvage.matching([(m.group(1), a) for m, a in zip(terms, args, strict=False) if m is not None])
         if keys:
             at = [salvage.index[k] for k in keys]
-            rows = sorted(rows, key=lambda r: tuple(_sql_order(r[i]) for i in at))
+            rows = sorted(rows, key=lambda r: tuple(sql_order(r[i]) for i in at))
         pick = [salvage.index.get(c) for c in wanted]
         for row in rows[skip:]:
             yield tuple(None if i is None else row[i] for i in pick)
@@ -661,6 +685,7 @@ class Tables:
         return tuple(out)
 
     def _damaged(self, table: str, exc: sqlite3.Error, done: int) -> None:
+        self._cut_short.add(table)
         after = f" after {done} rows" if done else ""
         self._once(table, f"table '{table}' cannot be read{after}: {exc}; the rest of it is skipped")
 
@@ -702,7 +727,7 @@ class _Salvage:
         return rows
 
 
-def _sql_order(value: object) -> tuple[int, Any]:
+def sql_order(value: object) -> tuple[int, Any]:
     """SQLite's ORDER BY: NULL, then numbers, then text (by code point, as BINARY), then blobs."""
     if value is None:
         return (0, 0)

@@ -5,9 +5,13 @@ from the columns that ``PRAGMA table_info`` reports, and tables that an older sc
 (datasets, logged models, aliases) are simply absent from the result. How the file is opened
 and the fault boundary per table and row: :mod:`._sqlite`.
 
-Runs are read one at a time in ``run_uuid`` order, each with its own ordered metric query, and
-histories are built column-wise (one ``zip`` per run, one array per column), so memory holds
-one run's rows, not the metrics table.
+Each table is read by one query, ordered by ``run_uuid`` and streamed in chunks (``metrics``
+also by key and step, the order of ``index_metrics_run_uuid_key_step``, so SQLite sorts
+nothing); the runs are merged with their rows of the other tables in one pass, like sorted
+lists, and histories are built column-wise (one array per column), so memory holds one run's
+rows, not the metrics table. Rows keyed by a ``run_uuid`` that has no row in ``runs`` (its page
+damaged, or the row deleted) are still shown as a run, with one Problem: the experiment and
+artifacts are found by the run's folder under an experiment's artifact root, or by its datasets.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ import math
 import operator
 import sqlite3
 from array import array
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, cast
 
 from ..model import (
     Artifact,
@@ -37,6 +42,7 @@ from ..model import (
     Record,
     RegisteredModel,
     Run,
+    RunStatus,
     Trace,
     frozen_map,
 )
@@ -66,7 +72,7 @@ from ._mlflow import (
     shown,
     split_tags,
 )
-from ._sqlite import ChangingDatabase, Tables, open_snapshot
+from ._sqlite import ChangingDatabase, Tables, open_snapshot, sql_order
 from .mlflow_file import _dataset_source, _flavors, dataset_key, logged_model_from_source
 
 log = logging.getLogger("mlreport.readers.mlflow_sql")
@@ -85,7 +91,8 @@ _MLFLOW_TABLES = frozenset(
 
 # Columns that some MLflow schema versions lack: reading without them is normal, not a Problem.
 _OPTIONAL = {
-    "experiments": frozenset({"creation_time", "last_update_time"}),
+    "experiments": frozenset({"creation_time", "last_update_time", "artifact_location"}),
+    "datasets": frozenset({"experiment_id"}),
     "runs": frozenset({"name", "deleted_time"}),
     "metrics": frozenset({"step", "is_nan"}),
     "latest_metrics": frozenset({"is_nan"}),
@@ -189,6 +196,38 @@ def _history(steps: Sequence[Any], timestamps: Sequence[Any], values: array[floa
     return MetricHistory.from_points(list(zip(step_col, ts_col, values, strict=True)))
 
 
+def _column_metric(key: str, points: list[tuple[Any, ...]]) -> Metric:
+    """One metric's rows (run_uuid, key, step, timestamp, value, is_nan) in step order -> a
+    metric, its history three arrays. Raises TypeError/ValueError for a cell that is not a
+    number (the careful path takes over).
+
+    The usual metric (no NaN, no +-inf, steps strictly increasing) costs a few C calls and no
+    Python per point: the summary is taken from the columns, as :meth:`Metric.from_history`
+    would (the same first minimum, first maximum and last point).
+    """
+    _runs, _keys, steps, timestamps, values, nans = zip(*points, strict=True)
+    column = array("d", values)
+    low, high = min(column), max(column)
+    step_col = array("q", steps)
+    ts_col = array("q", timestamps)
+    n = len(column)
+    if any(nans) or high >= _DBL_MAX or low <= -_DBL_MAX or n > 1 and not all(map(operator.lt, step_col, step_col[1:])):
+        return Metric.from_history(key, _history(step_col, ts_col, _fix_values(column, nans)))
+    ts = ts_col[-1]
+    return Metric(
+        key=key,
+        final=column[-1],
+        final_step=step_col[-1],
+        final_timestamp=ts if ts >= 0 else None,
+        minimum=low,
+        minimum_step=step_col[column.index(low)],
+        maximum=high,
+        maximum_step=step_col[column.index(high)],
+        count=n,
+        history=MetricHistory(step_col, ts_col, column),
+    )
+
+
 class _Reading:
     def __init__(self, store: Store, path: str, options: ReadOptions, tables: Tables) -> None:
         self.store = store
@@ -197,8 +236,13 @@ class _Reading:
         self.db = tables
         self.base = path.rsplit("/", 1)[0] if "/" in path else ""
         self.links = ModelLinks()
+        # resolve_artifact_dir asks only is_dir; _Dirs answers it with fewer stats (same answers)
+        self.dirs = cast(Store, _Dirs(store))
         self.deleted_runs: list[str] = []
         self.file_problems: list[Problem] = []  # files beside the database (an MLmodel)
+        # where a run whose runs row is lost may be found (_recovered_home)
+        self.artifact_roots: dict[str, str] = {}
+        self.dataset_experiments: dict[str, str | None] = {}
 
     def origin(self, what: str) -> Origin:
         # Records in a database have no file of their own: name the table row instead.
@@ -260,13 +304,15 @@ class _Reading:
         experiment_tags: dict[str, dict[str, str]] = defaultdict(dict)
         for exp_id, key, value in db.select("experiment_tags", ["experiment_id", "key", "value"], ident=2):
             experiment_tags[str(exp_id)][str(key)] = _text(value)
-        for exp_id, name, stage, created, updated in db.select(
+        for exp_id, name, stage, created, updated, location in db.select(
             "experiments",
-            ["experiment_id", "name", "lifecycle_stage", "creation_time", "last_update_time"],
+            ["experiment_id", "name", "lifecycle_stage", "creation_time", "last_update_time", "artifact_location"],
             required=["experiment_id"],
             order="experiment_id",
         ):
             eid = str(exp_id)
+            if isinstance(location, str) and location:
+                self.artifact_roots[eid] = location
             tags = experiment_tags.get(eid, {})
             description = tags.pop(NOTE_TAG, None)
             user_tags, system_tags = split_tags(tags)
@@ -285,7 +331,7 @@ class _Reading:
 
     def _datasets(self) -> dict[str, Dataset]:
         datasets: dict[str, Dataset] = {}
-        for uuid, name, digest, source_type, source, schema, profile in self.db.select(
+        for uuid, name, digest, source_type, source, schema, profile, exp_id in self.db.select(
             "datasets",
             [
                 "dataset_uuid",
@@ -295,6 +341,7 @@ class _Reading:
                 "dataset_source",
                 "dataset_schema",
                 "dataset_profile",
+                "experiment_id",
             ],
             required=["dataset_uuid"],
             order="dataset_uuid",
@@ -311,6 +358,10 @@ class _Reading:
                 schema=as_str(schema),
                 profile=as_str(profile),
             )
+            key = datasets[str(uuid)].key
+            home = None if exp_id is None else str(exp_id)
+            if self.dataset_experiments.setdefault(key, home) != home:
+                self.dataset_experiments[key] = None  # one name and digest in two experiments
         return datasets
 
     def _run_links(self, datasets: dict[str, Dataset]) -> tuple[dict[str, list[DatasetRef]], dict[str, list[str]]]:
@@ -338,6 +389,14 @@ class _Reading:
         return run_inputs, run_outputs
 
     def _runs(self, experiments: dict[str, Experiment], datasets: dict[str, Dataset]) -> Iterator[Record]:
+        """Every run, merged in one pass with its rows of the other tables.
+
+        One query per table, each ordered by ``run_uuid`` and streamed (``metrics`` also by
+        key and step, the order of ``index_metrics_run_uuid_key_step``): the groups of equal
+        ``run_uuid`` are merged like sorted lists, so memory holds one run's rows. A group
+        whose run has no row in ``runs`` (its page damaged, or the row deleted by hand) is
+        still a run, recovered from what the other tables hold (:meth:`_recovered`).
+        """
         db = self.db
         include_deleted = self.options.include_deleted
         run_inputs, run_outputs = self._run_links(datasets)
@@ -346,30 +405,75 @@ class _Reading:
         except sqlite3.DatabaseError:
             total = None
         self.options.progress("runs", 0, total)
+        runs = _ByRun(db.select("runs", _RUN_COLUMNS, required=["run_uuid"], order="run_uuid"), "runs")
+        tags = _ByRun(db.select("tags", _KV, required=_KV[:2], order="run_uuid", ident=2), "tags")
+        params = _ByRun(db.select("params", _KV, required=_KV[:2], order="run_uuid", ident=2), "params")
+        if self.options.history:
+            # what index_metrics_run_uuid_key_step gives without a sort; ties are sorted per metric
+            metric_rows = db.select("metrics", _METRIC_COLUMNS, required=_METRIC_REQUIRED, order=_METRIC_ORDER, ident=2)
+        else:
+            metric_rows = db.select(
+                "latest_metrics", _LATEST_COLUMNS, required=_METRIC_REQUIRED, order="run_uuid", ident=2
+            )
+        metrics = _ByRun(metric_rows, "metrics" if self.options.history else "latest_metrics")
+        streams = (runs, tags, params, metrics)
         done = 0
-        for row in db.select(
+        recovered: list[str] = []
+        while True:
+            heads = [s.key for s in streams if s.live]
+            if not heads:
+                break
+            # all text (the usual case): Python's order is SQLite's (BINARY on UTF-8 is code points)
+            uuid = min(cast(list[str], heads)) if all(type(h) is str for h in heads) else min(heads, key=sql_order)
+            run_rows = runs.take(uuid)
+            tag_rows, param_rows, metric_group = tags.take(uuid), params.take(uuid), metrics.take(uuid)
+            if not (run_rows or tag_rows or param_rows or metric_group):
+                for s in streams:  # a key equal to nothing, not even itself: never stall on it
+                    if s.live and s.key is uuid:
+                        s.skip()
+                continue
+            run_id = str(uuid)
+            lost_row = not run_rows
+            if lost_row:
+                recovered.append(run_id)
+                run_rows = [(uuid, None, RunStatus.UNKNOWN.value, *(None,) * (len(_RUN_COLUMNS) - 3))]
+            for row in run_rows:
+                done += 1
+                if total and (done % 200 == 0 or done == total):
+                    self.options.progress("runs", done, total)
+                try:
+                    yield from self._run(
+                        row,
+                        experiments,
+                        run_inputs,
+                        run_outputs,
+                        include_deleted,
+                        (tag_rows, param_rows, metric_group),
+                        recovered=lost_row,
+                    )
+                except (ValueError, TypeError, OverflowError) as exc:  # one run, never the database
+                    db.row_problem("runs", run_id, f"run skipped: {exc}")
+        for s in streams:
+            for key, n in s.late:
+                db.row_problem(
+                    s.table,
+                    str(key),
+                    f"{n} rows come after their run in the table's order (a collation this reader does not"
+                    " know); not shown",
+                )
+        if recovered:
+            self._report_recovered(recovered)
+
+    def _report_recovered(self, recovered: list[str]) -> None:
+        shown_ids = ", ".join(recovered[:3]) + (f" and {len(recovered) - 3} more" if len(recovered) > 3 else "")
+        damage = "its rows unreadable" if self.db.damaged("runs") else "no row for them"
+        n = len(recovered)
+        self.db.problem(
             "runs",
-            [
-                "run_uuid",
-                "name",
-                "status",
-                "start_time",
-                "end_time",
-                "user_id",
-                "lifecycle_stage",
-                "artifact_uri",
-                "experiment_id",
-            ],
-            required=["run_uuid"],
-            order="run_uuid",
-        ):
-            done += 1
-            if total and (done % 200 == 0 or done == total):
-                self.options.progress("runs", done, total)
-            try:
-                yield from self._run(row, experiments, run_inputs, run_outputs, include_deleted)
-            except (ValueError, TypeError, OverflowError) as exc:  # one run, never the database
-                db.row_problem("runs", str(row[0]), f"run skipped: {exc}")
+            f"table 'runs' has {damage}: {n} run{'s' if n > 1 else ''} ({shown_ids}) recovered from"
+            " their params, metrics and tags, without status, times or user (the experiment and"
+            " artifacts found by their folder where it exists)",
+        )
 
     def _run(
         self,
@@ -378,19 +482,24 @@ class _Reading:
         run_inputs: dict[str, list[DatasetRef]],
         run_outputs: dict[str, list[str]],
         include_deleted: bool,
+        rows: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]],
+        recovered: bool = False,
     ) -> Iterator[Record]:
         uuid, name, status, start, end, user_id, stage, uri, exp_id = row
         run_id = str(uuid)
+        if recovered:
+            exp_id, uri = self._recovered_home(run_id, experiments, run_inputs)
         run_exp = experiments.get(str(exp_id))
         deleted = stage == "deleted" or (run_exp is not None and run_exp.deleted)
         if deleted and not include_deleted:
             self.deleted_runs.append(run_id)
             return
-        run_tags = self._key_values("tags", run_id)
-        params = self._key_values("params", run_id)
-        metrics = self._metrics(run_id) if self.options.history else self._latest(run_id)
+        tag_rows, param_rows, metric_rows = rows
+        run_tags = _key_values(tag_rows)
+        params = _key_values(param_rows)
+        metrics = self._metrics(run_id, metric_rows) if self.options.history else self._latest(run_id, metric_rows)
         artifact_uri = as_str(uri)
-        artifact_dir = resolve_artifact_dir(self.store, artifact_uri, [self.base], run_id)
+        artifact_dir = resolve_artifact_dir(self.dirs, artifact_uri, [self.base], run_id)
         artifacts = self._artifacts(artifact_dir)
         model_keys = list(run_outputs.get(run_id, []))
         for entry in parse_log_model_history(run_tags.get(LOG_MODEL_HISTORY_TAG)):
@@ -443,54 +552,20 @@ class _Reading:
             deleted=deleted,
         )
 
-    def _key_values(self, table: str, run_id: str) -> dict[str, str]:
-        return {
-            str(key): _text(value)
-            for _run, key, value in self.db.rows(
-                table,
-                ["run_uuid", "key", "value"],
-                required=["run_uuid", "key"],
-                where="run_uuid = ?",
-                args=(run_id,),
-                ident=2,
-            )
-        }
-
-    def _metrics(self, run_id: str) -> tuple[Metric, ...]:
-        rows = self.db.rows(
-            "metrics",
-            ["run_uuid", "key", "step", "timestamp", "value", "is_nan"],
-            required=["run_uuid", "key", "value"],
-            where="run_uuid = ?",
-            args=(run_id,),
-            # what index_metrics_run_uuid_key_step gives without a sort; ties are sorted below
-            order='"key", step',
-            ident=2,
-        )
-        if not rows:
-            return ()
-        _runs, keys, steps, timestamps, values, nans = zip(*rows, strict=True)
-        if keys[0] is None or not all(isinstance(k, str) for k in (keys[0], keys[-1])):
-            keys = tuple("" if k is None else str(k) for k in keys)
+    def _metrics(self, run_id: str, rows: list[tuple[Any, ...]]) -> tuple[Metric, ...]:
+        """One run's metric rows (ordered by key, then step) as metrics, a column array each."""
         metrics = []
-        start = 0
-        n = len(keys)
-        while start < n:
-            key = keys[start]
-            end = bisect_right(keys, key, start)
-            if end <= start:  # keys not in order (mixed types): take the run of equal keys
-                end = start + 1
-                while end < n and keys[end] == key:
-                    end += 1
-            history: MetricHistory | None
+        for key, group in groupby(rows, _KEY):
+            points = list(group)
+            name = key if type(key) is str else "" if key is None else str(key)
+            metric: Metric | None
             try:
-                column = _fix_values(values[start:end], nans[start:end])
-                history = _history(steps[start:end], timestamps[start:end], column)
+                metric = _column_metric(name, points)
             except (TypeError, ValueError, OverflowError):
-                history = self._careful("metrics", run_id, key, rows[start:end])
-            if history is not None:
-                metrics.append(Metric.from_history(str(key), history))
-            start = end
+                history = self._careful("metrics", run_id, key, points)
+                metric = None if history is None else Metric.from_history(name, history)
+            if metric is not None:
+                metrics.append(metric)
         if len(metrics) > 1 and any(a.key >= b.key for a, b in zip(metrics, metrics[1:], strict=False)):
             merged: dict[str, Metric] = {}
             for m in metrics:
@@ -515,16 +590,9 @@ class _Reading:
                 self.db.row_problem(table, f"{run_id}/{key}", f"point skipped: {exc}")
         return MetricHistory.from_points(points) if points else None
 
-    def _latest(self, run_id: str) -> tuple[Metric, ...]:
+    def _latest(self, run_id: str, rows: list[tuple[Any, ...]]) -> tuple[Metric, ...]:
         out: dict[str, Metric] = {}
-        for _run, key, value, ts, step, is_nan in self.db.select(
-            "latest_metrics",
-            ["run_uuid", "key", "value", "timestamp", "step", "is_nan"],
-            required=["run_uuid", "key", "value"],
-            where="run_uuid = ?",
-            args=(run_id,),
-            ident=2,
-        ):
+        for _run, key, value, ts, step, is_nan in rows:
             try:
                 point_step = 0 if step is None else as_int(step)
                 if point_step is None:
@@ -533,6 +601,21 @@ class _Reading:
             except (TypeError, ValueError, OverflowError) as exc:
                 self.db.row_problem("latest_metrics", f"{run_id}/{key}", f"value skipped: {exc}")
         return tuple(out[k] for k in sorted(out))
+
+    def _recovered_home(
+        self, run_id: str, experiments: dict[str, Experiment], run_inputs: dict[str, list[DatasetRef]]
+    ) -> tuple[object, str | None]:
+        """The experiment and artifact URI of a run whose ``runs`` row is lost: the experiment
+        whose artifact root holds a folder named after the run (MLflow's layout,
+        ``<artifact_location>/<run_id>/artifacts``), else the one of the datasets it used."""
+        for exp_id, location in sorted(self.artifact_roots.items()):
+            uri = f"{location.rstrip('/')}/{run_id}/artifacts"
+            if resolve_artifact_dir(self.dirs, uri, [self.base], run_id) is not None:
+                return exp_id, uri
+        homes = {self.dataset_experiments.get(ref.dataset_key) for ref in run_inputs.get(run_id, [])} - {None}
+        if len(homes) == 1 and (home := homes.pop()) in experiments:
+            return home, None
+        return None, None
 
     def _owned(self, table: str, owner: str, key: str, value: str) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = defaultdict(dict)
@@ -583,7 +666,7 @@ class _Reading:
                     metrics.append(Metric.from_history(k, history))
             exp = experiments.get(str(exp_id))
             artifact_uri = as_str(uri)
-            artifact_dir = resolve_artifact_dir(self.store, artifact_uri, [self.base], model_id)
+            artifact_dir = resolve_artifact_dir(self.dirs, artifact_uri, [self.base], model_id)
             model_files = self._artifacts(artifact_dir)
             signature, example = self._signature(model_files)
             user_tags, system_tags = split_tags(tags.get(model_id, {}))
@@ -728,6 +811,96 @@ class _Reading:
                 tags=frozen_map(vtags),
                 system_tags=frozen_map(vsystem),
             )
+
+
+_RUN_COLUMNS = [
+    "run_uuid",
+    "name",
+    "status",
+    "start_time",
+    "end_time",
+    "user_id",
+    "lifecycle_stage",
+    "artifact_uri",
+    "experiment_id",
+]
+_KV = ["run_uuid", "key", "value"]
+_METRIC_COLUMNS = ["run_uuid", "key", "step", "timestamp", "value", "is_nan"]
+_LATEST_COLUMNS = ["run_uuid", "key", "value", "timestamp", "step", "is_nan"]
+_METRIC_REQUIRED = ["run_uuid", "key", "value"]
+_METRIC_ORDER = 'run_uuid, "key", step'
+_KEY = itemgetter(1)
+
+
+class _Dirs:
+    """``store.is_dir`` that first checks each parent folder once (remembered).
+
+    An artifact URI written on another machine (``file:///home/x/mlruns/1/<run>/artifacts``)
+    is tried suffix by suffix (``home/x/...``, ``x/...``, ``mlruns/...``), at each of which the
+    store checks every component of the path: about 40 ``lstat`` calls a run, for folders that
+    do not exist. A path whose parent is not a folder is not one either, so the answer is the
+    same, and a refused link is refused (and recorded by the store) under its own name either way.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._known: dict[str, bool] = {}
+
+    def is_dir(self, path: str) -> bool:
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            parent = "/".join(parts[:i])
+            known = self._known.get(parent)
+            if known is None:
+                known = self._known[parent] = self._store.is_dir(parent)
+            if not known:
+                return False
+        return self._store.is_dir(path)
+
+
+class _ByRun:
+    """One table's rows, ordered by ``run_uuid``, taken a run at a time.
+
+    ``take`` is called with the keys of a merge in SQLite's order; a group whose key the merge
+    has passed already (a table ordered by another collation) is counted in ``late``.
+    """
+
+    def __init__(self, rows: Iterator[tuple[Any, ...]], table: str) -> None:
+        self.table = table
+        self._groups = groupby(rows, key=itemgetter(0))
+        self.late: list[tuple[object, int]] = []
+        self._passed: set[object] = set()
+        self.key: object = None
+        self.live = True
+        self._rows: list[tuple[Any, ...]] = []
+        self._next()
+
+    def _next(self) -> None:
+        for key, rows in self._groups:
+            if key in self._passed:
+                self.late.append((key, sum(1 for _ in rows)))
+                continue
+            self.key, self._rows = key, list(rows)
+            return
+        self.live, self.key, self._rows = False, None, []
+
+    def skip(self) -> None:
+        self.late.append((self.key, len(self._rows)))
+        self._next()
+
+    def take(self, key: object) -> list[tuple[Any, ...]]:
+        """The rows of run ``key`` (none if this table has none); the merge has passed it after."""
+        self._passed.add(key)
+        if not self.live or self.key != key or type(self.key) is not type(key):
+            return []
+        rows = self._rows
+        self._next()
+        return rows
+
+
+def _key_values(rows: Sequence[tuple[Any, ...]]) -> dict[str, str]:
+    """(run_uuid, key, value) rows as a dict, text as :func:`_text` makes it."""
+    return {k if type(k) is str else str(k): v if type(v) is str else _text(v) for _run, k, v in rows}
 
 
 def _text(value: object) -> str:
