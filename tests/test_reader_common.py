@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from mlreport.readers._common import json_number, param_text
+from mlreport.readers._common import float_of_int, json_number, param_text
 
 SCALARS: tuple[object, ...] = (
     0,
@@ -55,3 +55,10 @@ def test_json_number_keeps_what_json_means() -> None:
     assert json_number(3) == 3.0 and json_number(2.5) == 2.5
     assert math.isnan(json_number(math.nan))  # type: ignore[arg-type]
     assert json_number(True) is None and json_number("1") is None and json_number(None) is None
+
+
+def test_float_of_int_is_an_infinity_of_the_sign_past_the_float_range() -> None:
+    assert float_of_int(10**400) == math.inf and float_of_int(-(10**400)) == -math.inf
+    assert float_of_int(2**1023) == 2.0**1023 and float_of_int(-7) == -7.0 and float_of_int(0.5) == 0.5
+    with pytest.raises(TypeError):
+        float_of_int(None)  # type: ignore[arg-type]  # only the range is its business

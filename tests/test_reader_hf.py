@@ -499,8 +499,30 @@ def test_hostile_files_are_problems_and_the_rest_is_read() -> None:
     run = the_run(records)
     assert list(metric(run, "loss").history.steps) == [1, 2**63 - 1]  # clamped to int64
     assert metric(run, "eval_acc").final == math.inf  # 5,000 digits: a float past the range
-    assert "eval_x" not in {m.key for m in run.metrics}  # 10**400 is no float: not a value
+    assert metric(run, "eval_x").final == math.inf  # 10**400: past the float range, an infinity
     assert run.tags["hf.global_step"] == str(2**70)
+
+
+@pytest.mark.parametrize("huge", [10**400, -(10**400)], ids=["1e400", "-1e400"])
+def test_an_integer_past_the_float_range_is_an_infinity_of_its_sign(huge: int) -> None:
+    """JSON integers have no range: 10**400 in log_history, all_results.json or a card metric is
+    the infinity of its sign, the one rule of _common.json_number (every reader), not dropped."""
+    state = {"global_step": 2, "log_history": [{"loss": 1.0, "huge": 1.5, "step": 1}, {"loss": huge, "huge": huge, "step": 2}]}
+    card = "---\nmodel-index:\n- name: out\n  results:\n  - task: {type: text-classification}\n"
+    card += f"    metrics:\n    - {{type: accuracy, name: Accuracy, value: {huge}}}\n---\n"
+    store = memory_store({
+        "out/trainer_state.json": json.dumps(state),
+        "out/all_results.json": json.dumps({"eval_big": huge, "train_runtime": 1.0}),
+        "out/README.md": card,
+    })
+    records = list(READER.read(store, "out", ReadOptions()))
+    assert only(records, Problem) == []
+    run = the_run(records)
+    inf = math.copysign(math.inf, 1 if huge > 0 else -1)
+    assert list(metric(run, "loss").history.values) == [1.0, inf]
+    assert list(metric(run, "huge").history.values) == [1.5, inf]
+    assert metric(run, "eval_big").final == inf
+    assert metric(run, "accuracy").final == inf  # the card's model-index value
 
 
 def test_an_unexpected_fault_is_one_problem_naming_the_dir(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1022,6 +1022,24 @@ def test_hostile_json_manifest(tmp_path: Path) -> None:
     assert run.start_time is None and run.metrics[0].final == math.inf
 
 
+@pytest.mark.parametrize("name", ["a.mlreport.yaml", "a.mlreport.json"])
+def test_an_integer_past_the_float_range_is_an_infinity_of_its_sign(tmp_path: Path, name: str) -> None:
+    """YAML and JSON integers have no range: 10**400 as a final metric or a history value is
+    the infinity of its sign (_common.float_of_int, every reader's rule). It was an
+    OverflowError that cost the whole run ("unexpected content")."""
+    big = str(10**400)
+    body = json.dumps({"mlreport_manifest": 1, "run": {"id": "a"}, "metrics": {"m": "BIG", "n": "-BIG"},
+                       "history": {"h": [[1, "BIG"], [2, "-BIG"], [3, 0.5]]}}).replace('"BIG"', big)
+    body = body.replace('"-BIG"', "-" + big)
+    records = _hostile_manifest(tmp_path, body, name)
+    assert [r for r in records if isinstance(r, Problem)] == []
+    (run,) = [r for r in records if isinstance(r, Run)]
+    finals = {m.key: m.final for m in run.metrics}
+    assert finals == {"h": 0.5, "m": math.inf, "n": -math.inf}
+    (h,) = [m for m in run.metrics if m.key == "h"]
+    assert h.history is not None and list(h.history.values) == [math.inf, -math.inf, 0.5]
+
+
 def test_steps_beyond_int64_are_clamped_with_a_problem(tmp_path: Path) -> None:
     body = "mlreport_manifest: 1\nrun: {id: r}\nhistory:\n  loss: [[1, 0.5], [" + str(2**70) + ", 0.25]]\n"
     (tmp_path / "h.csv").write_text("step,loss\n1,0.5\n99999999999999999999999,0.1\n", encoding="utf-8")

@@ -142,6 +142,15 @@ def json_number(value: object) -> float | None:
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
+    return float_of_int(value)
+
+
+def float_of_int(value: int | float) -> float:
+    """``float(value)``, with an integer past the float range as an infinity of its sign.
+
+    The one rule for numbers that have no range in their format (JSON, YAML): ``float()``
+    raises ``OverflowError`` there, and so does ``math.copysign`` of such an integer.
+    """
     try:
         return float(value)
     except OverflowError:

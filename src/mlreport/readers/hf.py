@@ -80,7 +80,7 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml
-from ._common import flatten_params, param_text, store_dir_name
+from ._common import flatten_params, float_of_int, json_number, param_text, store_dir_name
 from ._readme import readme_sections
 
 LFS_SPEC = b"version https://git-lfs.github.com/spec/v1"
@@ -145,15 +145,6 @@ def lfs_problem_reason(pointer: tuple[str, int | None]) -> str:
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        return float(value)
-    except OverflowError:
-        return None
-
 
 def _names(value: object) -> list[str]:
     """A card field that is a string or a list of strings."""
@@ -434,7 +425,7 @@ class HfTrainerReader:
             if obj is None:
                 continue
             for key in sorted(obj):
-                value = _number(obj[key])
+                value = json_number(obj[key])
                 if value is not None and key not in parts.results:
                     parts.results[key] = value
             parts.results_finished = parts.results_finished or "train_runtime" in obj
@@ -606,7 +597,7 @@ def _history_columns(history: list[object]) -> tuple[dict[str, tuple[list[int], 
         if kind is int and -(2**63) <= raw_step <= 2**63 - 1:  # type: ignore[operator]
             step: int = raw_step  # type: ignore[assignment]
         else:
-            number = _number(raw_step) if kind in (int, float) else None
+            number = json_number(raw_step) if kind in (int, float) else None
             if number is None or not math.isfinite(number):
                 no_step += 1
                 continue
@@ -618,10 +609,7 @@ def _history_columns(history: list[object]) -> tuple[dict[str, tuple[list[int], 
             if kind is float:
                 value: float = raw
             elif kind is int:
-                try:
-                    value = float(raw)
-                except OverflowError:  # past the float range: _number's None
-                    continue
+                value = float_of_int(raw)  # past the float range: an infinity, as json_number says
             else:
                 continue
             add = adders.get(key)
@@ -758,7 +746,7 @@ def _card_lineage(
                 if not isinstance(m, dict):
                     continue
                 mtype, mname = _text(m.get("type")), _text(m.get("name"))
-                value = _number(m.get("value"))
+                value = json_number(m.get("value"))
                 if (mtype or mname) and value is not None:
                     found.append(((task_type, ds_id, config, split, mtype or mname, mname), value))
     return datasets, refs, _card_metric_keys(found)
@@ -847,7 +835,7 @@ def _declared_goals(ctx: _Ctx, path: str, parts: _Parts, metrics: Mapping[str, M
     if not isinstance(step, int):  # before transformers 4.52: the step is in the checkpoint's name
         found = _CHECKPOINT.match(posixpath.basename(str(state.get("best_model_checkpoint") or "").rstrip("/")))
         step = int(found.group(1)) if found else None
-    best_value = _number(best)
+    best_value = json_number(best)
     if best_value is None or step is None or isinstance(step, bool):
         return []
     candidates = []

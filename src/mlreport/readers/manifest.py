@@ -82,7 +82,7 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml, long_lines, split_lines
-from ._common import flatten_params, param_text
+from ._common import flatten_params, float_of_int, param_text
 
 log = logging.getLogger("mlreport.readers.manifest")
 
@@ -664,10 +664,7 @@ def _value(text: object, where: str, what: str) -> float:
 
 def _float(value: str | float) -> float:
     """``float()``, with integers past the float range as +-inf (JSON numbers have no range)."""
-    try:
-        return float(value)
-    except OverflowError:
-        return math.copysign(math.inf, int(value))
+    return float(value) if isinstance(value, str) else float_of_int(value)
 
 
 def _short(value: object) -> str:
