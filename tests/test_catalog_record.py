@@ -252,3 +252,25 @@ def test_a_config_names_its_sources_from_its_own_folder(tmp_path: Path, monkeypa
     assert [s.path for s in config.sources] == ["runs/mlruns"]
     catalog = read_catalog(config)
     assert catalog.runs and not _leaks(list(render_site(catalog, config)), str(tmp_path))
+
+
+def test_an_absolute_source_is_still_read_after_the_working_folder_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Config names an absolute source inside its base folder by the relative path; reading
+    must resolve that path from the same folder, not from the working folder at build time
+    (an API caller who makes the Config and then changes folder lost the source)."""
+    project = tmp_path / "project"
+    shutil.copytree(DATA / "mlflow" / "v3_file" / "mlruns", project / "mlruns")
+    monkeypatch.chdir(project)
+    config = Config(sources=(SourceConfig(str(project / "mlruns")),))
+    assert config.sources[0].path == "mlruns"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    catalog = read_catalog(config)
+    assert catalog.runs and not catalog.problems
+    # the output guard protects the same folder the crawl reads
+    from mlreport.publish import protected_paths
+
+    assert (project / "mlruns").resolve() in protected_paths(config)

@@ -181,9 +181,10 @@ def _clean_other(value: Any) -> Any:
 # discovery
 
 
-def open_source(source: SourceConfig) -> tuple[Store, str]:
-    """Open a source; a file source (``mlflow.db``) opens its folder and names the file."""
-    store = open_store(source.path, source.storage_options)
+def open_source(source: SourceConfig, named: str | None = None) -> tuple[Store, str]:
+    """Open a source; a file source (``mlflow.db``) opens its folder and names the file.
+    ``named`` is the source as the user wrote it, for messages (see stores.open_store)."""
+    store = open_store(source.path, source.storage_options, named=named)
     if store.kind("") == "file":
         path = source.path.rstrip("/")
         if "://" in path:
@@ -304,7 +305,7 @@ def _read_sources(config: Config, readers: Mapping[str, Reader], options: ReadOp
                 f"cannot read {source.path}: unknown format '{source.format}' (known: {', '.join(readers)})"
             )
         path = _resolve_local(source.path, config)
-        store, inner = open_source(replace(source, path=path))
+        store, inner = open_source(replace(source, path=path), named=source.path)
         store.url = source.path
         if config.max_file_size:
             store.max_file_size = config.max_file_size
@@ -385,10 +386,14 @@ def _stopped(label: str, count: int) -> str:
 
 
 def _resolve_local(path: str, config: Config) -> str:
+    # A relative source is from the config's base folder (the config file's folder, else the
+    # working folder when the Config was made), never from whatever the working folder is at
+    # build time: Config names an absolute source inside base_dir by its relative path, so the
+    # two must agree or an API caller who changes folder loses the source.
     if "://" in path:
         return path
     p = Path(path).expanduser()
-    if not p.is_absolute() and config.path is not None:
+    if not p.is_absolute():
         p = config.base_dir / p
     return str(p)
 

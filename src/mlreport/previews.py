@@ -547,7 +547,7 @@ def _store_for(owner: _Owner, config: Config, opened: dict[str, Store | None], p
     source = next((s for s in config.sources if s.path == owner.store), SourceConfig(owner.store))
     store: Store | None
     try:
-        store, _ = open_source(replace(source, path=_resolve_local(source.path, config)))
+        store, _ = open_source(replace(source, path=_resolve_local(source.path, config)), named=source.path)
         store.url = source.path
         store.max_file_size = min(store.max_file_size, max(config.artifacts.max_bytes, TABLE_HEAD) + 1)
     except (MlreportError, OSError) as exc:

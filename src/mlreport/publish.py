@@ -105,8 +105,8 @@ def protected_paths(config: Config) -> list[Path]:
             continue
         text = text.removeprefix("file://")
         p = Path(text).expanduser()
-        if not p.is_absolute() and config.path is not None:
-            p = config.base_dir / p
+        if not p.is_absolute():
+            p = config.base_dir / p  # as the crawl resolves it (crawl._resolve_local)
         out.append(_real(p))
     if config.templates:
         t = Path(config.templates).expanduser()

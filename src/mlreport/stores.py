@@ -1669,7 +1669,10 @@ def _close_session(session: Any, loop: asyncio.AbstractEventLoop) -> None:
 
 
 def open_store(
-    source: str, storage_options: Mapping[str, Any] | None = None, max_file_size: int | None = None
+    source: str,
+    storage_options: Mapping[str, Any] | None = None,
+    max_file_size: int | None = None,
+    named: str | None = None,
 ) -> Store:
     """Open a source for reading: a local path or an fsspec URL.
 
@@ -1683,10 +1686,12 @@ def open_store(
             endpoint that does not answer).
     """
     if "://" not in source:
+        # ``named``: the local path as the user wrote it, before it was resolved from the
+        # config's folder; messages name it so (the build machine's folders stay out of them)
         root = Path(source).expanduser()
         if not root.exists():
-            raise SourceError(f"cannot open {source}: no such file or directory")
-        return LocalStore(root.resolve(), source, max_file_size or DEFAULT_MAX_FILE_SIZE)
+            raise SourceError(f"cannot open {named or source}: no such file or directory")
+        return LocalStore(root.resolve(), named or source, max_file_size or DEFAULT_MAX_FILE_SIZE)
 
     import fsspec  # heavy-ish; only remote sources need it
     import fsspec.asyn
