@@ -6,7 +6,7 @@ A browser test builds its site with the URL it will be served at, so :func:`serv
 URL before the folder exists (the handler reads the folder per request)::
 
     with serve(work / "site") as base:
-        build_site(Config(..., output="site", site_url=base))
+        build_in(work, Config(..., output="site", site_url=base))
         yield base
 
 and opens pages through :func:`tab`, which allows the given URL prefixes (plus ``data:`` and
@@ -27,6 +27,9 @@ from typing import Any
 
 import pytest
 
+from mlreport.config import Config
+from mlreport.site import build_site
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -41,6 +44,19 @@ CHROMIUM_ARGS = [
 THIS_MACHINE = "http://127.0.0.1:"
 #: The suite shares 2 cores with other work: wait for elements, not for a quiet machine.
 TIMEOUT_MS = 90_000
+
+
+def build_in(work: Path, config: Config) -> Path:
+    """Build ``config``'s site from inside ``work``, as a user runs ``mlreport build`` there:
+    relative sources and the output resolve against ``work`` (module-scoped fixtures cannot use
+    the ``monkeypatch`` fixture, so the working folder is changed and restored here)."""
+    mp = pytest.MonkeyPatch()
+    mp.chdir(work)
+    try:
+        build_site(config)
+    finally:
+        mp.undo()
+    return work / config.output
 
 
 def require_browser() -> None:

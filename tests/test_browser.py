@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 from mlreport.config import Config, SourceConfig
-from mlreport.site import build_site
 
-from .browser_kit import CHROMIUM, CHROMIUM_ARGS, THIS_MACHINE, Tab, chromium, require_browser, serve, tab
+from .browser_kit import CHROMIUM, CHROMIUM_ARGS, THIS_MACHINE, Tab, build_in, chromium, require_browser, serve, tab
 from .conftest import ROOT
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "browser", "served"]  # other browser modules share these
@@ -24,12 +23,7 @@ pytestmark = pytest.mark.browser
 
 def _build(work: Path, base: str | None, *sources: Path, **config: Any) -> None:
     """Build ``work/site`` from ``sources`` as a user would, from inside ``work``."""
-    mp = pytest.MonkeyPatch()
-    mp.chdir(work)
-    try:
-        build_site(Config(sources=tuple(SourceConfig(str(s)) for s in sources), output="site", site_url=base, **config))
-    finally:
-        mp.undo()
+    build_in(work, Config(sources=tuple(SourceConfig(str(s)) for s in sources), output="site", site_url=base, **config))
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 
 from mlreport.config import Config, SourceConfig
-from mlreport.site import build_site
 
-from .browser_kit import Tab, chromium, require_browser, serve
+from .browser_kit import Tab, build_in, chromium, require_browser, serve
 from .conftest import ROOT
 
 pytestmark = pytest.mark.browser
@@ -40,12 +39,7 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
             f"site_name: Team\nsite_url: {base}\ntheme:\n  name: material\n  features: [navigation.instant]\n"
             "nav:\n  - Home: index.md\n"
         )
-        mp = pytest.MonkeyPatch()
-        mp.chdir(work)
-        try:
-            build_site(Config(sources=(SourceConfig(str(ROOT / "site_example")),), output="site", title="Models"))
-        finally:
-            mp.undo()
+        build_in(work, Config(sources=(SourceConfig(str(ROOT / "site_example")),), output="site", title="Models"))
         yield base, work / "site"
 
 

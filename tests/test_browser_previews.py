@@ -13,9 +13,8 @@ from urllib.parse import urljoin
 import pytest
 
 from mlreport.config import Config, SourceConfig
-from mlreport.site import build_site
 
-from .browser_kit import chromium, require_browser, serve, tab
+from .browser_kit import build_in, chromium, require_browser, serve, tab
 from .test_previews import MLFLOW, _run_dir
 
 pytestmark = pytest.mark.browser
@@ -38,17 +37,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     run = _run_dir(store)
     (run / "artifacts" / "report" / "hostile.html").write_text(HOSTILE_REPORT)
     with serve(work / "site") as base:
-        _build(work, Config(sources=(SourceConfig(str(store)),), output="site", title="Previews", site_url=base))
+        build_in(work, Config(sources=(SourceConfig(str(store)),), output="site", title="Previews", site_url=base))
         yield base, f"{base}runs/{run.name}/"
-
-
-def _build(work: Path, config: Config) -> None:
-    mp = pytest.MonkeyPatch()
-    mp.chdir(work)
-    try:
-        build_site(config)
-    finally:
-        mp.undo()
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +135,7 @@ def plots_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     data = MLFLOW.parents[1]
     sources = (SourceConfig(str(data / "dvclive")), SourceConfig(str(data / "wandb_plotly")))
     with serve(work / "site") as base:
-        _build(work, Config(sources=sources, output="site", title="Plots", site_url=base))
+        build_in(work, Config(sources=sources, output="site", title="Plots", site_url=base))
         yield base, work / "site"
 
 

@@ -19,9 +19,8 @@ import pytest
 import yaml
 
 from mlreport.config import Config, SourceConfig
-from mlreport.site import build_site
 
-from .browser_kit import THIS_MACHINE, Tab, require_browser, serve, tab
+from .browser_kit import THIS_MACHINE, Tab, build_in, require_browser, serve, tab
 from .test_browser import browser, served
 
 pytestmark = pytest.mark.browser
@@ -68,12 +67,7 @@ def _write_store(root: Path) -> None:
 
 
 def _build(work: Path, base: str | None) -> None:
-    mp = pytest.MonkeyPatch()
-    mp.chdir(work)
-    try:
-        build_site(Config(sources=(SourceConfig(str(work / "store")),), output="site", site_url=base))
-    finally:
-        mp.undo()
+    build_in(work, Config(sources=(SourceConfig(str(work / "store")),), output="site", site_url=base))
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,8 @@ first stays small; and in Chromium, search still finds runs."""
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
@@ -17,8 +14,8 @@ import pytest
 from mlreport.config import Config, SourceConfig
 from mlreport.engine.output import RUNS_INDEX, WORKER_GLOB, WORKER_MARK, wrap_search_worker, write_search_index
 from mlreport.render.page import SearchEntry
-from mlreport.site import build_site
 
+from .browser_kit import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, build_in, require_browser, serve
 from .conftest import ROOT
 
 RUN = "lgbm-trial-3 · run"  # a run of site_example that is no version's source run
@@ -31,13 +28,7 @@ def _docs(path: Path) -> list[dict[str, object]]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("search")
-    mp = pytest.MonkeyPatch()
-    mp.chdir(work)
-    try:
-        build_site(Config(sources=(SourceConfig(str(ROOT / "site_example")),), output="site", title="Example"))
-    finally:
-        mp.undo()
-    return work / "site"
+    return build_in(work, Config(sources=(SourceConfig(str(ROOT / "site_example")),), output="site", title="Example"))
 
 
 def test_run_entries_are_the_second_part_and_everything_else_the_first(site: Path) -> None:
@@ -104,21 +95,11 @@ def test_with_the_worker_the_runs_file_is_written_and_a_stale_one_removed(tmp_pa
 # --- in Chromium --------------------------------------------------------------------------
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
 @pytest.fixture(scope="module")
 def served(site: Path) -> Iterator[str]:
-    from .browser_kit import require_browser
-
     require_browser()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve(site) as base:
+        yield base
 
 
 def _results(page: object) -> list[str]:
@@ -134,8 +115,6 @@ def test_a_query_answers_from_the_first_part_then_again_with_the_runs(served: st
     """The run entries are held back by the test: the model answers at once, the run is not
     found; once they arrive, the open result list is answered again and shows the run."""
     from playwright.sync_api import sync_playwright
-
-    from .browser_kit import CHROMIUM, CHROMIUM_ARGS
 
     run_url = next(str(d["location"]) for d in _docs(site / RUNS_INDEX) if d["title"] == RUN)
     held: list[object] = []
@@ -160,7 +139,7 @@ def test_a_query_answers_from_the_first_part_then_again_with_the_runs(served: st
         page.goto(served)
         page.click(".md-search__input")
         page.keyboard.type("churn-classifier")
-        page.locator("li.md-search-result__item a").first.wait_for(timeout=30_000)
+        page.locator("li.md-search-result__item a").first.wait_for(timeout=TIMEOUT_MS)
         assert any("models/churn-classifier/" in h for h in _results(page))
         page.fill(".md-search__input", "lgbm-trial-3")
         page.keyboard.press("End")  # Material searches on key events
@@ -175,7 +154,7 @@ def test_a_query_answers_from_the_first_part_then_again_with_the_runs(served: st
             "u => [...document.querySelectorAll('li.md-search-result__item a')]"
             ".some(a => a.href.split('?')[0].endsWith(u))",
             arg=run_url,
-            timeout=30_000,
+            timeout=TIMEOUT_MS,
         )
         page.locator("li.md-search-result__item a").first.click()
         page.wait_for_load_state("load")

@@ -17,9 +17,8 @@ import pytest
 import yaml
 
 from mlreport.config import Config, SourceConfig
-from mlreport.site import build_site
 
-from .browser_kit import THIS_MACHINE, require_browser, serve, tab
+from .browser_kit import THIS_MACHINE, build_in, require_browser, serve, tab
 from .browser_kit import chromium as launch
 from .conftest import ROOT
 from .test_browser import served
@@ -69,12 +68,7 @@ def sweep_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("wide-sweep")
     _write_sweep(work / "store")
     with serve(work / "site") as base:
-        mp = pytest.MonkeyPatch()
-        mp.chdir(work)
-        try:
-            build_site(Config(sources=(SourceConfig(str(work / "store")),), output="site", site_url=base))
-        finally:
-            mp.undo()
+        build_in(work, Config(sources=(SourceConfig(str(work / "store")),), output="site", site_url=base))
         yield base
 
 

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from mlreport.config import load_config
-from mlreport.site import build_site
 
-from .browser_kit import chromium, require_browser, serve, tab
+from .browser_kit import build_in, chromium, require_browser, serve, tab
 from .conftest import ROOT
 
 pytestmark = pytest.mark.browser
@@ -24,12 +23,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_browser()
     work = tmp_path_factory.mktemp("review-browser")
     with serve(work / "site") as base:
-        mp = pytest.MonkeyPatch()
-        mp.chdir(work)
-        try:
-            build_site(load_config(REVIEW / "mlreport.yml").with_overrides(output=str(work / "site"), site_url=base))
-        finally:
-            mp.undo()
+        build_in(work, load_config(REVIEW / "mlreport.yml").with_overrides(output=str(work / "site"), site_url=base))
         yield base
 
 
