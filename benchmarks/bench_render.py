@@ -1,6 +1,6 @@
 """What one page of each family costs to render, for two versions of the code in the same run.
 
-    python benchmarks/bench_render.py MLRUNS [--before REV] [--sample 50] [--repeat 2]
+    python benchmarks/bench_render.py MLRUNS [--before REV] [--after REV] [--sample 50] [--repeat 2]
         [--families version,run] [--profile version]
 
 Each side is measured in a fresh process (``PYTHONPATH`` pointed at its ``src/``): the store is
@@ -11,10 +11,11 @@ process. Printed: CPU ms a page (``time.process_time``, so the load of a shared 
 less than in wall time) for ``render`` and ``wrap``, side by side, and their ratio.
 
 ``--before REV`` is a git revision of this repository (default ``main``), exported with ``git
-archive`` into a scratch folder; the "after" side is this checkout. The sides alternate (before,
-after, before, after …) so that both see the same load; the figure of a side is the smallest of
-its repeats. ``--profile FAMILY`` prints instead the top of a cProfile (CPU time) of that family's
-pages on this checkout. Nothing is asserted.
+archive`` into a scratch folder; the "after" side is this checkout, or ``--after REV`` (exported
+too, so that editing the checkout while a long run goes on does not change what it measures).
+The sides alternate (before, after, before, after …) so that both see the same load; the figure
+of a side is the smallest of its repeats. ``--profile FAMILY`` prints instead the top of a
+cProfile (CPU time) of that family's pages on this checkout. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("store", help="an mlruns/ folder (only read)")
     parser.add_argument("--before", default="main", help="git revision to compare with (default main)")
+    parser.add_argument("--after", default=None, help="git revision to measure instead of this checkout")
     parser.add_argument("--sample", type=int, default=50, help="pages of each family")
     parser.add_argument("--repeat", type=int, default=2, help="measurements of each side (alternating)")
     parser.add_argument("--families", default="", help="only these families, comma-separated")
@@ -127,12 +129,14 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="mlreport-bench-render-"))
     try:
         before_src = export(args.before, scratch / "before")
+        after_src = export(args.after, scratch / "after") if args.after else ROOT / "src"
         load = os.getloadavg()[0]
-        print(f"store {args.store}; before = {args.before}, after = this checkout; load average {load:.1f}")
+        after = args.after or "this checkout"
+        print(f"store {args.store}; before = {args.before}, after = {after}; load average {load:.1f}")
         runs: dict[str, list[dict[str, dict[str, float]]]] = {"before": [], "after": []}
         for _ in range(args.repeat):
             runs["before"].append(side(before_src, args))
-            runs["after"].append(side(ROOT / "src", args))
+            runs["after"].append(side(after_src, args))
         print(
             f"{'family':>13} | {'pages':>6} | {'render before':>13} | {'after':>8} | {'ratio':>5} | "
             f"{'wrap before':>11} | {'after':>8}   (CPU ms a page, best of {args.repeat})"
