@@ -427,10 +427,9 @@ def find_version(catalog: Catalog, spec: str) -> tuple[RegisteredModel, ModelVer
         known = ", ".join(sorted(m.name for m in catalog.models)[:10]) or "none"
         raise UsageError(f"cannot find model '{name}' (models: {known})")
     versions = catalog.versions_by_model.get(model.name, ())
-    target = model.aliases.get(which, which)
-    for v in versions:
-        if v.version == target:
-            return model, v
+    found = catalog.version(model.name, model.aliases.get(which, which))
+    if found is not None:
+        return model, found
     aliases = ", ".join(f"@{a}" for a in model.aliases) or "none"
     numbers = ", ".join(v.version for v in versions[-10:]) or "none"
     raise UsageError(f"cannot find '{which}' of model '{name}' (aliases: {aliases}; versions: {numbers})")

@@ -15,11 +15,11 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .goals import is_counter, vocabulary_goal
 from .history_store import HistoryFile, Location
@@ -43,6 +43,8 @@ from .model import (
 
 if TYPE_CHECKING:
     from .config import Config
+
+_T = TypeVar("_T")
 
 #: what :meth:`Catalog.goal_source` answers
 DECLARED = "declared by the store"
@@ -155,6 +157,63 @@ class Catalog:
                 return m.history
         return None
 
+    def version(self, model: str, version: str) -> ModelVersion | None:
+        """The version of ``model`` named ``version`` (the first, if a store repeats one): one
+        dict lookup, not a scan of the model's versions (a version page asks for its baseline
+        and its neighbours; at 2,500 versions a model a scan each was quadratic, issue 7)."""
+        found = self._positions(model).get(version)
+        return self.versions_by_model[model][found] if found is not None else None
+
+    def version_neighbours(self, model: str, version: str) -> tuple[ModelVersion | None, ModelVersion | None]:
+        """The versions just before and just after ``version`` in the model's natural order
+        (``versions_by_model``); ``(None, None)`` when the model has no such version."""
+        found = self._positions(model).get(version)
+        if found is None:
+            return None, None
+        versions = self.versions_by_model[model]
+        return (versions[found - 1] if found > 0 else None, versions[found + 1] if found + 1 < len(versions) else None)
+
+    def versions_of_logged_model(self, key: str) -> tuple[ModelVersion, ...]:
+        """The model versions registered from the logged model ``key``, in catalog order."""
+        index = self.derived("versions_by_logged_model", "", self._versions_by_logged_model)
+        return index.get(key, ())
+
+    def _versions_by_logged_model(self) -> dict[str, tuple[ModelVersion, ...]]:
+        out: dict[str, list[ModelVersion]] = defaultdict(list)
+        for v in self.versions:
+            if v.logged_model_key:
+                out[v.logged_model_key].append(v)
+        return {k: tuple(vs) for k, vs in out.items()}
+
+    def _positions(self, model: str) -> Mapping[str, int]:
+        def positions() -> dict[str, int]:
+            out: dict[str, int] = {}
+            for i, v in enumerate(self.versions_by_model.get(model, ())):
+                out.setdefault(v.version, i)  # the first, as a scan finds it
+            return out
+
+        return self.derived("version_positions", model, positions)
+
+    def derived(self, name: str, key: Hashable, make: Callable[[], _T]) -> _T:
+        """``make()``, made once per catalog, ``name`` and ``key`` in this process: an index or a
+        summary computed from the (immutable) records, so that a page looks it up instead of
+        scanning. Kept beside the fields, never pickled (:meth:`__getstate__`) nor compared."""
+        memo: dict[tuple[str, Hashable], Any] | None = self.__dict__.get("_derived")
+        if memo is None:
+            memo = self.__dict__["_derived"] = {}  # frozen: set beside the fields, not through them
+        try:
+            return memo[(name, key)]  # type: ignore[no-any-return]
+        except KeyError:
+            value = memo[(name, key)] = make()
+            return value
+
+    def __getstate__(self) -> dict[str, Any]:
+        # what :meth:`derived` made stays in this process: a worker or the unit cache gets the
+        # records only (and rebuilds an index when it needs one)
+        state = dict(self.__dict__)
+        state.pop("_derived", None)
+        return state
+
     def same_content(self, dataset_key: str) -> tuple[str, ...]:
         """The other datasets whose content digest equals this one's (a link, never a merge:
         each keeps its own name and source)."""
@@ -264,18 +323,17 @@ def make_catalog(
         if v.run_key:
             by_run[v.run_key].append(v)
     children: dict[str, list[str]] = defaultdict(list)
-    by_dataset: dict[str, list[str]] = defaultdict(list)
-    producers: dict[str, list[str]] = defaultdict(list)
+    by_dataset: dict[str, dict[str, None]] = defaultdict(dict)
+    producers: dict[str, dict[str, None]] = defaultdict(dict)
     by_exp: dict[str, list[str]] = defaultdict(list)
     for r in run_list:
         if r.parent_key:
             children[r.parent_key].append(r.key)
+        # dicts as ordered sets: a list's "in" per run was quadratic in the runs of a dataset
         for ref in r.inputs:
-            if r.key not in by_dataset[ref.dataset_key]:
-                by_dataset[ref.dataset_key].append(r.key)
+            by_dataset[ref.dataset_key][r.key] = None
         for ref in r.produced:
-            if r.key not in producers[ref.dataset_key]:
-                producers[ref.dataset_key].append(r.key)
+            producers[ref.dataset_key][r.key] = None
         if r.experiment_key:
             by_exp[r.experiment_key].append(r.key)
     return Catalog(

@@ -263,7 +263,7 @@ def resolve(catalog: Catalog, spec: str, model_hint: str | None = None) -> Subje
         name, _, version = text.rpartition("/")
         if name in catalog.model_by_name or model_hint is None:
             return subject_of_version(catalog, _find_version(catalog, _find_model(catalog, name, spec), version, spec))
-    if model_hint is not None and any(v.version == text for v in catalog.versions_by_model.get(model_hint, ())):
+    if model_hint is not None and catalog.version(model_hint, text) is not None:
         return subject_of_version(catalog, _find_version(catalog, model_hint, text, spec))
     if text in catalog.run_by_key or any(r.id == text for r in catalog.runs):
         return subject_of_run(catalog, _find_run(catalog, text, spec))
@@ -317,14 +317,14 @@ def _find_model(catalog: Catalog, name: str, spec: str) -> str:
 
 
 def _find_version(catalog: Catalog, model: str, version: str, spec: str) -> ModelVersion:
-    versions = catalog.versions_by_model.get(model, ())
-    for mv in versions:
-        if mv.version == version:
-            return mv
+    found = catalog.version(model, version)
+    if found is not None:
+        return found
     stripped = version[1:] if version[:1] in "vV" else version
-    for mv in versions:
-        if mv.version == stripped:
-            return mv
+    found = catalog.version(model, stripped)
+    if found is not None:
+        return found
+    versions = catalog.versions_by_model.get(model, ())
     known = ", ".join(v.version for v in versions) or "none"
     raise UsageError(f"cannot compare {spec}: {model} has no version {version} (versions: {known})")
 
@@ -364,7 +364,7 @@ def choose_baseline(
     if holder is None:
         return None, asked, f"no baseline: {model} has no @{alias}; pass --against to choose one"
     if candidate.version != holder:
-        mv = next((v for v in catalog.versions_by_model.get(model, ()) if v.version == holder), None)
+        mv = catalog.version(model, holder)
         if mv is None:
             return None, asked, f"no baseline: @{alias} names v{holder}, which is not in the store"
         base = subject_of_version(catalog, mv)
@@ -390,12 +390,9 @@ def previous_version(catalog: Catalog, model: str, version: str) -> ModelVersion
 
 def neighbours(catalog: Catalog, model: str, version: str) -> tuple[ModelVersion | None, ModelVersion | None]:
     """The versions just before and just after ``version`` (natural order), for page links."""
-    # the catalog keeps each model's versions in natural order (make_catalog): no sort per page
-    versions = catalog.versions_by_model.get(model, ())
-    for i, v in enumerate(versions):
-        if v.version == version:
-            return (versions[i - 1] if i > 0 else None, versions[i + 1] if i + 1 < len(versions) else None)
-    return None, None
+    # the catalog keeps each model's versions in natural order (make_catalog) and indexes them
+    # once: no sort and no scan per page
+    return catalog.version_neighbours(model, version)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -438,14 +435,10 @@ def compare(
         )
     serving = None
     if model is not None and model in catalog.model_by_name:
-        stages: dict[str, list[str]] = {}
-        for v in catalog.versions_by_model.get(model, ()):
-            if v.stage and v.stage.lower() not in ("none", "archived"):
-                stages.setdefault(v.stage, []).append(v.version)
         serving = Serving(
             alias=alias,
             alias_holder=catalog.model_by_name[model].aliases.get(alias),
-            stages={s: tuple(vs) for s, vs in sorted(stages.items())},
+            stages=serving_stages(catalog, model),
         )
     return Comparison(
         model=model,
@@ -506,6 +499,20 @@ def compare_version(
         keys=keys,
         trends=False,
     )
+
+
+def serving_stages(catalog: Catalog, model: str) -> Mapping[str, tuple[str, ...]]:
+    """Which versions of ``model`` hold each stage that serves (not None, not Archived), by
+    stage name: the same for every version page of the model, so made once a model."""
+
+    def make() -> dict[str, tuple[str, ...]]:
+        stages: dict[str, list[str]] = {}
+        for v in catalog.versions_by_model.get(model, ()):
+            if v.stage and v.stage.lower() not in ("none", "archived"):
+                stages.setdefault(v.stage, []).append(v.version)
+        return {s: tuple(vs) for s, vs in sorted(stages.items())}
+
+    return dict(catalog.derived("review.serving_stages", model, make))  # each comparison its own
 
 
 def _key_metrics(catalog: Catalog, model: str | None, candidate: Subject, configured: Sequence[str]) -> list[str]:

@@ -48,16 +48,12 @@ class SiteRenderer(HomePages, ModelPages, VersionPages, RunPages, DatasetPages, 
         return out
 
     def version_of(self, model: str, version: str) -> ModelVersion:
-        """The version of ``model`` named ``version``: a dict built once, not a scan of the
-        model's versions for each of its pages (quadratic in versions a model)."""
-        index: dict[tuple[str, str], ModelVersion] | None = self.__dict__.get("_version_index")
-        if index is None:
-            index = {}
-            for name, versions in self.c.versions_by_model.items():
-                for v in versions:
-                    index.setdefault((name, v.version), v)  # the first, as the scan found it
-            self.__dict__["_version_index"] = index
-        return index[(model, version)]
+        """The version of ``model`` named ``version`` (:meth:`Catalog.version`: a dict built
+        once, not a scan of the model's versions for each of its pages); KeyError if none."""
+        found = self.c.version(model, version)
+        if found is None:
+            raise KeyError((model, version))
+        return found
 
     def render_ref(self, ref: PageRef) -> list[Page | Asset]:
         """The page (and the files it comes with) that ``ref`` names."""

@@ -235,8 +235,7 @@ class VersionPages(RenderBase):
         if run:
             summary.append(("Run", Cell(run.name, self.link(here, self.urls.run[run.key]))))
         summary.append(("Created", time_cell(lm.created)))
-        versions = [v for v in self.c.versions if v.logged_model_key == lm.key]
-        for v in versions:
+        for v in self.c.versions_of_logged_model(lm.key):  # an index, not a scan of every version
             summary.append(
                 (
                     "Model version",
