@@ -597,6 +597,33 @@ def test_a_dvclive_dvc_yaml_declares_artifacts_and_plots() -> None:
     assert [m.key for m in ws.metrics] == ["acc", "train/loss"]  # plots/metrics are histories, not plot files
 
 
+def test_the_projects_dvc_yaml_declaration_wins_over_a_dvclive_one(tmp_path: Path) -> None:
+    # the same artifact name in dvc.yaml and dvclive/dvc.yaml: the project's own file is the one
+    # a user edits; the nested one (rewritten by every Live run) only fills in what it lacks
+    project = tmp_path / "p"
+    shutil.copytree(DATA / "live_dvcyaml", project)
+    (project / "dvc.yaml").write_text(
+        "artifacts:\n  tiny-model:\n    path: models/model.pt\n    type: model\n    desc: the project's word\n"
+    )
+    records = read(project)
+    assert reasons(records) == []
+    [rm] = of(records, RegisteredModel)
+    assert (rm.name, rm.description) == ("tiny-model", "the project's word")
+
+
+def test_a_declared_plot_folder_lists_its_images_as_images(tmp_path: Path) -> None:
+    (tmp_path / "plots" / "img").mkdir(parents=True)
+    (tmp_path / "plots" / "img" / "roc.png").write_bytes(b"\x89PNG")
+    (tmp_path / "plots" / "img" / "points.json").write_text('[{"x": 1, "y": 2}]')
+    (tmp_path / "dvc.yaml").write_text("plots:\n  - plots/img:\n      x: x\n      y: y\n")
+    records = read(tmp_path)
+    assert reasons(records) == []
+    [ws] = of(records, Run)
+    assert [(a.path, a.note) for a in ws.artifacts] == [
+        ("plots/img/points.json", "DVC plot: y vs x"), ("plots/img/roc.png", "DVC plot image"),
+    ]
+
+
 def test_plot_note_says_what_a_plot_is() -> None:
     from mlreport.readers.dvc import _plot_note
 

@@ -598,6 +598,18 @@ def test_peft_adapter_config_and_event_file_date() -> None:
     assert (run.tags["hf.base_model"], run.tags["hf.base_model_relation"]) == ("google-bert/bert-base-uncased", "adapter")
 
 
+def test_the_cards_base_model_wins_over_the_adapters() -> None:
+    # the card is the author's word; adapter_config.json's base is only the fallback
+    adapter = {"peft_type": "LORA", "r": 4, "base_model_name_or_path": "org/adapter-base"}
+    state = {"global_step": 1, "log_history": [{"loss": 0.5, "step": 1}]}
+    card = "---\nbase_model: org/card-base\n---\n# card\n"
+    files = {"o/adapter_config.json": json.dumps(adapter), "o/trainer_state.json": json.dumps(state)}
+    run = the_run(list(READER.read(memory_store({**files, "o/README.md": card}), "o", ReadOptions())))
+    assert run.tags["hf.base_model"] == "org/card-base" and run.params["peft.base_model_name_or_path"] == "org/adapter-base"
+    bare = the_run(list(READER.read(memory_store(files), "o", ReadOptions())))
+    assert (bare.tags["hf.base_model"], bare.tags["hf.base_model_relation"]) == ("org/adapter-base", "adapter")
+
+
 def test_event_file_times_helper() -> None:
     from mlreport.readers.hf import _event_file_times
 

@@ -621,6 +621,22 @@ def test_media_say_what_they_are(tmp_path: Path) -> None:
     }
 
 
+def test_media_logged_as_nested_keys_say_what_they_are() -> None:
+    # wandb-core flattens a media value into "<key>._type" and "<key>.path" in history rows
+    from mlreport.readers.wandb import _media_notes
+
+    rows: list[dict[str, object]] = [
+        {"examples._type": "image-file", "examples.path": "media/images/e_1_ab.png", "_step": 1},
+        {"chart": {"_type": "plotly-file", "path": "media/plotly/c_2_cd.plotly.json"}},
+        {"odd._type": "not-a-media-type", "odd.path": "media/x"},
+    ]
+    assert _media_notes({"examples": {"_type": "table-file", "path": "media/table/t.json"}}, rows) == {
+        "files/media/images/e_1_ab.png": "W&B image (logged as 'examples')",
+        "files/media/plotly/c_2_cd.plotly.json": "W&B Plotly chart (logged as 'chart')",
+        "files/media/table/t.json": "W&B table (logged as 'examples')",
+    }
+
+
 # --- issue 8 on stores the real wandb wrote (tests/data/wandb/record/) ----------------------------
 
 

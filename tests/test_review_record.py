@@ -96,6 +96,17 @@ def test_the_traces_block_escapes_cuts_and_counts(monkeypatch: pytest.MonkeyPatc
     assert "5 traces (5 OK); the newest 2 are listed." in block and block.count("tr-") == 2
 
 
+def test_an_experiments_traces_are_newest_first_so_the_cut_keeps_the_newest(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the block lists the first MAX_ROWS and says "the newest N": the catalog's order makes that true
+    undated = trace(9, request_time=None)
+    catalog = make_catalog(traces=[trace(1), undated, trace(3), trace(2)])
+    assert [t.id for t in catalog.traces_by_experiment["e"]] == ["tr-3", "tr-2", "tr-1", "tr-9"]
+    monkeypatch.setattr(traces_mod, "MAX_ROWS", 2)
+    block = str(traces_block(catalog.traces_by_experiment["e"], lambda key: Cell(key or "")))
+    assert "the newest 2 are listed" in block
+    assert re.findall(r"tr-\d", block) == ["tr-3", "tr-2"]
+
+
 def test_pages_name_the_kind_of_store_not_the_reader(tmp_path: Path) -> None:
     # no template reads the reader's name
     for template in (ROOT / "templates").glob("*.j2"):

@@ -6,8 +6,11 @@ Format: FORMATS.md §3. Read with json and PyYAML only; ``training_args.bin``, `
 How an output dir maps onto the catalog (one dir = one run, no experiment):
 
 - :class:`~mlreport.model.Run`: key ``hf:<path>`` (``hf:<dir name>`` for the store root), id the
-  dir name, name the model card's ``model-index`` name or the dir name. No user, no times (the
-  Trainer writes none; file mtimes are not used, so output stays deterministic). Status FINISHED
+  dir name, name the model card's ``model-index`` name or the dir name. No user. The start is the
+  creation time in the name of the first TensorBoard event file below the dir
+  (``events.out.tfevents.<unix seconds>.<host>``, UTC); no end (no file names one). The Trainer
+  writes no time in ``trainer_state.json`` or in a ``checkpoint-N`` dir, and file mtimes are not
+  used (a copy or checkout changes them; the same input must build the same site). Status FINISHED
   when the final summary entry (``train_runtime``) is in ``log_history`` or a ``*_results.json``,
   else UNKNOWN.
 - Metrics: every numeric key of every ``log_history`` entry is a series over ``step`` with no
