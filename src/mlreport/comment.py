@@ -44,7 +44,10 @@ def _request(method: str, url: str, headers: Mapping[str, str], body: Mapping[st
         raise CommentError(f"{method} {url}: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise CommentError(f"{method} {url}: {getattr(exc, 'reason', exc)}") from None
-    return json.loads(text) if text.strip() else None
+    try:
+        return json.loads(text) if text.strip() else None
+    except (ValueError, RecursionError):  # not JSON, or nested past the recursion limit
+        raise CommentError(f"{method} {url}: the answer is not JSON") from None
 
 
 def _find(list_url: str, headers: Mapping[str, str], key: str) -> Any:
@@ -108,7 +111,7 @@ def _pr_number(env: Mapping[str, str]) -> int:
         with open(path, encoding="utf-8") as f:
             event = json.load(f)
         return int(event["pull_request"]["number"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         raise CommentError(f"cannot read the pull request's number from {path}") from None
 
 

@@ -153,8 +153,14 @@ def load_config(path: Path | None, known_formats: Sequence[str] = ()) -> Config:
         raise ConfigError(f"cannot read {shown}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {shown}: {exc}") from None
+    from .readers._bounded import BoundedError, load_yaml
+
     try:
-        data = yaml.safe_load(text)
+        # bounded like a store's YAML (issue 11): deep nesting raised RecursionError, an
+        # internal error; the pure-Python loader keeps the error positions of every install
+        data = load_yaml(text, loader=yaml.SafeLoader)
+    except BoundedError as exc:
+        raise ConfigError(f"cannot read {shown}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

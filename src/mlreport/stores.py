@@ -1631,7 +1631,10 @@ def _parse_list(body: bytes) -> _Page:
                 if ftag == "Key":
                     key = field.text or ""
                 elif ftag == "Size":
-                    size = int(field.text or 0)
+                    # a server's text: not a number is an unknown size, not a ValueError that
+                    # ends the listing (issue 11)
+                    text = (field.text or "0").strip()
+                    size = int(text) if text.isascii() and text.isdigit() and len(text) <= 20 else None
             keys.append((key, size))
         elif tag == "CommonPrefixes":
             for field in child:

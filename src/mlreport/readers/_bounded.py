@@ -310,6 +310,10 @@ def _check_yaml_events(text: str | bytes, max_nodes: int, max_depth: int) -> Non
                     sizes[event.anchor] = (1, 0)
                 add(1, 0)
             elif isinstance(event, yaml.AliasEvent):
+                if any(top[0] == event.anchor for top in stack):
+                    # ``&x [*x]``: the load builds a list that holds itself, and every walk of
+                    # it (flattening params, a page) recurses until RecursionError (issue 11)
+                    raise BoundedError("YAML alias refers to a node that holds it")
                 add(*sizes.get(event.anchor or "", (1, 0)))  # an unknown anchor: the load says so
             elif isinstance(event, yaml.DocumentEndEvent):
                 total = 0  # yaml.load reads one document; each is bounded on its own

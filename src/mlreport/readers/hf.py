@@ -692,6 +692,10 @@ def _read_card(ctx: _Ctx, readme: str, data: bytes | OSError) -> tuple[dict[str,
             yaml.load(front, Loader=yaml.SafeLoader)  # noqa: S506 - a safe loader
         except yaml.YAMLError as pure:
             mark = getattr(pure, "problem_mark", None)
+        except (RecursionError, ValueError):
+            # the pure parser recurses where libyaml does not (~900 levels lost the model), and
+            # may build what libyaml refused (a 5,000-digit integer): no position then
+            pass
         where = f" at line {mark.line + 2}" if mark is not None else ""  # +1: 0-based, +1: '---'
         ctx.problem(readme, f"invalid YAML front matter{where}")
         return {}, body

@@ -614,6 +614,8 @@ def _yaml_problem(text: str) -> str:
         return f"invalid YAML{where}: {problem}"
     except RecursionError:
         return "invalid YAML: nested too deeply"
+    except ValueError:  # the pure loader built what libyaml refused: a 5,000-digit integer
+        return "invalid YAML"
     return "invalid YAML"
 
 

@@ -32,6 +32,7 @@ from ..model import (
 )
 from ..stores import Store, join
 from . import ReadOptions
+from ._bounded import load_json
 from ._mlflow import (
     LOG_MODEL_HISTORY_TAG,
     LOGGED_MODEL_STATUS,
@@ -588,10 +589,10 @@ def _dataset_source(raw: str | None) -> str | None:
     """MLflow stores the source as JSON (``{"uri": …}``, ``{"url": …}``, ``{"path": …}``)."""
     if not raw:
         return None
-    import json
-
     try:
-        data = json.loads(raw)
+        # bounded: JSON nested 100,000 deep raised RecursionError here, which skipped every
+        # dataset of the experiment (issue 11); text that is not JSON is the source itself
+        data = load_json(raw)
     except ValueError:
         return raw
     if isinstance(data, dict):

@@ -82,6 +82,10 @@ def load_user_config(path: Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"cannot read {path}: invalid YAML{where}") from None
+    except RecursionError:  # the loader recurses per level (issue 11: an internal error before)
+        raise ConfigError(f"cannot read {path}: invalid YAML: nested too deeply") from None
+    except ValueError as exc:  # a 5,000-digit integer: the int-string limit
+        raise ConfigError(f"cannot read {path}: invalid YAML: {str(exc)[:80]}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"cannot read {path}: expected a mapping at the top")
     return data
