@@ -517,14 +517,17 @@ def card_readme(card: ModelCard) -> str:
         for f in section.fields:
             if section.key == "metrics" and f.label == "Key metrics" and card.metrics:
                 continue
+            # a label may be a store's tag key (model_card.<field>): shown as itself, cut as a
+            # name (issue 11, F25: a 1 MB key was copied whole, and read as Markdown)
+            label = _md_line(f.label, NAME_CHARS)
             if f.value is None:
-                lines += [f"**{f.label}:** *{NOT_RECORDED}*", ""]
+                lines += [f"**{label}:** *{NOT_RECORDED}*", ""]
             elif f.prose:
                 # a card's prose is Markdown its author wrote: kept as Markdown, without raw HTML
                 text = _cut(f.value.strip(), PAGE_TEXT_LIMIT).replace("<", "&lt;")
-                lines += [f"**{f.label}** *(source: {_md_line(f.source or '')})*", "", text, ""]
+                lines += [f"**{label}** *(source: {_md_line(f.source or '')})*", "", text, ""]
             else:
-                lines += [f"**{f.label}:** {_md_line(f.value)} *(source: {_md_line(f.source or '')})*", ""]
+                lines += [f"**{label}:** {_md_line(f.value)} *(source: {_md_line(f.source or '')})*", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

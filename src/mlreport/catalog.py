@@ -40,6 +40,7 @@ from .model import (
     Skipped,
     Trace,
 )
+from .sanitize import cut_text
 
 if TYPE_CHECKING:
     from .config import Config
@@ -51,6 +52,8 @@ DECLARED = "declared by the store"
 CONFIGURED = "metric_goals in mlreport.yml"
 VOCABULARY = "name vocabulary"
 DEFAULT = "no declaration; higher assumed"
+#: characters of a declaration's detail that :meth:`Catalog.goal_source` keeps (a name's limit)
+GOAL_DETAIL_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,12 @@ class Catalog:
         """Where :meth:`goal` took its answer from, for the page (``declared by the store`` …)."""
         declared = self.declared_goals.get(key)
         if declared is not None:
-            return f"{DECLARED} ({declared.detail})" if declared.detail else DECLARED
+            if not declared.detail:
+                return DECLARED
+            # the detail names the metric, which may be a megabyte key: every page, table and
+            # tooltip shows this text, so it is cut here once (issue 11, F25)
+            detail, cut = cut_text(declared.detail, GOAL_DETAIL_LIMIT)
+            return f"{DECLARED} ({detail}{'…' if cut else ''})"
         if key in self.metric_goals:
             return CONFIGURED
         return VOCABULARY if vocabulary_goal(key) is not None else DEFAULT

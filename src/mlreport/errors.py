@@ -12,11 +12,24 @@ Tree::
 
 from __future__ import annotations
 
+#: Characters of a message kept: messages quote store names, and one line of a terminal or a
+#: CI log is no place for a megabyte model name (issue 11, F25).
+MESSAGE_LIMIT = 2_000
+
 
 class MlreportError(Exception):
-    """Base class: ``str(error)`` is the whole message, without the ``mlreport:`` prefix."""
+    """Base class: ``str(error)`` is the whole message, without the ``mlreport:`` prefix, cut
+    to :data:`MESSAGE_LIMIT` characters."""
 
     exit_code = 1
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if len(text) <= MESSAGE_LIMIT:
+            return text
+        from .sanitize import cut_text
+
+        return f"{cut_text(text, MESSAGE_LIMIT)[0]}… (cut: {len(text):,} characters)"
 
 
 class UsageError(MlreportError):

@@ -8,6 +8,7 @@ bytes. The same catalog and ledger give the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -16,9 +17,11 @@ from xml.sax.saxutils import escape, quoteattr
 
 from .catalog import Catalog
 from .ledger import Ledger
+from .sanitize import cut_text
 
 FEED_NAME = "feed.xml"
 MAX_ENTRIES = 100
+NAME_LIMIT = 300  # characters of a name in a title or summary (render/text.py's NAME_LIMIT)
 # characters XML 1.0 cannot hold at all (control characters but tab, LF, CR; lone surrogates)
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -35,8 +38,23 @@ def _time(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _name(value: str) -> str:
+    """A store's name as a title or summary shows it: cut as render cuts a heading (issue 11,
+    F25: a megabyte version or alias name is not copied into every entry)."""
+    cut, was_cut = cut_text(value, NAME_LIMIT)
+    return cut + "…" if was_cut else value
+
+
+def _id(value: str) -> str:
+    """A store's name as part of an entry id: the name itself, or past :data:`NAME_LIMIT` a
+    digest of it, which is as stable and as unique."""
+    if len(value) <= NAME_LIMIT:
+        return quote(value, safe="")
+    return "sha256-" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
+
+
 def _label(version: str) -> str:
-    return f"v{version}" if version[:1].isdigit() else version
+    return _name(f"v{version}" if version[:1].isdigit() else version)
 
 
 def atom_feed(
@@ -67,10 +85,11 @@ def atom_feed(
             (
                 when,
                 1,
-                f"urn:mlreport:version:{quote(v.model, safe='')}:{quote(v.version, safe='')}",
-                f"{v.model} {_label(v.version)}: new version",
+                f"urn:mlreport:version:{_id(v.model)}:{_id(v.version)}",
+                f"{_name(v.model)} {_label(v.version)}: new version",
                 href(version_urls.get((v.model, v.version))),
-                f"{v.model} {_label(v.version)} was registered" + (f" (stage {v.stage})" if v.stage else ""),
+                f"{_name(v.model)} {_label(v.version)} was registered"
+                + (f" (stage {_name(v.stage)})" if v.stage else ""),
             )
         )
     if ledger is not None:
@@ -82,16 +101,16 @@ def atom_feed(
                         if h.since is not None and h.seen in ("build", "store"):
                             who = ", ".join(_label(x) for x in h.versions) or "nobody"
                             was = ", ".join(_label(x) for x in previous) or "nobody"
-                            shown = f"@{name}" if kind == "alias" else f"stage {name}"
+                            shown = _name(f"@{name}" if kind == "alias" else f"stage {name}")
                             link = alias_urls.get((model, name)) if kind == "alias" else None
                             entries.append(
                                 (
                                     h.since,
                                     0,
-                                    f"urn:mlreport:{kind}:{quote(model, safe='')}:{quote(name, safe='')}:{h.since}",
-                                    f"{model} {shown} → {who}",
+                                    f"urn:mlreport:{kind}:{_id(model)}:{_id(name)}:{h.since}",
+                                    f"{_name(model)} {shown} → {who}",
                                     href(link or model_urls.get(model)),
-                                    f"{model} {shown} moved from {was} to {who}",
+                                    f"{_name(model)} {shown} moved from {was} to {who}",
                                 )
                             )
                         previous = h.versions

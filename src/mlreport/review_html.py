@@ -20,7 +20,7 @@ from .gates import GateResult, GateStatus, evaluate, model_metrics
 from .ledger import Holding, day, keeps_history, with_store_history
 from .model import ModelVersion
 from .render.tables import Cell, html_table
-from .render.text import CELL_TEXT_LIMIT, fmt_number, h, short_name
+from .render.text import CELL_TEXT_LIMIT, bounded, fmt_number, h, short_name
 from .review import Comparison, DatasetSide, DataStatus, MetricDelta, Subject, Verdict, compare_version, neighbours
 
 if TYPE_CHECKING:
@@ -130,6 +130,7 @@ def comparison_section(
     out: list[Markup | str] = []
     out.append(gate_badges(gates))
     note = c.baseline_note if base is None else f"Baseline: {c.baseline_note}."
+    note = short_name(note, CELL_TEXT_LIMIT)  # a sentence with the store's names in it (F25)
     if base is not None and base.version is not None:
         url = version_url(base.version)
         note_html = h(note)
@@ -137,9 +138,11 @@ def comparison_section(
             note_html += Markup(f' <a href="{h(url)}">Open {h(label(base))}</a>')
         out.append(Markup('<p class="mlreport-baseline">') + note_html + Markup("</p>"))
     else:
-        out.append(Markup('<p class="mlreport-baseline">') + h(note.capitalize()) + Markup("</p>"))
+        # the first letter only: str.capitalize() lowercased the model's name in the note
+        out.append(Markup('<p class="mlreport-baseline">') + h(note[:1].upper() + note[1:]) + Markup("</p>"))
     if c.serving is not None and c.serving.note:
-        out.append(Markup('<p class="mlreport-serving">⚠ ') + h(c.serving.note) + Markup("</p>"))
+        serving = short_name(c.serving.note, CELL_TEXT_LIMIT)
+        out.append(Markup('<p class="mlreport-serving">⚠ ') + h(serving) + Markup("</p>"))
     gated = {g.gate.metric for g in gates}
     shown = [
         m for m in c.metrics if (m.key_metric or m.key in gated) and (m.candidate is not None or m.baseline is not None)
@@ -231,14 +234,16 @@ def comparison_section(
 
 
 def _v(version: str) -> str:
-    return f"v{version}" if version[:1].isdigit() else version
+    # every version name this module shows passes here: cut like a name (issue 11, F25)
+    return short_name(f"v{version}" if version[:1].isdigit() else version)
 
 
 def compare_fragment(versions: Sequence[str], baseline: str | None) -> str:
     """The compare page's URL state for these versions: ``#versions=2,3&baseline=2``."""
-    state = "versions=" + ",".join(quote(v, safe="") for v in versions)
+    # the versions as the compare page's data names them (bounded: cut past CELL_TEXT_LIMIT)
+    state = "versions=" + ",".join(quote(bounded(v), safe="") for v in versions)
     if baseline is not None:
-        state += "&baseline=" + quote(baseline, safe="")
+        state += "&baseline=" + quote(bounded(baseline), safe="")
     return "#" + state
 
 
@@ -264,12 +269,12 @@ def timeline(entries: Sequence[Holding], version_url: Callable[[str], str | None
         elif e.since is not None:
             when = f" since {day(e.since)}"
         if e.source:
-            when += f" ({e.source})"  # a move the store recorded: say where
+            when += f" ({short_name(e.source)})"  # a move the store recorded: say where
         lead = "held by " if i == 0 else "before that "
         parts.append(h(lead) + who + h(when))
     return (
         Markup('<p class="mlreport-timeline"><strong>')
-        + h(what)
+        + h(short_name(what))
         + Markup("</strong>: ")
         + Markup(", ").join(parts)
         + Markup("</p>")
@@ -391,7 +396,6 @@ def compare_payload(r: RenderBase, here: str, model: str) -> Markup:
     import json
 
     from .render.charts import lttb
-    from .render.text import bounded
 
     c = r.c
     versions = c.versions_by_model.get(model, ())

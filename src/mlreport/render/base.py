@@ -26,7 +26,7 @@ from .runs_table import csv_bytes as runs_csv
 from .runs_table import data_script, runs_frame, static_table
 from .tables import Cell, html_table, key_value_table, num
 from .templates import make_environment
-from .text import fmt_goal, fmt_number, h, rel_url, take_values
+from .text import fmt_goal, fmt_number, h, rel_url, shown, take_values
 from .urls import plan_urls, safe_title
 
 # template -> (title when the page has none of its own, hidden features, excluded from search,
@@ -430,4 +430,5 @@ def _pretty_json(raw: str) -> Markup:
         text = json.dumps(load_json_text(raw), indent=2, sort_keys=True)  # bounded (fuzz F21)
     except ValueError:
         text = raw
-    return Markup('<pre class="mlreport-json" data-search-exclude><code>') + h(text) + Markup("</code></pre>")
+    # cut like any page value, the whole text a file beside the page (issue 11, F25: a 1 MB schema)
+    return Markup('<pre class="mlreport-json" data-search-exclude><code>') + shown(text) + Markup("</code></pre>")

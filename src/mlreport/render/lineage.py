@@ -69,7 +69,7 @@ def lineage_svg(nodes: Sequence[Node], edges: Sequence[tuple[str, str]], title: 
         f'<svg class="mlreport-lineage" xmlns="http://www.w3.org/2000/svg" '
         f'xmlns:xlink="http://www.w3.org/1999/xlink" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="',
-        str(h(title)),
+        str(h(short_name(title))),  # "lineage of run <name>": a name is cut (issue 11, F25)
         '"><defs><marker id="mlr-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" class="mlr-arrow"/>'
         "</marker></defs>",

@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from ..catalog import OBJECTIVE_PARAMS, Catalog, key_metrics, primary_metrics
 from ..model import Run
-from .text import fmt_duration, fmt_number, fmt_time, h, short_name
+from .text import NAME_LIMIT, fmt_duration, fmt_number, fmt_time, h, short_hash, short_name
 
 #: rows of the plain HTML table that a reader without JavaScript sees
 STATIC_ROWS = 20
@@ -263,7 +263,7 @@ def payload(frame: RunsFrame, links: Mapping[str, Callable[[Run], str | None]]) 
     n = len(frame.runs)
     cols: list[dict[str, object]] = []
     for c in frame.columns:
-        spec: dict[str, object] = {"id": c.id, "label": c.label, "kind": c.kind, "type": c.type}
+        spec: dict[str, object] = {"id": wire_id(c.id), "label": short_name(c.label), "kind": c.kind, "type": c.type}
         if c.goal is not None:
             spec["goal"] = c.goal
             spec["goal_source"] = c.goal_source
@@ -284,12 +284,21 @@ def payload(frame: RunsFrame, links: Mapping[str, Callable[[Run], str | None]]) 
         "rows": n,
         "columns": cols,
         "default": {
-            "columns": list(frame.default_columns),
-            "sort": frame.sort,
+            "columns": [wire_id(cid) for cid in frame.default_columns],
+            "sort": None if frame.sort is None else wire_id(frame.sort),
             "dir": "desc" if frame.descending else "asc",
         },
     }
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def wire_id(column_id: str) -> str:
+    """A column's id as the data script names it: a megabyte param key is cut to
+    :data:`NAME_LIMIT` (issue 11, F25), with a digest of the whole key so that two keys that share
+    their first characters stay two columns."""
+    if len(column_id) <= NAME_LIMIT:
+        return column_id
+    return f"{short_name(column_id)}{short_hash(column_id, 12)}"
 
 
 def data_script(frame: RunsFrame, links: Mapping[str, Callable[[Run], str | None]]) -> bytes:
@@ -357,7 +366,7 @@ def static_table(
     if frame.sort is not None:
         col = frame.column(frame.sort)
         why = col.goal_text if col.goal else ("newest first" if frame.descending else "oldest first")
-        by = f" by {col.label}, {why}"
+        by = f" by {short_name(col.label)}, {why}"
     shown = min(n, STATIC_ROWS)
     if shown < n:
         line = f"The top {shown} of {n:,} {plural}{by}; every {noun} and column: "

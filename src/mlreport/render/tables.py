@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from markupsafe import Markup
 
+from ..sanitize import cut_text
 from .text import CELL_TEXT_LIMIT, cut_note, cut_value, fmt_time, h, iso_time, short_name
 
 # A word longer than this (a URI, a digest, a path) may break anywhere; shorter ones (a user
@@ -216,6 +217,10 @@ def _cut_cell(cell: Cell) -> Cell:
     """The cell with its text cut to :data:`CELL_TEXT_LIMIT` (issue 11, F6): the note says how
     long the value was and links its full text, written beside the page; a cell that already
     links somewhere keeps its link and gets the note only."""
+    if isinstance(cell.sort, str) and len(cell.sort) > CELL_TEXT_LIMIT:
+        # a sort key is an attribute: a megabyte version string would be copied whole (F25);
+        # past what the cell shows, the rest of the key decides no order a reader can see
+        cell = replace(cell, sort=cut_text(cell.sort, CELL_TEXT_LIMIT)[0])
     if cell.html is not None:
         return cell  # markup mlreport built (a status, a commit, a time): short by construction
     cut = cut_value(cell.text, CELL_TEXT_LIMIT)

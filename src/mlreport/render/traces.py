@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from ..model import Experiment, Trace
 from .tables import Cell, html_table, num
-from .text import fmt_time, h
+from .text import fmt_time, h, short_name
 
 if TYPE_CHECKING:
     from .base import RenderBase
@@ -72,7 +72,7 @@ def traces_block(traces: Sequence[Trace], run_cell: Callable[[str | None], Cell]
     statuses: dict[str, int] = {}
     for t in traces:
         statuses[t.status or "unknown"] = statuses.get(t.status or "unknown", 0) + 1
-    counts = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    counts = ", ".join(f"{n} {short_name(status)}" for status, n in sorted(statuses.items()))  # F25
     lead = f"{len(traces)} trace{'s' if len(traces) != 1 else ''} ({counts})"
     if len(traces) > MAX_ROWS:
         lead += f"; the newest {MAX_ROWS} are listed"
