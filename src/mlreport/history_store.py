@@ -46,6 +46,7 @@ class HistoryFile:
         self.path = name
         self._size = 0
         self._writer: int | None = fd
+        self._reader: tuple[int, int] | None = None  # (pid, descriptor) of a read-only copy
         self._buffer = bytearray()
         self._lock = threading.Lock()
         # only the process that created the file removes it (copies in workers do not)
@@ -67,7 +68,7 @@ class HistoryFile:
 
     def flush(self) -> None:
         """Write what :meth:`put` buffered (before another process reads the file)."""
-        if self._writer is not None:  # a read-only copy has nothing buffered
+        if self._writer is not None and self._buffer:  # a read-only copy has nothing buffered
             with self._lock:
                 self._flush()
 
@@ -84,11 +85,7 @@ class HistoryFile:
         """The series written at ``location``."""
         self.flush()
         offset, n = location
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            raw = os.pread(fd, 24 * n, offset)
-        finally:
-            os.close(fd)
+        raw = os.pread(self._read_fd(), 24 * n, offset)
         if len(raw) != 24 * n:
             raise OSError(f"history file {self.path} is truncated")
         steps, timestamps, values = array("q"), array("q"), array("d")
@@ -96,6 +93,24 @@ class HistoryFile:
         timestamps.frombytes(raw[8 * n : 16 * n])
         values.frombytes(raw[16 * n :])
         return MetricHistory(steps, timestamps, values)
+
+    def _read_fd(self) -> int:
+        """A descriptor to read the file through, opened once per process (every chart of every
+        page asks for a series: an open and a close each, through /proc, was most of a read).
+
+        The writer reads through its own read-write descriptor, and so does a worker forked from
+        it (a forked descriptor is the same open file: ``pread`` takes no shared offset). A copy
+        unpickled in another process opens the path once; the pid check makes a copy that is
+        forked again open its own rather than trust one its parent may close."""
+        if self._writer is not None:
+            return self._writer
+        reader = self._reader
+        pid = os.getpid()
+        if reader is None or reader[0] != pid:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            weakref.finalize(self, _close, fd)
+            reader = self._reader = (pid, fd)
+        return reader[1]
 
     @property
     def size(self) -> int:
@@ -111,12 +126,20 @@ class HistoryFile:
         self.path = str(state["path"])
         self._size = int(str(state["size"]))
         self._writer = None
+        self._reader = None
         self._buffer = bytearray()
         self._lock = threading.Lock()
         self._finalizer = None
 
     def __repr__(self) -> str:
         return f"HistoryFile({self.path!r}, {self._size} bytes)"
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:  # pragma: no cover - already closed (the process is ending)
+        pass
 
 
 def _remove(path: str, fd: int) -> None:
