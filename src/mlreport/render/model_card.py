@@ -13,7 +13,7 @@ import re
 from markupsafe import Markup
 
 from ..card import NOT_RECORDED, CardField, ModelCard
-from .text import CELL_TEXT_LIMIT, NAME_LIMIT, fmt_goal, fmt_number, h, note, short_name, shown
+from .text import CELL_TEXT_LIMIT, NAME_LIMIT, esc, fmt_goal, fmt_number, h, note, short_name, shown
 
 
 def card_html(card: ModelCard, readme_url: str | None = None) -> Markup:
@@ -50,12 +50,12 @@ def _row(f: CardField) -> Markup:
         value = f'<span class="mlr-not-recorded">{NOT_RECORDED}</span>'
         source = ""
     elif not f.prose and _TIME.match(f.value):
-        value = f'<span class="mlr-time">{h(f.value)}</span>'
-        source = f'<span class="mlr-card-source">{h(short_name(f.source or ""))}</span>'
+        value = f'<span class="mlr-time">{esc(f.value)}</span>'
+        source = f'<span class="mlr-card-source">{esc(short_name(f.source or ""))}</span>'
     else:
         value = str(note(f.value) if f.prose else shown(f.value, CELL_TEXT_LIMIT))
-        source = f'<span class="mlr-card-source">{h(short_name(f.source or ""))}</span>'
-    return Markup(f"<tr><th>{h(short_name(f.label))} </th><td>{value} </td><td>{source} </td></tr>")
+        source = f'<span class="mlr-card-source">{esc(short_name(f.source or ""))}</span>'
+    return Markup(f"<tr><th>{esc(short_name(f.label))} </th><td>{value} </td><td>{source} </td></tr>")
 
 
 _KEY = ' <span class="mlr-key">key</span>'
@@ -64,8 +64,8 @@ _KEY = ' <span class="mlr-key">key</span>'
 def _metrics_table(card: ModelCard) -> Markup:
     rows = [
         f"<tr><td>{shown(m.name, NAME_LIMIT)}{_KEY if m.key else ''}"
-        f' </td><td class="mlr-num" data-sort="{h(repr(m.value))}">{h(fmt_number(m.value))}'
-        f" </td><td>{h(fmt_goal(m.goal))} </td><td>{h(short_name(m.goal_source))} </td></tr>"
+        f' </td><td class="mlr-num" data-sort="{esc(repr(m.value))}">{esc(fmt_number(m.value))}'
+        f" </td><td>{esc(fmt_goal(m.goal))} </td><td>{esc(short_name(m.goal_source))} </td></tr>"
         for m in card.metrics
     ]
     head = Markup(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from markupsafe import Markup
 
 from ..sanitize import cut_text
-from .text import CELL_TEXT_LIMIT, cut_note, cut_value, fmt_time, h, iso_time, short_name
+from .text import CELL_TEXT_LIMIT, cut_note, cut_value, esc, fmt_time, h, iso_time, short_name
 
 # A word longer than this (a URI, a digest, a path) may break anywhere; shorter ones (a user
 # name, a number, a date) never break inside: ``priya.natarajan`` stays whole (issue 10).
@@ -44,7 +44,7 @@ def time_cell(ms: int | None) -> Cell:
     text = fmt_time(ms)
     if not text:
         return Cell("")
-    html = Markup(f'<time class="mlr-time" datetime="{iso_time(ms)}">') + h(text) + Markup("</time>")
+    html = Markup(f'<time class="mlr-time" datetime="{iso_time(ms)}">{esc(text)}</time>')
     return Cell(text, sort=ms, html=html, csv=text)
 
 
@@ -52,6 +52,8 @@ def cell_class(text: str) -> str | None:
     """The layout class of a text cell: ``mlr-long`` when it holds a word that may break
     anywhere, ``mlr-wide`` when it is prose (a description) that needs room to wrap, so that on a
     phone the column is not squeezed to one word a line (the table scrolls instead)."""
+    if len(text) <= LONG_WORD:  # most cells: neither test can hold (WIDE_TEXT > LONG_WORD)
+        return None
     classes = []
     if long_word(text):
         classes.append("mlr-long")
@@ -115,19 +117,21 @@ def html_table(
     out.append("<thead><tr>")
     for i, col in enumerate(columns):
         kind = ' data-type="number"' if numeric and i < len(numeric) and numeric[i] else ""
-        out.append(f"<th{kind}>{h(short_name(col))} </th>")
+        out.append(f"<th{kind}>{esc(short_name(col))} </th>")
     out.append("</tr></thead><tbody>")
+    # one string for the whole table, wrapped in Markup once: every part is a constant, escaped
+    # text (esc) or markup mlreport built (cell.html)
     for row in rows if searchable else ():
         out.append("<tr>")
         for cell in row:
             attr = ""
             if cell.sort is not None:
-                attr = f' data-sort="{h(repr(cell.sort) if isinstance(cell.sort, float) else cell.sort)}"'
+                attr = f' data-sort="{esc(repr(cell.sort) if isinstance(cell.sort, float) else str(cell.sort))}"'
             if css := cell_class(cell.text):
                 attr += f' class="{css}"'
-            inner = cell.html if cell.html is not None else h(cell.text)
+            inner = str(cell.html) if cell.html is not None else esc(cell.text)
             if cell.url:
-                inner = Markup(f'<a href="{h(cell.url)}">') + inner + Markup("</a>")
+                inner = f'<a href="{esc(cell.url)}">{inner}</a>'
             # the trailing space keeps cells apart in Material's search index, which joins text
             out.append(f"<td{attr}>{inner} </td>")
         out.append("</tr>")
@@ -204,11 +208,11 @@ def key_value_table(rows: Sequence[tuple[str, Cell]], searchable: bool = True) -
     for name, cell in rows:
         cell = _cut_cell(cell)
         name = short_name(name)
-        inner = cell.html if cell.html is not None else h(cell.text)
+        inner = str(cell.html) if cell.html is not None else esc(cell.text)
         if cell.url:
-            inner = Markup(f'<a href="{h(cell.url)}">') + inner + Markup("</a>")
+            inner = f'<a href="{esc(cell.url)}">{inner}</a>'
         attr = f' class="{css}"' if (css := cell_class(cell.text)) else ""
-        out.append(f"<tr><th>{h(name)} </th><td{attr}>{inner} </td></tr>")
+        out.append(f"<tr><th>{esc(name)} </th><td{attr}>{inner} </td></tr>")
     out.append("</tbody></table>")
     return Markup("".join(out))
 
@@ -221,8 +225,8 @@ def _cut_cell(cell: Cell) -> Cell:
         # a sort key is an attribute: a megabyte version string would be copied whole (F25);
         # past what the cell shows, the rest of the key decides no order a reader can see
         cell = replace(cell, sort=cut_text(cell.sort, CELL_TEXT_LIMIT)[0])
-    if cell.html is not None:
-        return cell  # markup mlreport built (a status, a commit, a time): short by construction
+    if cell.html is not None or len(cell.text) <= CELL_TEXT_LIMIT:
+        return cell  # markup mlreport built (a status, a commit, a time), or short enough
     cut = cut_value(cell.text, CELL_TEXT_LIMIT)
     if cut is None:
         return cell
@@ -239,7 +243,7 @@ def _cell_json(cell: Cell) -> list[object]:
     css = None
     if cell.html is not None and not text:
         text = str(cell.html.striptags())
-    if cell.html is not None and 'class="mlr-status' in str(cell.html):
+    if cell.html is not None and 'class="mlr-status' in cell.html:
         css = f"mlr-status mlr-{text}"
     else:
         css = cell_class(text)

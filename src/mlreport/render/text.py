@@ -8,6 +8,7 @@ and the browser shows the original characters.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -69,7 +70,29 @@ def md(value: object) -> Markup:
 
 def h(value: object) -> Markup:
     """HTML-escaped text for raw HTML blocks (Markdown is not processed inside them)."""
+    if type(value) is str:
+        return escape(value)
     return escape("" if value is None else str(value))
+
+
+def esc(text: object) -> str:
+    """``str(h(text))`` for a plain string, without making a :class:`Markup` (each costs a
+    Python-level constructor): for HTML a builder assembles as one string and wraps once.
+    The same entities as markupsafe's: ``&amp; &lt; &gt; &#39; &#34;``; anything but a plain
+    string (None, a number, a :class:`Markup`) is what :func:`h` makes of it."""
+    if type(text) is not str:
+        return str(h(text))
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "'" in text:
+        text = text.replace("'", "&#39;")
+    if '"' in text:
+        text = text.replace('"', "&#34;")
+    return text
 
 
 def fmt_number(value: float | int | None) -> str:
@@ -322,6 +345,37 @@ def note(value: object) -> Markup:
     Raw HTML is escaped before Markdown sees it; links keep only http(s), mailto and relative
     targets; images become links (an image would be a request leaving the site).
     """
+    text = "" if value is None else str(value)
+    cut = cut_value(text)  # a 20 MB note is not converted, nor copied into the page
+    if cut is not None:
+        text = cut.shown
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    html = _note_html(escaped) if len(escaped) <= NOTE_CACHE_CHARS else _convert(escaped)
+    tail = Markup("<p>") + cut_note(cut) + Markup("</p>") if cut is not None else Markup("")
+    return Markup('<div class="mlreport-note" markdown="0">') + Markup(html) + tail + Markup("</div>")
+
+
+#: notes up to this long are converted once per process (at most 512 of them: a few MB)
+NOTE_CACHE_CHARS = 4_000
+
+
+@functools.lru_cache(maxsize=512)
+def _note_html(escaped: str) -> str:
+    """The Markdown of a note (its HTML already escaped) as HTML, converted once per text and
+    process: a version page shows its description twice (the page and its card), and many
+    versions of a model share one (issue 7). A pure function of the text; the cut of a long
+    note is made by the caller each time, so the page still gets its full value's file."""
+    return _convert(escaped)
+
+
+def _convert(escaped: str) -> str:
+    return str(_note_converter().reset().convert(escaped))
+
+
+def _note_converter() -> Any:
+    global _NOTE_MD
+    if _NOTE_MD is not None:
+        return _NOTE_MD
     import xml.etree.ElementTree as ET
 
     import markdown
@@ -351,14 +405,6 @@ def note(value: object) -> Markup:
         def extendMarkdown(self, md_: markdown.Markdown) -> None:  # noqa: N802 - Markdown API
             md_.treeprocessors.register(_Sanitize(md_), "mlreport-sanitize", 0)
 
-    global _NOTE_MD
-    if _NOTE_MD is None:  # building the converter loads its extensions: do it once
-        _NOTE_MD = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists", _Extension()])
-    text = "" if value is None else str(value)
-    cut = cut_value(text)  # a 20 MB note is not converted, nor copied into the page
-    if cut is not None:
-        text = cut.shown
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    html = _NOTE_MD.reset().convert(escaped)
-    tail = Markup("<p>") + cut_note(cut) + Markup("</p>") if cut is not None else Markup("")
-    return Markup('<div class="mlreport-note" markdown="0">') + Markup(html) + tail + Markup("</div>")
+    # building the converter (and these classes) loads its extensions: once per process
+    _NOTE_MD = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists", _Extension()])
+    return _NOTE_MD
