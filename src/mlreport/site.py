@@ -27,6 +27,7 @@ from .build import WriteStats, run_builder, write_pages
 from .catalog import Catalog, read_catalog
 from .config import Config
 from .engine.cache import BuildCache, Manifest, Snapshot, default_cache_dir, listing_fingerprint, site_listing
+from .engine.code import code_digest
 from .engine.deps import PageInputs
 from .engine.output import page_titles, write_search_index, write_sitemap
 from .engine.page_store import PageStore
@@ -146,29 +147,8 @@ def _crawl_key(config: Config, snapshots: dict[str, Snapshot] | None = None) -> 
     # the package's own code too: a catalog pickled by other code (an upgrade, a checkout edit)
     # may lack a field the records have now
     fingerprint = listing_fingerprint(roots, snapshots, jobs=config.jobs)  # a big store's walk on the pool
-    text = f"{__version__}\n{_package_digest()}\n{kept!r}\n{fingerprint}"
+    text = f"{__version__}\n{code_digest()}\n{kept!r}\n{fingerprint}"
     return hashlib.sha256(text.encode()).hexdigest()[:40]
-
-
-def _package_digest() -> str:
-    """Every Python file of mlreport: what wrote a cached crawl."""
-    here = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for path in sorted(here.rglob("*.py")):
-        h.update(path.relative_to(here).as_posix().encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
-
-
-def _code_digest() -> str:
-    """The code that renders pages (so an upgrade, or an edit in a checkout, re-renders)."""
-    here = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for folder in (here / "render", here / "engine"):
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.suffix in (".py", ".js", ".css"):
-                h.update(path.name.encode() + b"\0" + path.read_bytes())
-    h.update((here / "model.py").read_bytes())
-    return h.hexdigest()
 
 
 def _build_key(config: Config, crawl_key: str | None) -> str | None:
@@ -181,7 +161,7 @@ def _build_key(config: Config, crawl_key: str | None) -> str | None:
 
     extend = user_mkdocs(config)
     parts = [crawl_key, repr(replace(config, jobs=None, scheduler=None, cache_dir=None, strict=False))]
-    parts += [__version__, _code_digest(), *(version(d) for d in ("mkdocs", "mkdocs-material", "plotly", "Jinja2"))]
+    parts += [__version__, code_digest(), *(version(d) for d in ("mkdocs", "mkdocs-material", "plotly", "Jinja2"))]
     templates = None
     if config.templates:
         t = Path(config.templates)
@@ -218,7 +198,7 @@ def _global_digest(config: Config, templates_dir: str | None, spec: ThemeSpec) -
     for path in theme_paths(spec.config_text):
         theme += hashlib.sha256(repr((path, read_tree(Path(path)))).encode()).hexdigest()
     kept = replace(config, jobs=None, scheduler=None, cache_dir=None, strict=False)
-    text = f"{__version__}\n{_code_digest()}\n{templates_digest(templates_dir)}\n{theme}\n{kept!r}"
+    text = f"{__version__}\n{code_digest()}\n{templates_digest(templates_dir)}\n{theme}\n{kept!r}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -21,7 +21,6 @@ without it gives the same bytes.
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import logging
 import operator
@@ -38,6 +37,7 @@ from .. import safe_pickle
 from ..catalog import Catalog
 from ..history_store import HistoryFile
 from ..readers._units import dumps, loads, records_in
+from .code import code_digest
 
 log = logging.getLogger("mlreport.engine.cache")
 
@@ -403,15 +403,10 @@ class UnitCache:
             db.close()
 
 
-@functools.lru_cache(maxsize=1)
 def _code_salt() -> bytes:
     """mlreport's own code: a result pickled by other code (an upgrade, an edit in a checkout)
     may lack a field the records have now, or have been read by a reader since fixed."""
-    here = Path(__file__).resolve().parent.parent
-    h = hashlib.blake2b(digest_size=32)
-    for path in sorted(here.rglob("*.py")):
-        h.update(path.relative_to(here).as_posix().encode() + b"\0" + path.read_bytes())
-    return h.digest()
+    return bytes.fromhex(code_digest())
 
 
 @dataclass
