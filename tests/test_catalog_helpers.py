@@ -24,6 +24,15 @@ def test_tag_conditions_are_checked() -> None:
     assert matches(PromoteRule(model="m", tags={"stage": "*"}), run("d", tags={"stage": ""}), EXPS)
 
 
+def test_a_tag_condition_may_name_a_system_tag() -> None:
+    # the reader files a tool's own tags (mlflow.source.type …) under system_tags; a rule written
+    # against the store's tag still matches, and a user's tag of the same name comes first
+    rule = PromoteRule(model="m", tags={"mlflow.source.type": "JOB"})
+    assert matches(rule, run("a", system_tags={"mlflow.source.type": "JOB"}), EXPS)
+    assert not matches(rule, run("b", system_tags={"mlflow.source.type": "LOCAL"}), EXPS)
+    assert not matches(rule, run("c", tags={"mlflow.source.type": "LOCAL"}, system_tags={"mlflow.source.type": "JOB"}), EXPS)
+
+
 def test_param_experiment_and_status_conditions_are_checked() -> None:
     assert matches(PromoteRule(model="m", params={"lr": "0.0*"}), run("a", params={"lr": "0.01"}), EXPS)
     assert not matches(PromoteRule(model="m", params={"lr": "0.0*"}), run("b", params={"lr": "0.1"}), EXPS)

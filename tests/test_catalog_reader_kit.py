@@ -3,6 +3,7 @@ written against docs/readers.md only."""
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -10,15 +11,17 @@ import pytest
 
 from mlreport.catalog import read_catalog
 from mlreport.config import Config, SourceConfig
-from mlreport.readers import ReaderTraits, available_readers, reader_traits
+from mlreport.model import Run
+from mlreport.readers import ReadOptions, ReaderTraits, available_readers, reader_traits
 from mlreport.readers._common import ReadContext, flatten_params, param_text
 from mlreport.readers.clearml import ClearmlOfflineReader
 from mlreport.readers.testkit import check_reader
 from mlreport.stores import open_store
 
-from .conftest import DATA
+from .conftest import DATA, ROOT
 
 CLEARML = DATA / "clearml"
+SRC = ROOT / "src" / "mlreport"
 
 
 @pytest.mark.parametrize(
@@ -67,6 +70,85 @@ def test_null_params_are_kept_as_null() -> None:
     flatten_params("cfg", {"a": None, "b": {"c": 1, "d": {}}, "e": [1, "x"], "f": True}, out)
     assert out == {"cfg.a": "null", "cfg.b.c": "1", "cfg.b.d": "{}", "cfg.e": '[1, "x"]', "cfg.f": "true"}
     assert param_text(None) == "null" and param_text("as is") == "as is"
+
+
+_SESSION = CLEARML / "offline" / "offline-0edfdafc488f4342a6b17db72350ca61"
+
+
+def _clearml_task_with_a_null() -> dict[str, str]:
+    task = json.loads((_SESSION / "task.json").read_text())
+    task["hyperparams"]["General"]["dropout"]["value"] = None
+    return {"offline-x/task.json": json.dumps(task), "offline-x/metrics.jsonl": "", "offline-x/log.jsonl": ""}
+
+
+#: a store of each reader whose params come from the user's own mappings, with one param set to
+#: null, and the param's key (the manifest reader's is in test_reader_manifest.py's basic case)
+NULL_PARAM_STORES: dict[str, tuple[dict[str, str], str]] = {
+    "dvc": ({"dvc.yaml": "stages: {}\n", "params.yaml": "train:\n  dropout: null\n  lr: 0.1\n"}, "train.dropout"),
+    "wandb": ({"wandb/run-20260101_090000-null0001/files/config.yaml": "dropout:\n  value: null\n"}, "dropout"),
+    "hf": ({"o/trainer_state.json": json.dumps(
+        {"global_step": 1, "log_history": [{"loss": 0.5, "step": 1}], "trial_params": {"dropout": None}}
+    )}, "trial_params.dropout"),
+    "clearml": (_clearml_task_with_a_null(), "General/dropout"),
+}
+
+
+@pytest.mark.parametrize("reader", sorted(NULL_PARAM_STORES))
+def test_a_null_param_is_null_in_every_reader(reader: str, tmp_path: Path) -> None:
+    files, key = NULL_PARAM_STORES[reader]
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    root = {"wandb": "wandb", "hf": "o"}.get(reader, "")
+    records = list(available_readers()[reader].read(open_store(str(tmp_path)), root, ReadOptions()))
+    runs = [r for r in records if isinstance(r, Run)]
+    assert runs and all(r.params.get(key) == "null" for r in runs), [dict(r.params) for r in runs]
+
+
+#: readers that still have their own copy of the helper, and why
+OWN_HELPER = {
+    "mlflow_sql.py": "not converted yet: a database row's origin is '<file>#<table>/<id>'; issue 12's"
+    " session owned the module on 2026-12-02",
+}
+_HELPER_NAMES = ("origin", "problem", "_problem", "__call__")
+
+
+def _helper_copies(source: str) -> list[str]:
+    """Functions named like the shared helper's (``origin``, ``problem`` …) that build an
+    ``Origin`` or a ``Problem`` themselves instead of asking a ``ReadContext``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and node.name in _HELPER_NAMES:
+            built = {
+                n.func.id
+                for n in ast.walk(node)
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("Origin", "Problem")
+            }
+            if built:
+                found.append(f"{node.name} (line {node.lineno}) builds {', '.join(sorted(built))}")
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(p.name for p in (SRC / "readers").glob("*.py")))
+def test_every_reader_notes_origins_and_problems_through_the_shared_context(path: str) -> None:
+    # one helper (ReadContext) builds origins and notes problems: six readers once had a copy
+    # each (hf, mlflow, wandb: a _Ctx; dvc: _Reading.origin/problem; tensorboard: _problem;
+    # manifest: _Origins), and copies drift apart (issue 8)
+    if path == "_common.py" or path in OWN_HELPER:
+        return
+    assert not _helper_copies((SRC / "readers" / path).read_text(encoding="utf-8")), f"readers/{path}"
+
+
+def test_the_helper_scan_finds_a_copy_of_the_helper() -> None:
+    copy = (
+        "@dataclass\nclass _Ctx:\n    store: Store\n\n    def origin(self, path):\n"
+        "        return Origin(self.store.url, path, 'x')\n\n    def problem(self, path, reason):\n"
+        "        self.problems.append(Problem(self.origin(path), reason))\n"
+    )
+    assert _helper_copies(copy) == ["origin (line 5) builds Origin", "problem (line 8) builds Problem"]
+    delegating = "class _Reading:\n    def problem(self, rel, reason):\n        self.ctx.problem(self.ctx.at(rel), reason)\n"
+    assert _helper_copies(delegating) == []
+    assert _helper_copies((SRC / "readers" / "mlflow_sql.py").read_text(encoding="utf-8"))  # the one left
 
 
 def test_read_context_collects_and_drains(tmp_path: Path) -> None:

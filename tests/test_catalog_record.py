@@ -84,6 +84,9 @@ TOOL_WORDS = re.compile(
     r"|trainer|tensorboard|tfevents|clearml|aim)(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
+#: a store's own markers that are no tool's name: DVC's ``<md5>.dir`` of a folder (the reader
+#: gives ``Dataset.content_digest`` without it; the catalog once stripped it itself)
+FORMAT_MARKERS = re.compile(r"(?<![A-Za-z0-9_])\.dir(?![A-Za-z0-9_])")
 #: what runs after the catalog: render, the record, review, the engine
 AFTER_CATALOG = sorted(
     [str(p.relative_to(SRC)) for p in (SRC / "render").glob("*.py")]
@@ -114,7 +117,7 @@ def tool_rules(path: str, source: str) -> list[str]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-            match = TOOL_WORDS.search(node.value)
+            match = TOOL_WORDS.search(node.value) or FORMAT_MARKERS.search(node.value)
             if match and not any((path, text) in ALLOWED for text in _pieces(node.value)):
                 found.append(f"{path}:{node.lineno}: {node.value[:80]!r}")
         elif isinstance(node, ast.Compare):
@@ -167,6 +170,7 @@ def test_the_tool_scan_finds_the_rules_it_is_for() -> None:
     assert tool_rules("render/x.py", "ok = 'dvc' != r.origin.format\n")
     assert tool_rules("render/x.py", "label = f'{k} (HF)'\n")
     assert tool_rules("render/x.py", "x = {'dvc.path': 1}\n")
+    assert tool_rules("catalog.py", "d = digest.removesuffix('.dir')\n") == ["catalog.py:1: '.dir'"]
     # and lets through what only mentions a tool in prose, and the named exceptions
     assert not tool_rules("render/x.py", '"""MLflow\'s ``mlflow.note.content`` is Markdown."""\n# mlflow\n')
     assert not tool_rules("render/model_card.py", "t = 'Download (Hugging Face model card)'\n")

@@ -105,6 +105,7 @@ from ..model import (
     RegisteredModel,
     Run,
     RunStatus,
+    Skipped,
     Stage,
     frozen_map,
 )
@@ -120,7 +121,7 @@ from ._bounded import (
     long_lines,
     split_lines,
 )
-from ._common import json_number, param_text
+from ._common import ReadContext, json_number, param_text
 
 log = logging.getLogger("mlreport.readers.dvc")
 
@@ -607,7 +608,7 @@ class _Reading:
         self.store = store
         self.root = path.strip("/")
         self.options = options
-        self.problems: list[Problem] = []
+        self.ctx = ReadContext(store, self.root, DvcReader.name)  # the readers' shared origins and problems
         self.seen: set[str] = set()  # dataset and logged-model keys already yielded
         folder = self.root.rsplit("/", 1)[-1] if self.root else ""
         if not folder:
@@ -619,16 +620,16 @@ class _Reading:
     # -- helpers
 
     def origin(self, rel: str) -> Origin:
-        return Origin(self.store.url, join(self.root, rel), DvcReader.name)
+        """The origin of a record read from ``rel`` (relative to the project folder)."""
+        return self.ctx.origin(self.ctx.at(rel))
 
     def problem(self, rel: str, reason: str, state: _State | None = None) -> None:
         if state is not None and state.sha:
             reason = f"{reason} (commit {state.sha[:7]})"
-        self.problems.append(Problem(self.origin(rel), reason))
+        self.ctx.problem(self.ctx.at(rel), reason)
 
-    def flush(self) -> Iterator[Problem]:
-        yield from self.problems
-        self.problems.clear()
+    def flush(self) -> Iterator[Problem | Skipped]:
+        yield from self.ctx.drain()
 
     # -- top level
 
@@ -892,13 +893,7 @@ class _Reading:
                 if any(name.startswith(f"{u}@") for u in unexpanded):
                     continue
                 stale.add(name)
-                self.problems.append(
-                    Problem(
-                        self.origin("dvc.lock"),
-                        f"stage '{name}' in dvc.lock is not in dvc.yaml (stale lock entry)"
-                        + (f" (commit {state.sha[:7]})" if state.sha else ""),
-                    )
-                )
+                self.problem("dvc.lock", f"stage '{name}' in dvc.lock is not in dvc.yaml (stale lock entry)", state)
 
         # dvclive dirs and metrics files.
         main_live = live_dirs[0] if live_dirs else None

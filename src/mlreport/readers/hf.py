@@ -72,8 +72,6 @@ from ..model import (
     MetricGoal,
     MetricHistory,
     ModelVersion,
-    Origin,
-    Problem,
     Record,
     RegisteredModel,
     Run,
@@ -83,7 +81,7 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml
-from ._common import flatten_params, float_of_int, json_number, param_text, store_dir_name
+from ._common import ReadContext, flatten_params, float_of_int, json_number, param_text, store_dir_name
 from ._readme import readme_sections
 
 LFS_SPEC = b"version https://git-lfs.github.com/spec/v1"
@@ -193,24 +191,11 @@ def card_hyperparameters(body: str) -> dict[str, str]:
     return out
 
 
-@dataclass
-class _Ctx:
-    store: Store
-    root: str
-    problems: list[Problem] = field(default_factory=list)
-
-    def origin(self, path: str) -> Origin:
-        return Origin(self.store.url, path, HfTrainerReader.name)
-
-    def problem(self, path: str, reason: str) -> None:
-        self.problems.append(Problem(self.origin(path), reason))
-
-
 class _Unreadable(Exception):
     pass
 
 
-def _load_json(ctx: _Ctx, path: str, data: bytes | OSError | None, walk_depth: bool = True) -> object:
+def _load_json(ctx: ReadContext, path: str, data: bytes | OSError | None, walk_depth: bool = True) -> object:
     """Parse a needed JSON file, or record a Problem and raise :class:`_Unreadable`.
 
     ``walk_depth=False`` skips the second, iterative depth walk (the parser's own recursion
@@ -241,7 +226,7 @@ def _load_json(ctx: _Ctx, path: str, data: bytes | OSError | None, walk_depth: b
 
 
 def _load_object(
-    ctx: _Ctx, path: str, data: bytes | OSError | None, walk_depth: bool = True
+    ctx: ReadContext, path: str, data: bytes | OSError | None, walk_depth: bool = True
 ) -> dict[str, object] | None:
     try:
         value = _load_json(ctx, path, data, walk_depth)
@@ -292,7 +277,7 @@ class HfTrainerReader:
         return any(store.is_file(join(path, c, _STATE)) for c in checkpoints[-3:])
 
     def read(self, store: Store, path: str, options: ReadOptions) -> Iterator[Record]:
-        ctx = _Ctx(store, path)
+        ctx = ReadContext(store, path, self.name)
         options.progress("runs", 0, 1)
         try:
             records = list(self._read(ctx, path, options))
@@ -303,9 +288,9 @@ class HfTrainerReader:
             ctx.problem(join(path, _STATE) if path else _STATE, f"cannot read: {type(exc).__name__}: {str(exc)[:200]}")
         yield from records
         options.progress("runs", 1, 1)
-        yield from ctx.problems
+        yield from ctx.drain()
 
-    def _read(self, ctx: _Ctx, path: str, options: ReadOptions) -> Iterator[Record]:
+    def _read(self, ctx: ReadContext, path: str, options: ReadOptions) -> Iterator[Record]:
         store = ctx.store
         parts = self._gather(ctx, path)
 
@@ -376,7 +361,7 @@ class HfTrainerReader:
         yield from _models(ctx, path, run_key, run_name, index_name, parts, metrics.get("epoch"),
                            global_step, checkpoint_metrics)
 
-    def _gather(self, ctx: _Ctx, path: str) -> _Parts:
+    def _gather(self, ctx: ReadContext, path: str) -> _Parts:
         store = ctx.store
         files, top_dirs = _walk(store, path)  # one walk: artifacts, checkpoints, pointers
         top = {rel for rel, _size in files if "/" not in rel}
@@ -468,7 +453,7 @@ class _Card:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def _card_facts(ctx: _Ctx, readme: str, card: Mapping[str, object], body: str) -> _Card:
+def _card_facts(ctx: ReadContext, readme: str, card: Mapping[str, object], body: str) -> _Card:
     """Everything the card gives, behind a fault boundary of its own.
 
     The run, its checkpoints and the model are proven by the rest of the folder; a damaged card
@@ -494,7 +479,7 @@ def _card_facts(ctx: _Ctx, readme: str, card: Mapping[str, object], body: str) -
     return facts
 
 
-def _model_index_name(ctx: _Ctx, readme: str, card: Mapping[str, object]) -> str | None:
+def _model_index_name(ctx: ReadContext, readme: str, card: Mapping[str, object]) -> str | None:
     """The first ``model-index`` entry's name: text (a number or date as written), else None
     (the dir's name stands) with a Problem when a name is there but cannot name a model."""
     index = card.get("model-index")
@@ -533,7 +518,7 @@ def _history_span(data: bytes) -> tuple[int, int] | None:
     return (start, end) if end >= 0 else None
 
 
-def _compare_with_checkpoint(ctx: _Ctx, path: str, parts: _Parts) -> None:
+def _compare_with_checkpoint(ctx: ReadContext, path: str, parts: _Parts) -> None:
     """Fill what the top-level state lacks from the newest checkpoint's (fuzz finding F18).
 
     The Trainer writes each checkpoint's state as a prefix of the final one, so a metric point
@@ -555,7 +540,7 @@ def _compare_with_checkpoint(ctx: _Ctx, path: str, parts: _Parts) -> None:
         data = ctx.store.read_many([join(path, rel)])[join(path, rel)]
     if not isinstance(data, bytes) or not isinstance(top_data, bytes):
         return
-    quiet = _Ctx(ctx.store, ctx.root)
+    quiet = ReadContext(ctx.store, ctx.root, ctx.format)
     span, top_span = _history_span(data), _history_span(top_data)
     same_history = (
         span is not None
@@ -626,7 +611,7 @@ def _history_columns(history: list[object]) -> tuple[dict[str, tuple[list[int], 
 
 
 def _state_metrics(
-    ctx: _Ctx,
+    ctx: ReadContext,
     path: str,
     state: Mapping[str, object],
     options: ReadOptions,
@@ -668,7 +653,7 @@ def _state_metrics(
     return metrics, finished
 
 
-def _read_card(ctx: _Ctx, readme: str, data: bytes | OSError) -> tuple[dict[str, object], str]:
+def _read_card(ctx: ReadContext, readme: str, data: bytes | OSError) -> tuple[dict[str, object], str]:
     """The model card's YAML front matter (``{}`` when absent or broken) and its body."""
     if isinstance(data, OSError):
         ctx.problem(readme, f"cannot read: {data.strerror or data}")
@@ -711,7 +696,7 @@ def _read_card(ctx: _Ctx, readme: str, data: bytes | OSError) -> tuple[dict[str,
 
 
 def _card_lineage(
-    ctx: _Ctx, readme: str, card: Mapping[str, object]
+    ctx: ReadContext, readme: str, card: Mapping[str, object]
 ) -> tuple[dict[str, Dataset], list[DatasetRef], list[tuple[str, float]]]:
     """Datasets and refs from ``datasets`` and the ``model-index`` results, and the results'
     metric values as (type, value)."""
@@ -825,7 +810,7 @@ def _event_file_times(files: list[tuple[str, int | None]]) -> tuple[int | None, 
     return (min(starts) if starts else None), None
 
 
-def _declared_goals(ctx: _Ctx, path: str, parts: _Parts, metrics: Mapping[str, Metric]) -> list[MetricGoal]:
+def _declared_goals(ctx: ReadContext, path: str, parts: _Parts, metrics: Mapping[str, Metric]) -> list[MetricGoal]:
     """Which way the Trainer judged "best": ``metric_for_best_model`` and ``greater_is_better``
     from a saved ``training_args.json``; else what ``trainer_state.json`` shows of it
     (``best_metric`` at ``best_global_step`` equals exactly one eval series' minimum or maximum
@@ -940,7 +925,7 @@ def human_size(size: int) -> str:
 
 
 def _models(
-    ctx: _Ctx,
+    ctx: ReadContext,
     path: str,
     run_key: str,
     model_name: str,

@@ -72,7 +72,6 @@ from ..model import (
     MetricHistory,
     ModelVersion,
     Origin,
-    Problem,
     Record,
     RegisteredModel,
     Run,
@@ -82,7 +81,7 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml, long_lines, split_lines
-from ._common import flatten_params, float_of_int, param_text
+from ._common import ReadContext, flatten_params, float_of_int, param_text
 
 log = logging.getLogger("mlreport.readers.manifest")
 
@@ -860,6 +859,7 @@ class _Parsed:
 
 @dataclass
 class _Out:
+    ctx: ReadContext  # the readers' shared origins and problems
     goals: dict[str, MetricGoal] = field(default_factory=dict)
     experiments: dict[str, Experiment] = field(default_factory=dict)
     datasets: dict[str, Dataset] = field(default_factory=dict)
@@ -869,7 +869,6 @@ class _Out:
     versions: dict[tuple[str, str], ModelVersion] = field(default_factory=dict)
     version_files: dict[tuple[str, str], str] = field(default_factory=dict)
     promoted: dict[tuple[str, str], int] = field(default_factory=dict)  # model.promoted_at
-    problems: list[Problem] = field(default_factory=list)
 
 
 class ManifestReader:
@@ -896,13 +895,13 @@ class ManifestReader:
         else:
             files = [join(path, e.name) for e in store.ls(path) if not e.is_dir and is_manifest_name(e.name)]
             explicit = False
-        out = _Out()
-        origin = _Origins(store.url, self.name)
+        ctx = ReadContext(store, path, self.name)
+        out = _Out(ctx)
         options.progress("manifests", 0, len(files))
         parsed: list[_Parsed] = []
         for file, content in store.read_many(files).items():
             if isinstance(content, OSError):
-                out.problems.append(Problem(origin(file), f"cannot read: {content.strerror or content}"))
+                ctx.problem(file, f"cannot read: {content.strerror or content}")
                 continue
             if not explicit and not _MARKER.search(content):
                 continue  # mlreport.yaml may be mlreport's own config file
@@ -910,14 +909,14 @@ class ManifestReader:
                 data = load_manifest(file, content)
                 errors = validate_manifest(data)
             except ManifestError as exc:
-                out.problems.append(Problem(origin(file), str(exc)))
+                ctx.problem(file, str(exc))
                 continue
             except Exception as exc:  # noqa: BLE001 - the fault boundary of one manifest file
                 log.warning("mlreport: %s: cannot parse: %r", file, exc)
-                out.problems.append(Problem(origin(file), f"cannot parse: {type(exc).__name__}: {str(exc)[:200]}"))
+                ctx.problem(file, f"cannot parse: {type(exc).__name__}: {str(exc)[:200]}")
                 continue
             if errors:
-                out.problems.append(Problem(origin(file), _summary(errors)))
+                ctx.problem(file, _summary(errors))
                 continue
             if isinstance(data, dict):  # always, once valid
                 parsed.append(_with_history_path(file, data))
@@ -927,17 +926,15 @@ class ManifestReader:
         for done, item in enumerate(parsed, 1):
             points: Points = {}
             if item.history_problem:
-                out.problems.append(Problem(origin(item.path), item.history_problem))
+                ctx.problem(item.path, item.history_problem)
             elif item.history_path and options.history:
-                points = _history_points(item, contents[item.history_path], origin, out.problems)
+                points = _history_points(item, contents[item.history_path], ctx)
             try:
-                _add(out, item, points, origin)
+                _add(out, item, points)
             except Exception as exc:  # noqa: BLE001 - the fault boundary of one manifest: a schema gap never raises
                 log.warning("mlreport: %s: unexpected content: %r", item.path, exc)
                 out.run_files.pop(f"manifest:{param_text(item.data['run']['id'])}", None)
-                out.problems.append(
-                    Problem(origin(item.path), f"unexpected content: {type(exc).__name__}: {str(exc)[:200]}")
-                )
+                ctx.problem(item.path, f"unexpected content: {type(exc).__name__}: {str(exc)[:200]}")
             options.progress("manifests", done, len(parsed))
 
         yield from (out.goals[k] for k in sorted(out.goals))
@@ -945,16 +942,7 @@ class ManifestReader:
         yield from (out.datasets[k] for k in sorted(out.datasets))
         yield from (_held(store, r) for r in out.runs)
         yield from _models(out)
-        yield from out.problems
-
-
-@dataclass(frozen=True)
-class _Origins:
-    store: str
-    format: str
-
-    def __call__(self, path: str) -> Origin:
-        return Origin(self.store, path, self.format)
+        yield from ctx.drain()
 
 
 def _is_file(store: Store, path: str) -> bool:
@@ -996,28 +984,26 @@ def _with_history_path(file: str, data: dict[str, Any]) -> _Parsed:
     return item
 
 
-def _history_points(item: _Parsed, content: bytes | OSError, origin: _Origins, problems: list[Problem]) -> Points:
+def _history_points(item: _Parsed, content: bytes | OSError, ctx: ReadContext) -> Points:
     assert item.history_path is not None
     if isinstance(content, FileNotFoundError):
         name = item.data["history_file"]
-        problems.append(Problem(origin(item.path), f"history_file: no such file {name!r}; {_KEPT}"))
+        ctx.problem(item.path, f"history_file: no such file {name!r}; {_KEPT}")
         return {}
     if isinstance(content, OSError):
-        problems.append(Problem(origin(item.history_path), f"cannot read: {content.strerror or content}"))
+        ctx.problem(item.history_path, f"cannot read: {content.strerror or content}")
         return {}
     try:
         points, bad = read_history(item.history_path, content)
     except ManifestError as exc:
-        problems.append(Problem(origin(item.history_path), f"{exc}; {_KEPT}"))
+        ctx.problem(item.history_path, f"{exc}; {_KEPT}")
         return {}
     except Exception as exc:  # noqa: BLE001 - the fault boundary of one history file
-        problems.append(Problem(origin(item.history_path), f"cannot parse: {type(exc).__name__}; {_KEPT}"))
+        ctx.problem(item.history_path, f"cannot parse: {type(exc).__name__}; {_KEPT}")
         return {}
     if bad:
         more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
-        problems.append(
-            Problem(origin(item.history_path), f"{len(bad)} line(s) skipped ({bad[0]}{more}); the other lines are kept")
-        )
+        ctx.problem(item.history_path, f"{len(bad)} line(s) skipped ({bad[0]}{more}); the other lines are kept")
     return points
 
 
@@ -1034,7 +1020,7 @@ def _inline_points(history: Mapping[str, list[Any]]) -> Points:
     return points
 
 
-def _metrics(finals: Mapping[str, float], points: Points, problem: Callable[[str], None]) -> tuple[Metric, ...]:
+def _metrics(finals: Mapping[str, float], points: Points, problem: Callable[[str], object]) -> tuple[Metric, ...]:
     by_key: dict[str, Metric] = {}
     clamped = 0
     for key, pts in points.items():
@@ -1061,14 +1047,14 @@ def _status(value: object) -> RunStatus:
     return RunStatus(str(value).upper())
 
 
-def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> None:
-    data, where = item.data, origin(item.path)
+def _add(out: _Out, item: _Parsed, file_points: Points) -> None:
+    data, where = item.data, out.ctx.origin(item.path)
     run = data["run"]
     run_id = param_text(run["id"])
     key = f"manifest:{run_id}"
     if key in out.run_files:
-        out.problems.append(
-            Problem(where, f"run.id: {run_id!r} is also the id of the run in {out.run_files[key]}; skipped")
+        out.ctx.problem(
+            item.path, f"run.id: {run_id!r} is also the id of the run in {out.run_files[key]}; skipped"
         )
         return
     out.run_files[key] = item.path
@@ -1112,8 +1098,8 @@ def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> Non
     git = data.get("git", {})
     for time_field in ("start_time", "end_time"):
         if isinstance(run.get(time_field), (int, float)) and parse_time(run[time_field]) is None:
-            out.problems.append(
-                Problem(where, f"run.{time_field}: {_short(run[time_field])} is out of range for a time; left out")
+            out.ctx.problem(
+                item.path, f"run.{time_field}: {_short(run[time_field])} is out of range for a time; left out"
             )
     out.runs.append(
         Run(
@@ -1130,7 +1116,7 @@ def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> Non
             params=frozen_map(params),
             tags=frozen_map(tags),
             metrics=_metrics(
-                data.get("metrics", {}), points, lambda reason: out.problems.append(Problem(where, reason))
+                data.get("metrics", {}), points, lambda reason: out.ctx.problem(item.path, reason)
             ),
             parent_key=None if parent is None else f"manifest:{param_text(parent)}",
             inputs=tuple(refs[k] for k in sorted(refs, key=lambda k: (k[0], k[1] or ""))),
@@ -1152,12 +1138,10 @@ def _add(out: _Out, item: _Parsed, file_points: Points, origin: _Origins) -> Non
         return
     ident = (model["name"], param_text(model["version"]))
     if ident in out.versions:
-        out.problems.append(
-            Problem(
-                where,
-                f"model: {ident[0]} version {ident[1]} is also in {out.version_files[ident]}; "
-                "this version is skipped, the run is kept",
-            )
+        out.ctx.problem(
+            item.path,
+            f"model: {ident[0]} version {ident[1]} is also in {out.version_files[ident]}; "
+            "this version is skipped, the run is kept",
         )
         return
     version_tags = {k: param_text(v) for k, v in model.get("tags", {}).items()}

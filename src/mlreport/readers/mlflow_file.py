@@ -21,7 +21,6 @@ from ..model import (
     LoggedModel,
     Metric,
     ModelVersion,
-    Origin,
     Problem,
     Record,
     RegisteredModel,
@@ -33,6 +32,7 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import load_json
+from ._common import ReadContext
 from ._mlflow import (
     LOG_MODEL_HISTORY_TAG,
     LOGGED_MODEL_STATUS,
@@ -88,22 +88,15 @@ class _Skip(Exception):
 
 
 @dataclass
-class _Ctx:
-    store: Store
-    root: str
-    options: ReadOptions
-    problems: list[Problem]
+class _Ctx(ReadContext):
+    """The readers' shared context (origins, problems) and what this reader keeps while reading."""
+
+    options: ReadOptions = field(default_factory=ReadOptions)
     links: ModelLinks = field(default_factory=ModelLinks)
     deleted_runs: list[str] = field(default_factory=list)
     # set while a run is read when it reads something outside its own folder (artifacts kept
     # elsewhere): such a run's result cannot be keyed by its folder, so it is not cached
     outside_unit: bool = False
-
-    def origin(self, path: str) -> Origin:
-        return Origin(self.store.url, path, MlflowFileReader.name)
-
-    def problem(self, path: str, reason: str) -> None:
-        self.problems.append(Problem(self.origin(path), reason))
 
 
 def _is_experiment_dir_name(name: str) -> bool:
@@ -144,7 +137,7 @@ class MlflowFileReader:
                 yield _prefixed(rec, "mlruns/")
 
     def _read(self, store: Store, path: str, options: ReadOptions) -> Iterator[Record]:
-        ctx = _Ctx(store, path, options, [])
+        ctx = _Ctx(store, path, self.name, options=options)
         entries = store.ls(path)
         exp_dirs = [join(path, e.name) for e in entries if e.is_dir and _is_experiment_dir_name(e.name)]
         if any(e.name == ".trash" and e.is_dir for e in entries):
@@ -266,7 +259,7 @@ def _read_unit(inp: _UnitInput, run_dir: str) -> bytes:
     the parent only loads them), Problems, deleted ids, and whether it read outside its folder."""
     from ..crawl import clean_record  # the crawl imports this module
 
-    ctx = _Ctx(inp.store, inp.root, inp.options, [])
+    ctx = _Ctx(inp.store, inp.root, MlflowFileReader.name, options=inp.options)
     records = _read_run_guarded(ctx, run_dir, inp.experiment, inp.datasets)
     unit = clean_record((tuple(records), tuple(ctx.problems), tuple(ctx.deleted_runs)))
     return dumps((unit, ctx.outside_unit))

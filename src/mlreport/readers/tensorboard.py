@@ -68,7 +68,6 @@ from ..model import (
     Metric,
     MetricHistory,
     Origin,
-    Problem,
     Record,
     Run,
     RunStatus,
@@ -77,7 +76,7 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import limits, too_long
-from ._common import store_dir_name
+from ._common import ReadContext, store_dir_name
 from ._protobuf import (
     FIXED32,
     FIXED64,
@@ -779,8 +778,10 @@ class TensorboardReader:
         # turn; the children wait for it and are merged in the order (deepest first, then by
         # name) they always were.
         built: dict[str, Run] = {}
-        read_problems: dict[str, list[Problem]] = {}
-        build_problems: dict[str, list[Problem]] = {}
+        # the problems of each directory, met reading it and building its run (the readers'
+        # shared context; kept per directory so that they are yielded in directory order)
+        read_problems: dict[str, ReadContext] = {}
+        build_problems: dict[str, ReadContext] = {}
         waiting: dict[str, list[tuple[str, _RunData]]] = {}
 
         def finish(rel_dir: str, data: _RunData, placeholder: bool) -> None:
@@ -797,20 +798,20 @@ class TensorboardReader:
                 built[rel_dir] = self._run(store, path, data, experiment.key, options)
             except Exception as exc:  # noqa: BLE001 - the net for one strange run
                 log.debug("unexpected error building run %s", rel_dir, exc_info=True)
-                build_problems.setdefault(rel_dir, []).append(self._problem(
-                    store, join(path, rel_dir),
+                build_problems.setdefault(rel_dir, ReadContext(store, path, self.name)).problem(
+                    join(path, rel_dir),
                     f"unexpected {type(exc).__name__} while reading the run: {_short(exc)}; "
-                    "run skipped"))
+                    "run skipped")
 
         for done, rel_dir in enumerate(sorted(by_dir, reverse=True), 1):
-            problems = read_problems.setdefault(rel_dir, [])
+            problems = read_problems.setdefault(rel_dir, ReadContext(store, path, self.name))
             try:
                 data = self._read_dir(store, path, rel_dir, by_dir[rel_dir], problems)
             except Exception as exc:  # noqa: BLE001 - the net for one strange directory
                 log.debug("unexpected error reading %s", rel_dir, exc_info=True)
-                problems.append(self._problem(
-                    store, join(path, rel_dir),
-                    f"unexpected {type(exc).__name__} while reading: {_short(exc)}; run skipped"))
+                problems.problem(
+                    join(path, rel_dir),
+                    f"unexpected {type(exc).__name__} while reading: {_short(exc)}; run skipped")
                 if rel_dir in waiting:  # its hparams sub-directories still make a run
                     finish(rel_dir, _RunData(rel_dir), placeholder=True)
             else:
@@ -823,9 +824,9 @@ class TensorboardReader:
         for rel_dir in sorted(built):
             yield built[rel_dir]
         for rel_dir in sorted(read_problems):
-            yield from read_problems[rel_dir]
+            yield from read_problems[rel_dir].drain()
         for rel_dir in sorted(build_problems):
-            yield from build_problems[rel_dir]
+            yield from build_problems[rel_dir].drain()
 
     def _read_dir(
         self,
@@ -833,7 +834,7 @@ class TensorboardReader:
         root: str,
         rel_dir: str,
         files: list[tuple[str, int | None]],
-        problems: list[Problem],
+        problems: ReadContext,
     ) -> _RunData:
         run = _RunData(rel_dir)
         contents = store.read_many([join(root, rel) for rel, _size in files])
@@ -848,13 +849,13 @@ class TensorboardReader:
             data = contents[full]
             if isinstance(data, OSError):
                 run.files.append(Artifact(name, size))
-                problems.append(self._problem(store, full, f"cannot read: {data.strerror or data}"))
+                problems.problem(full, f"cannot read: {data.strerror or data}")
                 continue
             pointer = lfs_pointer(data)
             if pointer is not None:
                 # Listed as what it is, never as the event file it stands for.
                 run.files.append(Artifact(name, size, note=lfs_note(pointer[1])))
-                problems.append(self._problem(store, full, lfs_problem_reason(pointer)))
+                problems.problem(full, lfs_problem_reason(pointer))
                 continue
             run.files.append(Artifact(name, size))
             try:
@@ -863,7 +864,8 @@ class TensorboardReader:
                 log.debug("unexpected error reading %s", full, exc_info=True)
                 reasons = [f"unexpected {type(exc).__name__} while reading: {_short(exc)}; "
                            "rest of the file skipped"]
-            problems.extend(self._problem(store, full, reason) for reason in reasons)
+            for reason in reasons:
+                problems.problem(full, reason)
         return run
 
     def _run(
@@ -895,9 +897,6 @@ class TensorboardReader:
             metrics=tuple(metrics),
             artifacts=tuple(sorted(data.files, key=lambda a: a.path)),
         )
-
-    def _problem(self, store: Store, path: str, reason: str) -> Problem:
-        return Problem(Origin(store.url, path, self.name), reason)
 
 
 _NAME_TIME = re.compile(r"^events\.out\.tfevents\.(\d{9,11})(?:\.|$)")

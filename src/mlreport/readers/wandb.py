@@ -89,7 +89,6 @@ from ..model import (
     MetricHistory,
     ModelVersion,
     Origin,
-    Problem,
     Record,
     RegisteredModel,
     Run,
@@ -99,7 +98,7 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import MAX_DEPTH, clamp_int64, limits, load_json, load_yaml, long_lines, split_lines, too_long
-from ._common import json_number, param_text
+from ._common import ReadContext, json_number, param_text
 from ._protobuf import FIXED32, FIXED64, LENGTH, VARINT, ProtobufError, as_double, as_signed64, fields, read_varint
 from .hf import lfs_pointer, lfs_problem_reason
 from .tensorboard import lfs_note
@@ -462,16 +461,10 @@ class _RunData:
 
 
 @dataclass
-class _Ctx:
-    store: Store
-    options: ReadOptions
-    problems: list[Problem]
+class _Ctx(ReadContext):
+    """The readers' shared context (origins, problems) and this read's options."""
 
-    def origin(self, path: str) -> Origin:
-        return Origin(self.store.url, path, WandbReader.name)
-
-    def problem(self, path: str, reason: str) -> None:
-        self.problems.append(Problem(self.origin(path), reason))
+    options: ReadOptions = field(default_factory=ReadOptions)
 
 
 def _top_fields(raw: bytes) -> dict[int, bytes]:
@@ -1481,7 +1474,7 @@ class WandbReader:
         return any(e.is_dir and _is_run_dir_name(e.name) for e in store.ls(path))
 
     def read(self, store: Store, path: str, options: ReadOptions) -> Iterator[Record]:
-        ctx = _Ctx(store, options, [])
+        ctx = _Ctx(store, path, self.name, options=options)
         base = path.rsplit("/", 1)[-1]
         if _is_run_dir_name(base) or (base == LATEST and _looks_like_run(store, path)):
             container = path.rsplit("/", 1)[0] if "/" in path else ""
@@ -1515,7 +1508,7 @@ class WandbReader:
 
         settings = _read_settings(ctx, join(settings_dir, "settings"))
         yield from _records(ctx, runs, settings)
-        yield from ctx.problems
+        yield from ctx.drain()
 
 
 def _compact(run: _RunData, options: ReadOptions) -> None:
@@ -1584,7 +1577,7 @@ def _read_latest(ctx: _Ctx, path: str, runs: list[_RunData]) -> _RunData | None:
     if logs and logs[0][len("run-") : -len(".wandb")] in known:
         return None
     run = _RunData(logs[0][len("run-") : -len(".wandb")] if logs else LATEST)
-    scratch = _Ctx(ctx.store, ctx.options, [])
+    scratch = _Ctx(ctx.store, ctx.root, ctx.format, options=ctx.options)
     _guarded_session(scratch, run, path)
     if run.id in known:
         return None
