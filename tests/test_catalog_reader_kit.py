@@ -12,7 +12,7 @@ import pytest
 from mlreport.catalog import read_catalog
 from mlreport.config import Config, SourceConfig
 from mlreport.model import Run
-from mlreport.readers import ReadOptions, ReaderTraits, available_readers, reader_traits
+from mlreport.readers import ReaderTraits, ReadOptions, available_readers, reader_traits
 from mlreport.readers._common import ReadContext, flatten_params, param_text
 from mlreport.readers.clearml import ClearmlOfflineReader
 from mlreport.readers.testkit import check_reader
