@@ -29,8 +29,10 @@ from mlreport.model import (
 )
 from mlreport.readers import ReadOptions
 from mlreport.readers.hf import (
+    _STATE_TYPES,
     HfTrainerReader,
     _history_span,
+    _state_value_fault,
     card_hyperparameters,
     lfs_pointer,
     split_front_matter,
@@ -716,6 +718,72 @@ def test_a_renamed_setting_is_taken_from_the_newest_checkpoint(case: str) -> Non
         assert ("trainer_state.json", f"no {key}; {ckpt_rel}'s is shown") in [
             (p.origin.path, p.reason) for p in only(records, Problem)
         ]
+
+
+@pytest.mark.parametrize("case", ["full", "peft_events"])
+def test_damage_to_a_state_value_is_a_problem_and_the_same_step_checkpoint_stands_in(case: str) -> None:
+    """Fuzz seed 3 case 98719: the key 'epoch' of the top-level state renamed (to a 1 MB one)
+    lost hf.epoch silently, although the newest checkpoint's state, of the step training ended
+    at, has it. The class: every key read from the state, renamed or given a value of the wrong
+    type or a huge text, is a Problem naming the file and the key, and the checkpoint's value
+    stands in where it is of that step (or, for the settings, of any earlier step)."""
+    files = _case_files(case)
+    ckpt_rel, ckpt = _newest_checkpoint_state(files)
+    top = json.loads(files["trainer_state.json"])
+    pristine = the_run(read(case))
+    checked = 0
+    for key in sorted(k for k in _STATE_TYPES if top.get(k) is not None and ckpt.get(k) is not None):
+        wrong = "x" * 1_000_000 if not isinstance(top[key], str) else ["a list"]
+        for damage, reason in (
+            ("rename", f"no {key}; {ckpt_rel}'s is shown"),
+            (wrong, f"{_state_value_fault(key, wrong)}; {ckpt_rel}'s is shown"),
+        ):
+            state = json.loads(files["trainer_state.json"])
+            if damage == "rename":
+                state["x" * 1_000_000] = state.pop(key)
+            else:
+                state[key] = damage
+            records = list(
+                READER.read(memory_store({**files, "trainer_state.json": _trainer_json(state)}), "", ReadOptions())
+            )
+            run = the_run(records)
+            assert (run.params, run.tags) == (pristine.params, pristine.tags), (key, str(damage)[:10])
+            assert [(p.origin.path, p.reason) for p in only(records, Problem)] == [("trainer_state.json", reason)]
+            checked += 1
+    assert checked >= 12
+
+
+def test_a_wrongly_typed_state_value_without_a_stand_in_is_kept_as_text_with_a_problem() -> None:
+    state = {
+        "global_step": 20,
+        "epoch": "x" * 1_000_000,
+        "train_batch_size": True,
+        "best_model_checkpoint": "c" * 5_000,
+        "is_hyper_param_search": 0,
+        "log_history": [{"loss": 0.5, "step": 20}],
+    }
+    records = list(READER.read(memory_store({"o/trainer_state.json": _trainer_json(state)}), "o", ReadOptions()))
+    run = the_run(records)
+    assert run.tags["hf.epoch"] == "x" * 1_000_000 and run.params["train_batch_size"] == "true"
+    assert sorted(p.reason for p in only(records, Problem) if p.origin.path == "o/trainer_state.json") == [
+        "best_model_checkpoint is 5,000 characters of text; kept as text",
+        "epoch is text, not a number; kept as text",
+        "is_hyper_param_search is a number, not true/false; kept as text",
+        "train_batch_size is true/false, not a number; kept as text",
+    ]
+
+
+def test_an_earlier_checkpoint_does_not_stand_in_for_the_epoch() -> None:
+    # checkpoint-20 is of step 20, training ended at 40: its epoch understates where it ended
+    ckpt = {"global_step": 20, "epoch": 1.0, "train_batch_size": 8, "log_history": [{"loss": 0.9, "step": 20}]}
+    top = {"global_step": 40, "log_history": [{"loss": 0.9, "step": 20}, {"loss": 0.8, "step": 40}]}
+    store = memory_store(
+        {"o/trainer_state.json": _trainer_json(top), "o/checkpoint-20/trainer_state.json": _trainer_json(ckpt)}
+    )
+    records = list(READER.read(store, "o", ReadOptions()))
+    run = the_run(records)
+    assert "hf.epoch" not in run.tags and run.params["train_batch_size"] == "8"
+    assert [p.reason for p in only(records, Problem)] == ["no train_batch_size; checkpoint-20/trainer_state.json's is shown"]
 
 
 def test_the_byte_compare_and_the_full_parse_give_the_same_run() -> None:

@@ -314,14 +314,17 @@ class HfTrainerReader:
 
         params: dict[str, str] = {}
         tags: dict[str, str] = {}
+        state_path = join(path, _STATE)
         for key in _STATE_PARAMS:
             if state.get(key) is not None:
                 params[key] = param_text(state[key])
+                _check_state_value(ctx, state_path, key, state[key])
         if isinstance(state.get("trial_params"), Mapping):
             flatten_params("trial_params", state["trial_params"], params)
         for key in _STATE_TAGS:
             if state.get(key) is not None:
                 tags[f"hf.{key}"] = param_text(state[key])
+                _check_state_value(ctx, state_path, key, state[key])
 
         datasets, refs = card.datasets, card.refs
         for key, value in card.metrics:
@@ -500,10 +503,61 @@ def _shown(value: object) -> str:
 
 
 # What the newest checkpoint's state may stand in for when the top-level state lacks it: the
-# settings of the training (constant over it) and the best checkpoint as of then. Not
-# global_step or epoch: the checkpoint's understate where training ended.
+# settings of the training (constant over it) and the best checkpoint as of then.
 _CHECKPOINT_FILLS = (*_STATE_PARAMS, "trial_params", "best_metric", "best_global_step",
                      "best_model_checkpoint", "is_hyper_param_search")
+# ... and global_step and epoch only from a checkpoint of the step the training ended at (the
+# top-level global_step, or the last step of its log_history): an earlier checkpoint's
+# understate where training ended (fuzz seed 3 case 98719: a renamed 'epoch' lost hf.epoch).
+_SAME_STEP_FILLS = ("global_step", "epoch")
+
+# The JSON type the Trainer writes for each key read from the state (None is allowed for all):
+# a value of another type is damage, named as a Problem (issue 11: never silent).
+_NUMBER = (int, float)
+_STATE_TYPES: dict[str, tuple[type, ...]] = {
+    "train_batch_size": (int,), "max_steps": (int,), "global_step": (int,), "best_global_step": (int,),
+    "num_train_epochs": _NUMBER, "logging_steps": _NUMBER, "eval_steps": _NUMBER, "save_steps": _NUMBER,
+    "epoch": _NUMBER, "best_metric": _NUMBER,
+    "trial_name": (str,), "best_model_checkpoint": (str,), "is_hyper_param_search": (bool,),
+    "trial_params": (dict,),
+}
+#: Characters of a text value of the state past which it is damage, not a name or a path.
+STATE_TEXT_LIMIT = 4_096
+_JSON_TYPE_NAMES = {
+    bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object",
+}
+
+
+def _state_value_fault(key: str, value: object) -> str | None:
+    """What is wrong with ``value`` as the state's ``key`` (its type, or text past
+    :data:`STATE_TEXT_LIMIT`), or None for a value the Trainer would write."""
+    types = _STATE_TYPES.get(key)
+    if value is None or types is None:
+        return None
+    if isinstance(value, bool) != (bool in types) or not isinstance(value, types):
+        want = " or ".join(dict.fromkeys(_JSON_TYPE_NAMES[t] for t in types))
+        return f"{key} is {_JSON_TYPE_NAMES.get(type(value), type(value).__name__)}, not {want}"
+    if isinstance(value, str) and len(value) > STATE_TEXT_LIMIT:
+        return f"{key} is {len(value):,} characters of text"
+    return None
+
+
+def _check_state_value(ctx: _Ctx, state_path: str, key: str, value: object) -> None:
+    fault = _state_value_fault(key, value)
+    if fault is not None:
+        ctx.problem(state_path, f"{fault}; kept as text")
+
+
+def _last_step(state: Mapping[str, object]) -> int | None:
+    """The step the state says training ended at: global_step, or its log_history's last step."""
+    step = state.get("global_step")
+    if type(step) is int:
+        return step
+    history = state.get("log_history")
+    steps = [e["step"] for e in history if isinstance(e, dict) and type(e.get("step")) is int] if isinstance(
+        history, list
+    ) else []
+    return max(steps, default=None)
 _HISTORY_OPEN = b'"log_history": ['
 _HISTORY_CLOSE = b"\n  ]"  # json.dump(indent=2): a newline cannot occur inside a string
 
@@ -557,10 +611,19 @@ def _compare_with_checkpoint(ctx: ReadContext, path: str, parts: _Parts) -> None
     top_step, step = state.get("global_step"), checkpoint.get("global_step")
     if type(top_step) is int and type(step) is int and step > top_step:
         return
-    filled = [key for key in _CHECKPOINT_FILLS if key not in state and key in checkpoint]
+    fills = _CHECKPOINT_FILLS
+    if type(step) is int and _last_step(state) == step:
+        fills = (*fills, *_SAME_STEP_FILLS)
+    usable = [key for key in fills if key in checkpoint and _state_value_fault(key, checkpoint[key]) is None]
+    filled = [key for key in usable if key not in state]
+    # a value of the wrong type is damage as much as a missing key: the checkpoint's stands in
+    retyped = [key for key in usable if key in state and _state_value_fault(key, state[key]) is not None]
     if filled:
-        state.update((key, checkpoint[key]) for key in filled)
         ctx.problem(join(path, _STATE), f"no {', '.join(filled)}; {rel}'s is shown")
+    for key in retyped:
+        fault = _state_value_fault(key, state[key])
+        ctx.problem(join(path, _STATE), f"{fault}; {rel}'s is shown")
+    state.update((key, checkpoint[key]) for key in (*filled, *retyped))
     history = checkpoint.get("log_history")
     if not same_history and isinstance(history, list):
         parts.checkpoint_history = history
