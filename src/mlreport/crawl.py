@@ -41,6 +41,7 @@ from .config import Config, PromoteRule, SourceConfig
 from .errors import MlreportError, SourceError, StoreAccessError
 from .executor import default_jobs
 from .history_store import HistoryFile, Location
+from .identity import keep_names_distinct
 from .model import (
     AliasMove,
     Dataset,
@@ -357,6 +358,7 @@ def guarded(
     opened at all) still propagate when nothing was read yet.
     """
     count = 0
+    said: set[str] = set()  # the Problems about names already given (one a name, not a version)
     try:
         iterator = iter(read())
         while True:
@@ -365,7 +367,18 @@ def guarded(
             except StopIteration:
                 return
             count += 1
-            yield record if is_clean is not None and is_clean(record) else clean_record(record)
+            if is_clean is not None and is_clean(record):
+                yield record
+                continue
+            cleaned = clean_record(record)
+            if cleaned is not record and isinstance(record, (RegisteredModel, ModelVersion, AliasMove)):
+                # cleaning merged or emptied a registry name: keep it distinct (mlreport.identity)
+                cleaned, problems = keep_names_distinct(record, cleaned)
+                for problem in problems:
+                    if problem.reason not in said:
+                        said.add(problem.reason)
+                        yield problem
+            yield cleaned
     except StoreAccessError:
         # A store that stops answering mid-crawl (a bucket server gone) fails the build: a site
         # published from half a store would silently drop records.

@@ -29,6 +29,7 @@ from ..model import (
     Trace,
     frozen_map,
 )
+from ..sanitize import clean_text
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import load_json
@@ -877,6 +878,12 @@ def _read_registered_model(ctx: _Ctx, model_dir: str, dir_name: str) -> Iterator
         yield Problem(ctx.origin(skip.path), skip.reason)
         return
     name = as_str(meta.get("name")) or dir_name
+    if name is not dir_name and not clean_text(name).strip():
+        # a name of nothing a page can show ("\u0000"): the folder is the store's own name for
+        # the model (MLflow names it so), as when the field is missing (fuzz seed 3 case 90926)
+        reason = f"registered model name {ascii(name)[:40]} is not printable; the folder's name '{dir_name}' is used"
+        yield Problem(ctx.origin(meta_path), reason)
+        name = dir_name
     aliases: dict[str, str] = {}
     inline_aliases = meta.get("aliases")
     if isinstance(inline_aliases, dict):

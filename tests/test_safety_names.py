@@ -1,0 +1,76 @@
+"""Registry names stay distinct when their text is cleaned (issue 11, fuzz seed 3 case 90926).
+
+Cleaning store text (``mlreport.sanitize.clean_text``) removes NUL and turns other control
+characters into U+FFFD, so two names could become one (the catalog then merges two models, or
+skips a version as a copy) and a name could become empty. The case: an MLflow registered model
+named ``"\\u0000"`` was kept as a model of no name.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from mlreport.catalog import read_catalog
+from mlreport.config import Config, SourceConfig
+from mlreport.identity import UNNAMED, distinct_name
+from mlreport.sanitize import is_clean
+
+from .conftest import DATA
+
+
+def test_a_clean_name_is_itself() -> None:
+    for name in ("model", "v1", "名前", "a b", "x" * 10_000):
+        assert distinct_name(name) is name
+
+
+def test_names_that_clean_to_one_text_stay_distinct_and_clean() -> None:
+    raws = ["a", "a\x00", "\x00a", "a\x00\x00", "\x01", "\x02", "\ud800", "\udfff", "\x00", "\x00\x00", " \x00"]
+    shown = [distinct_name(r) for r in raws]
+    assert len(set(shown)) == len(raws)
+    assert all(is_clean(s) and s.strip() for s in shown)
+    assert distinct_name("a\x00").startswith("a ~") and distinct_name("\x00").startswith(f"{UNNAMED} ~")
+    assert distinct_name("a\x00") == distinct_name("a\x00")  # a function of the raw text alone
+
+
+def _model(root: Path, folder: str, name: str, versions: dict[str, str], aliases: str = "{}") -> None:
+    # YAML double-quoted escapes: the store holds the raw characters, as MLflow would write them
+    d = root / "mlruns" / "models" / folder
+    d.mkdir(parents=True)
+    (d / "meta.yaml").write_text(f'aliases: {aliases}\ncreation_timestamp: 1\nname: "{name}"\n')
+    for vfolder, version in versions.items():
+        (d / vfolder).mkdir()
+        (d / vfolder / "meta.yaml").write_text(f'current_stage: None\nname: "{name}"\nversion: "{version}"\n')
+
+
+def test_registry_names_that_clean_alike_are_kept_apart_with_a_problem(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(DATA / "artifacts" / "mlflow", store)
+    _model(store, "a", "a", {"version-1": "1"})
+    _model(store, "a-nul", "a\\0", {"version-1": "1"})
+    _model(store, "ctl-1", "\\x01x", {"version-1": "1"})
+    _model(store, "ctl-2", "\\x02x", {"version-1": "1"})
+    _model(store, "b", "b", {"version-1": "1", "version-2": "1\\0"}, aliases='{champion: "1\\0"}')
+    _model(store, "empty", "\\0", {"version-1": "1"})
+
+    catalog = read_catalog(Config(sources=(SourceConfig(str(store)),)))
+    models = {m.name for m in catalog.models}
+    a_nul, one_nul = distinct_name("a\x00"), distinct_name("1\x00")
+    ctl1, ctl2 = distinct_name("\x01x"), distinct_name("\x02x")
+    assert {"a", a_nul, ctl1, ctl2, "b", "empty", "previews-model"} == models
+    versions = {(v.model, v.version): v for v in catalog.versions}
+    assert {("a", "1"), (a_nul, "1"), (ctl1, "1"), (ctl2, "1"), ("b", "1"), ("b", one_nul), ("empty", "1")} <= set(
+        versions
+    )
+    assert versions[("b", one_nul)].aliases == ("champion",) and versions[("b", "1")].aliases == ()
+    assert next(m for m in catalog.models if m.name == "b").aliases == {"champion": one_nul}
+    reasons = sorted(p.reason for p in catalog.problems)
+    assert reasons == sorted(
+        [
+            f"model name 'a\\x00' holds characters a page cannot show; named '{a_nul}'",
+            f"model name '\\x01x' holds characters a page cannot show; named '{ctl1}'",
+            f"model name '\\x02x' holds characters a page cannot show; named '{ctl2}'",
+            f"version name '1\\x00' holds characters a page cannot show; named '{one_nul}'",
+            "registered model name '\\x00' is not printable; the folder's name 'empty' is used",
+        ]
+    )
