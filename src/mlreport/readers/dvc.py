@@ -883,6 +883,14 @@ class _Reading:
             elif lock is not None:
                 self.problem("dvc.lock", "expected a mapping", state)
         has_pipeline = yaml_doc is not None or bool(lock_stages)
+        if yaml_doc is not None and isinstance(yaml_doc.get("stages"), Mapping):
+            # a stage that is not a mapping is read as defining nothing (_expand_stages): say so,
+            # the lock's entry is all there is of it (fuzz seed 3 case 97082: it was silent)
+            for raw_name, body in yaml_doc["stages"].items():
+                if not isinstance(body, Mapping):
+                    rest = "dvc.lock's entry is read alone" if str(raw_name) in lock_stages else "it is skipped"
+                    what = f"stage '{str(raw_name)[:80]}' is {_yaml_type(body)}, not a mapping"
+                    self.problem("dvc.yaml", f"{what}; {rest}", state)
 
         # Which lock entries are stale (dvc.yaml was read and no longer defines them).
         stale: set[str] = set()
@@ -1810,6 +1818,19 @@ def _digest(entry: Mapping[str, object]) -> str | None:
         if isinstance(v, int) and not isinstance(v, bool):  # an all-digit md5 left unquoted
             return str(v)
     return None
+
+
+def _yaml_type(value: object) -> str:
+    """What a YAML value is, in a Problem's words."""
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a list" if isinstance(value, list) else f"a {type(value).__name__}"
 
 
 def _int(value: object) -> int | None:
