@@ -175,13 +175,6 @@ def _kind(rel: str) -> str:
     return f"{parts[0]}/*/{parts[-1]}" if len(parts) > 2 else rel
 
 
-#: The suffix planting (the filler first, the store's text last) still finds values copied whole:
-#: 19 output files (logged-model, version and run pages) and the model card README (issue 11,
-#: F25, open). Strict: the mark fails as soon as the class is closed, and must then go.
-SUFFIX_OPEN = pytest.param(
-    "suffix", marks=pytest.mark.xfail(strict=True, reason="F25: 19 files and the card still copy a value whole")
-)
-
 @pytest.fixture(scope="module")
 def plain_catalog() -> Catalog:
     return read_catalog(Config(sources=tuple(SourceConfig(str(s)) for s in STORES)))
@@ -220,7 +213,7 @@ def _check(outputs: Mapping[str, bytes], plain: Mapping[str, bytes]) -> list[str
     return bad
 
 
-@pytest.mark.parametrize("where", ["prefix", SUFFIX_OPEN])
+@pytest.mark.parametrize("where", ["prefix", "suffix"])
 def test_no_output_holds_a_megabyte_store_value(where: str, plain_catalog: Catalog, tmp_path: Path) -> None:
     planted = Planter(where).value(plain_catalog)
     plain = _build(plain_catalog, tmp_path / "plain")
@@ -249,7 +242,7 @@ def _texts(catalog: Catalog) -> Iterator[tuple[str, str]]:
         yield f"comment json {spec[:40]}", diff.render(report, "json")
 
 
-@pytest.mark.parametrize("where", ["prefix", SUFFIX_OPEN])
+@pytest.mark.parametrize("where", ["prefix", "suffix"])
 def test_card_and_comment_hold_no_megabyte_store_value(where: str, plain_catalog: Catalog) -> None:
     planted = Planter(where).value(plain_catalog)
     bad = [f"{what}: {run:,}" for what, text in _texts(planted) if (run := _runs(text)) > LONGEST_COPY]

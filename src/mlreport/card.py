@@ -454,16 +454,20 @@ def front_matter(card: ModelCard) -> dict[str, object]:
     included: one result per evaluation dataset (or one with the dataset "not recorded"), each
     with the version's key metrics (``type`` a slug of the name, ``value``, ``name``)."""
     meta: dict[str, object] = {}
+    # every field is store text (a tag): cut as a name, like the dataset and metric names below
+    # (issue 11, F25: a 1 MB license or language tag was copied whole); the body shows each one
+    # with its source, and the version page keeps the full value in a file
+    task_name = _cut(card.task, NAME_CHARS) if card.task else None
     if card.language:
-        meta["language"] = list(card.language)
+        meta["language"] = [_cut(x, NAME_CHARS) for x in card.language]
     if card.license:
-        meta["license"] = card.license
+        meta["license"] = _cut(card.license, NAME_CHARS)
     if card.library:
-        meta["library_name"] = card.library
+        meta["library_name"] = _cut(card.library, NAME_CHARS)
     if card.base_model:
-        meta["base_model"] = card.base_model
-    if card.task:
-        meta["pipeline_tag"] = card.task
+        meta["base_model"] = _cut(card.base_model, NAME_CHARS)
+    if task_name:
+        meta["pipeline_tag"] = task_name
     meta["tags"] = ["mlreport"]
     datasets = sorted({_cut(d.name, NAME_CHARS) for d in card.training_data})
     if datasets:
@@ -475,16 +479,16 @@ def front_matter(card: ModelCard) -> dict[str, object]:
         for m in chosen
         if m.value == m.value and abs(m.value) != float("inf")  # YAML and the Hub take finite numbers only
     ]
-    task = {"type": card.task or "other", "name": card.task or "task not recorded"}
+    task = {"type": task_name or "other", "name": task_name or "task not recorded"}
     evaluation = card.evaluation_data or (CardDataset("", NOT_RECORDED, None, None, None),)
     results = []
     for d in evaluation:
         name = _cut(d.name, NAME_CHARS)
         dataset: dict[str, object] = {"name": name, "type": name if d.name != NOT_RECORDED else "not-recorded"}
         if d.config:
-            dataset["config"] = d.config
+            dataset["config"] = _cut(d.config, NAME_CHARS)
         if d.split:
-            dataset["split"] = d.split
+            dataset["split"] = _cut(d.split, NAME_CHARS)
         results.append({"task": task, "dataset": dataset, "metrics": metrics})
     if metrics:
         meta["model-index"] = [{"name": _cut(f"{card.model} {card.version}", NAME_CHARS), "results": results}]

@@ -19,7 +19,7 @@ from ..preview_records import HEATMAP, HTML, IMAGE, MAX_PER_OWNER, NOT_HELD, PLO
 from ..sanitize import load_json_text
 from .charts import figure_div
 from .tables import Cell, html_table, num
-from .text import fmt_size, h, rel_url
+from .text import CELL_TEXT_LIMIT, fmt_size, h, rel_url, short_name, shown
 
 PAGE_ROWS = 50  # rows of a table preview per page (the others fold away, page by page)
 _KIND_WORDS = {
@@ -107,7 +107,7 @@ def _caption(here: str, p: Preview) -> Markup:
     note = (Markup(' <span class="mlreport-preview-note">') + h(p.note) + Markup("</span>")) if p.note else Markup("")
     return (
         Markup('<p class="mlreport-preview-caption"><code>')
-        + h(p.path)
+        + shown(p.path, CELL_TEXT_LIMIT)  # a path is store text: cut, the whole in a file (F25)
         + Markup("</code>")
         + note
         + _download(here, p)
@@ -133,7 +133,7 @@ def _preview(here: str, a: Artifact, p: Preview, anchor: str) -> Markup:
             + Markup('"><img src="')
             + h(rel_url(here, p.url))
             + Markup('" alt="')
-            + h(p.path)
+            + h(short_name(p.path))
             + Markup(f'" loading="lazy" decoding="async"{size} style="{style}"></a>')
         )
     elif p.kind == HTML and p.url:
@@ -145,7 +145,7 @@ def _preview(here: str, a: Artifact, p: Preview, anchor: str) -> Markup:
             )
             + h(rel_url(here, p.url))
             + Markup('" title="')
-            + h(p.path)
+            + h(short_name(p.path))
             + Markup('"></iframe>')
         )
     elif p.kind == HEATMAP:
@@ -224,7 +224,7 @@ def heatmap_figure(p: Preview) -> dict[str, Any]:
             }
         ],
         "layout": {
-            "title": {"text": _plain(p.path), "font": {"size": 14}},
+            "title": {"text": _plain(short_name(p.path)), "font": {"size": 14}},
             "height": max(300, min(700, 80 + 28 * n)),
             "margin": {"l": 80, "r": 20, "t": 40, "b": 60},
             "xaxis": {"title": {"text": "predicted"}, "type": "category"},
