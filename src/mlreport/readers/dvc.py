@@ -883,10 +883,11 @@ class _Reading:
             elif lock is not None:
                 self.problem("dvc.lock", "expected a mapping", state)
         has_pipeline = yaml_doc is not None or bool(lock_stages)
-        if yaml_doc is not None and isinstance(yaml_doc.get("stages"), Mapping):
+        declared_stages = yaml_doc.get("stages") if yaml_doc is not None else None
+        if isinstance(declared_stages, Mapping):
             # a stage that is not a mapping is read as defining nothing (_expand_stages): say so,
             # the lock's entry is all there is of it (fuzz seed 3 case 97082: it was silent)
-            for raw_name, body in yaml_doc["stages"].items():
+            for raw_name, body in declared_stages.items():
                 if not isinstance(body, Mapping):
                     rest = "dvc.lock's entry is read alone" if str(raw_name) in lock_stages else "it is skipped"
                     what = f"stage '{str(raw_name)[:80]}' is {_yaml_type(body)}, not a mapping"

@@ -542,7 +542,7 @@ def _state_value_fault(key: str, value: object) -> str | None:
     return None
 
 
-def _check_state_value(ctx: _Ctx, state_path: str, key: str, value: object) -> None:
+def _check_state_value(ctx: ReadContext, state_path: str, key: str, value: object) -> None:
     fault = _state_value_fault(key, value)
     if fault is not None:
         ctx.problem(state_path, f"{fault}; kept as text")
@@ -611,7 +611,7 @@ def _compare_with_checkpoint(ctx: ReadContext, path: str, parts: _Parts) -> None
     top_step, step = state.get("global_step"), checkpoint.get("global_step")
     if type(top_step) is int and type(step) is int and step > top_step:
         return
-    fills = _CHECKPOINT_FILLS
+    fills: tuple[str, ...] = _CHECKPOINT_FILLS
     if type(step) is int and _last_step(state) == step:
         fills = (*fills, *_SAME_STEP_FILLS)
     usable = [key for key in fills if key in checkpoint and _state_value_fault(key, checkpoint[key]) is None]
