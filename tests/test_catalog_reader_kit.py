@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,25 @@ def test_the_helper_scan_finds_a_copy_of_the_helper() -> None:
     delegating = "class _Reading:\n    def problem(self, rel, reason):\n        self.ctx.problem(self.ctx.at(rel), reason)\n"
     assert _helper_copies(delegating) == []
     assert _helper_copies((SRC / "readers" / "mlflow_sql.py").read_text(encoding="utf-8"))  # the one left
+
+
+def test_docs_readers_md_names_every_trait_and_every_context_helper() -> None:
+    # the page a third party writes a reader from (docs/readers.md) describes the interface as it is
+    import dataclasses
+
+    from mlreport.readers import _common
+
+    page = (ROOT / "docs" / "readers.md").read_text(encoding="utf-8")
+    traits = [f.name for f in dataclasses.fields(ReaderTraits)]
+    helpers = [n for n in vars(ReadContext) if not n.startswith("_")]
+    shared = ["param_text", "flatten_params", "lfs_reason", "check_reader", "ReadContext", "ReadOptions"]
+    assert traits and helpers and hasattr(_common, "lfs_reason")
+    # a short name (ctx.at) only as code: `at` or .at(
+    missing = [
+        n for n in (*traits, *helpers, *shared)
+        if not re.search(rf"\b{n}\b" if len(n) > 3 else rf"(`|\.){n}(`|\()", page)
+    ]
+    assert not missing, f"docs/readers.md does not name {missing}"
 
 
 def test_read_context_collects_and_drains(tmp_path: Path) -> None:

@@ -7,7 +7,9 @@ import itertools
 import json
 import math
 import os
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 
 import fsspec
 import pytest
@@ -610,6 +612,21 @@ def test_the_cards_base_model_wins_over_the_adapters() -> None:
     assert run.tags["hf.base_model"] == "org/card-base" and run.params["peft.base_model_name_or_path"] == "org/adapter-base"
     bare = the_run(list(READER.read(memory_store(files), "o", ReadOptions())))
     assert (bare.tags["hf.base_model"], bare.tags["hf.base_model_relation"]) == ("org/adapter-base", "adapter")
+
+
+def test_checkpoint_dirs_and_file_times_date_nothing(tmp_path: Path) -> None:
+    # "dates from event files or checkpoint dirs where present": a checkpoint-N dir holds no time
+    # (its name is a step; trainer_state.json has none), and mtimes are not the store's word
+    # (a copy or checkout sets them): a dir without event files has no dates, whatever its mtimes
+    out = tmp_path / "full"
+    shutil.copytree(HF / "full", out)
+    for i, path in enumerate(sorted(out.rglob("*"))):
+        os.utime(path, (1_600_000_000 + i * 3600, 1_600_000_000 + i * 3600))
+    records = list(READER.read(open_store(str(tmp_path)), "full", ReadOptions()))
+    run = the_run(records)
+    assert (run.start_time, run.end_time) == (None, None)
+    versions = only(records, ModelVersion)
+    assert len(versions) == 3 and {v.created for v in versions} == {None}
 
 
 def test_event_file_times_helper() -> None:

@@ -9,6 +9,9 @@ The rules here are the readers' shared contract (docs/readers.md):
   them (yield them as you go, so a reader that fails later keeps them).
 - **Skipped.** What a reader reads and leaves out on purpose (deleted runs without
   ``--include-deleted``) is counted with :meth:`ReadContext.skipped`, never silent.
+- **Git LFS pointers.** A file a reader parses that is a Git LFS pointer (the small text
+  file a clone without ``git lfs pull`` holds) is a Problem saying so (:func:`lfs_reason`),
+  never parsed as the file it stands for; a listed one says it is a pointer.
 - **Param text.** A param is text. Strings stay as written; numbers, booleans and lists are
   JSON (``0.05``, ``true``, ``["a", "b"]``); nested mappings are flattened to ``a.b.c`` keys;
   and a ``null`` is kept as the text ``null``: a param set to nothing is a fact of the run
@@ -187,3 +190,36 @@ def store_dir_name(store: Store, path: str, fallback: str) -> str:
         local = store.local_root()
         name = local.name if local is not None else ""
     return name or fallback
+
+
+# -- Git LFS pointers --------------------------------------------------------------------------
+
+LFS_SPEC = b"version https://git-lfs.github.com/spec/v1"
+LFS_MAX_SIZE = 1024  # the spec's limit for a pointer file
+
+
+def lfs_pointer(data: bytes) -> tuple[str, int | None] | None:
+    """``(oid, size)`` when ``data`` is a Git LFS pointer file, else ``None``."""
+    if not data.startswith(LFS_SPEC) or len(data) > LFS_MAX_SIZE:
+        return None
+    oid, size = "", None
+    for line in data.decode("utf-8", errors="replace").splitlines()[1:]:
+        key, _, value = line.partition(" ")
+        if key == "oid":
+            oid = value.strip()
+        elif key == "size" and value.strip().isdigit():
+            size = int(value.strip())
+    return oid, size
+
+
+def lfs_problem_reason(pointer: tuple[str, int | None]) -> str:
+    oid, size = pointer
+    shown = size if size is not None else "unknown"
+    return f"git-lfs pointer, not the file (oid {oid or 'unknown'}, size {shown})"
+
+
+def lfs_reason(data: bytes | str) -> str | None:
+    """The Problem's reason when ``data`` (a file's bytes or text) is a Git LFS pointer."""
+    raw = data.encode("utf-8", errors="replace") if isinstance(data, str) else data
+    pointer = lfs_pointer(raw)
+    return None if pointer is None else lfs_problem_reason(pointer)

@@ -39,7 +39,7 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import BoundedError, load_json, long_lines, split_lines
-from ._common import ReadContext, json_number, param_text
+from ._common import ReadContext, json_number, lfs_reason, param_text
 
 TASK = "task.json"
 METRICS = "metrics.jsonl"
@@ -105,10 +105,12 @@ def _is_session(store: Store, path: str) -> bool:
 
 def _task(ctx: ReadContext, session: str) -> Mapping[str, object] | None:
     where = join(session, TASK)
+    raw = b""
     try:
-        data = load_json(ctx.store.read_bytes(where))
+        raw = ctx.store.read_bytes(where)
+        data = load_json(raw)
     except (OSError, ValueError, BoundedError) as exc:
-        ctx.problem(where, f"not a ClearML task: {exc}")
+        ctx.problem(where, lfs_reason(raw) or f"not a ClearML task: {exc}")
         return None
     if not isinstance(data, dict) or not _text(data.get("id")):
         ctx.problem(where, "not a ClearML task: missing field 'id'")

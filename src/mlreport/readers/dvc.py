@@ -121,7 +121,7 @@ from ._bounded import (
     long_lines,
     split_lines,
 )
-from ._common import ReadContext, json_number, param_text
+from ._common import ReadContext, json_number, lfs_reason, param_text
 
 log = logging.getLogger("mlreport.readers.dvc")
 
@@ -298,6 +298,7 @@ def _open_git(store: Store, path: str) -> _Git | None:
 def _load_yaml(data: bytes) -> object:
     """Parse YAML, bounded (alias expansion, depth, huge integers); raise ValueError with a
     short reason."""
+    _refuse_lfs_pointer(data)
     try:
         return load_yaml(data.decode("utf-8"), loader=_Loader)
     except UnicodeDecodeError:
@@ -311,7 +312,16 @@ def _load_yaml(data: bytes) -> object:
         raise ValueError(f"invalid YAML{where}: {problem}") from None
 
 
+def _refuse_lfs_pointer(data: bytes) -> None:
+    """A Git LFS pointer committed in place of the file is a Problem that says so (``dvc.lock``,
+    ``params.yaml``, a metrics file), never "expected a mapping"."""
+    reason = lfs_reason(data)
+    if reason is not None:
+        raise ValueError(reason)
+
+
 def _load_json(data: bytes) -> object:
+    _refuse_lfs_pointer(data)
     try:
         return load_json(data.decode("utf-8"), max_depth=MAX_DEPTH)
     except UnicodeDecodeError:
@@ -327,6 +337,7 @@ def _load_toml(data: bytes) -> object:
         import tomllib
     except ImportError:  # pragma: no cover - python 3.10
         raise ValueError("reading TOML needs Python 3.11") from None
+    _refuse_lfs_pointer(data)
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:

@@ -81,11 +81,18 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml
-from ._common import ReadContext, flatten_params, float_of_int, json_number, param_text, store_dir_name
+from ._common import (
+    LFS_MAX_SIZE,
+    ReadContext,
+    flatten_params,
+    float_of_int,
+    json_number,
+    lfs_pointer,
+    lfs_problem_reason,
+    param_text,
+    store_dir_name,
+)
 from ._readme import readme_sections
-
-LFS_SPEC = b"version https://git-lfs.github.com/spec/v1"
-_LFS_MAX_SIZE = 1024  # the spec's limit for a pointer file
 
 _STATE = "trainer_state.json"
 _ADAPTER = "adapter_config.json"  # PEFT: PeftConfig.save_pretrained
@@ -121,28 +128,6 @@ _CONFIG_FIELDS = (
 )
 _MAX_LABELS = 50
 _CARD_TAGS = ("library_name", "license", "pipeline_tag", "language", "tags", "base_model_relation")
-
-
-# --- Git LFS pointers (shared with the tensorboard reader) -----------------------------------
-
-def lfs_pointer(data: bytes) -> tuple[str, int | None] | None:
-    """``(oid, size)`` when ``data`` is a Git LFS pointer file, else ``None``."""
-    if not data.startswith(LFS_SPEC) or len(data) > _LFS_MAX_SIZE:
-        return None
-    oid, size = "", None
-    for line in data.decode("utf-8", errors="replace").splitlines()[1:]:
-        key, _, value = line.partition(" ")
-        if key == "oid":
-            oid = value.strip()
-        elif key == "size" and value.strip().isdigit():
-            size = int(value.strip())
-    return oid, size
-
-
-def lfs_problem_reason(pointer: tuple[str, int | None]) -> str:
-    oid, size = pointer
-    shown = size if size is not None else "unknown"
-    return f"git-lfs pointer, not the file (oid {oid or 'unknown'}, size {shown})"
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -373,7 +358,7 @@ class HfTrainerReader:
         )
         needed = {n for n in top if n in (_STATE, "config.json", "README.md", _ADAPTER, _ARGS) or _RESULTS.match(n)}
         # Every small file is read once: it may be a Git LFS pointer.
-        small = {rel for rel, size in files if size is not None and size <= _LFS_MAX_SIZE}
+        small = {rel for rel, size in files if size is not None and size <= LFS_MAX_SIZE}
         wanted = sorted(needed | small)
         raw = store.read_many([join(path, rel) for rel in wanted])
         parts = _Parts(files, top, checkpoints, {rel: raw[join(path, rel)] for rel in wanted})

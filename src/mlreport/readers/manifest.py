@@ -81,7 +81,7 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import MAX_DEPTH, BoundedError, clamp_int64, load_json, load_yaml, long_lines, split_lines
-from ._common import ReadContext, flatten_params, float_of_int, param_text
+from ._common import ReadContext, flatten_params, float_of_int, lfs_reason, param_text
 
 log = logging.getLogger("mlreport.readers.manifest")
 
@@ -902,6 +902,10 @@ class ManifestReader:
         for file, content in store.read_many(files).items():
             if isinstance(content, OSError):
                 ctx.problem(file, f"cannot read: {content.strerror or content}")
+                continue
+            pointer = lfs_reason(content)
+            if pointer is not None:  # a manifest (or a config) not fetched: said, never skipped silently
+                ctx.problem(file, pointer)
                 continue
             if not explicit and not _MARKER.search(content):
                 continue  # mlreport.yaml may be mlreport's own config file

@@ -33,7 +33,7 @@ from ..sanitize import clean_text
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import load_json
-from ._common import ReadContext
+from ._common import ReadContext, lfs_reason
 from ._mlflow import (
     LOG_MODEL_HISTORY_TAG,
     LOGGED_MODEL_STATUS,
@@ -447,8 +447,8 @@ def _read_meta(ctx: _Ctx, path: str) -> dict[str, object]:
         return flat
     try:
         return load_yaml_mapping(text)
-    except ValueError as exc:
-        raise _Skip(path, str(exc)) from None
+    except ValueError as exc:  # a pointer fails here: the usual file pays no check
+        raise _Skip(path, lfs_reason(text) or str(exc)) from None
 
 
 def _read_key_files(ctx: _Ctx, base: str, what: str) -> dict[str, str]:

@@ -76,7 +76,7 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import limits, too_long
-from ._common import ReadContext, store_dir_name
+from ._common import ReadContext, lfs_pointer, lfs_problem_reason, store_dir_name
 from ._protobuf import (
     FIXED32,
     FIXED64,
@@ -92,7 +92,6 @@ from ._protobuf import (
     packed_varints,
     read_varint,
 )
-from .hf import lfs_pointer, lfs_problem_reason
 
 log = logging.getLogger("mlreport.readers.tensorboard")
 

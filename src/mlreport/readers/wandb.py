@@ -98,9 +98,8 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import MAX_DEPTH, clamp_int64, limits, load_json, load_yaml, long_lines, split_lines, too_long
-from ._common import ReadContext, json_number, param_text
+from ._common import ReadContext, json_number, lfs_pointer, lfs_problem_reason, param_text
 from ._protobuf import FIXED32, FIXED64, LENGTH, VARINT, ProtobufError, as_double, as_signed64, fields, read_varint
-from .hf import lfs_pointer, lfs_problem_reason
 from .tensorboard import lfs_note
 
 log = logging.getLogger("mlreport.readers.wandb")
