@@ -6,7 +6,10 @@ with a fixed card served the old cards from the cache."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,10 +17,17 @@ import pytest
 from mlreport import site
 from mlreport.config import Config, SourceConfig
 from mlreport.engine import cache, code
+from mlreport.engine.units import Rendered
 
-from .conftest import DATA
+from .conftest import DATA, ROOT
 
 V3 = DATA / "mlflow" / "v3_file"
+BROKEN = DATA / "mlflow" / "broken" / "mlruns"
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run([sys.executable, "-m", "mlreport", *args], cwd=cwd, env=env, capture_output=True, text=True)
 
 
 @pytest.fixture
@@ -115,3 +125,45 @@ def test_a_new_mlreport_re_renders_every_page(
     assert build().startswith("nothing changed")
     _edit(package, "card.py")
     assert build() == "pages: N rendered, 0 from the cache, 0 unchanged"
+
+
+def test_a_page_records_the_digest_it_was_rendered_for(tmp_path: Path) -> None:
+    from mlreport.catalog import read_catalog
+    from mlreport.engine.units import RenderContext, render_page
+    from mlreport.render.page import Page
+    from mlreport.render.pages import SiteRenderer
+
+    config = Config(sources=(SourceConfig(str(V3)),))
+    catalog = read_catalog(config)
+    ref = next(r for r in SiteRenderer(catalog, config).refs() if r[0] == "run")
+    ctx = RenderContext(catalog, config, None, None)  # the Markdown form: no theme needed
+    done = render_page(ctx, (ref, "d" * 40))
+    assert isinstance(done, Rendered) and done.digest == "d" * 40 and done.ref == ref
+    assert render_page(ctx, ref).digest == ""  # a bare reference: rendered for no digest
+    assert Page("x/", "x", "").digest == ""
+
+
+def test_nothing_changed_reports_what_the_first_build_reported(tmp_path: Path) -> None:
+    """The catalog is not loaded when nothing changed: its warnings and counts come from what
+    the build before kept, line for line, and --strict still fails."""
+    shutil.copytree(BROKEN, tmp_path / "mlruns")
+    first = run_cli("build", "mlruns", "-o", "out", "-v", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    again = run_cli("build", "mlruns", "-o", "out", "-v", cwd=tmp_path)
+    assert "nothing changed since the last build" in again.stderr
+
+    def warnings(err: str) -> list[str]:
+        return [line for line in err.splitlines() if ": warning: " in line]
+
+    def counts(err: str) -> str:  # "built out in 1.2s: 1 models, … 6 problems", without the time
+        return next(line for line in err.splitlines() if line.startswith("mlreport: built ")).split(": ", 2)[2]
+
+    assert warnings(again.stderr) == warnings(first.stderr) and len(warnings(first.stderr)) == 6
+    assert counts(again.stderr) == counts(first.stderr) and counts(first.stderr).endswith(" 6 problems")
+    strict = run_cli("build", "mlruns", "-o", "out", "--strict", "-q", cwd=tmp_path)
+    assert strict.returncode == 1
+    assert strict.stderr.splitlines()[-1] == "mlreport: error: 6 record(s) could not be read (--strict)"
+
+
+if sys.platform == "win32":  # pragma: no cover
+    pytest.skip("the engine's swap and lock are POSIX (Windows is out of scope)", allow_module_level=True)

@@ -178,19 +178,10 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def _report_problems(catalog: Any, config: Any = None, gates: bool = True) -> None:
-    if config is not None:
-        from .config import unknown_names
+    from .site import warning_lines
 
-        for warning in unknown_names(config, catalog, gates):
-            log.warning("%s", warning)
-    for p in catalog.problems:
-        log.warning("%s", p.message() if p.origin.store in ("", ".") else f"cannot read {_where(p)}: {p.reason}")
-
-
-def _where(problem: Any) -> str:
-    from .stores import display_path
-
-    return display_path(problem.origin.store, problem.origin.path)
+    for line in warning_lines(catalog, config, gates):
+        log.warning("%s", line)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -210,20 +201,23 @@ def cmd_build(args: argparse.Namespace) -> int:
             result = build_site(config, progress)
         finally:
             progress.clear()
-        _report_problems(result.catalog, config)
-    c = result.catalog
+        # the warnings and counts of the catalog the site shows (kept with the site when
+        # nothing changed: that build does not load the catalog)
+        summary = result.summary
+        for line in summary.warnings:
+            log.warning("%s", line)
     log.info(
         "built %s in %.1fs: %d models, %d versions, %d experiments, %d runs, %d problems",
         result.site_dir,
         time.perf_counter() - start,
-        len(c.models),
-        len(c.versions),
-        len(c.experiments),
-        len(c.runs),
-        len(c.problems),
+        summary.models,
+        summary.versions,
+        summary.experiments,
+        summary.runs,
+        summary.problems,
     )
-    if config.strict and c.problems:
-        log.error("%d record(s) could not be read (--strict)", len(c.problems))
+    if config.strict and summary.problems:
+        log.error("%d record(s) could not be read (--strict)", summary.problems)
         return 1
     return 0
 

@@ -9,10 +9,12 @@ not write is ever deleted. So:
 - :func:`output_lock` makes a build exclusive per output: a second build of the same folder is
   refused at once (an advisory ``flock`` on a file in the work folder, released by the kernel
   however the holder ends, SIGKILL included).
-- :func:`atomic_replace` swaps a completely built site in place of the old one with one
-  ``rename``: a build that fails or is interrupted at any point leaves the previous site
-  byte-identical. The builder subprocess only ever writes into the work folder; only mlreport
-  renames, and the builder dies with mlreport (:func:`child_dies_with_parent`).
+- :func:`atomic_replace` (the Markdown builders) and :func:`swap_in` (mlreport's engine) swap a
+  completely built site in place of the old one with one atomic exchange: a build that fails or
+  is interrupted at any point leaves the previous site byte-identical. ``swap_in`` keeps the old
+  site as the next build's spare instead of deleting it. The builder subprocess only ever
+  writes into the work folder; only mlreport renames, and the builder dies with mlreport
+  (:func:`child_dies_with_parent`).
 """
 
 from __future__ import annotations
@@ -156,9 +158,15 @@ def check_output(site_dir: Path, work_dirs: Sequence[Path], sources: Iterable[st
 
 
 def mark(folder: Path, text: str = MARKER_TEXT) -> None:
-    """Put mlreport's marker into ``folder`` (made if missing)."""
+    """Put mlreport's marker into ``folder`` (made if missing); one already there is left as
+    it is (a build's listing of its site includes it)."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / MARKER).write_text(text, encoding="utf-8")
+    marker = folder / MARKER
+    with contextlib.suppress(OSError):
+        if not marker.is_symlink() and marker.read_text(encoding="utf-8") == text:
+            return
+    marker.unlink(missing_ok=True)
+    marker.write_text(text, encoding="utf-8")
 
 
 def prepare_work_dir(site_dir: Path) -> Path:
@@ -318,6 +326,40 @@ def atomic_replace(new_dir: Path, site_dir: Path) -> None:
     _remove_old(old)
 
 
+def swap_in(new_dir: Path, site_dir: Path) -> None:
+    """Put the completely built ``new_dir`` in place of ``site_dir`` in one step and leave the
+    replaced site at ``new_dir``: the engine's spare, which the next build updates in place
+    (:mod:`mlreport.engine.tree`) instead of deleting 20,000 pages now and linking them again
+    then. Nothing is deleted here.
+
+    With ``renameat2(RENAME_EXCHANGE)`` the two folders trade places atomically: ``site_dir`` is
+    at every instant the whole old site or the whole new one, and stays a real folder (not a
+    link: ``tar``, ``cp -r``, ``docker COPY`` and upload actions see the files). Without it
+    (another kernel or file system) three renames, and :func:`recover` undoes a stop between
+    the first two; a stop before the third leaves the old site aside, removed by the next build.
+    """
+    mark(new_dir)
+    recover(site_dir)
+    if not os.path.lexists(site_dir):
+        os.rename(new_dir, site_dir)
+        return
+    if site_dir.is_symlink() or not site_dir.is_dir():
+        raise BuildError(f"cannot replace {shown(site_dir)}: it is not a folder")
+    if _exchange(new_dir, site_dir):
+        return
+    old = work_dir_for(site_dir) / OLD_NAME
+    _remove_old(old)
+    os.rename(site_dir, old)
+    os.rename(new_dir, site_dir)
+    os.rename(old, new_dir)
+
+
+def remove_left_over(site_dir: Path) -> None:
+    """Delete a replaced site a stopped :func:`swap_in` left aside (ours, marked)."""
+    if os.path.lexists(site_dir):
+        _remove_old(work_dir_for(site_dir) / OLD_NAME)
+
+
 def _remove_old(folder: Path) -> None:
     """Delete a replaced site: it must be ours (marked) or empty; never anything else."""
     if not os.path.lexists(folder):
@@ -373,7 +415,9 @@ __all__ = [
     "protected_paths",
     "prepare_work_dir",
     "recover",
+    "remove_left_over",
     "resolve_output",
     "staging_dir_for",
+    "swap_in",
     "work_dir_for",
 ]

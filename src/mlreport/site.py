@@ -15,41 +15,59 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .build import WriteStats, run_builder, write_pages
 from .catalog import Catalog, read_catalog
 from .config import Config
-from .engine.cache import BuildCache, Manifest, Snapshot, default_cache_dir, listing_fingerprint, site_listing
+from .engine.cache import (
+    BuildCache,
+    BuildSummary,
+    Manifest,
+    PageEntry,
+    Snapshot,
+    default_cache_dir,
+    listing_fingerprint,
+    site_listing,
+)
 from .engine.code import code_digest
 from .engine.deps import PageInputs
 from .engine.output import page_titles, write_search_index, write_sitemap
 from .engine.page_store import PageStore
 from .engine.remote import portable, read_tree, theme_paths
 from .engine.theme import ThemeSpec
+from .engine.tree import Tree
 from .engine.units import RenderContext, prepare, render_page
 from .errors import UsageError
 from .executor import Executor
 from .previews import collect_previews
 from .publish import (
+    MARKER,
     atomic_replace,
     check_output,
     clear_staging,
     mark,
     output_lock,
     protected_paths,
+    recover,
+    remove_left_over,
+    staging_dir_for,
+    swap_in,
     work_dir_for,
 )
 from .render.page import Page
-from .render.pages import PAGE_KINDS, SiteRenderer, markdown_pages
+from .render.pages import PAGE_KINDS, PageRef, SiteRenderer, markdown_pages
 from .render.site_config import ASSETS, dump_yaml, extended_config, load_user_config, standalone_config
 from .render.templates import templates_digest
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
 
 log = logging.getLogger("mlreport.site")
 
@@ -60,15 +78,53 @@ NAV_FAMILIES = ("home", "models", "experiments", "runs", "datasets", "problems")
 LATER_SEARCH = frozenset({"run"})  # page families whose search entries load second
 
 
+def warning_lines(catalog: Catalog, config: Config | None = None, gates: bool = True) -> list[str]:
+    """The warnings a catalog gives: names in the config it does not know, then each problem
+    (one line naming the file and the reason)."""
+    from .config import unknown_names
+    from .stores import display_path
+
+    lines = list(unknown_names(config, catalog, gates)) if config is not None else []
+    for p in catalog.problems:
+        where = display_path(p.origin.store, p.origin.path)
+        lines.append(p.message() if p.origin.store in ("", ".") else f"cannot read {where}: {p.reason}")
+    return lines
+
+
+def summarise(catalog: Catalog, config: Config) -> BuildSummary:
+    c = catalog
+    return BuildSummary(
+        len(c.models),
+        len(c.versions),
+        len(c.experiments),
+        len(c.runs),
+        len(c.problems),
+        tuple(warning_lines(c, config)),
+    )
+
+
 @dataclass(frozen=True)
 class BuildResult:
-    catalog: Catalog
     site_dir: Path
     work_dir: Path
     pages: int
     stats: WriteStats
     timings: dict[str, float] = field(default_factory=dict)
     search_bytes: int = 0
+    summary: BuildSummary = BuildSummary()
+    # the catalog, or how to get it: a build with nothing changed does not load it
+    loaded: Catalog | None = None
+    load: Callable[[], Catalog] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog the site shows (read from the build cache on first use when the build
+        found nothing changed)."""
+        if self.loaded is None:
+            assert self.load is not None
+            object.__setattr__(self, "loaded", self.load())
+        assert self.loaded is not None
+        return self.loaded
 
 
 def plotly_js() -> bytes:
@@ -206,8 +262,8 @@ def _ref_key(ref: tuple[str, str]) -> str:
     return f"{ref[0]}\0{ref[1]}"
 
 
-def _link_files(site_dir: Path, staging: Path, files: tuple[tuple[str, int, int], ...]) -> bool:
-    """Hard-link a page's files from the published site when they are still as written."""
+def _published(site_dir: Path, files: tuple[tuple[str, int, int], ...]) -> bool:
+    """True when a page's files in the published site are still as written."""
     for rel, size, mtime in files:
         try:
             st = os.stat(site_dir / rel)
@@ -215,16 +271,25 @@ def _link_files(site_dir: Path, staging: Path, files: tuple[tuple[str, int, int]
             return False
         if st.st_size != size or st.st_mtime_ns != mtime:
             return False
-    for rel, _, _ in files:
-        target = staging / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if os.path.lexists(target):
-            target.unlink()  # MkDocs' stub of a nav page
-        try:
-            os.link(site_dir / rel, target)
-        except OSError:
-            shutil.copy2(site_dir / rel, target)
     return True
+
+
+def _mkdocs_key(text: str, docs: dict[str, str | bytes], epoch: int) -> str:
+    """Everything MkDocs' part of the site is made from: its config, every file of its docs
+    folder, the files the config names by path, the build's date and the tools. Equal: the
+    folder MkDocs built last time is what it would build now, and it is not run."""
+    from importlib.metadata import version
+
+    h = hashlib.blake2b(digest_size=32)
+    for part in (text, str(epoch), code_digest(), *(version(d) for d in ("mkdocs", "mkdocs-material", "Jinja2"))):
+        h.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    for rel in sorted(docs):
+        data = docs[rel]
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        h.update(rel.encode("utf-8", "surrogateescape") + b"\0" + len(raw).to_bytes(8, "little") + raw)
+    for path in theme_paths(text):
+        h.update(repr((path, read_tree(Path(path)))).encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
 
 
 def build_site(
@@ -249,7 +314,35 @@ def build_site(
 
     t0 = time.perf_counter()
     snapshots: dict[str, Snapshot] = {}  # the sources' one walk: the crawl key and each run's
-    crawl_key = _crawl_key(config, snapshots)
+    handed = catalog is not None
+    crawl_key = None if handed else _crawl_key(config, snapshots)
+
+    # Nothing changed (sources, config, templates, the user's docs, the tools): the published
+    # site is what this build would write, so it is kept as it is, and the catalog is not even
+    # loaded (its summary is kept with the site).
+    build_key = _build_key(config, crawl_key) if engine else None
+    if build_key is not None:
+        previous = cache.load_manifest(pages=False)
+        if (
+            previous.build_key == build_key
+            and previous.site == str(site_dir)
+            and previous.files
+            and previous.summary is not None
+            and site_listing_matches(site_dir, previous.files)
+        ):
+            log.info("nothing changed since the last build: %s is up to date", site_dir)
+            timings["total"] = time.perf_counter() - t0
+            kept = WriteStats(0, len(previous.files), 0)
+            key = crawl_key
+
+            def load() -> Catalog:
+                found = cache.load_catalog(key) if key else None
+                return found if found is not None else read_catalog(config)
+
+            return BuildResult(
+                site_dir, work_dir, previous.page_count, kept, timings, summary=previous.summary, load=load
+            )
+
     if catalog is None:
         catalog = cache.load_catalog(crawl_key) if crawl_key else None
         if catalog is None:
@@ -258,25 +351,7 @@ def build_site(
                 cache.save_catalog(crawl_key, catalog)
         else:
             log.info("sources unchanged since the last build: the crawl comes from the cache")
-    else:
-        crawl_key = None  # a catalog handed in: its inputs are not known here
     timings["read"] = time.perf_counter() - t0
-
-    # Nothing changed (sources, config, templates, the user's docs, the tools): the published
-    # site is what this build would write, so it is kept as it is.
-    build_key = _build_key(config, crawl_key) if engine else None
-    if build_key is not None:
-        previous = cache.load_manifest()
-        if (
-            previous.build_key == build_key
-            and previous.site == str(site_dir)
-            and previous.files
-            and site_listing_matches(site_dir, previous.files)
-        ):
-            log.info("nothing changed since the last build: %s is up to date", site_dir)
-            timings["total"] = time.perf_counter() - t0
-            kept = WriteStats(0, len(previous.files), 0)
-            return BuildResult(catalog, site_dir, work_dir, len(previous.pages), kept, timings)
 
     t1 = time.perf_counter()
     extend = user_mkdocs(config)
@@ -326,8 +401,15 @@ def build_site(
     else:
         items = [item for ref in refs for item in renderer.render_ref(ref)]
         docs.update(markdown_pages(items))
-    docs.update(history_pages(catalog, ledger, config.title, config.site_url, prefix))  # review (issue 9)
-    docs.update(previews.files)  # artifacts (issue 10): the copies the previews show
+    # files mlreport writes as they are: the review's ledger and feed (issue 9), the artifact
+    # copies the previews show (issue 10). The engine puts them into the site itself, so that
+    # MkDocs' inputs, and whether it runs at all, do not change with each new run's artifacts
+    static: dict[str, bytes] = {
+        **history_pages(catalog, ledger, config.title, config.site_url, prefix),
+        **previews.files,
+    }
+    if not engine:
+        docs.update(static)
     for rel, data in user_pages.items():
         docs.setdefault(rel, data)
     timings["plan"] = time.perf_counter() - t1
@@ -348,10 +430,13 @@ def build_site(
         mk = standalone_config(config.title, config.site_url, "docs", "site")
     if config.site_url and extend is not None:
         mk.setdefault("site_url", config.site_url)
+    summary = summarise(catalog, config)
 
     # Exclusive from here: the work folder and the swap belong to one build at a time. The
     # site is built in a staging folder; only the swap at the end touches the published site.
     with output_lock(site_dir):
+        recover(site_dir)  # a swap stopped between two renames (no atomic exchange here)
+        remove_left_over(site_dir)
         t2 = time.perf_counter()
         stats = write_pages(docs_dir, docs)
         config_file = work_dir / "mkdocs.yml"
@@ -359,91 +444,221 @@ def build_site(
         if not config_file.is_file() or config_file.read_text(encoding="utf-8") != text:
             config_file.write_text(text, encoding="utf-8")
         timings["write"] = time.perf_counter() - t2
-
         epoch = source_date_epoch(catalog)
-        staging = clear_staging(site_dir)
-        t3 = time.perf_counter()
-        run_builder(
-            "mkdocs" if engine or config.builder == "mkdocs-full" else config.builder, config_file, staging, epoch
+        if not engine:
+            staging = clear_staging(site_dir)
+            t3 = time.perf_counter()
+            run_builder(config.builder if config.builder != "mkdocs-full" else "mkdocs", config_file, staging, epoch)
+            timings["mkdocs"] = time.perf_counter() - t3
+            atomic_replace(staging, site_dir)
+            return BuildResult(site_dir, work_dir, len(refs), stats, timings, 0, summary, loaded=catalog)
+        job = _EngineJob(
+            config, render_config, catalog, renderer, refs, cache, site_dir, work_dir, text, docs, epoch, mk, static
         )
-        timings["mkdocs"] = time.perf_counter() - t3
-
-        search_bytes = 0
-        pages = len(refs)
-        manifest = Manifest()
-        if engine:
-            t4 = time.perf_counter()
-            titles = page_titles(docs_dir)
-            spec = ThemeSpec(text, str(work_dir), tuple(sorted(titles)), titles, epoch)
-            ctx = RenderContext(
-                catalog, render_config, templates_dir, spec, ledger=ledger, previews=previews.for_render()
-            )
-            g = _global_digest(render_config, templates_dir, spec)
-            inputs = PageInputs(renderer, g)
-            digests = [inputs.digest(ref) for ref in refs]
-            inputs.close()
-            timings["digests"] = time.perf_counter() - t4
-            previous = cache.load_manifest()
-            linkable = previous.site == str(site_dir) and site_dir.is_dir()
-            store = PageStore(cache.folder)
-            todo: list[int] = []
-            linked = restored = 0
-            for i, (ref, digest) in enumerate(zip(refs, digests, strict=True)):
-                old = previous.pages.get(_ref_key(ref))
-                if old is None or old[0] != digest:
-                    todo.append(i)
-                elif linkable and _link_files(site_dir, staging, old[1]):
-                    manifest.pages[_ref_key(ref)] = (digest, old[1], old[2])
-                    if not store.has(digest):  # a cache from before the store, or pruned by hand
-                        store.put(digest, staging, [rel for rel, _, _ in old[1]])
-                    linked += 1
-                elif store.restore(digest, staging, old[1]):
-                    manifest.pages[_ref_key(ref)] = (digest, old[1], old[2])
-                    restored += 1
-                else:
-                    todo.append(i)
-            if jobs is None and scheduler is None and len(todo) < SMALL_SITE:
-                jobs = 1  # starting workers (and a theme in each) costs more than a few pages
-            if todo and scheduler is None:
-                prepare(ctx, renderer)  # built once here, inherited by forked workers
-            with Executor(jobs=jobs, scheduler=scheduler) as ex:
-                # a cluster's workers may not have this machine's folders: the context carries them
-                shipped = portable(ctx) if scheduler and todo else ctx
-                units = ex.map(render_page, [refs[i] for i in todo], context=shipped)
-                # each page is written as it comes (in page order), so only the pages in flight
-                # are held in memory
-                for i, rendered in zip(todo, units, strict=True):
-                    stats_of = []
-                    for rel, data in rendered.files:
-                        target = staging / rel
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        target.write_bytes(data)
-                        st = target.stat()
-                        stats_of.append((rel, st.st_size, st.st_mtime_ns))
-                    store.put(digests[i], staging, [rel for rel, _ in rendered.files])
-                    manifest.pages[_ref_key(refs[i])] = (digests[i], tuple(stats_of), rendered.search)
-            # the run pages' entries are the second part of the index, loaded after the first
-            # has answered (engine/output.py)
-            entries = [e for ref in refs if ref[0] not in LATER_SEARCH for e in manifest.pages[_ref_key(ref)][2]]
-            later = [e for ref in refs if ref[0] in LATER_SEARCH for e in manifest.pages[_ref_key(ref)][2]]
-            urls = [
-                rel[: -len("index.html")]
-                for ref in refs
-                for rel, _, _ in manifest.pages[_ref_key(ref)][1]
-                if rel.endswith("index.html")
-            ]
-            log.info("pages: %d rendered, %d from the cache, %d unchanged", len(todo), restored, linked)
-            timings["render"] = time.perf_counter() - t4
-            search_bytes = write_search_index(staging, entries, later)
-            write_sitemap(staging, str(mk.get("site_url") or "") or None, urls, epoch)
-            store.keep(digests)
-        atomic_replace(staging, site_dir)
-        if engine:
-            manifest.site = str(site_dir)
-            manifest.build_key = build_key or ""
-            manifest.files = site_listing(site_dir)
-            cache.save_manifest(manifest)
-    return BuildResult(catalog, site_dir, work_dir, pages, stats, timings, search_bytes)
+        search_bytes = _publish(job, templates_dir, ledger, previews, jobs, scheduler, timings)
+        manifest = job.manifest
+        manifest.build_key = build_key or ""
+        manifest.summary = summary
+        cache.save_manifest(manifest)
+    return BuildResult(site_dir, work_dir, len(refs), stats, timings, search_bytes, summary, loaded=catalog)
 
 
-__all__ = ["BuildResult", "Page", "build_site"]
+@dataclass
+class _EngineJob:
+    """One engine build's inputs, from the plan to the swap."""
+
+    config: Config
+    render_config: Config
+    catalog: Catalog
+    renderer: SiteRenderer
+    refs: list[PageRef]
+    cache: BuildCache
+    site_dir: Path
+    work_dir: Path
+    config_text: str
+    docs: dict[str, str | bytes]
+    epoch: int
+    mk: dict[str, object]
+    static: dict[str, bytes]  # files put into the site as they are, over MkDocs' (not through it)
+    manifest: Manifest = field(default_factory=Manifest)
+
+
+MKDOCS_DIR = "mkdocs"  # in the work folder: what MkDocs built last (its --clean only ever runs here)
+DIRTY = "spare.dirty"  # in the work folder: the spare is being changed (a build stopped here)
+
+
+def _spare(job: _EngineJob, previous: Manifest) -> tuple[Tree, dict[str, PageEntry]]:
+    """The spare tree to update into the new site, and what it is known to hold. A spare that
+    is not the one the last build left (another builder ran, or a build was stopped while
+    changing it) is emptied: then every page is linked from the published site."""
+    staging = staging_dir_for(job.site_dir)
+    dirty = job.work_dir / DIRTY
+    known = previous.site == str(job.site_dir) and previous.spare_id and not dirty.exists()
+    try:
+        st = os.lstat(staging)
+        same = known and (st.st_dev, st.st_ino) == previous.spare_id
+    except FileNotFoundError:
+        same = False
+    if not same:
+        clear_staging(job.site_dir)
+    dirty.write_text("the spare site is being changed by a build\n", encoding="utf-8")
+    recorded = {rel: (size, mtime) for rel, (size, mtime) in previous.spare_files.items()} if same else {}
+    return Tree(staging, recorded), (dict(previous.spare_pages) if same else {})
+
+
+def _publish(
+    job: _EngineJob,
+    templates_dir: str | None,
+    ledger: Ledger | None,
+    previews: Any,
+    jobs: int | None,
+    scheduler: str | None,
+    timings: dict[str, float],
+) -> int:
+    """Build the engine's site into the spare tree and swap it in; returns the size of the
+    search index's first part. ``job.manifest`` is what was published."""
+    site_dir, work_dir, refs = job.site_dir, job.work_dir, job.refs
+    previous = job.cache.load_manifest()
+    tree, spare_pages = _spare(job, previous)
+    staging = tree.root
+    # the published site as the last build left it (nothing added or edited by hand): then,
+    # once swapped out, it is a spare whose every file is known
+    published = previous.site == str(site_dir) and site_listing_matches(site_dir, previous.files)
+
+    # MkDocs: the user's pages, the theme's files and the nav stubs, in its own folder, run
+    # only when what it builds from changed
+    t3 = time.perf_counter()
+    built = work_dir / MKDOCS_DIR
+    mk_key = _mkdocs_key(job.config_text, job.docs, job.epoch)
+    if not (
+        previous.mkdocs_key == mk_key and previous.mkdocs_files and site_listing_matches(built, previous.mkdocs_files)
+    ):
+        run_builder("mkdocs", work_dir / "mkdocs.yml", built, job.epoch)
+        previous.mkdocs_files = {}
+    mk_files = site_listing(built)
+    for rel in mk_files:
+        if rel not in job.static:
+            tree.link(built / rel, rel)
+    for rel in sorted(job.static):
+        tree.put(rel, job.static[rel])
+    job.manifest.mkdocs_key = mk_key
+    job.manifest.mkdocs_files = mk_files
+    timings["mkdocs"] = time.perf_counter() - t3
+
+    t4 = time.perf_counter()
+    titles = page_titles(work_dir / "docs")
+    spec = ThemeSpec(job.config_text, str(work_dir), tuple(sorted(titles)), titles, job.epoch)
+    ctx = RenderContext(
+        job.catalog, job.render_config, templates_dir, spec, ledger=ledger, previews=previews.for_render()
+    )
+    g = _global_digest(job.render_config, templates_dir, spec)
+    inputs = PageInputs(job.renderer, g)
+    digests = [inputs.digest(ref) for ref in refs]
+    inputs.close()
+    timings["digests"] = time.perf_counter() - t4
+    t5 = time.perf_counter()
+    linkable = previous.site == str(site_dir) and site_dir.is_dir()
+    store = PageStore(job.cache.folder)
+    manifest = job.manifest
+    todo: list[int] = []
+    kept = linked = restored = 0
+    for i, (ref, digest) in enumerate(zip(refs, digests, strict=True)):
+        key = _ref_key(ref)
+        spare = spare_pages.get(key)
+        old = previous.pages.get(key)
+        if spare is not None and spare[0] == digest and all(tree.intact(rel, (s, m)) for rel, s, m in spare[1]):
+            # the spare holds this very page already: its folder is not touched
+            manifest.pages[key] = spare
+            kept += 1
+            continue
+        if old is None or old[0] != digest:
+            todo.append(i)
+        elif linkable and _published(site_dir, old[1]):
+            for rel, _, _ in old[1]:
+                tree.link(site_dir / rel, rel)
+            manifest.pages[key] = old
+            if not store.has(digest):  # a cache from before the store, or pruned by hand
+                store.put(digest, staging, [rel for rel, _, _ in old[1]])
+            linked += 1
+        elif store.restore(digest, tree, old[1]):
+            manifest.pages[key] = old
+            restored += 1
+        else:
+            todo.append(i)
+    if jobs is None and scheduler is None and len(todo) < SMALL_SITE:
+        jobs = 1  # starting workers (and a theme in each) costs more than a few pages
+    if todo and scheduler is None:
+        prepare(ctx, job.renderer)  # built once here, inherited by forked workers
+    with Executor(jobs=jobs, scheduler=scheduler) as ex:
+        # a cluster's workers may not have this machine's folders: the context carries them
+        shipped = portable(ctx) if scheduler and todo else ctx
+        units = ex.map(render_page, [(refs[i], digests[i]) for i in todo], context=shipped)
+        # each page is written as it comes (in page order), so only the pages in flight are
+        # held in memory
+        for i, rendered in zip(todo, units, strict=True):
+            if rendered.digest != digests[i]:  # pragma: no cover - a unit answering another page
+                raise AssertionError(f"page {refs[i]} came back rendered for another digest")
+            stats_of = []
+            for rel, data in rendered.files:
+                size, mtime = tree.write(rel, data)
+                stats_of.append((rel, size, mtime))
+            store.put(rendered.digest, staging, [rel for rel, _ in rendered.files])
+            manifest.pages[_ref_key(refs[i])] = (rendered.digest, tuple(stats_of), rendered.search)
+    # the run pages' entries are the second part of the index, loaded after the first has
+    # answered (engine/output.py)
+    entries = [e for ref in refs if ref[0] not in LATER_SEARCH for e in manifest.pages[_ref_key(ref)][2]]
+    later = [e for ref in refs if ref[0] in LATER_SEARCH for e in manifest.pages[_ref_key(ref)][2]]
+    urls = [
+        rel[: -len("index.html")]
+        for ref in refs
+        for rel, _, _ in manifest.pages[_ref_key(ref)][1]
+        if rel.endswith("index.html")
+    ]
+    log.info("pages: %d rendered, %d from the cache, %d unchanged", len(todo), restored, kept + linked)
+    timings["render"] = time.perf_counter() - t5
+    search_bytes = write_search_index(staging, entries, later, source=built, tree=tree)
+    write_sitemap(staging, str(job.mk.get("site_url") or "") or None, urls, job.epoch, source=built, tree=tree)
+    store.keep(digests)
+    mark(staging)
+    tree.files[MARKER] = tree_stat(staging / MARKER)
+    tree.prune(spare_files_of(spare_pages))
+    # the swap: the spare becomes the site, the site the next build's spare
+    first = not os.path.lexists(site_dir)
+    swap_in(staging, site_dir)
+    manifest.site = str(site_dir)
+    manifest.files = dict(tree.files)
+    if first:
+        # no site before this one: the spare is made as links to this site's files now (in a
+        # cold build, ~1 s at 20,000 pages), so that the next build changes only its pages
+        mirror(site_dir, staging, manifest.files)
+        spare = (manifest.files, manifest.pages)
+    else:
+        spare = (previous.files, previous.pages) if published else ({}, {})
+    try:
+        st = os.lstat(staging)
+        manifest.spare_id = (st.st_dev, st.st_ino) if spare[0] else None
+    except FileNotFoundError:
+        manifest.spare_id = None
+    manifest.spare_files = dict(spare[0]) if manifest.spare_id else {}
+    manifest.spare_pages = dict(spare[1]) if manifest.spare_id else {}
+    (work_dir / DIRTY).unlink(missing_ok=True)
+    return search_bytes
+
+
+def mirror(site_dir: Path, spare: Path, files: dict[str, tuple[int, int]]) -> None:
+    """Make ``spare`` a tree of hard links to every file of ``site_dir`` (listed in ``files``)."""
+    tree = Tree(spare, {})
+    for rel in sorted(files):
+        tree.link(site_dir / rel, rel)
+
+
+def spare_files_of(pages: dict[str, PageEntry]) -> set[str]:
+    return {rel for _digest, files, _search in pages.values() for rel, _, _ in files}
+
+
+def tree_stat(path: Path) -> tuple[int, int]:
+    st = os.lstat(path)
+    return (st.st_size, st.st_mtime_ns)
+
+
+__all__ = ["BuildResult", "BuildSummary", "Page", "build_site", "warning_lines"]

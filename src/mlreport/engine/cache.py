@@ -8,11 +8,13 @@ can keep it between jobs.
 - ``units.sqlite``: what each reader read from each unit of a store (an MLflow run folder),
   keyed by that unit's files (:class:`UnitCache`); a crawl after one new run re-reads one run.
   The sources are walked once per build (:class:`Snapshot`): that walk keys both.
-- ``pages/``: each rendered page (its files and search entries), compressed, under its input
-  digest (:mod:`mlreport.engine.deps`).
-- ``manifest.pickle``: what the last build published: the build key, each page's digest and its
-  files' sizes and times in the site, so unchanged pages are linked from the published site
-  instead of rewritten.
+- ``rendered/``: each rendered page's files under its input digest, hard links to the site's
+  (:mod:`mlreport.engine.page_store`; digests: :mod:`mlreport.engine.deps`).
+- ``manifest.pickle`` and ``manifest.pages.pickle``: what the last build published: the build
+  key, the site's listing and the summary ``mlreport build`` reports (the first file: all a
+  build with nothing changed reads), then each page's digest, its files' sizes and times and
+  its search entries, the same of the spare tree beside the site (:mod:`mlreport.engine.tree`)
+  and of MkDocs' last output, so that unchanged pages are neither rendered nor rewritten.
 
 Everything here is a cache: a missing, stale or damaged entry is rebuilt, and a build with or
 without it gives the same bytes.
@@ -409,13 +411,43 @@ def _code_salt() -> bytes:
     return bytes.fromhex(code_digest())
 
 
+@dataclass(frozen=True)
+class BuildSummary:
+    """What ``mlreport build`` reports of the catalog a site shows: kept in the manifest, so a
+    build with nothing changed reports it without loading the catalog (:mod:`mlreport.site`)."""
+
+    models: int = 0
+    versions: int = 0
+    experiments: int = 0
+    runs: int = 0
+    problems: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+#: one page in a manifest: (digest, ((site-relative path, size, mtime_ns), ...), search entries)
+PageEntry = tuple[str, tuple[tuple[str, int, int], ...], tuple[Any, ...]]
+
+
 @dataclass
 class Manifest:
+    """What the last build published (``site``, ``files``, ``pages``), what the spare tree
+    beside it holds (the site before: ``spare_*``, :mod:`mlreport.engine.tree`), what MkDocs
+    built last (``mkdocs_*``) and the summary ``mlreport build`` reports."""
+
     build_key: str = ""
     site: str = ""
     files: dict[str, tuple[int, int]] = field(default_factory=dict)  # the whole site: size, mtime
-    # page ref key -> (digest, ((path, size, mtime_ns), ...), search entries)
-    pages: dict[str, tuple[str, tuple[tuple[str, int, int], ...], tuple[Any, ...]]] = field(default_factory=dict)
+    pages: dict[str, PageEntry] = field(default_factory=dict)  # page ref key -> its entry
+    summary: BuildSummary | None = None  # of the catalog the site shows
+    # the spare: the folder's (st_dev, st_ino) when it was left (None: not known, emptied
+    # before use), its files and pages
+    spare_id: tuple[int, int] | None = None
+    spare_files: dict[str, tuple[int, int]] = field(default_factory=dict)
+    spare_pages: dict[str, PageEntry] = field(default_factory=dict)
+    mkdocs_key: str = ""
+    mkdocs_files: dict[str, tuple[int, int]] = field(default_factory=dict)
+    page_count: int = 0  # len(pages), kept where a build with nothing changed reads it
+    token: str = ""  # the same in both files of one manifest
 
 
 class BuildCache:
@@ -463,23 +495,52 @@ class BuildCache:
 
     # -- the manifest ------------------------------------------------------------------------
 
-    def load_manifest(self) -> Manifest:
-        try:
-            with (self.folder / "manifest.pickle").open("rb") as f:
-                if f.read(len(FORMAT)) != FORMAT:
-                    return Manifest()
-                m = safe_pickle.load(f)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+    def load_manifest(self, pages: bool = True) -> Manifest:
+        """What the last build published. ``pages=False``: only what a build with nothing
+        changed reads (the key, the site's listing, the summary; ``page_count``), without the
+        pages and the spare, which are most of it (two files, written together)."""
+        head = self._load(MANIFEST)
+        if not isinstance(head, Manifest):
             return Manifest()
-        return m if isinstance(m, Manifest) else Manifest()
+        if not pages:
+            return head
+        rest = self._load(MANIFEST_PAGES)
+        if not (isinstance(rest, tuple) and len(rest) == 2 and rest[0] == head.token and isinstance(rest[1], dict)):
+            return Manifest()  # the two halves are not of one build: nothing is known
+        for name in _PAGE_FIELDS:
+            if name in rest[1]:
+                setattr(head, name, rest[1][name])
+        return head
+
+    def _load(self, name: str) -> Any:
+        try:
+            with (self.folder / name).open("rb") as f:
+                if f.read(len(FORMAT)) != FORMAT:
+                    return None
+                return safe_pickle.load(f)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+            return None
 
     def save_manifest(self, manifest: Manifest) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / "manifest.pickle.tmp"
-        with tmp.open("wb") as f:
-            f.write(FORMAT)
-            pickle.dump(manifest, f, protocol=5)
-        tmp.replace(self.folder / "manifest.pickle")
+        manifest.token = os.urandom(16).hex()
+        manifest.page_count = len(manifest.pages)
+        head = copy.copy(manifest)
+        for name in _PAGE_FIELDS:
+            setattr(head, name, type(getattr(manifest, name))() if name != "spare_id" else None)
+        rest = (manifest.token, {name: getattr(manifest, name) for name in _PAGE_FIELDS})
+        # the pages first: a head is only ever read with the pages written with it
+        for name, value in ((MANIFEST_PAGES, rest), (MANIFEST, head)):
+            tmp = self.folder / f"{name}.tmp"
+            with tmp.open("wb") as f:
+                f.write(FORMAT)
+                pickle.dump(value, f, protocol=5)
+            tmp.replace(self.folder / name)
+
+
+MANIFEST = "manifest.pickle"
+MANIFEST_PAGES = "manifest.pages.pickle"
+_PAGE_FIELDS = ("pages", "spare_id", "spare_files", "spare_pages", "mkdocs_key", "mkdocs_files")
 
 
 def site_listing(site_dir: Path) -> dict[str, tuple[int, int]]:
@@ -512,7 +573,9 @@ def site_intact(site_dir: Path, files: Mapping[str, tuple[int, int]]) -> bool:
 
 __all__ = [
     "BuildCache",
+    "BuildSummary",
     "Manifest",
+    "PageEntry",
     "Snapshot",
     "UnitCache",
     "default_cache_dir",

@@ -21,6 +21,8 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from .tree import Tree
+
 #: (site-relative path, size, mtime_ns) of each file of one page, as the manifest keeps them
 FileStats = tuple[tuple[str, int, int], ...]
 
@@ -46,8 +48,8 @@ class PageStore:
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
 
-    def restore(self, digest: str, staging: Path, files: FileStats) -> bool:
-        """Put the page's files into ``staging`` from the store, if every one is as recorded."""
+    def restore(self, digest: str, tree: Tree, files: FileStats) -> bool:
+        """Put the page's files into ``tree`` from the store, if every one is as recorded."""
         folder = self._dir(digest)
         sources = []
         for i, (_, size, mtime) in enumerate(files):
@@ -60,11 +62,7 @@ class PageStore:
                 return False
             sources.append(path)
         for source, (rel, _, _) in zip(sources, files, strict=True):
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if os.path.lexists(target):
-                target.unlink()  # MkDocs' stub of a nav page
-            _link_or_copy(source, target)
+            tree.link(source, rel)
         return True
 
     def has(self, digest: str) -> bool:

@@ -7,7 +7,7 @@ and the output is the same bytes whichever runs it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..catalog import Catalog
 from ..config import Config
@@ -36,11 +36,13 @@ class RenderContext:
 
 @dataclass(frozen=True)
 class Rendered:
-    """One page's output: its files (site-relative path, bytes) and its search entries."""
+    """One page's output: its files (site-relative path, bytes), its search entries and the
+    input digest it was rendered for (:mod:`mlreport.engine.deps`)."""
 
     ref: PageRef
     files: tuple[tuple[str, bytes], ...]
     search: tuple[SearchEntry, ...]
+    digest: str = ""
 
 
 # The renderer of the context this process renders for. The context itself is kept (not its
@@ -87,9 +89,15 @@ def prepare(ctx: RenderContext, renderer: SiteRenderer | None = None) -> None:
     theme_of(ctx)
 
 
-def render_page(ctx: RenderContext, ref: PageRef) -> Rendered:
-    """Render the page ``ref`` names: HTML wrapped in the theme, or Markdown for MkDocs."""
-    items = renderer_for(ctx).render_ref(ref)
+def render_page(ctx: RenderContext, job: PageRef | tuple[PageRef, str]) -> Rendered:
+    """Render the page a job names: HTML wrapped in the theme, or Markdown for MkDocs. A job is
+    a page reference and the input digest it is rendered for (computed before the page exists:
+    an unchanged digest is what lets the build skip rendering it), or a bare reference."""
+    if isinstance(job[0], tuple):
+        ref, digest = job
+    else:
+        ref, digest = job, ""
+    items = [replace(i, digest=digest) if isinstance(i, Page) else i for i in renderer_for(ctx).render_ref(ref)]
     files: list[tuple[str, bytes]] = []
     search: list[SearchEntry] = []
     wrap = theme_of(ctx)
@@ -102,7 +110,7 @@ def render_page(ctx: RenderContext, ref: PageRef) -> Rendered:
             else:
                 files.append((item.src_uri, item.markdown().encode("utf-8")))
             search += item.search
-    return Rendered(ref, tuple(files), tuple(search))
+    return Rendered(ref, tuple(files), tuple(search), digest)
 
 
 __all__ = ["RenderContext", "Rendered", "prepare", "render_page", "renderer_for", "theme_of"]

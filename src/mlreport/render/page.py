@@ -51,6 +51,10 @@ class Page:
     search: tuple[SearchEntry, ...] = ()
     search_exclude: bool = False  # for the Markdown builders' front matter
     boost: float | None = None
+    # the digest of the inputs it was rendered from (mlreport.engine.deps), set by the build's
+    # render unit: the digest is taken before the page exists, since an unchanged one is what
+    # lets a build skip rendering the page at all
+    digest: str = ""
 
     @property
     def src_uri(self) -> str:
