@@ -1,7 +1,7 @@
 """Reading cost per format: runs per second, and whether it scales linearly with the run count.
 
     python benchmarks/bench_formats.py [--runs 200 1000] [--formats wandb hf ...] [--repeat 3]
-        [--work DIR] [--seed 0]
+        [--work DIR] [--seed 0] [--floors] [--gc-baseline]
 
 For each format, ``make_stores.py`` writes a store of N1 and one of N2 runs (the same content per
 run in every format: 15 params, 8 metrics x 50 steps, a few tags), and ``read_catalog`` reads it
@@ -15,11 +15,21 @@ at N1), by wall and by CPU time: about 1.0 means reading scales linearly, 5.0 wo
 from 200 to 1000 runs. Peak MB is the largest max RSS of the repetitions; "base" is the RSS after
 the imports, before reading. Stores already in ``--work`` are reused (their "gen s" is the time
 they took then). Figures are printed, nothing is asserted.
+
+``--floors`` adds, per store, the format's floor (``bench_hdm.py`` for hf, dvc, dvc-projects and
+manifest, ``bench_wbtb.py`` for wandb and tensorboard: every byte the reader needs read, plus the
+least parsing), interleaved with the crawl's repetitions so that both see the same load, and
+"x floor" (crawl CPU / floor CPU; issue 12's budget is 1.5). ``--gc-baseline`` adds the same
+crawl with CPython's collector left as the process had it (``crawl.collector_tuned_for_crawl``
+made a no-op in that process), also interleaved: the before/after of the crawl's GC setting in one
+run. "gc s" is the CPU time spent in the cyclic collector during the crawl (``gc.callbacks``).
+CPU counts the process and its children (a reader may use a process pool).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -34,30 +44,66 @@ sys.path.insert(0, str(HERE))
 import make_stores  # noqa: E402 - a sibling script, not a package
 
 CRAWL = """
-import json, resource, sys, time
+import contextlib, gc, json, os, resource, sys, time
+from mlreport import crawl
 from mlreport.catalog import read_catalog
 from mlreport.config import Config, SourceConfig
 from mlreport.readers import available_readers
 available_readers()  # import every reader (and PyYAML) before the clock starts
+if sys.argv[2] == "untuned":
+    crawl.collector_tuned_for_crawl = contextlib.nullcontext  # the collector as the process has it
+in_gc = [0.0, 0.0]
+def timed(phase, info):  # CPU time inside the cyclic collector
+    if phase == "start":
+        in_gc[1] = time.process_time()
+    else:
+        in_gc[0] += time.process_time() - in_gc[1]
+gc.callbacks.append(timed)
+def cpu_now():
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t = time.perf_counter()
-cpu = time.process_time()
+cpu = cpu_now()
 c = read_catalog(Config(sources=(SourceConfig(sys.argv[1]),)))
 elapsed = time.perf_counter() - t
-cpu = time.process_time() - cpu
+cpu = cpu_now() - cpu
 points = sum(m.count for r in c.runs for m in r.metrics)
-print(json.dumps({"seconds": elapsed, "cpu": cpu, "runs": len(c.runs), "points": points, "stores": len(c.stores),
-                  "problems": len(c.problems), "base_rss_mb": base,
+print(json.dumps({"seconds": elapsed, "cpu": cpu, "gc": in_gc[0], "runs": len(c.runs), "points": points,
+                  "stores": len(c.stores), "problems": len(c.problems), "base_rss_mb": base,
                   "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
+# Which sibling benchmark has the floor of a format (its measure_once(kind, fmt, root)).
+FLOOR_BENCH = {"hf": "bench_hdm", "dvc": "bench_hdm", "dvc-projects": "bench_hdm", "manifest": "bench_hdm",
+               "wandb": "bench_wbtb", "tensorboard": "bench_wbtb"}
 
-def crawl(source: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", CRAWL, source], capture_output=True, text=True)
+
+def crawl(source: str, collector: str = "tuned") -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", CRAWL, source, collector], capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"reading {source} failed:\n{out.stderr[-3000:]}")
     result: dict[str, float] = json.loads(out.stdout)
     return result
+
+
+def floor(fmt: str, source: str) -> dict[str, float] | None:
+    """The format's floor pass, or None where no sibling benchmark has one (mlflow: see
+    bench_mlflow_file.py and bench_mlflow_sql.py)."""
+    name = FLOOR_BENCH.get(fmt)
+    if name is None:
+        return None
+    bench = importlib.import_module(name)
+    result: dict[str, float] = bench.measure_once("floor", fmt, source)
+    return result
+
+
+def best_of(results: list[dict[str, float]]) -> dict[str, float]:
+    best = dict(min(results, key=lambda r: r["seconds"]))
+    best["cpu"] = min(r["cpu"] for r in results)
+    best["spread"] = max(r["seconds"] for r in results) / best["seconds"]
+    best["max_rss_mb"] = max(r.get("max_rss_mb", r.get("rss_mb", 0.0)) for r in results)
+    return best
 
 
 def main() -> None:
@@ -67,6 +113,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="crawls per store; the fastest counts (default 3)")
     parser.add_argument("--work", type=Path, default=None, help="keep generated stores here (reused when present)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--floors", action="store_true", help="measure each format's floor too (interleaved)")
+    parser.add_argument("--gc-baseline", action="store_true",
+                        help="crawl with the collector untuned too (interleaved): the GC setting's before/after")
     args = parser.parse_args()
     formats = args.formats or list(make_stores.FORMATS)
     unknown = [f for f in formats if f not in make_stores.FORMATS]
@@ -76,18 +125,20 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     n1, n2 = args.runs
     print(
-        f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; work dir {work}; "
-        f"best of {args.repeat} crawls per store"
+        f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, python {sys.version.split()[0]}; "
+        f"work dir {work}; best of {args.repeat} per measure, interleaved"
     )
+    kinds = ["crawl"] + (["untuned"] if args.gc_baseline else []) + (["floor"] if args.floors else [])
 
     header = (
-        f"{'format':<13} {'runs':>6} {'files':>7} {'MB':>6} {'gen s':>6} {'read s':>7} {'spread':>6} {'runs/s':>7} "
-        f"{'cpu s':>6} {'N2/N1 wall':>10} {'N2/N1 cpu':>9} {'peak MB':>8} {'base MB':>7} {'points':>9} {'probl':>5}"
+        f"{'format':<13} {'runs':>6} {'measure':<8} {'files':>7} {'MB':>6} {'gen s':>6} {'read s':>7} {'spread':>6} "
+        f"{'runs/s':>7} {'cpu s':>6} {'gc s':>5} {'x floor':>7} {'N2/N1 wall':>10} {'N2/N1 cpu':>9} {'peak MB':>8} "
+        f"{'base MB':>7} {'points':>9} {'probl':>5}"
     )
     print(header)
     print("-" * len(header))
     for fmt in formats:
-        per_run: dict[int, tuple[float, float]] = {}
+        per_run: dict[tuple[str, int], tuple[float, float]] = {}
         for n in (n1, n2):
             dest = work / f"{fmt}-{n}"
             counts_file = dest / "store.json"
@@ -100,25 +151,34 @@ def main() -> None:
                 source, w = make_stores.generate(fmt, str(dest), n, args.seed)
                 store = {"source": source, "files": w.files, "bytes": w.bytes, "gen": time.perf_counter() - t0}
                 counts_file.write_text(json.dumps(store))
-            results = [crawl(store["source"]) for _ in range(args.repeat)]
-            best = min(results, key=lambda r: r["seconds"])
-            secs = best["seconds"]
-            cpu = min(r["cpu"] for r in results)
-            spread = max(r["seconds"] for r in results) / secs
-            runs = max(best["runs"], 1)
-            per_run[n] = (secs / runs, cpu / runs)
-            ratio_wall = ratio_cpu = ""
-            if n == n2 and n1 in per_run:
-                ratio_wall = f"{per_run[n2][0] / per_run[n1][0]:.2f}"
-                ratio_cpu = f"{per_run[n2][1] / per_run[n1][1]:.2f}"
-            flag = "" if best["runs"] == n else f"  (read {best['runs']:.0f} runs, not {n})"
-            print(
-                f"{fmt:<13} {n:>6} {store['files']:>7} {store['bytes'] / 1e6:>6.1f} {store['gen']:>6.1f} "
-                f"{secs:>7.2f} {spread:>6.2f} {best['runs'] / secs:>7.0f} {cpu:>6.2f} {ratio_wall:>10} {ratio_cpu:>9} "
-                f"{max(r['max_rss_mb'] for r in results):>8.0f} {best['base_rss_mb']:>7.0f} "
-                f"{best['points']:>9,.0f} {best['problems']:>5.0f}{flag}",
-                flush=True,
-            )
+            results: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
+            for _ in range(args.repeat):  # interleaved: each measure sees the same load
+                for kind in kinds:
+                    r = floor(fmt, store["source"]) if kind == "floor" else crawl(store["source"], kind)
+                    if r is not None:
+                        results[kind].append(r)
+            measured = {k: best_of(v) for k, v in results.items() if v}
+            floor_cpu = measured["floor"]["cpu"] if "floor" in measured else None
+            for kind, best in measured.items():
+                secs = best["seconds"]
+                runs = max(best["runs"], 1)
+                per_run[(kind, n)] = (secs / runs, best["cpu"] / runs)
+                ratio_wall = ratio_cpu = ""
+                if n == n2 and (kind, n1) in per_run:
+                    ratio_wall = f"{per_run[(kind, n2)][0] / per_run[(kind, n1)][0]:.2f}"
+                    ratio_cpu = f"{per_run[(kind, n2)][1] / per_run[(kind, n1)][1]:.2f}"
+                x_floor = f"{best['cpu'] / floor_cpu:.2f}" if floor_cpu and kind != "floor" else ""
+                gc_s = f"{best['gc']:.2f}" if "gc" in best else ""
+                crawled = kind != "floor"
+                flag = "" if not crawled or best["runs"] == n else f"  (read {best['runs']:.0f} runs, not {n})"
+                print(
+                    f"{fmt:<13} {n:>6} {kind:<8} {store['files']:>7} {store['bytes'] / 1e6:>6.1f} "
+                    f"{store.get('gen', 0.0):>6.1f} {secs:>7.2f} {best['spread']:>6.2f} {best['runs'] / secs:>7.0f} "
+                    f"{best['cpu']:>6.2f} {gc_s:>5} {x_floor:>7} {ratio_wall:>10} {ratio_cpu:>9} "
+                    f"{best['max_rss_mb']:>8.0f} {best.get('base_rss_mb', 0.0):>7.0f} "
+                    f"{best.get('points', best.get('units', 0.0)):>9,.0f} {best.get('problems', 0.0):>5.0f}{flag}",
+                    flush=True,
+                )
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -19,8 +19,10 @@ stores stay two models unless ``shared_models`` in the config says they are one.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import functools
+import gc
 import glob
 import importlib
 import itertools
@@ -290,13 +292,47 @@ def read_catalog(
     complete = False
     try:
         bounds = limits_from(config.max_line_size, config.max_record_size, config.max_document_size)
-        with using_limits(bounds):  # line, record and document bounds (readers/_bounded.py)
+        with using_limits(bounds), collector_tuned_for_crawl():  # bounds: readers/_bounded.py
             catalog = _read_sources(config, readers, options, _Builder(HistoryFile(history_dir)))
         complete = True
     finally:
         if units is not None:
             units.close(complete)
     return catalog
+
+
+# The youngest generation's threshold during a crawl (CPython's default is 700; see below).
+CRAWL_GC_THRESHOLD = (10_000, 10, 10)
+
+
+@contextlib.contextmanager
+def collector_tuned_for_crawl() -> Iterator[None]:
+    """CPython's cyclic collector set for a crawl, and restored as it was when the crawl ends.
+
+    A crawl allocates millions of small containers (parsed documents, history columns, records)
+    and frees few of them until a store is read. With the default thresholds the collector
+    counts them as garbage candidates: a reader that holds its store's parsed files before
+    building records (the manifest reader) ran 38 full collections on 1,000 runs, 3.5 of
+    11.4 s CPU (issue 12). Two changes, both scoped to the crawl: the objects alive before it
+    (modules, functions, the config) are frozen out of every collection (``gc.freeze``), and
+    the youngest generation is collected every 10,000 net allocations instead of 700, so the
+    older generations fill, and the heap is walked, 14 times less often. Reference counting
+    still frees everything acyclic at once; cycles are still collected, later. The settings
+    are process-wide (as the collector is): a caller's own thresholds come back, and a caller
+    that froze objects itself keeps its freeze (this one is then left out). Forked readers'
+    workers inherit both settings.
+    """
+    threshold = gc.get_threshold()
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
+    gc.set_threshold(*CRAWL_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        if freeze:
+            gc.unfreeze()
 
 
 def _read_sources(config: Config, readers: Mapping[str, Reader], options: ReadOptions, builder: _Builder) -> Catalog:
