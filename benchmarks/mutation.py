@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: module -> the tests that exercise it directly
 TESTS = {
     "src/mlreport/readers/_common.py": "tests/test_helpers_common.py tests/test_catalog_reader_kit.py"
-    " -k 'null_params or read_context or helpers_common'",
+    " tests/test_reader_lfs.py -k 'null_params or read_context or helpers_common or lfs_reason'",
     "src/mlreport/goals.py": "tests/test_helpers_mutants.py tests/test_catalog.py"
     " -k 'vocabulary or tokens or counters or quality or word or rates'",
     "src/mlreport/catalog.py": "tests/test_catalog.py tests/test_catalog_helpers.py",

@@ -129,7 +129,9 @@ def test_keep_every_keeps_one_in_n_items_and_their_specs(tmp_path: Path) -> None
 
 def test_baseline_names_the_failure_before_any_mutant_runs(tmp_path: Path) -> None:
     (tmp_path / "test_x.py").write_text("def test_x():\n    assert 1 == 2\n")
-    env = {"PATH": "/usr/bin:/bin", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    # no .pyc: the second test_x.py has the first one's size and often its mtime second, and
+    # Python would run the stale bytecode of the failing one (a flaky failure, 1 run in 3)
+    env = {"PATH": "/usr/bin:/bin", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     with pytest.raises(SystemExit, match=r"the tests fail before any mutation \(test_x.py\)"):
         mutation._baseline("test_x.py", tmp_path, env)
     (tmp_path / "test_x.py").write_text("def test_x():\n    assert 1 == 1\n")
