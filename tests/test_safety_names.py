@@ -31,6 +31,8 @@ def test_names_that_clean_to_one_text_stay_distinct_and_clean() -> None:
     assert all(is_clean(s) and s.strip() for s in shown)
     assert distinct_name("a\x00").startswith("a ~") and distinct_name("\x00").startswith(f"{UNNAMED} ~")
     assert distinct_name("a\x00") == distinct_name("a\x00")  # a function of the raw text alone
+    # the examples in mlreport/identity.py and docs/readers.md
+    assert (distinct_name("a\x00"), distinct_name("\x00")) == ("a ~ffe9aaea", "unnamed ~6e340b9c")
 
 
 def _model(root: Path, folder: str, name: str, versions: dict[str, str], aliases: str = "{}") -> None:

@@ -6,9 +6,9 @@ one name and skips the second copy of a (model, version). The crawl cleans every
 surrogates as U+FFFD), and cleaning is not one-to-one: ``"a\\x00"`` and ``"a"`` both become
 ``"a"``, ``"\\x01"`` and ``"\\x02"`` both ``"\\ufffd"``, and ``"\\x00"`` becomes the empty name,
 which no page can title. So a name that cleaning changes keeps a digest of its raw text:
-``"a ~1b4f0e98"``, ``"unnamed ~6e340b9c"``. The digest is of the raw text alone, so the
-registered model, its versions and its alias moves, read apart, still name each other, and two
-builds give the same name. A clean name is never changed.
+``"a ~ffe9aaea"`` (for ``"a\\x00"``), ``"unnamed ~6e340b9c"`` (for ``"\\x00"``). The digest
+is of the raw text alone, so the registered model, its versions and its alias moves, read
+apart, still name each other, and two builds give the same name. A clean name is never changed.
 """
 
 from __future__ import annotations
