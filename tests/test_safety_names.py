@@ -76,3 +76,21 @@ def test_registry_names_that_clean_alike_are_kept_apart_with_a_problem(tmp_path:
             "registered model name '\\x00' is not printable; the folder's name 'empty' is used",
         ]
     )
+
+
+def test_the_problems_about_names_are_clean_text_where_the_origin_holds_the_name(tmp_path: Path) -> None:
+    """Seed 3 case 90360: in mlflow.db a record's origin names the row by the model's name
+    (``mlflow.db#registered_models/a\\x00b``); the Problem must carry the cleaned origin."""
+    import sqlite3
+
+    db = tmp_path / "mlflow.db"
+    shutil.copyfile(DATA / "mlflow" / "v3_sqlite" / "mlflow.db", db)
+    conn = sqlite3.connect(db)
+    (name,) = conn.execute("SELECT name FROM registered_models ORDER BY name LIMIT 1").fetchone()
+    conn.execute("UPDATE registered_models SET name = 'a' || char(0) || 'b' WHERE name = ?", (name,))
+    conn.commit()
+    conn.close()
+    catalog = read_catalog(Config(sources=(SourceConfig(str(db)),)))
+    assert distinct_name("a\x00b") in {m.name for m in catalog.models}
+    named = [p for p in catalog.problems if "holds characters a page cannot show" in p.reason]
+    assert named and all(is_clean(p.origin.path) and is_clean(p.reason) for p in catalog.problems)

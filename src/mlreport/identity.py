@@ -40,7 +40,8 @@ def distinct_name(raw: str) -> str:
 def keep_names_distinct(raw: R, cleaned: R) -> tuple[R, list[Problem]]:
     """``cleaned`` (the crawl's cleaning of ``raw``) with its model and version names made by
     :func:`distinct_name` from ``raw``'s, and one Problem for each name of ``raw`` that
-    changed (the caller says each name once)."""
+    changed (the caller says each name once). The Problems are clean text: their origin is the
+    cleaned record's (a path may hold the raw name: ``mlflow.db#registered_models/a\x00b``)."""
     names: list[tuple[str, str, str]] = []  # (what, raw, shown)
 
     def name(what: str, text: str) -> str:
@@ -63,7 +64,7 @@ def keep_names_distinct(raw: R, cleaned: R) -> tuple[R, list[Problem]]:
         versions = tuple(distinct_name(v) for v in raw.versions)
         out = replace(cleaned, model=name("model name", raw.model), versions=versions)
     problems = [
-        Problem(raw.origin, f"{what} {ascii(text)[:80]} holds characters a page cannot show; named '{shown[:120]}'")
+        Problem(out.origin, f"{what} {ascii(text)[:80]} holds characters a page cannot show; named '{shown[:120]}'")
         for what, text, shown in names
     ]
     return out, problems
