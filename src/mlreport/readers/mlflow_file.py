@@ -878,9 +878,10 @@ def _read_registered_model(ctx: _Ctx, model_dir: str, dir_name: str) -> Iterator
         yield Problem(ctx.origin(skip.path), skip.reason)
         return
     name = as_str(meta.get("name")) or dir_name
-    if name is not dir_name and not clean_text(name).strip():
-        # a name of nothing a page can show ("\u0000"): the folder is the store's own name for
-        # the model (MLflow names it so), as when the field is missing (fuzz seed 3 case 90926)
+    if name != dir_name and clean_text(name) != name and clean_text(dir_name) == dir_name:
+        # a name a page cannot show as written ("\u0000", "\u0000nul"): the folder is the
+        # store's own name for the model (MLflow names it so and finds the model by it), as
+        # when the field is missing (fuzz seed 3 cases 90926, 91143)
         reason = f"registered model name {ascii(name)[:40]} is not printable; the folder's name '{dir_name}' is used"
         yield Problem(ctx.origin(meta_path), reason)
         name = dir_name
