@@ -423,6 +423,37 @@ model-index:
                           DatasetRef("imdb", "training", {}))
 
 
+def test_model_index_metrics_are_judged_by_their_type_and_are_key_metrics_before_counters(tmp_path: Path) -> None:
+    # the card names what was measured (the Hub's metric type) but no direction: the type's word
+    # decides (wer: lower is better), the page says so, and the card's results are the run's key
+    # metrics rather than the Trainer's runtime and throughput counters (issue 8)
+    from mlreport.catalog import key_metrics, read_catalog
+    from mlreport.config import Config, SourceConfig
+
+    card = """---
+model-index:
+- name: asr
+  results:
+  - task: {type: automatic-speech-recognition}
+    dataset: {name: LibriSpeech, type: librispeech_asr, split: test}
+    metrics:
+    - {type: wer, value: 0.12}
+---
+"""
+    state = {"global_step": 10, "log_history": [
+        {"eval_wer": 0.2, "eval_runtime": 3.5, "eval_samples_per_second": 80.0, "eval_steps_per_second": 9.0, "step": 10},
+    ]}
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "README.md").write_text(card)
+    (tmp_path / "m" / "trainer_state.json").write_text(json.dumps(state))
+    catalog = read_catalog(Config(sources=(SourceConfig(str(tmp_path / "m")),)))
+    key = "wer (librispeech_asr/test)"
+    assert (catalog.goal(key), catalog.goal_source(key)) == ("min", "name vocabulary")
+    assert catalog.best(metric(catalog.runs[0], key)) == (0.12, 10)
+    assert key not in catalog.declared_goals  # a card declares no direction
+    assert key_metrics(catalog, catalog.runs) == ["eval_wer", key]
+
+
 def test_card_metric_keys_name_the_task_only_when_there_are_several() -> None:
     from mlreport.readers.hf import _card_metric_keys
 
