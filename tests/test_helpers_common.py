@@ -136,3 +136,35 @@ def _store(url: str, local: Path | None = None) -> Any:
 )
 def test_store_dir_name(url: str, path: str, local: Path | None, name: str) -> None:
     assert store_dir_name(_store(url, local), path, "fallback") == name
+
+
+# -- survivors of the 2026-12-02 14:46 mutation run (1 in 3), each killed here ------------------
+
+
+def _mixed(depth: int, wrap: str) -> object:
+    """A value ``depth`` levels deep whose mappings have keys of two types (JSON cannot write
+    them as they are: param_text names every key as text)."""
+    value: object = "x" if wrap == "mapping" else {1: "x", "k": 0}
+    for _ in range(depth if wrap == "mapping" else depth - 1):  # the leaf mapping is a level
+        value = {1: value, "k": 0} if wrap == "mapping" else [value]
+    return value
+
+
+@pytest.mark.parametrize("wrap", ["mapping", "list"])
+def test_keys_of_several_types_are_text_down_to_the_depth_bound(wrap: str) -> None:
+    from mlreport.readers._bounded import MAX_DEPTH
+
+    assert param_text({2: "a", "b": 1, 1: "c"}) == '{"1": "c", "2": "a", "b": 1}'  # sorted as text
+    deep = param_text(_mixed(MAX_DEPTH, wrap))
+    assert deep.count("x") == 1 and deep.startswith('{"1": {"1"' if wrap == "mapping" else '[[[[')
+    with pytest.raises(RecursionError, match="nested too deep"):
+        param_text(_mixed(MAX_DEPTH + 1, wrap))
+
+
+def test_a_pointer_is_at_most_the_specs_1024_bytes() -> None:
+    from mlreport.readers._common import LFS_MAX_SIZE, LFS_SPEC, lfs_pointer
+
+    at_limit = LFS_SPEC + b"\noid sha256:ab\n" + b"#" * (LFS_MAX_SIZE - len(LFS_SPEC) - 15)
+    assert len(at_limit) == LFS_MAX_SIZE == 1024 and lfs_pointer(at_limit) == ("sha256:ab", None)
+    assert lfs_pointer(at_limit + b"#") is None
+

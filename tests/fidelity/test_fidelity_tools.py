@@ -122,6 +122,13 @@ def test_hf_agrees_with_trainer_state(case: str, tmp_path: Path) -> None:
     report("hf", case, hf_tally(DATA / "hf" / case), tmp_path)
 
 
+def _state_value(text: str | None, theirs: object) -> object:
+    """Our text of a state field in the type TrainerState gives it (a number as a number)."""
+    if text is None or not isinstance(theirs, (int, float)) or isinstance(theirs, bool):
+        return text
+    return type(theirs)(float(text)) if isinstance(theirs, int) else float(text)
+
+
 def hf_tally(root: Path) -> Tally:
     """Every ``log_history`` entry of the run and its checkpoints, as ``TrainerState`` reads them."""
     theirs = dump("hf", root)
@@ -134,6 +141,10 @@ def hf_tally(root: Path) -> Tally:
         t.check("metric present", run.metric(key) is not None, True, key)
         for step, _, value in pts:
             t.check("history point", (step, value) in mine, True, f"{key} step {step} {value}")
+    # the state's own fields: tags hf.<field> and the max_steps param, as TrainerState reads them
+    for field in ("global_step", "best_metric", "best_model_checkpoint", "epoch"):
+        t.check(f"state {field}", _state_value(run.tags.get(f"hf.{field}"), state[field]), state[field], field)
+    t.check("state max_steps", _state_value(run.params.get("max_steps"), state["max_steps"]), state["max_steps"], "max_steps")
     # each checkpoint is a version showing the metrics logged at its own step
     versions = {v.version: v for v in catalog.versions}
     for name, ckpt in theirs["runs"].items():
