@@ -171,6 +171,33 @@ def test_docs_readers_md_names_every_trait_and_every_context_helper() -> None:
     assert not missing, f"docs/readers.md does not name {missing}"
 
 
+#: the writing tools: test-only (the fidelity suite's venv); mlreport reads their files itself
+WRITING_TOOLS = ("mlflow", "wandb", "transformers", "tensorboard", "tensorboardX", "tensorflow", "torch",
+                 "dvc", "dvclive", "gto", "clearml", "aim", "peft", "huggingface_hub", "datasets")
+
+
+def _tool_imports(source: str) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+            [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+        found += [n for n in names if n.split(".")[0] in WRITING_TOOLS]
+    return found
+
+
+def test_mlreport_never_imports_the_tools_that_write_the_stores() -> None:
+    found = {
+        str(path.relative_to(SRC)): names
+        for path in sorted(SRC.rglob("*.py"))
+        if (names := _tool_imports(path.read_text(encoding="utf-8")))
+    }
+    assert not found
+    # the scan sees both forms, at any level (a guarded import inside a function too)
+    assert _tool_imports("def f():\n    try:\n        import mlflow.tracking\n    except ImportError:\n        pass\n")
+    assert _tool_imports("from transformers import TrainerState\n") == ["transformers"]
+    assert not _tool_imports("from .wandb import WandbReader\nimport mlreport.readers.dvc\n")
+
+
 def test_read_context_collects_and_drains(tmp_path: Path) -> None:
     ctx = ReadContext(open_store(str(tmp_path)), "sub", "acme")
     assert ctx.at("a/b") == "sub/a/b" and ctx.at("") == "sub"
