@@ -634,6 +634,28 @@ def test_datasets_with_one_digest_and_two_names_stay_two(case: tuple[str, Catalo
     }
 
 
+@pytest.mark.parametrize("store", ["v3_file/mlruns", "v3_sqlite/mlflow.db", "v2_sqlite/mlflow.db"])
+def test_deleted_experiments_and_runs_are_counted_and_shown_on_request(store: str) -> None:
+    # "128 deleted runs not shown; --include-deleted shows them": experiments too (issue 8)
+    from mlreport.catalog import read_catalog
+    from mlreport.config import Config, SourceConfig
+
+    source = SourceConfig(str(DATA / "mlflow" / store))
+    catalog = read_catalog(Config(sources=(source,)))
+    hint = "deleted in MLflow; --include-deleted shows them"
+    assert [(s.what, s.count, s.reason) for s in catalog.skipped] == [
+        ("deleted experiments", 1, hint), ("deleted runs", 2, hint),
+    ]
+    assert "fixture-deleted" not in {e.name for e in catalog.experiments}
+    shown = read_catalog(Config(sources=(source,), include_deleted=True))
+    assert [e.name for e in shown.experiments if e.deleted] == ["fixture-deleted"] and shown.skipped == ()
+    if store.startswith("v3_file"):
+        from mlreport.render.pages import render_site
+
+        page = next(p for p in render_site(catalog, Config()) if getattr(p, "url", None) == "problems/")
+        assert "1 deleted experiments not shown: " + hint in page.body  # type: ignore[attr-defined]
+
+
 def test_a_deleted_parent_is_counted_and_named_as_skipped(case: tuple[str, Catalog]) -> None:
     _, catalog = case
     runs = by_name(catalog)
