@@ -99,3 +99,24 @@ def test_the_problems_about_names_are_clean_text_where_the_origin_holds_the_name
     assert distinct_name("a\x00b") in {m.name for m in catalog.models}
     named = [p for p in catalog.problems if "holds characters a page cannot show" in p.reason]
     assert named and all(is_clean(p.origin.path) and is_clean(p.reason) for p in catalog.problems)
+
+
+def test_a_registry_name_or_version_of_the_wrong_type_takes_its_folders(tmp_path: Path) -> None:
+    """A meta.yaml name that is not text, or a version that is not a number, was taken as
+    its Python text ("7", "['x', 1]"): a model and versions under names the store never gave
+    them. MLflow names the folders after both, and finds them by the folders."""
+    store = tmp_path / "store"
+    shutil.copytree(DATA / "artifacts" / "mlflow", store)
+    d = store / "mlruns" / "models" / "typed"
+    (d / "version-1").mkdir(parents=True)
+    (d / "version-2").mkdir()
+    (d / "meta.yaml").write_text("creation_timestamp: 1\nname: 7\n")
+    (d / "version-1" / "meta.yaml").write_text("current_stage: None\nname: typed\nversion: [x, 1]\n")
+    (d / "version-2" / "meta.yaml").write_text("current_stage: None\nname: typed\nversion: 2\n")
+    catalog = read_catalog(Config(sources=(SourceConfig(str(store)),)))
+    assert {(v.model, v.version) for v in catalog.versions if v.model == "typed"} == {("typed", "1"), ("typed", "2")}
+    assert "7" not in {m.name for m in catalog.models}
+    assert sorted(p.reason for p in catalog.problems) == [
+        "registered model name is a number, not text; the folder's name 'typed' is used",
+        "version is a list, not a number; the folder's version '1' is used",
+    ]

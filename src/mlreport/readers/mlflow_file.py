@@ -877,7 +877,14 @@ def _read_registered_model(ctx: _Ctx, model_dir: str, dir_name: str) -> Iterator
     except _Skip as skip:
         yield Problem(ctx.origin(skip.path), skip.reason)
         return
-    name = as_str(meta.get("name")) or dir_name
+    raw_name = meta.get("name")
+    name = as_str(raw_name) or dir_name
+    if raw_name is not None and not isinstance(raw_name, str):
+        # MLflow writes the name as text: a number or a list here is damage, and the folder is
+        # the model's name as MLflow finds it (issue 11: a wrongly typed value is never silent)
+        yield Problem(ctx.origin(meta_path), f"registered model name is {_yaml_kind(raw_name)}, not text; "
+                      f"the folder's name '{dir_name}' is used")
+        name = dir_name
     if name != dir_name and clean_text(name) != name and clean_text(dir_name) == dir_name:
         # a name a page cannot show as written ("\u0000", "\u0000nul"): the folder is the
         # store's own name for the model (MLflow names it so and finds the model by it), as
@@ -916,7 +923,13 @@ def _read_registered_model(ctx: _Ctx, model_dir: str, dir_name: str) -> Iterator
         stage = as_str(vmeta.get("current_stage"))
         if stage == "Deleted_Internal":
             continue
-        version = as_str(vmeta.get("version")) or ventry.name[len("version-") :]
+        raw_version = vmeta.get("version")
+        version = as_str(raw_version) or ventry.name[len("version-") :]
+        if raw_version is not None and (isinstance(raw_version, bool) or not isinstance(raw_version, (int, str))):
+            # MLflow writes an int; the folder (version-<n>) names it too (issue 11, as the name)
+            version = ventry.name[len("version-") :]
+            yield Problem(ctx.origin(vpath), f"version is {_yaml_kind(raw_version)}, not a number; "
+                          f"the folder's version '{version}' is used")
         source = as_str(vmeta.get("source"))
         # as the file says: _linked fills in what the runs tell (not kept in the unit cache)
         run_key = as_str(vmeta.get("run_id"))
@@ -944,6 +957,17 @@ def _read_registered_model(ctx: _Ctx, model_dir: str, dir_name: str) -> Iterator
 def _flavors(entry: dict[str, object]) -> str | None:
     flavors = entry.get("flavors")
     return ", ".join(sorted(str(f) for f in flavors)) or None if isinstance(flavors, dict) else None
+
+
+def _yaml_kind(value: object) -> str:
+    """What a YAML value is, in a Problem's words."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping" if isinstance(value, dict) else f"a {type(value).__name__}"
 
 
 def logged_model_from_source(source: str | None) -> str | None:
