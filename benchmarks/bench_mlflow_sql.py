@@ -1,7 +1,7 @@
 """The MLflow SQLite reader next to direct SQL of the same rows, side by side in one run (issue 12).
 
     python benchmarks/bench_mlflow_sql.py --make STORE/mlruns OUT/mlflow.db   # once
-    python benchmarks/bench_mlflow_sql.py OUT/mlflow.db [--repeat 3]
+    python benchmarks/bench_mlflow_sql.py OUT/mlflow.db [--repeat 3] [--baseline OTHER/src]
 
 ``--make`` writes an ``mlflow.db`` with the content of a file store made by
 ``make_mlflow_store.py`` (experiments, runs, params, tags, every metric point, latest metrics,
@@ -13,7 +13,9 @@ fetched with the ``sqlite3`` module into tuples and dropped (experiments, runs, 
 metrics, inputs, registry), one plain ``SELECT`` per table. The reader figure is
 ``MlflowSqlReader.read`` consumed to the end, and ``read_catalog``. Each pass runs in a fresh
 process, alternating, fastest of ``--repeat`` shown with its peak RSS. Nothing is asserted; the
-machine may be shared, so compare the paired figures.
+machine may be shared, so compare the paired figures. ``--baseline SRC`` adds the reader and
+``read_catalog`` of another source tree (``git archive main src | tar -x -C /tmp/base``, then
+``--baseline /tmp/base/src``) to the same alternation: a change's before and after in one run.
 """
 
 from __future__ import annotations
@@ -220,25 +222,28 @@ def make(store: Path, out: Path) -> None:
     print(f"wrote {out} ({out.stat().st_size / 1e6:.0f} MB)")
 
 
-def _run(code: str, *args: str) -> dict[str, float]:
-    env = dict(os.environ, PYTHONPATH=str(SRC))
+def _run(code: str, *args: str, src: Path = SRC) -> dict[str, float]:
+    env = dict(os.environ, PYTHONPATH=str(src))
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=True)
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 
-def bench(db: Path, repeat: int) -> None:
+def bench(db: Path, repeat: int, baseline: Path | None = None) -> None:
     statements = floor_statements(db)
     passes: dict[str, list[dict[str, float]]] = {}
     kinds = [
-        ("floor: the reader's statements, fetched plainly", FLOOR, (json.dumps(statements),)),
-        ("same tables and columns, no ORDER BY", FLOOR, (json.dumps(unordered(statements)),)),
-        ("MlflowSqlReader.read", READER, ("reader",)),
-        ("read_catalog", READER, ("catalog",)),
+        ("floor: the reader's statements, fetched plainly", FLOOR, (json.dumps(statements),), SRC),
+        ("same tables and columns, no ORDER BY", FLOOR, (json.dumps(unordered(statements)),), SRC),
+        ("MlflowSqlReader.read", READER, ("reader",), SRC),
+        ("read_catalog", READER, ("catalog",), SRC),
     ]
+    if baseline is not None:  # another source tree's reader (e.g. main's), interleaved with this one's
+        kinds[3:3] = [("MlflowSqlReader.read, baseline", READER, ("reader",), baseline)]
+        kinds.append(("read_catalog, baseline", READER, ("catalog",), baseline))
     for _ in range(repeat):
-        for name, code, args in kinds:
-            passes.setdefault(name, []).append(_run(code, str(db), *args))
+        for name, code, args, src in kinds:
+            passes.setdefault(name, []).append(_run(code, str(db), *args, src=src))
     first = kinds[0][0]
     floor = min(p["wall"] for p in passes[first])
     floor_cpu = min(p["cpu"] for p in passes[first])
@@ -268,11 +273,13 @@ def main() -> None:
     p.add_argument("db", nargs="?", type=Path)
     p.add_argument("--make", nargs=2, type=Path, metavar=("STORE", "DB"))
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--baseline", type=Path, metavar="SRC",
+                   help="also run the reader from this source tree (a copy of main's src/), interleaved")
     args = p.parse_args()
     if args.make:
         make(*args.make)
     if args.db:
-        bench(args.db, args.repeat)
+        bench(args.db, args.repeat, args.baseline)
 
 
 if __name__ == "__main__":

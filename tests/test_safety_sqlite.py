@@ -292,7 +292,7 @@ def test_a_table_out_of_run_order_is_a_problem_not_a_hang() -> None:
 
 def test_a_metric_from_its_columns_is_what_from_history_makes() -> None:
     """_column_metric's fast summary against Metric.from_history on the same points, including
-    NaN, +-DBL_MAX, repeated and unordered steps and ties of the minimum and maximum."""
+    NaN, +-DBL_MAX, integer cells, repeated and unordered steps and ties of the minimum and maximum."""
     import math
 
     from mlreport.model import Metric
@@ -302,7 +302,8 @@ def test_a_metric_from_its_columns_is_what_from_history_makes() -> None:
     for case in range(400):
         n = rng.randrange(1, 30)
         steps = sorted(rng.randrange(0, 40) for _ in range(n)) if case % 3 else list(range(n))
-        values = [rng.choice([0.5, -1.0, 2.0, rng.random(), 1.7976931348623157e308]) for _ in range(n)]
+        # integers too: a REAL column gives back an int for a whole number stored as one
+        values = [rng.choice([0.5, -1.0, 2.0, rng.random(), 1.7976931348623157e308, 3, -2]) for _ in range(n)]
         nans = [int(case % 5 == 0 and rng.random() < 0.2) for _ in range(n)]
         ts = [rng.choice([-1, 1000 + i]) for i in range(n)]
         points = [("r", "k", s, t, v, z) for s, t, v, z in zip(steps, ts, values, nans, strict=True)]
@@ -312,3 +313,31 @@ def test_a_metric_from_its_columns_is_what_from_history_makes() -> None:
         got = _column_metric("k", points)
         assert repr(got) == repr(want), (case, got, want)
         assert not math.isnan(got.count)
+
+
+
+def test_dirs_answers_is_dir_as_the_store_does_and_stats_each_parent_once(tmp_path: Path) -> None:
+    """_Dirs (artifact URIs tried suffix by suffix) says what store.is_dir says for every path,
+    doubled and trailing slashes included, and asks the store about a parent only once."""
+    from mlreport.readers.mlflow_sql import _Dirs
+    from mlreport.stores import LocalStore
+
+    for folder in ("a/b/c", "a/d", "e"):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+    (tmp_path / "a" / "f").write_text("x")
+    store = LocalStore(tmp_path, str(tmp_path))
+    asked: Counter[str] = Counter()
+    is_dir = store.is_dir
+
+    def counted(path: str) -> bool:
+        asked[path] += 1
+        return is_dir(path)
+
+    store.is_dir = counted  # type: ignore[method-assign]
+    dirs = _Dirs(store)
+    paths = ["a", "a/b", "a/b/c", "a/b/c/", "a//b", "a/f", "a/f/g", "a/x/y/z", "x/a/b", "e", "e/", "a/d/../b", ""]
+    for path in paths * 2:
+        assert dirs.is_dir(path) == is_dir(path), path
+    assert asked["x"] == 1 and asked["a/x"] == 1  # a parent: once, however often it is asked about
+    assert asked["a/x/y"] == 0 and asked["x/a"] == 0  # nothing below a parent that is no folder
+    assert asked["a"] == 1 + 2 and asked["a/f"] == 1 + 2  # a path itself: each time (and once as a parent)
