@@ -194,3 +194,30 @@ def test_plain_text_converts_only_the_first_four_limits_of_a_note() -> None:
 def test_plain_text_converts_a_note_of_exactly_four_limits_whole() -> None:
     # 40 characters: the link closes inside what is converted, so its text is shown without "["
     assert plain_text("[" + "a" * 35 + "](u)", 10) == "a" * 10 + "…"
+
+
+# -- survivors of the 2026-12-02 14:56 run of render/tables.py (1 in 3), each killed here ---------
+
+
+def test_a_long_sort_key_is_cut_to_what_the_cell_can_show_and_a_short_one_is_kept() -> None:
+    long = _cut_cell(Cell("v1", sort="v" * (CELL_TEXT_LIMIT + 1000)))
+    assert long.sort == "v" * CELL_TEXT_LIMIT and long.text == "v1"  # the key, not a (text, cut) pair
+    at_limit = Cell("v2", sort="w" * CELL_TEXT_LIMIT)
+    short = Cell("v3", sort="1.2.3")
+    assert _cut_cell(at_limit) is at_limit and _cut_cell(short) is short
+
+
+def test_prose_shorter_than_the_wide_width_is_not_wide() -> None:
+    from mlreport.render.tables import WIDE_TEXT
+
+    prose = "a few words " * 3  # 36 characters, past LONG_WORD, short of WIDE_TEXT
+    assert LONG_WORD < len(prose) < WIDE_TEXT and cell_class(prose) is None
+
+
+def test_an_added_column_is_text() -> None:
+    from mlreport.render.tables import TableData
+
+    table = TableData(columns=("name", "loss"), rows=((Cell("a"), Cell("0.5")),), numeric=(False, True))
+    added = table.add("note", lambda _record: "x", at=1)
+    assert added.columns == ("name", "note", "loss") and added.numeric == (False, False, True)
+
