@@ -56,6 +56,24 @@ def test_the_contract_check_catches_a_reader_that_reads_the_disk(tmp_path: Path)
         check_reader(DiskReader(), CLEARML / "offline")
 
 
+def test_the_contract_check_catches_a_reader_whose_reads_differ() -> None:
+    import dataclasses
+    import itertools
+
+    reads = itertools.count()
+
+    class Flaky(ClearmlOfflineReader):
+        name = "clearml"
+
+        def read(self, store, path, options):  # type: ignore[no-untyped-def, override]
+            n = next(reads)  # a name that changes from one read to the next (a clock, a set's order)
+            for record in super().read(store, path, options):
+                yield dataclasses.replace(record, name=f"{record.name}-{n}") if isinstance(record, Run) else record
+
+    with pytest.raises(AssertionError, match="two reads of the same store differ"):
+        check_reader(Flaky(), CLEARML / "offline")
+
+
 def test_traits_have_typed_defaults() -> None:
     class Bare:
         name = "bare"
