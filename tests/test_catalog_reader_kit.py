@@ -125,10 +125,7 @@ def test_a_null_param_is_null_in_every_reader(reader: str, tmp_path: Path) -> No
 
 
 #: readers that still have their own copy of the helper, and why
-OWN_HELPER = {
-    "mlflow_sql.py": "not converted yet: a database row's origin is '<file>#<table>/<id>'; issue 12's"
-    " session owned the module on 2026-12-02",
-}
+OWN_HELPER: dict[str, str] = {}
 _HELPER_NAMES = ("origin", "problem", "_problem", "__call__")
 
 
@@ -167,7 +164,12 @@ def test_the_helper_scan_finds_a_copy_of_the_helper() -> None:
     assert _helper_copies(copy) == ["origin (line 5) builds Origin", "problem (line 8) builds Problem"]
     delegating = "class _Reading:\n    def problem(self, rel, reason):\n        self.ctx.problem(self.ctx.at(rel), reason)\n"
     assert _helper_copies(delegating) == []
-    assert _helper_copies((SRC / "readers" / "mlflow_sql.py").read_text(encoding="utf-8"))  # the one left
+    # the shape the SQLite reader had before it was converted: a row's origin built by hand
+    row_origin = (
+        "class _Reading:\n    def origin(self, what):\n"
+        "        return Origin(self.store.url, f'{self.path}#{what}', 'mlflow_sql')\n"
+    )
+    assert _helper_copies(row_origin) == ["origin (line 2) builds Origin"]
 
 
 def test_docs_readers_md_names_every_trait_and_every_context_helper() -> None:

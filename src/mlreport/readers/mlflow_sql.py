@@ -43,11 +43,13 @@ from ..model import (
     RegisteredModel,
     Run,
     RunStatus,
+    Skipped,
     Trace,
     frozen_map,
 )
 from ..stores import Store, join
 from . import ReadOptions
+from ._common import ReadContext
 from ._mlflow import (
     LOG_MODEL_HISTORY_TAG,
     LOGGED_MODEL_STATUS,
@@ -246,22 +248,28 @@ class _Reading:
         # resolve_artifact_dir asks only is_dir; _Dirs answers it with fewer stats (same answers)
         self.dirs = cast(Store, _Dirs(store))
         self.deleted_runs: list[str] = []
-        self.file_problems: list[Problem] = []  # files beside the database (an MLmodel)
+        # origins and problems through the readers' one helper (issue 8); a database row has
+        # no file of its own, so its origin names the table row: '<file>#<table>/<id>'
+        self.ctx = ReadContext(store, path, MlflowSqlReader.name)
+        self.file_problems: list[tuple[str, str]] = []  # files beside the database (an MLmodel)
         # where a run whose runs row is lost may be found (_recovered_home)
         self.artifact_roots: dict[str, str] = {}
         self.dataset_experiments: dict[str, str | None] = {}
 
     def origin(self, what: str) -> Origin:
-        # Records in a database have no file of their own: name the table row instead.
-        return Origin(self.store.url, f"{self.path}#{what}", MlflowSqlReader.name)
+        """The origin of a record read from the row ``what`` (``runs/<id>``, ``tags/<id>/<key>``)."""
+        return self.ctx.origin(f"{self.path}#{what}")
 
-    def problems(self) -> Iterator[Problem]:
+    def problems(self) -> Iterator[Problem | Skipped]:
+        # the rows' problems first, then the files' (the order they were always yielded in)
         self.db.finish()
         for where, reason in self.db.problems:
-            yield Problem(self.origin(where), reason)
+            self.ctx.problem(f"{self.path}#{where}", reason)
         self.db.problems.clear()
-        yield from self.file_problems
+        for where, reason in self.file_problems:
+            self.ctx.problem(where, reason)
         self.file_problems.clear()
+        yield from self.ctx.drain()
 
     def _artifacts(self, artifact_dir: str | None) -> tuple[Artifact, ...]:
         if not artifact_dir:
@@ -272,7 +280,7 @@ class _Reading:
         """The signature and input example a model's MLmodel file declares; a bad file is a Problem."""
         signature, example, problem = mlmodel_signature(self.store, artifacts)
         if problem is not None:
-            self.file_problems.append(Problem(Origin(self.store.url, problem[0], MlflowSqlReader.name), problem[1]))
+            self.file_problems.append(problem)
         return signature, example
 
     def records(self) -> Iterator[Record]:
@@ -297,9 +305,7 @@ class _Reading:
         yield from self._traces(experiments)
         yield from self._registry()
         yield from self.problems()
-        yield from hidden(
-            Origin(self.store.url, self.path, MlflowSqlReader.name), hidden_experiments, self.deleted_runs
-        )
+        yield from hidden(self.ctx.origin(self.path), hidden_experiments, self.deleted_runs)
 
     def _time(self, table: str, row: str, column: str, value: object) -> int | None:
         if bad_int(value):
