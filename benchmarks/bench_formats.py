@@ -98,6 +98,11 @@ def floor(fmt: str, source: str) -> dict[str, float] | None:
     return result
 
 
+def _ratio(a: float, b: float) -> str:
+    """a / b to two places, or "-" where b is too small to divide by (a tiny store's CPU time)."""
+    return f"{a / b:.2f}" if b > 0 else "-"
+
+
 def best_of(results: list[dict[str, float]]) -> dict[str, float]:
     best = dict(min(results, key=lambda r: r["seconds"]))
     best["cpu"] = min(r["cpu"] for r in results)
@@ -165,9 +170,9 @@ def main() -> None:
                 per_run[(kind, n)] = (secs / runs, best["cpu"] / runs)
                 ratio_wall = ratio_cpu = ""
                 if n == n2 and (kind, n1) in per_run:
-                    ratio_wall = f"{per_run[(kind, n2)][0] / per_run[(kind, n1)][0]:.2f}"
-                    ratio_cpu = f"{per_run[(kind, n2)][1] / per_run[(kind, n1)][1]:.2f}"
-                x_floor = f"{best['cpu'] / floor_cpu:.2f}" if floor_cpu and kind != "floor" else ""
+                    ratio_wall = _ratio(per_run[(kind, n2)][0], per_run[(kind, n1)][0])
+                    ratio_cpu = _ratio(per_run[(kind, n2)][1], per_run[(kind, n1)][1])
+                x_floor = _ratio(best["cpu"], floor_cpu) if floor_cpu is not None and kind != "floor" else ""
                 gc_s = f"{best['gc']:.2f}" if "gc" in best else ""
                 crawled = kind != "floor"
                 flag = "" if not crawled or best["runs"] == n else f"  (read {best['runs']:.0f} runs, not {n})"
