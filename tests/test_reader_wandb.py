@@ -490,6 +490,7 @@ def test_numbers_out_of_range_are_clamped_or_left_out_and_said(tmp_path: Path) -
         _hist(_step="0", _timestamp="1795500000.5", loss="1.0"),
         _hist(_step=str(2**70), _timestamp="Infinity", loss="0.5"),
         _hist(_step="3", _timestamp="1e300", loss="9" * 5000),  # 5,000 digits: a float, inf
+        _hist(_step="4", _timestamp="1795500004", loss="-" + "9" * 400),  # an int past the float range: -inf
         _ld(18, _vi(2, 2**62)),  # exit{runtime=2^62 s}: an end that is no date
     ])
     records = list(READER.read(_store_with(tmp_path, {LOG: log}), "wandb", ReadOptions()))
@@ -502,9 +503,9 @@ def test_numbers_out_of_range_are_clamped_or_left_out_and_said(tmp_path: Path) -
     assert run.end_time is None
     loss = run.metric("loss")
     assert loss is not None and loss.history is not None
-    assert list(loss.history.steps) == [0, 3, 2**63 - 1]
-    assert list(loss.history.timestamps) == [1795500000500, -1, -1]
-    assert list(loss.history.values) == [1.0, math.inf, 0.5]
+    assert list(loss.history.steps) == [0, 3, 4, 2**63 - 1]
+    assert list(loss.history.timestamps) == [1795500000500, -1, 1795500004000, -1]
+    assert list(loss.history.values) == [1.0, math.inf, -math.inf, 0.5]
 
 
 def test_bad_records_cost_one_record_each(tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ from ..model import (
 from ..stores import Store, join
 from . import ReadOptions
 from ._bounded import MAX_DEPTH, clamp_int64, limits, load_json, load_yaml, long_lines, split_lines, too_long
-from ._common import ReadContext, json_number, lfs_pointer, lfs_problem_reason, param_text
+from ._common import ReadContext, float_of_int, json_number, lfs_pointer, lfs_problem_reason, param_text
 from ._protobuf import FIXED32, FIXED64, LENGTH, VARINT, ProtobufError, as_double, as_signed64, fields, read_varint
 from .tensorboard import lfs_note
 
@@ -1135,7 +1135,7 @@ def _metrics(
                 continue
             tv = type(value)
             if kind == _METRIC and (tv is float or tv is int):
-                found.append((key, value if tv is float else _int_float(value)))  # type: ignore[arg-type]
+                found.append((key, value if tv is float else float_of_int(value)))  # type: ignore[arg-type]
             elif kind == _MEDIA or not (tv in scalars or tv is float or tv is int):
                 plain = False
                 break
@@ -1182,13 +1182,6 @@ def _metrics(
             continue
         metrics[key] = Metric.single(key, number, last_step, last_ts)
     return tuple(metrics[k] for k in sorted(metrics)), odd_rows
-
-
-def _int_float(value: int) -> float:
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf if value > 0 else -math.inf
 
 
 def _history(points: list[tuple[int, int, float]]) -> MetricHistory:
