@@ -631,16 +631,16 @@ def _publish(
         # no site before this one: the spare is made as links to this site's files now (in a
         # cold build, ~1 s at 20,000 pages), so that the next build changes only its pages
         mirror(site_dir, staging, manifest.files)
-        spare = (manifest.files, manifest.pages)
+        next_spare = (manifest.files, manifest.pages)
     else:
-        spare = (previous.files, previous.pages) if published else ({}, {})
+        next_spare = (previous.files, previous.pages) if published else ({}, {})
     try:
         st = os.lstat(staging)
-        manifest.spare_id = (st.st_dev, st.st_ino) if spare[0] else None
+        manifest.spare_id = (st.st_dev, st.st_ino) if next_spare[0] else None
     except FileNotFoundError:
         manifest.spare_id = None
-    manifest.spare_files = dict(spare[0]) if manifest.spare_id else {}
-    manifest.spare_pages = dict(spare[1]) if manifest.spare_id else {}
+    manifest.spare_files = dict(next_spare[0]) if manifest.spare_id else {}
+    manifest.spare_pages = dict(next_spare[1]) if manifest.spare_id else {}
     (work_dir / DIRTY).unlink(missing_ok=True)
     return search_bytes
 
