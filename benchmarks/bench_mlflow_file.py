@@ -43,6 +43,19 @@ The budget is 25 s cold; not met on this loaded machine, where even the 16-reade
 With 4 and 16 readers the floor's CPU equals its wall: two shared cores, not the disk, were the
 limit, so 4 and 16 readers gave the same, and the crawl (read-ahead of 16 threads) ran at that floor.
 
+Again, ``--cold --evict drop --repeat 2 --jobs 2`` (15:33-15:42 UTC, the crawl's default of one
+job a core; 1-minute load average 2.0-9.6, the fastest read_catalog pass at 4.8-5.5):
+
+    floor, 1 reader             51.6 / 32.3   (spread 1.14)
+    floor, 4 readers            43.2 / 41.2   (spread 1.17)
+    floor, 16 readers           50.3 / 54.4   (spread 1.44)
+    MlflowFileReader.read, 2 jobs 41.7 / 56.4  (0.81x the 1-reader floor)
+    read_catalog, 2 jobs        32.8 / 49.7   (0.64x; spread 1.49)
+
+Cold, the same bytes cost the floor 5-6x the CPU they cost warm (kernel time on this VM's disk
+path), which is why more readers stop helping past 4 here; on a quiet machine the issue's 1-reader
+floor was 32.6 s.
+
 Warm, ``--repeat 2 --jobs 1 2`` (15:28-15:31 UTC, load average 9.4 falling to 3.0; 99.8 % of the
 sample resident): floor 5.80 / 5.46; MlflowFileReader.read 12.88 / 10.44 (2.22x) with 1 job,
 12.87 / 14.52 (2.22x) with 2; read_catalog 13.54 / 13.00 (2.33x) with 1 job, 15.80 / 17.77
