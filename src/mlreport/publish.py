@@ -304,26 +304,14 @@ def recover(site_dir: Path) -> None:
 def atomic_replace(new_dir: Path, site_dir: Path) -> None:
     """Put the completely built ``new_dir`` in place of ``site_dir`` in one step; delete the old.
 
-    ``new_dir`` must be on the same filesystem (:func:`staging_dir_for` is). The old site is
-    deleted only after the swap, and only if it is ours (checked by :func:`check_output` under the
-    lock). Whatever interrupts this, ``site_dir`` is either the whole old site or the whole new one.
+    ``new_dir`` must be on the same filesystem (:func:`staging_dir_for` is). This is
+    :func:`swap_in` and then the replaced site, left at ``new_dir``, deleted, only if it is ours
+    (checked by :func:`check_output` under the lock). Whatever interrupts this, ``site_dir`` is
+    either the whole old site or the whole new one; an old site a stop leaves at ``new_dir`` is
+    the staging folder, which the next build clears (:func:`clear_staging`).
     """
-    mark(new_dir)
-    recover(site_dir)
-    if not os.path.lexists(site_dir):
-        os.rename(new_dir, site_dir)
-        return
-    if site_dir.is_symlink() or not site_dir.is_dir():
-        raise BuildError(f"cannot replace {shown(site_dir)}: it is not a folder")
-    if _exchange(new_dir, site_dir):
-        _remove_old(new_dir)
-        return
-    # No atomic exchange here: two renames, and recover() undoes a stop between them.
-    old = work_dir_for(site_dir) / OLD_NAME
-    _remove_old(old)
-    os.rename(site_dir, old)
-    os.rename(new_dir, site_dir)
-    _remove_old(old)
+    swap_in(new_dir, site_dir)
+    _remove_old(new_dir)
 
 
 def swap_in(new_dir: Path, site_dir: Path) -> None:
