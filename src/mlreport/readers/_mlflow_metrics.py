@@ -105,7 +105,16 @@ def summary(key: str, steps: array[int], timestamps: array[int], values: array[f
         min_i, max_i = values.index(low), values.index(high)
     else:
         return Metric.from_history(key, _new_history(steps, timestamps, values))
-    last = n - 1
+    return sorted_metric(key, steps, timestamps, values, min_i, max_i)
+
+
+def sorted_metric(
+    key: str, steps: array[int], timestamps: array[int], values: array[float], min_i: int, max_i: int
+) -> Metric:
+    """The Metric of a history sorted by step, without NaN, whose first minimum and first
+    maximum are at ``min_i`` and ``max_i`` (what :meth:`Metric.from_history` finds), built by
+    the records' makers: the fast path of the file store's and the SQLite reader's metrics."""
+    last = len(values) - 1
     ts = timestamps[last]
     metric: Metric = _new_metric(
         key,
@@ -116,7 +125,7 @@ def summary(key: str, steps: array[int], timestamps: array[int], values: array[f
         steps[min_i],
         values[max_i],
         steps[max_i],
-        n,
+        last + 1,
         _new_history(steps, timestamps, values),
     )
     return metric

@@ -74,8 +74,8 @@ from ._mlflow import (
     shown,
     split_tags,
 )
+from ._mlflow_metrics import sorted_metric
 from ._sqlite import ChangingDatabase, Tables, open_snapshot, sql_order
-from ._units import maker
 from .mlflow_file import _dataset_source, _flavors, dataset_key, logged_model_from_source
 
 log = logging.getLogger("mlreport.readers.mlflow_sql")
@@ -83,8 +83,6 @@ log = logging.getLogger("mlreport.readers.mlflow_sql")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 # MLflow writes +-inf as +-DBL_MAX in the metrics tables (FORMATS.md §1.6).
 _DBL_MAX = 1.7976931348623157e308
-_new_metric = maker(Metric)  # Metric(...) without the frozen dataclass's keyword __init__
-_new_history = maker(MetricHistory)
 # What a damaged file still shows of MLflow's schema (the CREATE statements in sqlite_master).
 _SCHEMA_MARKS = (b"CREATE TABLE experiments", b'CREATE TABLE "experiments"', b"alembic_version")
 _HEAD_SCAN = 1 << 20
@@ -220,21 +218,7 @@ def _column_metric(key: str, points: list[tuple[Any, ...]]) -> Metric:
     n = len(column)
     if any(nans) or high >= _DBL_MAX or low <= -_DBL_MAX or n > 1 and not all(map(operator.lt, steps, steps[1:])):
         return Metric.from_history(key, _history(step_col, ts_col, _fix_values(column, nans)))
-    ts = ts_col[-1]
-    min_i, max_i = values.index(low), values.index(high)
-    metric: Metric = _new_metric(
-        key,
-        column[-1],
-        step_col[-1],
-        ts if ts >= 0 else None,
-        column[min_i],
-        step_col[min_i],
-        column[max_i],
-        step_col[max_i],
-        n,
-        _new_history(step_col, ts_col, column),
-    )
-    return metric
+    return sorted_metric(key, step_col, ts_col, column, values.index(low), values.index(high))
 
 
 class _Reading:
