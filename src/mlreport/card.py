@@ -26,10 +26,10 @@ from . import card_yaml
 from .catalog import Catalog, key_metrics
 from .errors import UsageError
 from .model import Dataset, LoggedModel, Metric, ModelVersion, RegisteredModel, Run
-from .sanitize import PAGE_TEXT_LIMIT, cut_text, load_json_text
+from .sanitize import NAME_LIMIT, PAGE_TEXT_LIMIT, cut_text, load_json_text
 
 NOT_RECORDED = "not recorded"
-NAME_CHARS = 300  # a metric or dataset name in the README's front matter
+NAME_CHARS = NAME_LIMIT  # a metric or dataset name in the README's front matter
 TAG_PREFIX = "model_card."
 SOURCE_SUFFIX = ".source"  # model_card.<field>.source: what a reader took the field from
 

@@ -17,11 +17,10 @@ from xml.sax.saxutils import escape, quoteattr
 
 from .catalog import Catalog
 from .ledger import Ledger
-from .sanitize import cut_text
+from .sanitize import NAME_LIMIT, cut_text
 
 FEED_NAME = "feed.xml"
 MAX_ENTRIES = 100
-NAME_LIMIT = 300  # characters of a name in a title or summary (render/text.py's NAME_LIMIT)
 # characters XML 1.0 cannot hold at all (control characters but tab, LF, CR; lone surrogates)
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 

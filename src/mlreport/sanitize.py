@@ -29,6 +29,8 @@ REPLACEMENT = "\ufffd"
 
 #: Characters of a page value kept before it is cut (a 20 MB note is not copied into a page).
 PAGE_TEXT_LIMIT = 20_000
+#: Characters of a name (a heading, a column, a title, a feed entry) kept before it is cut.
+NAME_LIMIT = 300
 
 # Control characters other than \t \n \r (NUL is removed before this runs), and surrogates.
 _BAD = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")

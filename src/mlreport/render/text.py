@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup, escape
 
+from ..sanitize import NAME_LIMIT as NAME_LIMIT  # re-exported: render's modules take it from here
 from ..sanitize import PAGE_TEXT_LIMIT, cut_text
 
 _MD_ENTITIES = {
@@ -244,7 +245,6 @@ def rel_url(from_dir: str, target: str) -> str:
 # MAX_VALUE_CHARS characters: the bound is per page, so it holds whatever the number of workers.
 
 CELL_TEXT_LIMIT = 2_000
-NAME_LIMIT = 300
 MAX_VALUE_FILES = 16
 MAX_VALUE_CHARS = 5_000_000
 
