@@ -40,7 +40,7 @@ from .model import (
     Skipped,
     Trace,
 )
-from .sanitize import cut_text
+from .sanitize import NAME_LIMIT, cut_text
 
 if TYPE_CHECKING:
     from .config import Config
@@ -53,7 +53,7 @@ CONFIGURED = "metric_goals in mlreport.yml"
 VOCABULARY = "name vocabulary"
 DEFAULT = "no declaration; higher assumed"
 #: characters of a declaration's detail that :meth:`Catalog.goal_source` keeps (a name's limit)
-GOAL_DETAIL_LIMIT = 300
+GOAL_DETAIL_LIMIT = NAME_LIMIT
 
 
 @dataclass(frozen=True)
