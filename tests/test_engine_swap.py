@@ -278,3 +278,19 @@ def test_the_tree_keeps_a_recorded_file_that_already_holds_the_bytes(tmp_path: P
     (spare / "a" / "copy.json").write_bytes(b"edit")  # not as recorded: written anew
     Tree(spare, dict(again.files)).put("a/copy.json", b"same")
     assert (spare / "a" / "copy.json").read_bytes() == b"same"
+
+
+def test_the_tree_turns_a_folder_into_a_file_and_a_file_into_a_folder(tmp_path: Path) -> None:
+    """The last site's folder where the new site has a file, and its file where the new site
+    has a folder (a page that became a file, a file that became a page's folder): the spare
+    is the tree's own, so each is replaced, and prune leaves what the new site holds."""
+    spare = tmp_path / "spare"
+    tree = Tree(spare, {})
+    tree.write("runs/a/index.html", b"page a")
+    tree.write("runs/b", b"a file b")
+    again = Tree(spare, dict(tree.files))
+    again.write("runs/a", b"now a file")
+    again.write("runs/b/index.html", b"now a page")
+    assert again.prune() == 2
+    assert (spare / "runs" / "a").read_bytes() == b"now a file"
+    assert (spare / "runs" / "b" / "index.html").read_bytes() == b"now a page"

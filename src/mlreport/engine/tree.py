@@ -62,16 +62,33 @@ class Tree:
         target = self.root / rel
         folder = rel.rpartition("/")[0]
         if folder and folder not in self._made:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                # a file of the last site where a folder is wanted now (a file that became a
+                # page's folder): it is the tree's own, removed, and the folders made
+                self._unfile(folder)
+                target.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(folder)
         return target
 
+    def _unfile(self, folder: str) -> None:
+        """Remove the first non-folder on the way from the root to ``folder``."""
+        path = self.root
+        for part in folder.split("/"):
+            path = path / part
+            if os.path.lexists(path) and (path.is_symlink() or not path.is_dir()):
+                path.unlink()
+                return
+
     def _clear(self, target: Path) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            target.unlink()
-        # a folder where a file is wanted (a page that became a file): it is the tree's own
+        # a folder where a file is wanted (a page's folder that became a file): the tree's own;
+        # unlink() of a folder raises IsADirectoryError, so it is looked at first
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
 
     def link(self, source: Path, rel: str) -> Stat:
         """Make ``rel`` a hard link to ``source`` (a copy across file systems)."""
@@ -130,7 +147,8 @@ class Tree:
         gone = [rel for rel in {*self.recorded, *extra} if rel not in self.files]
         folders: set[str] = set()
         for rel in gone:
-            with contextlib.suppress(FileNotFoundError):
+            # gone, or already replaced by a folder of the new site (or under a file of it)
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 (self.root / rel).unlink()
             parent = rel.rpartition("/")[0]
             while parent:
