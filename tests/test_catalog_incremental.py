@@ -521,3 +521,34 @@ def test_a_walk_split_over_the_pool_gives_the_digests_of_one_process(
         assert split.folders == one.folders
     assert one.digest(str((mlruns / EXP / RUN).resolve())) is None  # the link: not trusted
     assert one.digest(str((mlruns / EXP / OTHER).resolve())) is not None
+
+
+def test_registered_models_read_on_the_process_pool_come_back_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlreport import executor
+    from mlreport.readers import ReadOptions, mlflow_file
+    from mlreport.readers.mlflow_file import MlflowFileReader
+    from mlreport.stores import open_store
+
+    monkeypatch.setattr(mlflow_file, "POOL_MIN_RUNS", 1)  # two models of a few versions are "many"
+    used: list[tuple[str, list[Any]]] = []
+    real = executor.Executor.map
+
+    def spy(self: executor.Executor, fn: Any, items: Any, **kw: Any) -> Any:
+        items = list(items)
+        used.append((fn.__name__, items))
+        return real(self, fn, items, **kw)
+
+    monkeypatch.setattr(executor.Executor, "map", spy)
+    root = tmp_path / "mlruns"
+    shutil.copytree(DATA / "mlflow" / "v2_file" / "mlruns", root)
+    models = root / "models"
+    for name in ("a second model", "third"):  # three models, each its own unit
+        shutil.copytree(models / "fixture model", models / name)
+        meta = models / name / "meta.yaml"
+        meta.write_text(meta.read_text().replace("name: fixture model", f"name: {name}"))
+    store = open_store(str(root))
+    pooled = list(MlflowFileReader().read(store, "", ReadOptions(jobs=2)))
+    assert [len(items) for name, items in used if name == "_read_model_unit"] == [3]
+    assert repr(pooled) == repr(list(MlflowFileReader().read(store, "", ReadOptions(jobs=1))))

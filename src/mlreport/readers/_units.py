@@ -76,26 +76,20 @@ def maker(cls: type) -> Any:
 
 
 def _history(data: bytes) -> MetricHistory:
-    n = len(data) // 24
-    steps, timestamps, values = array("q"), array("q"), array("d")
-    with memoryview(data) as view:  # slices without copies
-        steps.frombytes(view[: 8 * n])
-        timestamps.frombytes(view[8 * n : 16 * n])
-        values.frombytes(view[16 * n :])
-    history: MetricHistory = _maker(MetricHistory)(steps, timestamps, values)
+    # array(typecode, bytes) is frombytes() at once; the slices of a short series cost less
+    # than a memoryview and three calls (a unit loaded in the crawl's parent has 8 of these)
+    n = 8 * (len(data) // 24)
+    history: MetricHistory = _new_history(array("q", data[:n]), array("q", data[n : 2 * n]), array("d", data[2 * n :]))
     return history
-
-
-def _intern(value: Any) -> Any:
-    return sys.intern(value) if type(value) is str and len(value) <= 64 else value
 
 
 def _mapping(keys: tuple[Any, ...], values: tuple[Any, ...]) -> MappingProxyType[Any, Any]:
     """A record's mapping (params, tags), its names and short values interned as the crawl's
     cleaning interns them (one call per mapping, not per string)."""
     intern = sys.intern
+    names = [intern(k) if type(k) is str and len(k) <= 64 else k for k in keys]
     vals = [intern(v) if type(v) is str and len(v) <= 64 else v for v in values]
-    return MappingProxyType(dict(zip(map(_intern, keys), vals, strict=True)))
+    return MappingProxyType(dict(zip(names, vals, strict=True)))
 
 
 def _packable(history: MetricHistory) -> bool:
@@ -144,10 +138,21 @@ class _Pickler(pickle.Pickler):
 
 
 _OURS = {"_rebuild": _rebuild, "_mapping": _mapping, "_history": _history}
+_new_history = _maker(MetricHistory)
 
 
 class _Unpickler(RecordUnpickler):
+    # what each name resolved to, once per process: a unit names its classes and makers anew
+    # (8 lookups a run loaded in the crawl's parent); only names that resolved are kept
+    _found: dict[tuple[str, str], Any] = {}
+
     def find_class(self, module: str, name: str) -> Any:
+        found = self._found.get((module, name))
+        if found is None:
+            found = self._found[(module, name)] = self._resolve(module, name)
+        return found
+
+    def _resolve(self, module: str, name: str) -> Any:
         if module == __name__:
             if name in _OURS:
                 return _OURS[name]
