@@ -430,6 +430,43 @@ def test_config_file_read_on_purpose_says_why_it_is_not_a_manifest() -> None:
 # --- broken cases ----------------------------------------------------------------------------
 
 
+def _chunked_folder() -> dict[str, str]:
+    """Seven manifests: a broken one, a duplicate id, a missing history file, a history file
+    outside the store, spread so that chunks of two hold problems of parsing and of building."""
+    files = {f"d/{i}.mlreport.yaml": f"mlreport_manifest: 1\nrun: {{id: r{i}}}\n" for i in range(7)}
+    files["d/1.mlreport.yaml"] = "mlreport_manifest: 1\nrun: [\n"
+    files["d/2.mlreport.yaml"] = "mlreport_manifest: 1\nrun: {id: r0}\n"
+    files["d/3.mlreport.yaml"] += "history_file: gone.csv\n"
+    files["d/5.mlreport.yaml"] = "mlreport_manifest: 1\nrun: {id: r5, name: [x]}\n"
+    files["d/6.mlreport.yaml"] += "history_file: ../out.csv\n"
+    return files
+
+
+def test_manifests_are_built_a_chunk_at_a_time_with_the_same_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = memory_store(_chunked_folder())
+    whole = list(READER.read(store, "d", ReadOptions()))
+    loaded: list[int] = [0]
+    held: list[int] = []
+    load, add = manifest_module.load_manifest, manifest_module._add
+
+    def counted_load(name: str, data: bytes) -> object:
+        loaded[0] += 1
+        return load(name, data)
+
+    def counted_add(out: object, item: object, points: object) -> None:
+        held.append(loaded[0])  # manifests parsed when this one's records are built
+        add(out, item, points)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(manifest_module, "_CHUNK", 2)
+    monkeypatch.setattr(manifest_module, "load_manifest", counted_load)
+    monkeypatch.setattr(manifest_module, "_add", counted_add)
+    chunked = list(READER.read(store, "d", ReadOptions()))
+    assert [repr(r) for r in chunked] == [repr(r) for r in whole]  # problems in the same order too
+    # parsing's problems first, then building's, as when every file was parsed before any record
+    assert [path for path, _reason in reasons(chunked)] == [f"d/{i}.mlreport.yaml" for i in (1, 5, 2, 3, 6)]
+    assert held == [2, 4, 4, 6, 7]  # manifests 0, 2, 3, 4, 6: never more than a chunk parsed ahead
+
+
 def test_wrong_metric_type_skips_the_manifest() -> None:
     records = read("bad_metric_type")
     assert records == [
