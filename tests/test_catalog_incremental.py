@@ -552,3 +552,26 @@ def test_registered_models_read_on_the_process_pool_come_back_in_order(
     pooled = list(MlflowFileReader().read(store, "", ReadOptions(jobs=2)))
     assert [len(items) for name, items in used if name == "_read_model_unit"] == [3]
     assert repr(pooled) == repr(list(MlflowFileReader().read(store, "", ReadOptions(jobs=1))))
+
+
+def test_runs_cleaned_in_a_crawl_worker_are_not_cleaned_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlreport import crawl
+    from mlreport.model import Run
+    from mlreport.readers import mlflow_file
+
+    monkeypatch.setattr(mlflow_file, "POOL_MIN_RUNS", 1)  # every experiment on the pool
+    real = crawl.clean_record
+    cleaned: list[str] = []
+
+    def spy(value: Any) -> Any:
+        if isinstance(value, Run):
+            cleaned.append(value.key)  # in this process only: a forked worker counts its own
+        return real(value)
+
+    monkeypatch.setattr(crawl, "clean_record", spy)
+    config = Config(sources=(SourceConfig(str(DATA / "mlflow" / "v3_file" / "mlruns")),), jobs=1)
+    one = read_catalog(config)
+    assert cleaned, "one process: the crawl cleans every run it is given"
+    cleaned.clear()
+    pooled = read_catalog(Config(sources=config.sources, jobs=2))
+    assert cleaned == [] and len(pooled.runs) == len(one.runs) > 0

@@ -65,7 +65,7 @@ from .model import (
 )
 from .readers import Reader, ReadOptions, UnitCache, available_readers, reader_traits
 from .readers._bounded import limits_from, using_limits
-from .readers._units import fast_replace
+from .readers._units import fast_replace, trusted
 from .stores import Store, describe_unknown, join, open_store, refusals, still_answering
 
 log = logging.getLogger("mlreport.crawl")
@@ -368,7 +368,7 @@ def _read_sources(config: Config, readers: Mapping[str, Reader], options: ReadOp
                         functools.partial(reader.read, store, store_path, options),
                         origin,
                         reader.label,
-                        options.units.is_clean if options.units is not None else None,
+                        _known_clean(options.units),
                     ),
                     guarded(functools.partial(refusals, store, name), origin, reader.label),
                     still_answering(store),  # a bucket server gone mid-crawl fails the build
@@ -376,6 +376,15 @@ def _read_sources(config: Config, readers: Mapping[str, Reader], options: ReadOp
                 merge_experiments=reader_traits(reader).merges_experiments,
             )
     return builder.finish(config)
+
+
+def _known_clean(units: UnitCache | None) -> Callable[[Record], bool]:
+    """Which records were cleaned already: a unit cache's hits, and the runs a crawl worker
+    read (:func:`mlreport.readers._units.trust`)."""
+    if units is None:
+        return trusted
+    is_clean = units.is_clean
+    return lambda record: is_clean(record) or trusted(record)
 
 
 def guarded(

@@ -173,6 +173,25 @@ def fast_replace(obj: Any, **changes: Any) -> Any:
     return _maker(cls)(*[changes[name] if name in changes else getattr(obj, name) for name in _slots(cls)])
 
 
+# The records of the last unit that a crawl worker cleaned (held, so that their ids stay
+# theirs): the crawl's text boundary takes them as they are instead of cleaning them again.
+_TRUSTED: dict[int, Any] = {}
+
+
+def trust(value: Any) -> None:
+    """Mark the records in ``value`` (the last unit loaded from a worker) as cleaned by
+    :func:`mlreport.crawl.clean_record`; the marks of the unit before are dropped."""
+    _TRUSTED.clear()
+    for record in records_in(value):
+        _TRUSTED[id(record)] = record
+
+
+def trusted(record: object) -> bool:
+    """True for a record of the last unit marked by :func:`trust` (by identity: only the very
+    objects that were cleaned; a mark dropped by another crawl only costs a cleaning)."""
+    return _TRUSTED.get(id(record)) is record
+
+
 def dumps(value: Any) -> bytes:
     buffer = io.BytesIO()
     _Pickler(buffer, protocol=5).dump(value)
@@ -192,4 +211,4 @@ def records_in(value: Any) -> Any:
         yield value
 
 
-__all__ = ["dumps", "fast_replace", "loads", "maker", "records_in"]
+__all__ = ["dumps", "fast_replace", "loads", "maker", "records_in", "trust", "trusted"]

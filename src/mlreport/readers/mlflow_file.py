@@ -62,7 +62,7 @@ from ._mlflow import (
 )
 from ._mlflow_metrics import MetricLines, parse_usual_files
 from ._readahead import ReadAhead
-from ._units import dumps, fast_replace, loads
+from ._units import dumps, fast_replace, loads, trust
 
 log = logging.getLogger("mlreport.readers.mlflow_file")
 
@@ -255,15 +255,16 @@ class _UnitInput:
     datasets: Mapping[str, Dataset]
 
 
-def _read_unit(inp: _UnitInput, run_dir: str) -> bytes:
-    """One run folder, read in a crawl worker: its records (cleaned as the crawl cleans them, so
-    the parent only loads them), Problems, deleted ids, and whether it read outside its folder."""
+def _read_unit(inp: _UnitInput, run_dir: str) -> tuple[bool, bytes]:
+    """One run folder, read in a crawl worker: whether it read outside its folder, and its
+    records (cleaned as the crawl cleans them, so the parent only loads them), Problems and
+    deleted ids as bytes (what the unit cache keeps: the parent does not pickle them again)."""
     from ..crawl import clean_record  # the crawl imports this module
 
     ctx = _Ctx(inp.store, inp.root, MlflowFileReader.name, options=inp.options)
     records = _read_run_guarded(ctx, run_dir, inp.experiment, inp.datasets)
     unit = clean_record((tuple(records), tuple(ctx.problems), tuple(ctx.deleted_runs)))
-    return dumps((unit, ctx.outside_unit))
+    return ctx.outside_unit, dumps(unit)
 
 
 class _Runs:
@@ -331,9 +332,12 @@ class _Runs:
                     if ahead is not None:
                         ahead.at(read_i)
                         read_i += 1
-                    unit, outside = loads(next(pooled))
+                    outside, data = next(pooled)
+                    unit = loads(data)
                     if cache is not None and key is not None and not outside:
-                        cache.put_clean(key, dumps(unit), unit)
+                        cache.put_clean(key, data, unit)
+                    else:
+                        trust(unit)  # cleaned in the worker: the crawl does not clean it again
                     yield from self._replay(unit)
                 else:
                     if ahead is not None and run_dir in pending:
@@ -345,7 +349,7 @@ class _Runs:
             if ahead is not None:
                 ahead.close()
 
-    def _pool(self, to_read: list[str]) -> Iterator[bytes] | None:
+    def _pool(self, to_read: list[str]) -> Iterator[tuple[bool, bytes]] | None:
         ctx = self.ctx
         jobs = ctx.options.jobs
         if jobs <= 1 or len(to_read) < POOL_MIN_RUNS or self.local is None or ctx.store.prefetches:
