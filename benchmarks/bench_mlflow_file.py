@@ -199,8 +199,8 @@ print(json.dumps({"phases": out, "folders": len(folders), "entries": entries}))
 """
 
 
-def _run(code: str, *args: str) -> dict[str, float]:
-    env = dict(os.environ, PYTHONPATH=str(SRC))
+def _run(code: str, *args: str, src: Path = SRC) -> dict[str, float]:
+    env = dict(os.environ, PYTHONPATH=str(src))
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=True)
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -278,22 +278,30 @@ def _resident(files: list[str]) -> float:
 
 
 def bench_store(
-    root: Path, repeat: int, cold: bool, threads: list[int], jobs: list[int], evict: str = "fadvise"
+    root: Path,
+    repeat: int,
+    cold: bool,
+    threads: list[int],
+    jobs: list[int],
+    evict: str = "fadvise",
+    baseline: Path | None = None,
 ) -> None:
     passes: dict[str, list[dict[str, float]]] = {}
-    kinds: list[tuple[str, str, tuple[str, ...]]] = [("floor, 1 reader", FLOOR, ("1",))]
-    for n in jobs:
-        kinds.append((f"MlflowFileReader.read, {n} job{'s' if n > 1 else ''}", READER, ("reader", str(n))))
-        kinds.append((f"read_catalog, {n} job{'s' if n > 1 else ''}", READER, ("catalog", str(n))))
+    kinds: list[tuple[str, str, tuple[str, ...], Path]] = [("floor, 1 reader", FLOOR, ("1",), SRC)]
+    for label, src in [("", SRC)] + ([(" (baseline)", baseline)] if baseline else []):
+        for n in jobs:
+            jn = f"{n} job{'s' if n > 1 else ''}"
+            kinds.append((f"MlflowFileReader.read, {jn}{label}", READER, ("reader", str(n)), src))
+            kinds.append((f"read_catalog, {jn}{label}", READER, ("catalog", str(n)), src))
     if cold:
-        kinds += [(f"floor, {n} readers", FLOOR, (str(n),)) for n in threads if n != 1]
+        kinds += [(f"floor, {n} readers", FLOOR, (str(n),), SRC) for n in threads if n != 1]
     files = _files(root) if evict == "fadvise" or not cold else []
     # a warm pass on a shared machine may find part of the store evicted by someone else's
     # writes: checked on a sample before each pass, and read back in when it is not resident
     sample = random.Random(0).sample(files, min(len(files), 4000)) if not cold else []
     residency: list[float] = []
     for _ in range(repeat):
-        for name, code, args in kinds:
+        for name, code, args, src in kinds:
             if cold and evict == "drop":
                 _drop_caches()
             elif cold:
@@ -303,7 +311,7 @@ def bench_store(
                 if _resident(sample) < 0.999:
                     _read_all(files)
                 residency.append(_resident(sample))
-            passes.setdefault(name, []).append(_run(code, str(root), *args))
+            passes.setdefault(name, []).append(_run(code, str(root), *args, src=src))
     floor = min(p["wall"] for p in passes["floor, 1 reader"])
     floor_cpu = min(p["cpu"] for p in passes["floor, 1 reader"])
     if not cold:
@@ -399,6 +407,7 @@ def main() -> None:
     p.add_argument("--big-metric", type=int, default=0)
     p.add_argument("--phases", action="store_true", help="where the reader's CPU goes, phase by phase")
     p.add_argument("--jobs", type=int, nargs="*", default=[1, 2], help="crawl worker processes to compare")
+    p.add_argument("--baseline", type=Path, help="also run the reader passes on this src/ (git archive main src)")
     p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "mlreport-bench-mlflow")
     args = p.parse_args()
     if args.big_metric:
@@ -406,7 +415,7 @@ def main() -> None:
     if args.store and args.phases:
         bench_phases(args.store, args.repeat)
     elif args.store:
-        bench_store(args.store, args.repeat, args.cold, args.threads, args.jobs, args.evict)
+        bench_store(args.store, args.repeat, args.cold, args.threads, args.jobs, args.evict, args.baseline)
 
 
 if __name__ == "__main__":
