@@ -123,6 +123,24 @@ def test_detects_event_files_three_levels_down_but_not_four() -> None:
     assert not READER.detect(store, "x")
 
 
+def test_detection_parents_first_lists_each_folder_once() -> None:
+    # discovery asks a folder, then each of its folders: what the parent's detection listed
+    # serves the child's (each folder was listed up to four times, issue 12)
+    _name, data = event_file("logdir/restarted")
+    store = memory_store({"x/1/2/3/4/events.out.tfevents.1.h": data, "x/1/2/other/f.txt": b"."})
+    listed: list[str] = []
+    ls = store.ls
+
+    def counted(path: str = "") -> list:  # type: ignore[type-arg]
+        listed.append(path)
+        return ls(path)
+
+    store.ls = counted  # type: ignore[method-assign]
+    asked = ["x", "x/1", "x/1/2", "x/1/2/3", "x/1/2/other", "x/1/2/3/4"]
+    assert [READER.detect(store, d) for d in asked] == [False, True, True, True, False, True]
+    assert sorted(listed) == sorted(asked)
+
+
 def test_does_not_detect_hf_output_dirs_or_folders_of_them() -> None:
     _name, data = event_file("logdir/restarted")
     store = memory_store({

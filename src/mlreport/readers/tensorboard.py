@@ -59,6 +59,7 @@ import math
 import posixpath
 import re
 import struct
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -714,6 +715,32 @@ def _is_event_file(name: str) -> bool:
     return name.startswith(EVENT_FILE_PREFIX)
 
 
+def _folder(store: Store, path: str) -> tuple[bool, bool, tuple[str, ...]]:
+    """What detection needs of a folder: an HF Trainer state in it (before which folders, in
+    listing order), an event file in it, its folders."""
+    subdirs: list[str] = []
+    events = False
+    for e in store.ls(path):
+        if e.is_dir:
+            subdirs.append(e.name)
+        elif e.name == _HF_STATE:
+            return True, events, tuple(subdirs)
+        elif _is_event_file(e.name):
+            events = True
+    return False, events, tuple(subdirs)
+
+
+# Discovery asks every folder of a tree that no reader owns (a DVC project's), parents first,
+# and detection looks three levels down: each folder was listed up to four times, a quarter of
+# a 1,000-run DVC project's crawl (issue 12). What a folder's listing told detection is kept
+# with the store (one crawl) until that folder is asked itself, which is the last time a
+# parent-first walk needs it.
+_FOLDERS: weakref.WeakKeyDictionary[Store, dict[str, tuple[bool, bool, tuple[str, ...]]]] = (
+    weakref.WeakKeyDictionary()
+)
+_FOLDERS_HELD = 20_000  # folders remembered per store at most (then forgotten at once)
+
+
 class TensorboardReader:
     """Reads a TensorBoard logdir: every directory with event files below it is a run."""
 
@@ -728,6 +755,9 @@ class TensorboardReader:
             return False
         # Event files within three levels, and no HF Trainer output dir among them: a folder of
         # HF output dirs (each with runs/ inside) is left for discovery to descend into.
+        seen = _FOLDERS.get(store)
+        if seen is None:
+            seen = _FOLDERS[store] = {}
         found = False
         level = [path]
         visited = 0
@@ -737,13 +767,18 @@ class TensorboardReader:
                 visited += 1
                 if visited > _DETECT_MAX_DIRS:
                     return found
-                for e in store.ls(d):
-                    if e.is_dir:
-                        nxt.append(join(d, e.name))
-                    elif e.name == _HF_STATE:
-                        return False
-                    elif _is_event_file(e.name):
-                        found = True
+                folder = seen.pop(d, None) if d == path else seen.get(d)
+                if folder is None:
+                    folder = _folder(store, d)
+                    if d != path:
+                        if len(seen) >= _FOLDERS_HELD:
+                            seen.clear()
+                        seen[d] = folder
+                hf_state, events, subdirs = folder
+                if hf_state:
+                    return False
+                found = found or events
+                nxt.extend(join(d, name) for name in subdirs)
             level = nxt
         return found
 
