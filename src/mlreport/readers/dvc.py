@@ -266,18 +266,21 @@ class _Git:
 def _open_git(store: Store, path: str) -> _Git | None:
     """A git runner for the project folder when git mode applies (see the module docstring)."""
     root = store.local_root()
-    exe = shutil.which("git")
-    if root is None or exe is None:
+    if root is None:
         return None
     project = (root / path) if path else root
     # Git mode needs a repository inside the store: look for `.git` before starting git at all
-    # (a subprocess per project costs more than reading the project).
+    # (a subprocess per project costs more than reading the project), and before looking for
+    # git on PATH (shutil.which: a stat per PATH entry, for every project of a folder of them).
     store_root = root.resolve()
     folder = project.resolve()
     while not (folder / ".git").exists():
         if folder == store_root or folder.parent == folder:
             return None
         folder = folder.parent
+    exe = shutil.which("git")
+    if exe is None:
+        return None
     git = _Git(exe, project)
     try:
         top = Path(git.run(["rev-parse", "--show-toplevel"]).decode().strip()).resolve()
