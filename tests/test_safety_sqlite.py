@@ -275,14 +275,93 @@ def test_each_table_is_read_by_one_query_in_run_order(tmp_path: Path, monkeypatc
     )
     for table in ("runs", "params", "tags", "metrics"):
         assert selects[table] == 1, selects
-    assert any('FROM "metrics" ORDER BY run_uuid, "key", step' in s for s in statements)
+    # the points without their run_uuid and key, and the count of each (run_uuid, key) group
+    assert 'SELECT "step", "timestamp", "value", "is_nan" FROM "metrics" ORDER BY run_uuid, "key", step' in statements
+    assert (
+        'SELECT "run_uuid", "key", count(*) FROM "metrics" GROUP BY "run_uuid", "key" ORDER BY "run_uuid", "key"'
+        in statements
+    )
+
+
+def _grouped_table(db: Path, index: bool = True, bad_at: int | None = None) -> list[tuple[Any, ...]]:
+    """A metrics-like table of 40 groups (run, key) of 1-30 rows, inserted in random order; the
+    row ``bad_at`` (in group order) holds text that is not UTF-8. Returns the rows in order."""
+    rng = random.Random(3)
+    rows = [
+        (f"r{r:02d}", f"k{k}", step, f"v{r}.{k}.{step}")
+        for r in range(10)
+        for k in range(4)
+        for step in range(rng.randrange(1, 30))
+    ]
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE m (run TEXT, key TEXT, step INTEGER, v TEXT)")
+    if index:
+        conn.execute("CREATE INDEX m_run_key_step ON m (run, key, step)")
+    shuffled = rows[:]
+    rng.shuffle(shuffled)
+    conn.executemany("INSERT INTO m VALUES (?, ?, ?, ?)", shuffled)
+    if bad_at is not None:
+        run, key, step, _ = rows[bad_at]
+        conn.execute("UPDATE m SET v = CAST(x'ff41' AS TEXT) WHERE run = ? AND key = ? AND step = ?", (run, key, step))
+        rows[bad_at] = (run, key, step, "\ufffdA")
+    conn.commit()
+    conn.close()
+    return rows
+
+
+def _groups(db: Path) -> tuple[list[tuple[Any, ...]], list[str], list[tuple[str, str]]]:
+    statements: list[str] = []
+    with _sqlite.open_snapshot(db) as connect:
+        tables = _sqlite.Tables(connect, {})
+        tables.conn.set_trace_callback(statements.append)
+        got = list(tables.groups("m", ["run", "key"], ["step", "v"], order='run, "key", step'))
+        tables.close()
+    return got, statements, tables.problems
+
+
+def _expected_groups(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    from itertools import groupby
+
+    return [(key, [r[2:] for r in group]) for key, group in groupby(rows, lambda r: r[:2])]
+
+
+def test_groups_come_from_the_counts_and_the_rows_without_their_keys(tmp_path: Path) -> None:
+    """Tables.groups on an index of the order: the rows query selects no key column, and the
+    groups are the ordered rows grouped (the fast path of the metrics, issue 12)."""
+    rows = _grouped_table(tmp_path / "g.db")
+    got, statements, problems = _groups(tmp_path / "g.db")
+    assert got == _expected_groups(rows) and not problems
+    assert 'SELECT "step", "v" FROM "m" ORDER BY run, "key", step' in statements, statements
+
+
+def test_groups_without_an_index_of_their_order_are_read_whole(tmp_path: Path) -> None:
+    """No index gives the order (the counts and the rows might be sorted apart): one query of
+    the keys and the columns, grouped in Python; the same groups."""
+    rows = _grouped_table(tmp_path / "g.db", index=False)
+    got, statements, problems = _groups(tmp_path / "g.db")
+    assert got == _expected_groups(rows) and not problems
+    assert not any(s.startswith('SELECT "step", "v" FROM') for s in statements), statements
+    assert 'SELECT "run", "key", "step", "v" FROM "m" ORDER BY run, "key", step' in statements
+
+
+@pytest.mark.parametrize("bad_at", [0, 1, 200, -1])
+def test_groups_cut_short_go_on_from_where_they_stopped(tmp_path: Path, bad_at: int) -> None:
+    """Text that is not UTF-8 in one row stops the two queries there: the rest comes from the
+    careful select, from the first row not yet handed out; no group twice, none lost."""
+    rows = _grouped_table(tmp_path / "g.db")
+    at = bad_at % len(rows)
+    rows = _grouped_table(tmp_path / "bad.db", bad_at=at)
+    got, _statements, problems = _groups(tmp_path / "bad.db")
+    assert got == _expected_groups(rows)
+    run, key, step, _ = rows[at]
+    assert problems == [(f"m/{run}", "text is not UTF-8; invalid bytes shown as U+FFFD")]
 
 
 def test_a_table_out_of_run_order_is_a_problem_not_a_hang() -> None:
-    from mlreport.readers.mlflow_sql import _ByRun
+    from mlreport.readers.mlflow_sql import _by_run, _ByRun
 
     rows = iter([("a", 1), ("c", 2), ("b", 3), ("d", 4)])  # "b" after "c": another collation
-    by_run = _ByRun(rows, "tags")
+    by_run = _ByRun(_by_run(rows), "tags")
     assert by_run.take("a") == [("a", 1)]
     assert by_run.take("b") == []  # its rows are behind "c"
     assert by_run.take("c") == [("c", 2)]
@@ -306,7 +385,7 @@ def test_a_metric_from_its_columns_is_what_from_history_makes() -> None:
         values = [rng.choice([0.5, -1.0, 2.0, rng.random(), 1.7976931348623157e308, 3, -2]) for _ in range(n)]
         nans = [int(case % 5 == 0 and rng.random() < 0.2) for _ in range(n)]
         ts = [rng.choice([-1, 1000 + i]) for i in range(n)]
-        points = [("r", "k", s, t, v, z) for s, t, v, z in zip(steps, ts, values, nans, strict=True)]
+        points = list(zip(steps, ts, values, nans, strict=True))
         from array import array
 
         want = Metric.from_history("k", _history(steps, ts, _fix_values(array("d", values), nans)))

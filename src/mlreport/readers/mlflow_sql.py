@@ -22,7 +22,7 @@ import operator
 import sqlite3
 from array import array
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from itertools import groupby
 from operator import itemgetter
@@ -200,7 +200,7 @@ def _history(steps: Sequence[Any], timestamps: Sequence[Any], values: array[floa
 
 
 def _column_metric(key: str, points: list[tuple[Any, ...]]) -> Metric:
-    """One metric's rows (run_uuid, key, step, timestamp, value, is_nan) in step order -> a
+    """One metric's rows (step, timestamp, value, is_nan) in step order -> a
     metric, its history three arrays. Raises TypeError/ValueError for a cell that is not a
     number (the careful path takes over).
 
@@ -210,7 +210,7 @@ def _column_metric(key: str, points: list[tuple[Any, ...]]) -> Metric:
     types; the scans run over the row tuples' own objects, which the arrays would box again
     (80,000 metrics in a 10,000-run store, issue 12), and the records are built by their makers.
     """
-    _runs, _keys, steps, timestamps, values, nans = zip(*points, strict=True)
+    steps, timestamps, values, nans = zip(*points, strict=True)
     column = array("d", values)
     step_col = array("q", steps)
     ts_col = array("q", timestamps)
@@ -402,17 +402,22 @@ class _Reading:
         except sqlite3.DatabaseError:
             total = None
         self.options.progress("runs", 0, total)
-        runs = _ByRun(db.select("runs", _RUN_COLUMNS, required=["run_uuid"], order="run_uuid"), "runs")
-        tags = _ByRun(db.select("tags", _KV, required=_KV[:2], order="run_uuid", ident=2), "tags")
-        params = _ByRun(db.select("params", _KV, required=_KV[:2], order="run_uuid", ident=2), "params")
+        runs = _ByRun(_by_run(db.select("runs", _RUN_COLUMNS, required=["run_uuid"], order="run_uuid")), "runs")
+        tags = _ByRun(_by_run(db.select("tags", _KV, required=_KV[:2], order="run_uuid", ident=2)), "tags")
+        params = _ByRun(_by_run(db.select("params", _KV, required=_KV[:2], order="run_uuid", ident=2)), "params")
+        metrics: _ByRun
         if self.options.history:
-            # what index_metrics_run_uuid_key_step gives without a sort; ties are sorted per metric
-            metric_rows = db.select("metrics", _METRIC_COLUMNS, required=_METRIC_REQUIRED, order=_METRIC_ORDER, ident=2)
+            # what index_metrics_run_uuid_key_step gives without a sort; ties are sorted per metric.
+            # A metric's points come without their run_uuid and key (Tables.groups).
+            metric_groups = db.groups(
+                "metrics", _METRIC_KEYS, _POINT_COLUMNS, order=_METRIC_ORDER, required=_METRIC_REQUIRED, ident=2
+            )
+            metrics = _ByRun(_metrics_by_run(metric_groups), "metrics", size=_points)
         else:
             metric_rows = db.select(
                 "latest_metrics", _LATEST_COLUMNS, required=_METRIC_REQUIRED, order="run_uuid", ident=2
             )
-        metrics = _ByRun(metric_rows, "metrics" if self.options.history else "latest_metrics")
+            metrics = _ByRun(_by_run(metric_rows), "latest_metrics")
         streams = (runs, tags, params, metrics)
         done = 0
         recovered: list[str] = []
@@ -479,7 +484,7 @@ class _Reading:
         run_inputs: dict[str, list[DatasetRef]],
         run_outputs: dict[str, list[str]],
         include_deleted: bool,
-        rows: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]],
+        rows: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[Any]],
         recovered: bool = False,
     ) -> Iterator[Record]:
         uuid, name, status, start, end, user_id, stage, uri, exp_id = row
@@ -549,11 +554,10 @@ class _Reading:
             deleted=deleted,
         )
 
-    def _metrics(self, run_id: str, rows: list[tuple[Any, ...]]) -> tuple[Metric, ...]:
-        """One run's metric rows (ordered by key, then step) as metrics, a column array each."""
+    def _metrics(self, run_id: str, groups: list[tuple[Any, list[tuple[Any, ...]]]]) -> tuple[Metric, ...]:
+        """One run's metrics (key, points ordered by step), ordered by key, a column array each."""
         metrics = []
-        for key, group in groupby(rows, _KEY):
-            points = list(group)
+        for key, points in groups:
             name = key if type(key) is str else "" if key is None else str(key)
             metric: Metric | None
             try:
@@ -574,7 +578,7 @@ class _Reading:
         """One metric point at a time: a bad cell costs its point and a Problem."""
         points: list[tuple[int, int, float]] = []
         for row in rows:
-            _run, _key, step, ts, value, is_nan = row
+            step, ts, value, is_nan = row
             try:
                 point_step = 0 if step is None else as_int(step)
                 if point_step is None:
@@ -624,14 +628,14 @@ class _Reading:
         db = self.db
         params = self._owned("logged_model_params", "model_id", "param_key", "param_value")
         tags = self._owned("logged_model_tags", "model_id", "tag_key", "tag_value")
-        metric_rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        metric_rows: dict[str, list[tuple[str, tuple[Any, ...]]]] = defaultdict(list)
         for model_id, name, ts, step, value in db.select(
             "logged_model_metrics",
             ["model_id", "metric_name", "metric_timestamp_ms", "metric_step", "metric_value"],
             required=["model_id", "metric_name", "metric_value"],
             ident=2,
         ):
-            metric_rows[str(model_id)].append((model_id, name, step, ts, value, False))
+            metric_rows[str(model_id)].append((str(name), (step, ts, value, False)))
         for row in db.select(
             "logged_models",
             [
@@ -654,8 +658,8 @@ class _Reading:
             if stage == "deleted" and not self.options.include_deleted:
                 continue
             by_key: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-            for r in metric_rows.get(model_id, []):
-                by_key[str(r[1])].append(r)
+            for metric_name, point in metric_rows.get(model_id, []):
+                by_key[metric_name].append(point)
             metrics = []
             for k in sorted(by_key):
                 history = self._careful("logged_model_metrics", model_id, k, by_key[k])
@@ -822,11 +826,12 @@ _RUN_COLUMNS = [
     "experiment_id",
 ]
 _KV = ["run_uuid", "key", "value"]
-_METRIC_COLUMNS = ["run_uuid", "key", "step", "timestamp", "value", "is_nan"]
+_METRIC_KEYS = ["run_uuid", "key"]
+_POINT_COLUMNS = ["step", "timestamp", "value", "is_nan"]
 _LATEST_COLUMNS = ["run_uuid", "key", "value", "timestamp", "step", "is_nan"]
 _METRIC_REQUIRED = ["run_uuid", "key", "value"]
 _METRIC_ORDER = 'run_uuid, "key", step'
-_KEY = itemgetter(1)
+_RUN = itemgetter(0)
 
 
 class _Dirs:
@@ -855,37 +860,63 @@ class _Dirs:
         return self._store.is_dir(path)
 
 
+def _by_run(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[object, list[tuple[Any, ...]]]]:
+    """Rows ordered by ``run_uuid`` (their first column) as (run_uuid, its rows)."""
+    for uuid, group in groupby(rows, key=_RUN):
+        yield uuid, list(group)
+
+
+def _metrics_by_run(
+    groups: Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]],
+) -> Iterator[tuple[object, list[tuple[Any, list[tuple[Any, ...]]]]]]:
+    """``Tables.groups`` of (run_uuid, key) as (run_uuid, [(key, points), ...])."""
+    for uuid, group in groupby(groups, key=_group_run):
+        yield uuid, [(keys[1], points) for keys, points in group]
+
+
+def _group_run(group: tuple[tuple[Any, ...], Any]) -> object:
+    return group[0][0]
+
+
+def _points(groups: list[tuple[Any, list[tuple[Any, ...]]]]) -> int:
+    return sum(len(points) for _key, points in groups)
+
+
 class _ByRun:
-    """One table's rows, ordered by ``run_uuid``, taken a run at a time.
+    """One table's groups of rows, ordered by ``run_uuid``, taken a run at a time.
 
     ``take`` is called with the keys of a merge in SQLite's order; a group whose key the merge
-    has passed already (a table ordered by another collation) is counted in ``late``.
+    has passed already (a table ordered by another collation) is counted in ``late``, in
+    rows (``size`` of a group).
     """
 
-    def __init__(self, rows: Iterator[tuple[Any, ...]], table: str) -> None:
+    def __init__(
+        self, groups: Iterator[tuple[object, list[Any]]], table: str, size: Callable[[Any], int] = len
+    ) -> None:
         self.table = table
-        self._groups = groupby(rows, key=itemgetter(0))
+        self._groups = groups
+        self._size = size
         self.late: list[tuple[object, int]] = []
         self._passed: set[object] = set()
         self.key: object = None
         self.live = True
-        self._rows: list[tuple[Any, ...]] = []
+        self._rows: list[Any] = []
         self._next()
 
     def _next(self) -> None:
         for key, rows in self._groups:
             if key in self._passed:
-                self.late.append((key, sum(1 for _ in rows)))
+                self.late.append((key, self._size(rows)))
                 continue
-            self.key, self._rows = key, list(rows)
+            self.key, self._rows = key, rows
             return
         self.live, self.key, self._rows = False, None, []
 
     def skip(self) -> None:
-        self.late.append((self.key, len(self._rows)))
+        self.late.append((self.key, self._size(self._rows)))
         self._next()
 
-    def take(self, key: object) -> list[tuple[Any, ...]]:
+    def take(self, key: object) -> list[Any]:
         """The rows of run ``key`` (none if this table has none); the merge has passed it after."""
         self._passed.add(key)
         if not self.live or self.key != key or type(self.key) is not type(key):
