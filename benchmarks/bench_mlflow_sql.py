@@ -16,6 +16,16 @@ process, alternating, fastest of ``--repeat`` shown with its peak RSS. Nothing i
 machine may be shared, so compare the paired figures. ``--baseline SRC`` adds the reader and
 ``read_catalog`` of another source tree (``git archive main src | tar -x -C /tmp/base``, then
 ``--baseline /tmp/base/src``) to the same alternation: a change's before and after in one run.
+
+Measured (issue 12; 10k mlflow.db from ``--make /work/stores/s10k/mlruns``, 971 MB, 4,000,000
+metric points; 2 cores shared, load 4-17; CPU s, fastest of 5, ``--repeat 5 --baseline`` main
+13a88ae's src vs 945252f, Tables.groups):
+
+- floor (the reader's statements: metric counts + 4 point columns) 2.83 s, 21 MB; the old
+  floor's 6-column metrics query costs ~1 s more (4.18 s vs 2.82 + 0.41 s, metrics alone).
+- MlflowSqlReader.read 5.20 s (1.84x the new floor), 38 MB; main's 6.25 s (2.21x). Budget
+  1.3x not met. Past the floor (stages, fastest of 3): ~1.3 s metric columns, ~0.6 s records,
+  ~0.1-0.5 s the merge.
 """
 
 from __future__ import annotations
