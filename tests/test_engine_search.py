@@ -5,6 +5,7 @@ first stays small; and in Chromium, search still finds runs."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -161,3 +162,77 @@ def test_a_query_answers_from_the_first_part_then_again_with_the_runs(served: st
         assert page.url.split("#")[0].split("?")[0].endswith(run_url)
         browser.close()
     assert outside == [] and errors == []
+
+
+# --- several words: every word required first, Material's own answer when none has them all ---
+
+
+def _words(doc: dict[str, object]) -> set[str]:
+    """A document's words as the site's index splits them (its separator, lower case)."""
+    return set(re.split(r"[\s\-]+", f"{doc['title']} {doc['text']}".lower())) - {""}
+
+
+def _pages_with(site: Path, *words: str) -> set[str]:
+    docs = _docs(site / "search" / "search_index.json") + _docs(site / RUNS_INDEX)
+    return {str(d["location"]) for d in docs if set(words) <= _words(d)}
+
+
+def _answer(page: object, served: str, query: str, wanted: str) -> list[str]:
+    """Type ``query`` on the home page; wait until the result list satisfies ``wanted`` (a JS
+    predicate over the result paths, relative to the site)."""
+    page.goto(served)  # type: ignore[attr-defined]
+    page.click(".md-search__input")  # type: ignore[attr-defined]
+    page.keyboard.type(query)  # type: ignore[attr-defined] # Material searches on key events
+    page.wait_for_function(
+        "([base, wanted]) => { const got = [...document.querySelectorAll('li.md-search-result__item > a')]"
+        ".map(a => a.href.split('?')[0].split('#')[0].slice(base.length)); return eval(wanted)(got); }",
+        arg=[served, wanted],
+        timeout=TIMEOUT_MS,
+    )
+    return [h[len(served) :] for h in _results(page)]
+
+
+@pytest.fixture
+def tab(served: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        yield page
+        browser.close()
+        assert errors == []
+
+
+@pytest.mark.browser
+def test_two_words_answer_with_the_entries_that_have_both(tab: object, served: str, site: Path) -> None:
+    """Material alone would list every entry with "version" or a word starting with "2" (the
+    other versions, runs); asked with both words required, the list is the versions 2."""
+    both = _pages_with(site, "version", "2")
+    assert len(both) >= 2 and all(p.endswith("/2/") for p in both)
+    wanted = json.dumps(sorted(both), separators=(",", ":"))  # as JSON.stringify writes it
+    got = _answer(tab, served, "version 2", f"got => JSON.stringify([...new Set(got)].sort()) === '{wanted}'")
+    assert set(got) == both
+
+
+@pytest.mark.browser
+def test_a_word_in_no_entry_gives_material_s_own_answer(tab: object, served: str, site: Path) -> None:
+    """No entry has "xyzzy" and "sentiment": the query is asked again as typed, any word, and
+    the sentiment model is found (without the second asking the list would say nothing)."""
+    assert not _pages_with(site, "xyzzy", "sentiment")
+    got = _answer(tab, served, "xyzzy sentiment", "got => got.includes('models/sentiment-bert/')")
+    assert "models/sentiment-bert/" in got
+
+
+@pytest.mark.browser
+def test_a_query_with_search_syntax_is_asked_as_typed(tab: object, served: str, site: Path) -> None:
+    """A leading "-" excludes a word (lunr's syntax, through Material): asked as typed, no
+    result has "bert"; rewritten as two required words every result would."""
+    assert _pages_with(site, "sentiment") - _pages_with(site, "bert")
+    got = _answer(tab, served, "sentiment -bert", "got => got.length > 0")
+    tab.wait_for_timeout(300)  # type: ignore[attr-defined]
+    docs = {str(d["location"]): d for d in _docs(site / "search" / "search_index.json") + _docs(site / RUNS_INDEX)}
+    got = [h[len(served) :] for h in _results(tab)]
+    assert got and not any("bert" in _words(docs[h]) for h in got if h in docs)
