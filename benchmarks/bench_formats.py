@@ -75,21 +75,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import make_stores  # noqa: E402 - a sibling script, not a package
+from _peak import PEAK_MB  # noqa: E402
 
 CRAWL = """
 import contextlib, gc, json, os, resource, sys, time
-def peak_mb():
-    # this process's own peak RSS: VmHWM starts anew at exec, while ru_maxrss keeps the parent's
-    # peak at the fork (a benchmark that has just written a 10k-run store would floor every figure)
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-from mlreport import crawl
+""" + PEAK_MB + """from mlreport import crawl
 from mlreport.catalog import read_catalog
 from mlreport.config import Config, SourceConfig
 from mlreport.readers import available_readers
