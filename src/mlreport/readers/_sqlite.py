@@ -582,8 +582,8 @@ class Tables:
                     return
             except (sqlite3.Error, _Mismatch):
                 pass
-        rows = self.select(table, [*keys, *wanted], required=required, order=order, ident=ident)
-        for key, group in groupby(islice(rows, done, None), itemgetter(slice(0, k))):
+        every_row = self.select(table, [*keys, *wanted], required=required, order=order, ident=ident)
+        for key, group in groupby(islice(every_row, done, None), itemgetter(slice(0, k))):
             yield key, [r[k:] for r in group]
 
     def _group_queries(
