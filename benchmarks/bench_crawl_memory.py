@@ -18,6 +18,11 @@ crawl through an empty unit cache, what a build's first crawl does). Nothing is 
 Peak RSS comes from ``resource.getrusage`` (ru_maxrss) of the child. The figures are printed
 side by side with the per-run cost, and extrapolated linearly to 100,000 runs (say so when you
 quote them). Nothing here is timed as a test.
+
+Measured (issue 12), 2026-12-02 about 19:00 UTC on 6c32933, ``--store`` a 100,000-run store
+written once by ``make_mlflow_store.py``, as the helper that measured it reported it (its raw
+output was lost with its machine): ``on disk`` peaked at 757 MB and ``build`` (a build's first
+crawl) at 790 MB, inside issue 12's 1 GB for a 100,000-run crawl; measured, not extrapolated.
 """
 
 from __future__ import annotations

@@ -60,6 +60,14 @@ Warm, ``--repeat 2 --jobs 1 2`` (15:28-15:31 UTC, load average 9.4 falling to 3.
 sample resident): floor 5.80 / 5.46; MlflowFileReader.read 12.88 / 10.44 (2.22x) with 1 job,
 12.87 / 14.52 (2.22x) with 2; read_catalog 13.54 / 13.00 (2.33x) with 1 job, 15.80 / 17.77
 (2.72x) with 2. The budget is 1.5x.
+
+After 79cfcd7 and 6c32933 (registered models read on the pool; runs a worker cleaned are not
+cleaned again), the same store, 2026-12-02 about 19:00 UTC, figures as the helper that measured
+them reported them (its raw output was lost with its machine), CPU seconds, fastest of 2:
+warm, floor 5.26 s; MlflowFileReader.read with 2 jobs 1.30x the floor; read_catalog 1.47x with
+2 jobs and 1.79x with 1 job (the 1-job crawl still misses 1.5x). Cold (page cache dropped), the
+4-reader floor 35.7 s and read_catalog 33.3 s: the crawl is at this disk's floor, and 25 s is
+below what the disk gives here with any number of readers.
 """
 
 from __future__ import annotations
