@@ -523,6 +523,43 @@ def test_a_walk_split_over_the_pool_gives_the_digests_of_one_process(
     assert one.digest(str((mlruns / EXP / OTHER).resolve())) is not None
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_meanwhile_runs_once_while_the_walk_is_under_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    # issue 7's nothing-changed build lists the published site while the sources are walked:
+    # the call comes once, before a run folder's digest is folded in when the pool walks
+    # (this process idle), and leaves the digests as they are
+    from mlreport.engine import cache
+
+    monkeypatch.setattr(cache, "WALK_POOL_MIN", 1)
+    mlruns = tmp_path / "store" / "mlruns"
+    shutil.copytree(V3 / "mlruns", mlruns)
+    events: list[str] = []
+    fold = cache._fold
+
+    def spy(parent: list[Any], name: str, digest: bytes, trusted: bool) -> None:
+        events.append("fold")
+        fold(parent, name, digest, trusted)
+
+    monkeypatch.setattr(cache, "_fold", spy)
+    plain = listing_fingerprint([mlruns], jobs=jobs)
+    events.clear()
+    both = listing_fingerprint([mlruns, tmp_path / "store"], jobs=jobs, meanwhile=lambda: events.append("meanwhile"))
+    assert events.count("meanwhile") == 1
+    if jobs != 1:
+        assert events[0] == "meanwhile"  # before the first run folder's digest came back
+    assert listing_fingerprint([mlruns, tmp_path / "store"], jobs=jobs) == both
+    assert listing_fingerprint([mlruns], jobs=jobs, meanwhile=lambda: None) == plain
+    called: list[int] = []
+    listing_fingerprint([], meanwhile=lambda: called.append(1))
+    assert not called  # no source walked: the caller asks for the listing itself
+    file_root = tmp_path / "mlflow.db"
+    file_root.write_bytes(b"x")
+    listing_fingerprint([file_root], meanwhile=lambda: called.append(1))
+    assert called == [1]  # a file source has no walk; still called once
+
+
 def test_registered_models_read_on_the_process_pool_come_back_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,6 +17,7 @@ import pytest
 from mlreport import site
 from mlreport.config import Config, SourceConfig
 from mlreport.engine import cache, code
+from mlreport.engine.theme import ThemeSpec
 from mlreport.engine.units import Rendered
 
 from .conftest import DATA, ROOT
@@ -60,7 +61,7 @@ def _edit(package: Path, rel: str) -> None:
 )
 def test_an_edit_anywhere_in_the_package_changes_every_key(package: Path, edited: str) -> None:
     config = Config(sources=(SourceConfig(str(V3)),))
-    spec = site.ThemeSpec("site_name: x\n", "/nowhere", (), {}, 0)
+    spec = ThemeSpec("site_name: x\n", "/nowhere", (), {}, 0)
     assert (package / edited).is_file()
 
     def keys() -> tuple[str, str, str | None, bytes]:

@@ -131,6 +131,26 @@ def test_nothing_changed_renders_nothing_and_keeps_the_bytes(
     assert _site(tmp_path / "site") == first
 
 
+def test_a_build_with_nothing_changed_imports_no_renderer(tmp_path: Path) -> None:
+    # issue 7's nothing-changed budget: importing the page builders, the theme and the previews
+    # was a tenth of that build; it walks the sources, lists the site and stops
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-X", "importtime", "-m", "mlreport", "build", "-v", str(V3 / "mlruns"), "-o", "site"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    subprocess.run(command, cwd=tmp_path, env=env, check=True, capture_output=True)
+    again = subprocess.run(command, cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
+    assert "nothing changed since the last build" in again.stderr
+    imported = {
+        line.rpartition("|")[2].strip() for line in again.stderr.splitlines() if line.startswith("import time:")
+    }
+    assert "mlreport.engine.cache" in imported  # the check itself
+    heavy = {"mlreport.render.pages", "mlreport.engine.deps", "mlreport.engine.units", "mlreport.previews", "jinja2"}
+    assert not heavy & imported
+
+
 @pytest.mark.parametrize("damage", ["no cache", "no previous site", "damaged cache"])
 def test_a_missing_or_damaged_cache_gives_the_same_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, damage: str

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .build import WriteStats, run_builder, write_pages
-from .catalog import Catalog, read_catalog
 from .config import Config
 from .engine.cache import (
     BuildCache,
@@ -37,16 +36,7 @@ from .engine.cache import (
     site_listing,
 )
 from .engine.code import code_digest
-from .engine.deps import PageInputs
-from .engine.output import page_titles, write_search_index, write_sitemap
-from .engine.page_store import PageStore
-from .engine.remote import portable, read_tree, theme_paths
-from .engine.theme import ThemeSpec
-from .engine.tree import Tree
-from .engine.units import RenderContext, prepare, render_page
 from .errors import UsageError
-from .executor import Executor
-from .previews import collect_previews
 from .publish import (
     MARKER,
     atomic_replace,
@@ -61,13 +51,18 @@ from .publish import (
     swap_in,
     work_dir_for,
 )
+
+# What renders and builds is imported by the functions that use it: a build with nothing
+# changed needs none of it, and importing it was a tenth of that build (issue 7).
 from .render.page import Page
-from .render.pages import PAGE_KINDS, PageRef, SiteRenderer, markdown_pages
-from .render.site_config import ASSETS, dump_yaml, extended_config, load_user_config, standalone_config
-from .render.templates import templates_digest
 
 if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .engine.theme import ThemeSpec
+    from .engine.tree import Tree
     from .ledger import Ledger
+    from .render.page import Page
+    from .render.pages import PageRef, SiteRenderer
 
 log = logging.getLogger("mlreport.site")
 
@@ -133,6 +128,8 @@ def plotly_js() -> bytes:
 
 
 def asset_pages(prefix: str) -> dict[str, str | bytes]:
+    from .render.site_config import ASSETS
+
     here = resources.files("mlreport.render").joinpath("assets")
     return {
         f"{prefix}{ASSETS}plotly.min.js": plotly_js(),
@@ -176,6 +173,8 @@ def output_dir(config: Config) -> Path:
 def nav_stub(page_title: str, hide: tuple[str, ...]) -> str:
     """The Markdown MkDocs builds for a section page of the nav: only its title and settings
     (mlreport writes the page itself afterwards; search entries come from the catalog)."""
+    from .render.site_config import dump_yaml
+
     lines = ["---", f"title: {dump_yaml({'t': page_title})[3:].strip()}"]
     if hide:
         lines += ["hide:", *[f"  - {h}" for h in hide]]
@@ -190,9 +189,12 @@ def _cache_dir(config: Config, site_dir: Path) -> Path:
     return default_cache_dir(site_dir)
 
 
-def _crawl_key(config: Config, snapshots: dict[str, Snapshot] | None = None) -> str | None:
+def _crawl_key(
+    config: Config, snapshots: dict[str, Snapshot] | None = None, meanwhile: Callable[[], object] | None = None
+) -> str | None:
     """The crawl's inputs: the sources' listings and the config. None when a source is not a
-    local path (a bucket is crawled every time)."""
+    local path (a bucket is crawled every time). ``meanwhile`` runs during the sources' walk
+    (:func:`listing_fingerprint`)."""
     roots = []
     for source in config.sources:
         if "://" in source.path and not source.path.startswith("file://"):
@@ -202,7 +204,8 @@ def _crawl_key(config: Config, snapshots: dict[str, Snapshot] | None = None) -> 
     kept = replace(config, output="", builder="", jobs=None, scheduler=None, cache_dir=None, strict=False)
     # the package's own code too: a catalog pickled by other code (an upgrade, a checkout edit)
     # may lack a field the records have now
-    fingerprint = listing_fingerprint(roots, snapshots, jobs=config.jobs)  # a big store's walk on the pool
+    # a big store's walk on the pool
+    fingerprint = listing_fingerprint(roots, snapshots, jobs=config.jobs, meanwhile=meanwhile)
     text = f"{__version__}\n{code_digest()}\n{kept!r}\n{fingerprint}"
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
@@ -211,6 +214,9 @@ def _build_key(config: Config, crawl_key: str | None) -> str | None:
     """Everything a build reads, without reading the catalog: the sources (their listing), the
     config, the templates, the user's mkdocs.yml and docs, and the installed tools. None when a
     source is not local (then every build renders)."""
+    from .render.site_config import load_user_config
+    from .render.template_files import templates_digest
+
     if crawl_key is None:
         return None
     from importlib.metadata import version
@@ -246,9 +252,29 @@ def site_listing_matches(site_dir: Path, files: dict[str, tuple[int, int]]) -> b
         return False
 
 
+class _SiteCheck:
+    """Whether the published site is still what the last build listed, found once: during the
+    sources' walk (this process waits for the walk's workers then), or when first asked."""
+
+    def __init__(self, site_dir: Path, files: dict[str, tuple[int, int]]) -> None:
+        self.site_dir, self.files = site_dir, files
+        self._matches: bool | None = None
+
+    def run(self) -> None:
+        if self._matches is None:
+            self._matches = bool(self.files) and site_listing_matches(self.site_dir, self.files)
+
+    def matches(self) -> bool:
+        self.run()
+        return bool(self._matches)
+
+
 def _global_digest(config: Config, templates_dir: str | None, spec: ThemeSpec) -> str:
     """What every page depends on: mlreport, the templates, the theme and nav, the config (the
     build date is not in it: the theme prints no date on a page)."""
+    from .engine.remote import read_tree, theme_paths
+    from .render.template_files import templates_digest
+
     theme = replace(spec, source_date_epoch=0).digest()
     # the files the config names by path (custom_dir overrides, hooks): they shape every page
     for path in theme_paths(spec.config_text):
@@ -279,6 +305,8 @@ def _mkdocs_key(text: str, docs: dict[str, str | bytes], epoch: int) -> str:
     folder, the files the config names by path, the build's date and the tools. Equal: the
     folder MkDocs built last time is what it would build now, and it is not run."""
     from importlib.metadata import version
+
+    from .engine.remote import read_tree, theme_paths
 
     h = hashlib.blake2b(digest_size=32)
     for part in (text, str(epoch), code_digest(), *(version(d) for d in ("mkdocs", "mkdocs-material", "Jinja2"))):
@@ -315,20 +343,21 @@ def build_site(
     t0 = time.perf_counter()
     snapshots: dict[str, Snapshot] = {}  # the sources' one walk: the crawl key and each run's
     handed = catalog is not None
-    crawl_key = None if handed else _crawl_key(config, snapshots)
-
     # Nothing changed (sources, config, templates, the user's docs, the tools): the published
     # site is what this build would write, so it is kept as it is, and the catalog is not even
-    # loaded (its summary is kept with the site).
+    # loaded (its summary is kept with the site). The published site is listed while the
+    # sources are walked (issue 7's nothing-changed budget: the two listings were serial).
+    previous = cache.load_manifest(pages=False) if engine and not handed else Manifest()
+    site_check = _SiteCheck(site_dir, previous.files if previous.site == str(site_dir) else {})
+    crawl_key = None if handed else _crawl_key(config, snapshots, site_check.run if previous.files else None)
     build_key = _build_key(config, crawl_key) if engine else None
     if build_key is not None:
-        previous = cache.load_manifest(pages=False)
         if (
             previous.build_key == build_key
             and previous.site == str(site_dir)
             and previous.files
             and previous.summary is not None
-            and site_listing_matches(site_dir, previous.files)
+            and site_check.matches()
         ):
             log.info("nothing changed since the last build: %s is up to date", site_dir)
             timings["total"] = time.perf_counter() - t0
@@ -336,12 +365,20 @@ def build_site(
             key = crawl_key
 
             def load() -> Catalog:
+                from .catalog import read_catalog
+
                 found = cache.load_catalog(key) if key else None
                 return found if found is not None else read_catalog(config)
 
             return BuildResult(
                 site_dir, work_dir, previous.page_count, kept, timings, summary=previous.summary, load=load
             )
+
+    # what renders the site: imported only now that it is needed
+    from .catalog import read_catalog
+    from .previews import collect_previews
+    from .render.pages import PAGE_KINDS, SiteRenderer, markdown_pages
+    from .render.site_config import dump_yaml, extended_config, load_user_config, standalone_config
 
     if catalog is None:
         catalog = cache.load_catalog(crawl_key) if crawl_key else None
@@ -491,6 +528,8 @@ def _spare(job: _EngineJob, previous: Manifest) -> tuple[Tree, dict[str, PageEnt
     """The spare tree to update into the new site, and what it is known to hold. A spare that
     is not the one the last build left (another builder ran, or a build was stopped while
     changing it) is emptied: then every page is linked from the published site."""
+    from .engine.tree import Tree
+
     staging = staging_dir_for(job.site_dir)
     dirty = job.work_dir / DIRTY
     known = previous.site == str(job.site_dir) and previous.spare_id and not dirty.exists()
@@ -517,6 +556,14 @@ def _publish(
 ) -> int:
     """Build the engine's site into the spare tree and swap it in; returns the size of the
     search index's first part. ``job.manifest`` is what was published."""
+    from .engine.deps import PageInputs
+    from .engine.output import page_titles, write_search_index, write_sitemap
+    from .engine.page_store import PageStore
+    from .engine.remote import portable
+    from .engine.theme import ThemeSpec
+    from .engine.units import RenderContext, prepare, render_page
+    from .executor import Executor
+
     site_dir, work_dir, refs = job.site_dir, job.work_dir, job.refs
     previous = job.cache.load_manifest()
     tree, spare_pages = _spare(job, previous)
@@ -647,6 +694,8 @@ def _publish(
 
 def mirror(site_dir: Path, spare: Path, files: dict[str, tuple[int, int]]) -> None:
     """Make ``spare`` a tree of hard links to every file of ``site_dir`` (listed in ``files``)."""
+    from .engine.tree import Tree
+
     tree = Tree(spare, {})
     for rel in sorted(files):
         tree.link(site_dir / rel, rel)

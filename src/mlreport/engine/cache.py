@@ -30,7 +30,7 @@ import os
 import pickle
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,11 +70,20 @@ class Snapshot:
     seconds), which is the trade every mtime-keyed build tool makes.
     """
 
-    def __init__(self, root: Path, jobs: int | None = 1) -> None:
+    def __init__(self, root: Path, jobs: int | None = 1, meanwhile: Callable[[], object] | None = None) -> None:
         self.root = os.path.realpath(root)
         self.folders: dict[str, bytes | None] = {}
         self.jobs = jobs
+        # called once while the pool walks the run folders (or after a walk in this process):
+        # this process is idle then, and a build with nothing changed has its site to list
+        self._meanwhile = meanwhile
         self.fingerprint = self._walk(root)
+        self._call_meanwhile()
+
+    def _call_meanwhile(self) -> None:
+        if self._meanwhile is not None:
+            meanwhile, self._meanwhile = self._meanwhile, None
+            meanwhile()
 
     def digest(self, folder: str) -> bytes | None:
         """The digest of ``folder`` (an absolute real path under the root), or None when it is
@@ -104,7 +113,9 @@ class Snapshot:
         if self.jobs != 1 and len(seconds) >= WALK_POOL_MIN:
             from ..executor import Executor
 
-            results = (r for batch in Executor(jobs=self.jobs).map(_walk_batch, batches) for r in batch)
+            mapped = Executor(jobs=self.jobs).map(_walk_batch, batches)  # the workers start here
+            self._call_meanwhile()
+            results = (r for batch in mapped for r in batch)
         else:
             results = (r for batch in batches for r in _walk_batch(batch))
         for frame in firsts:
@@ -197,17 +208,23 @@ def _walk_batch(subs: list[tuple[str, str]]) -> list[tuple[bytes, bool, dict[str
 
 
 def listing_fingerprint(
-    roots: Iterable[Path], snapshots: dict[str, Snapshot] | None = None, jobs: int | None = 1
+    roots: Iterable[Path],
+    snapshots: dict[str, Snapshot] | None = None,
+    jobs: int | None = 1,
+    meanwhile: Callable[[], object] | None = None,
 ) -> str:
     """Every file under ``roots`` as (path, size, mtime, inode): any change to a store changes it.
 
     With ``snapshots``, each root's :class:`Snapshot` is kept there (by its real path) for the
     crawl of the same build, so the sources are walked once (issue 7). ``jobs``: worker
     processes a large store's walk may be split over (None: every core; the same digests).
+    ``meanwhile`` is called once during the first root's walk, while its workers run (not at
+    all when there is no root).
     """
     h = hashlib.blake2b(digest_size=20)
     for root in roots:
-        snap = Snapshot(root, jobs)
+        snap = Snapshot(root, jobs, meanwhile)
+        meanwhile = None
         h.update(snap.fingerprint.encode() + b"\n")
         if snapshots is not None:
             snapshots[snap.root] = snap

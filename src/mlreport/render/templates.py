@@ -9,24 +9,14 @@ reaches a built-in from an override of the same name and can replace one ``{% bl
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from pathlib import Path
 
 import jinja2
 
 from ..sanitize import PAGE_TEXT_LIMIT
 from .page import heading
+from .template_files import builtin_templates_dir, templates_digest  # noqa: F401 - its old home
 from .text import h, md, short_name
-
-
-def builtin_templates_dir() -> Path:
-    """The packaged templates (inside the wheel), or the source tree's ``templates/``."""
-    here = Path(__file__).resolve().parent.parent
-    packaged = here / "templates"
-    if packaged.is_dir():
-        return packaged
-    return here.parent.parent / "templates"
 
 
 def _finalize(value: object) -> object:
@@ -67,15 +57,3 @@ def make_environment(user_dir: str | Mapping[str, str] | None = None) -> jinja2.
     env.globals["h2"] = lambda text: heading(2, short_name(text))
     env.filters["md"] = md
     return env
-
-
-def templates_digest(user_dir: str | None = None) -> str:
-    """A digest of every template the pages can use (the user's and the built-ins): part of
-    each page's input digest, so an edited template re-renders the pages."""
-    digest = hashlib.sha256()
-    for folder in [builtin_templates_dir(), *([Path(user_dir)] if user_dir else [])]:
-        digest.update(str(folder).encode())
-        for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
-            if path.is_file():
-                digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
