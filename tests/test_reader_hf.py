@@ -998,3 +998,34 @@ def test_yaml_values_beyond_json_in_the_card_are_their_text() -> None:
     assert dict(ref.tags) == {"config": "2024-01-01", "split": "validation", "args": '["a", "b"]'}
     assert "accuracy (glue/2024-01-01/validation)" in {m.key for m in run.metrics}
     assert only(records, Problem) == []
+
+
+_NAN = float("nan")
+_COLUMNS = [
+    ([10, 20, 30], [0.5, 0.25, 0.75]),  # increasing: the fast path
+    ([10, 10, 20, 20, 30], [0.1, 0.1, 0.2, 0.2, 0.3]),  # epoch as the Trainer logs it
+    ([10, 10, 20], [0.3, 0.1, 0.2]),  # two values at a step, out of order
+    ([30, 10, 20, 10], [1.0, 2.0, 3.0, 2.0]),  # steps out of order, a duplicate
+    ([10, 20, 30], [0.5, _NAN, 0.25]),  # NaN: left out of the minimum and maximum
+    ([10, 10, 20], [_NAN, 0.5, 0.5]),
+    ([10, 20], [_NAN, _NAN]),
+    ([10, 20, 30], [math.inf, -math.inf, 1.0]),  # sums to NaN without a NaN
+    ([10, 20, 30], [0.0, -0.0, 0.0]),  # equal values: the first of them is the minimum
+    ([10, 20, 30, 40], [2.0, 1.0, 1.0, 2.0]),
+    ([5], [3.0]),
+]
+
+
+@pytest.mark.parametrize(("steps", "values"), _COLUMNS)
+@pytest.mark.parametrize("stamped", [False, True])
+def test_metric_from_columns_is_from_history_of_the_points(steps: list[int], values: list[float], stamped: bool) -> None:
+    # Metric.from_columns is the readers' fast path (issue 12): it must build what the general
+    # path (every point sorted by its key, duplicates dropped) builds, NaN and -0.0 included.
+    stamps = [1000 + 7 * i for i in range(len(steps))] if stamped else None
+    points = list(zip(steps, stamps or [-1] * len(steps), values, strict=True))
+    expected = Metric.from_history("k", MetricHistory.from_points(points))
+    got = Metric.from_columns("k", list(steps), stamps, list(values))
+    assert repr(got) == repr(expected)
+    assert got.history == expected.history
+    via_columns = MetricHistory.from_columns(list(steps), [p[1] for p in points], list(values))
+    assert repr(via_columns) == repr(expected.history)

@@ -97,7 +97,6 @@ from ..model import (
     GitInfo,
     LoggedModel,
     Metric,
-    MetricHistory,
     ModelVersion,
     Origin,
     Problem,
@@ -1468,8 +1467,9 @@ class _Reading:
             steps, stamps_col, values = self._parse_tsv(state, tpath, data)
             if not steps:
                 continue
-            history = MetricHistory.from_columns(steps, stamps_col, values)  # sorts when it must
-            metric = Metric.from_history(name, history)
+            metric = Metric.from_columns(name, steps, stamps_col, values)  # sorts when it must
+            history = metric.history
+            assert history is not None  # from_columns always keeps it
             if not self.options.history:
                 metric = dataclasses.replace(metric, history=None)
             metrics.append(metric)

@@ -693,11 +693,8 @@ def _state_metrics(
         if recovered:
             ctx.problem(join(path, _STATE), f"{recovered} log_history point(s) missing here; "
                         f"taken from {checkpoint_path}")
-    metrics = {}
-    for key in sorted(cols):
-        steps, values = cols[key]
-        history = MetricHistory.from_columns(steps, [-1] * len(steps), values)
-        metrics[key] = Metric.from_history(key, history)
+    from_columns = Metric.from_columns
+    metrics = {key: from_columns(key, cols[key][0], None, cols[key][1]) for key in sorted(cols)}
     return metrics, finished
 
 
