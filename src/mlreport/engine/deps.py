@@ -198,18 +198,44 @@ class PageInputs:
         return memo[name]
 
     def review(self, name: str, v: ModelVersion | None) -> list[bytes]:
-        parts = [self.model_versions(name)]
-        ledger = self.r.ledger
-        # repr, not pickle: a ledger read back shares fewer string objects than a fresh one
-        parts.append(repr(ledger.models.get(name) if ledger is not None else None).encode())
-        parts.append(repr(self.c.alias_moves_by_model.get(name)).encode())  # the store's own history
+        parts = [*self.model_review(name)]
         if v is not None:
-            from ..review import choose_baseline, subject_of_version
-
-            base = choose_baseline(self.c, subject_of_version(self.c, v), None, self.r.config.baseline)[0]
-            if base is not None and base.run is not None:
-                parts += self.run_context(base.run.key)
+            parts += self.baseline(name, v)
         return parts
+
+    def model_review(self, name: str) -> tuple[bytes, ...]:
+        """What every review of a model reads, once per model: the ledger's and the alias moves'
+        reprs were made again for each of a model's version pages (2,500 a model at 10k
+        versions, ~10 % of the digests)."""
+        memo: dict[str, tuple[bytes, ...]] = self.__dict__.setdefault("_model_reviews", {})
+        done = memo.get(name)
+        if done is None:
+            ledger = self.r.ledger
+            done = memo[name] = (
+                self.model_versions(name),
+                # repr, not pickle: a ledger read back shares fewer string objects than a fresh one
+                repr(ledger.models.get(name) if ledger is not None else None).encode(),
+                repr(self.c.alias_moves_by_model.get(name)).encode(),  # the store's own history
+            )
+        return done
+
+    def baseline(self, name: str, v: ModelVersion) -> list[bytes]:
+        """The run context of the baseline a version page compares with. Without ``--against``
+        ``choose_baseline`` reads of the candidate only its model and whether it is the version
+        holding the baseline alias (then the one before it), so it is chosen once per model and
+        once for the holder, not once per version."""
+        from ..review import choose_baseline, subject_of_version
+
+        alias = self.r.config.baseline
+        model = self.c.model_by_name.get(v.model)
+        holder = model.aliases.get(alias) if model is not None else None
+        key = (v.model, v.version == holder)
+        memo: dict[tuple[str, bool], list[bytes]] = self.__dict__.setdefault("_baselines", {})
+        done = memo.get(key) if v.model else None  # no model: the baseline comes from the run
+        if done is None:
+            base = choose_baseline(self.c, subject_of_version(self.c, v), None, alias)[0]
+            done = memo[key] = self.run_context(base.run.key) if base is not None and base.run is not None else []
+        return done
 
     def digest(self, ref: PageRef) -> str:
         family, key = ref
