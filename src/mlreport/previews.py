@@ -27,6 +27,7 @@ import re
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from .catalog import Catalog
 from .config import Config, SourceConfig
@@ -35,6 +36,9 @@ from .plots import figure_json, plot_axes, plotly_figure, table_figure
 from .preview_records import HEATMAP, HTML, IMAGE, MAX_PER_OWNER, NOT_HELD, PLOT, TABLE, TEXT, Preview, Previews
 from .readers._bounded import load_json
 from .stores import Store
+
+if TYPE_CHECKING:
+    from .engine.preview_cache import PreviewCache
 
 log = logging.getLogger("mlreport.previews")
 
@@ -489,13 +493,19 @@ def _owners(catalog: Catalog, prefix: str) -> Iterator[_Owner]:
 
 
 def collect_previews(
-    catalog: Catalog, config: Config, prefix: str = "", stores: Mapping[str, Store] | None = None
+    catalog: Catalog,
+    config: Config,
+    prefix: str = "",
+    stores: Mapping[str, Store] | None = None,
+    cache: PreviewCache | None = None,
 ) -> Previews:
     """Read, sniff and bound the artifacts of every run and logged model (see the module doc).
 
     ``stores`` maps a source (as records name it in ``Origin.store``) to an open store; the
     sources of ``config`` are opened for the others. A source that cannot be opened again is
-    one Problem, and its artifacts are listed without previews.
+    one Problem, and its artifacts are listed without previews. ``cache`` (the build's
+    :class:`~mlreport.engine.preview_cache.PreviewCache`) keeps each artifact's result before the
+    budget, for the files it can tell unchanged; the result is the same with it or without.
     """
     settings = config.artifacts
     budget = _Budget(settings.max_bytes, settings.max_site_bytes)
@@ -517,17 +527,25 @@ def collect_previews(
                 break
             shown += 1
             origin = Origin(owner.store, a.location, owner.origin.format)
-            try:
-                preview, data, why = _preview(store, a, budget)
-            except OSError as exc:
-                reason = exc.strerror or str(exc) or type(exc).__name__
-                problems.append(Problem(origin, f"artifact not previewed: {reason}"))
-                by_location[(owner.store, a.location)] = Preview(a.path, None, note=f"not previewed: {reason}")
-                continue
-            except (ValueError, RecursionError, struct.error, csv.Error) as exc:  # a parser's bound
-                problems.append(Problem(origin, f"artifact not previewed: {exc}"))
-                by_location[(owner.store, a.location)] = Preview(a.path, None, note="not previewed: unreadable")
-                continue
+            key = cache.key(owner.store, store, a) if cache is not None else None
+            examined = cache.get(key) if cache is not None and key is not None else None
+            if examined is None:
+                try:
+                    examined = _examine(store, a, budget.per_file)
+                except OSError as exc:
+                    reason = exc.strerror or str(exc) or type(exc).__name__
+                    problems.append(Problem(origin, f"artifact not previewed: {reason}"))
+                    by_location[(owner.store, a.location)] = Preview(a.path, None, note=f"not previewed: {reason}")
+                    continue
+                except (ValueError, RecursionError, struct.error, csv.Error) as exc:  # a parser's bound
+                    problems.append(Problem(origin, f"artifact not previewed: {exc}"))
+                    by_location[(owner.store, a.location)] = Preview(a.path, None, note="not previewed: unreadable")
+                    continue
+            # the budget is global, counted in owner order: applied here, after the cache, so a
+            # cached artifact is counted exactly where a fresh one would be
+            preview, data, why = _charge(examined, budget)
+            if cache is not None and key is not None:
+                cache.put(key, examined, copied=data is not None)
             if why is not None:
                 problems.append(Problem(origin, f"artifact not copied into the site: {why}"))
             if data is not None:
@@ -557,40 +575,63 @@ def _store_for(owner: _Owner, config: Config, opened: dict[str, Store | None], p
     return store
 
 
-def _preview(store: Store, a: Artifact, budget: _Budget) -> tuple[Preview, bytes | None, str | None]:
-    """One artifact's preview, the bytes to copy (None: nothing copied) and why a file that would
-    have been copied was not."""
+@dataclass(frozen=True, slots=True)
+class Examined:
+    """One artifact's preview before the site budget: what :func:`collect_previews` caches.
+
+    ``charge`` is the bytes the copy counts against the budget (None: nothing is offered for
+    copying, and ``why`` says why when it was refused for another reason than the budget);
+    ``data`` the bytes copied when the budget allows, None when not held (a cached entry whose
+    bytes were not copied last time is examined again)."""
+
+    preview: Preview
+    data: bytes | None = None
+    charge: int | None = None
+    why: str | None = None
+
+
+def _charge(e: Examined, budget: _Budget) -> tuple[Preview, bytes | None, str | None]:
+    """The preview, the bytes to copy (None: nothing copied) and why a file that would have been
+    copied was not, once ``e`` is counted against ``budget``."""
+    if e.charge is None:
+        return e.preview, None, e.why
+    why = budget.refuse(e.charge)
+    if why is None:
+        return e.preview, e.data, None
+    note = "; ".join(x for x in (e.preview.note, f"not copied: {why}") if x)
+    return replace(e.preview, note=note), None, why
+
+
+def _examine(store: Store, a: Artifact, per_file: int) -> Examined:
+    """One artifact's preview, read and bounded by ``per_file``; the site budget is not counted
+    here (:func:`_charge`)."""
     assert a.location is not None
     head = store.read_head(a.location, 4096)
     kind = classify(a.path, head)
     if kind is None:
-        return Preview(a.path, None), None, None
+        return Examined(Preview(a.path, None))
     size = a.size if a.size is not None and a.size >= len(head) else None
-    want = budget.per_file + 1
+    want = per_file + 1
     if kind in (IMAGE, HTML):
-        if size is not None and size > budget.per_file:
-            why = budget.refuse(size)
-            return Preview(a.path, kind, note=f"not copied: {why}"), None, why
+        if size is not None and size > per_file:
+            return Examined(Preview(a.path, kind), None, size)  # refused by the per-file cap
         data = store.read_head(a.location, want) if len(head) >= 4096 else head
         digest = _digest(data)
         if kind == IMAGE:
             preview, why = _image(a.path, data, digest)
             if why is not None:
-                return preview, None, why
+                return Examined(preview, None, None, why)
         else:
             preview = Preview(a.path, HTML, digest=digest)
             data = guard_html(data)
-        why = budget.refuse(len(data))
-        if why is not None:
-            return replace(preview, note=f"not copied: {why}"), None, why
-        return preview, data, None
+        return Examined(preview, data, len(data))
     # text, tables, JSON: parse what was read (a table's head, else up to the per-file cap)
     limit = min(want, TABLE_HEAD) if kind == TABLE else want
     data = store.read_head(a.location, limit) if len(head) >= 4096 else head
     complete = len(data) < limit and (size is None or len(data) >= size)
     text = _decode(data)
     if text is None:
-        return Preview(a.path, None), None, None
+        return Examined(Preview(a.path, None))
     parsed: Preview | None = None
     if kind == TABLE:
         parsed = csv_table(text, a.path, complete)
@@ -603,11 +644,7 @@ def _preview(store: Store, a: Artifact, budget: _Budget) -> tuple[Preview, bytes
     if chart is not None:  # a declared plot: its chart, with the table below it
         parsed = replace(parsed, kind=PLOT, figure=figure_json(chart))
     preview = replace(parsed, path=a.path, digest=_digest(data))
-    why = budget.refuse(len(data) if complete else (size if size is not None else budget.per_file + 1))
-    if why is not None:
-        note = "; ".join(x for x in (preview.note, f"not copied: {why}") if x)
-        return replace(preview, note=note), None, why
-    return preview, data, None
+    return Examined(preview, data, len(data) if complete else (size if size is not None else per_file + 1))
 
 
 def guard_html(data: bytes) -> bytes:
@@ -636,6 +673,7 @@ def _digest(data: bytes) -> str:
 
 __all__ = [
     "NOT_HELD",
+    "Examined",
     "PLOT",
     "Preview",
     "Previews",

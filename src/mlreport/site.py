@@ -376,6 +376,7 @@ def build_site(
 
     # what renders the site: imported only now that it is needed
     from .catalog import read_catalog
+    from .engine.preview_cache import PreviewCache
     from .previews import collect_previews
     from .render.pages import PAGE_KINDS, SiteRenderer, markdown_pages
     from .render.site_config import dump_yaml, extended_config, load_user_config, standalone_config
@@ -423,7 +424,14 @@ def build_site(
 
     ledger = observe_build(catalog, previous_location(config.history, str(site_dir), prefix))
     # artifacts (issue 10): artifact bytes are read here, before render, through the stores
-    previews = collect_previews(catalog, config, prefix)
+    # one new run: the other artifacts' previews come from the cache, the budget counted again
+    preview_cache = PreviewCache(cache.folder, config.artifacts) if config.artifacts.previews else None
+    tp = time.perf_counter()
+    previews = collect_previews(catalog, config, prefix, cache=preview_cache)
+    if preview_cache is not None:
+        preview_cache.save()
+        log.info("artifact previews: %d from the cache, %d read", preview_cache.hits, preview_cache.misses)
+    timings["previews"] = time.perf_counter() - tp
     if previews.problems:
         catalog = replace(catalog, problems=catalog.problems + previews.problems)
     renderer = SiteRenderer(catalog, render_config, templates_dir, ledger=ledger, previews=previews)
