@@ -81,6 +81,7 @@ import posixpath
 import re
 import shutil
 import subprocess
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,6 +263,11 @@ class _Git:
         return out
 
 
+# The store's root, resolved, per store (one crawl's): every project of a folder of projects
+# would resolve it again (an lstat per component of the path, 2% of the 1k dvc-projects read).
+_RESOLVED: weakref.WeakKeyDictionary[Store, Path] = weakref.WeakKeyDictionary()
+
+
 def _open_git(store: Store, path: str) -> _Git | None:
     """A git runner for the project folder when git mode applies (see the module docstring)."""
     root = store.local_root()
@@ -271,7 +277,9 @@ def _open_git(store: Store, path: str) -> _Git | None:
     # Git mode needs a repository inside the store: look for `.git` before starting git at all
     # (a subprocess per project costs more than reading the project), and before looking for
     # git on PATH (shutil.which: a stat per PATH entry, for every project of a folder of them).
-    store_root = root.resolve()
+    store_root = _RESOLVED.get(store)
+    if store_root is None:
+        store_root = _RESOLVED[store] = root.resolve()
     folder = project.resolve()
     while not (folder / ".git").exists():
         if folder == store_root or folder.parent == folder:
