@@ -44,8 +44,6 @@ FORMAT = 1
 INDEX = "index.json"
 DATA = "data.bin"
 _FIELDS = tuple(f.name for f in fields(Preview))
-# the tuple-valued fields of a Preview, and how deep their tuples go
-_TUPLES = {"columns": 1, "labels": 1, "rows": 2, "matrix": 2}
 
 
 def _plotly() -> str:
@@ -71,6 +69,7 @@ class PreviewCache:
         self._data = b""
         self._new: dict[str, tuple[Any, bool]] = {}
         self.hits = self.misses = 0
+        self._roots: dict[int, str] = {}  # id(store) -> its root folder with a slash
         self._changed = False
         self._load()
 
@@ -80,17 +79,21 @@ class PreviewCache:
         """The entry key of artifact ``a`` of ``store``, or None when it is not cached."""
         if not isinstance(store, LocalStore) or a.location is None:
             return None
-        root = store.local_root()
+        root = self._roots.get(id(store))
         if root is None:
-            return None
+            local = store.local_root()
+            if local is None:
+                return None
+            root = self._roots[id(store)] = os.fspath(local) + "/"  # once: Path.__fspath__ per file was 10 %
         try:
-            st = os.lstat(os.path.join(root, a.location))
+            st = os.lstat(root + a.location)
         except (OSError, ValueError):
             return None
         if not stat.S_ISREG(st.st_mode):
             return None  # a link (its target may change under the same lstat), a folder, a device
         ident = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-        return json.dumps([store_name, a.location, a.path, a.size, a.note, store.max_file_size, ident])
+        # repr of str, int and None is unambiguous (quotes escaped) and cheaper than JSON
+        return repr((store_name, a.location, a.path, a.size, a.note, store.max_file_size, ident))
 
     def get(self, key: str) -> Any:
         """The :class:`~mlreport.previews.Examined` kept under ``key``, or None."""
@@ -181,25 +184,32 @@ def _preview(row: object) -> Preview:
     """A Preview from its JSON row, each field checked (a wrong type is a ValueError)."""
     if not isinstance(row, list) or len(row) != len(_FIELDS):
         raise ValueError("not a preview row")
-    values: dict[str, Any] = {}
-    for name, value in zip(_FIELDS, row, strict=True):
-        depth = _TUPLES.get(name)
-        if depth == 1:
-            value = _strings(value)
-        elif depth == 2:
-            if not isinstance(value, list):
-                raise ValueError(name)
-            value = tuple(_numbers(r) if name == "matrix" else _strings(r) for r in value)
-        elif name in ("width", "height"):
-            if not (value is None or (isinstance(value, int) and not isinstance(value, bool))):
-                raise ValueError(name)
-        elif name in ("path", "digest", "figure"):
-            if not isinstance(value, str):
-                raise ValueError(name)
-        elif not (value is None or isinstance(value, str)):
-            raise ValueError(name)
-        values[name] = value
-    return Preview(**values)
+    path, kind, url, digest, note, text, columns, rows, labels, matrix, width, height, figure = row
+    if not (isinstance(path, str) and isinstance(digest, str) and isinstance(figure, str)):
+        raise ValueError("not a preview row")
+    for v in (kind, url, note, text):
+        if v is not None and not isinstance(v, str):
+            raise ValueError("not a preview row")
+    for v in (width, height):
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
+            raise ValueError("not a preview row")
+    if not (isinstance(rows, list) and isinstance(matrix, list)):
+        raise ValueError("not a preview row")
+    return Preview(
+        path,
+        kind,
+        url,
+        digest,
+        note,
+        text,
+        _strings(columns),
+        tuple(_strings(r) for r in rows),
+        _strings(labels),
+        tuple(_numbers(r) for r in matrix),
+        width,
+        height,
+        figure,
+    )
 
 
 def _strings(value: object) -> tuple[str, ...]:
