@@ -61,7 +61,6 @@ if TYPE_CHECKING:
     from .engine.theme import ThemeSpec
     from .engine.tree import Tree
     from .ledger import Ledger
-    from .render.page import Page
     from .render.pages import PageRef, SiteRenderer
 
 log = logging.getLogger("mlreport.site")
