@@ -95,6 +95,20 @@ def test_a_damaged_cache_is_an_empty_one(store: Path, tmp_path: Path) -> None:
     assert damaged == plain
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe not text", b'{"key": 1, "entries": []}', b"[]"],
+    ids=["nested past the recursion limit", "not UTF-8", "wrong types", "not an object"],
+)
+def test_a_hostile_index_is_an_empty_cache_not_a_crash(store: Path, tmp_path: Path, damage: bytes) -> None:
+    plain, _ = _collect(store, None)
+    _collect(store, tmp_path / "cache")
+    (tmp_path / "cache" / "previews" / "index.json").write_bytes(damage)
+    damaged, cache = _collect(store, tmp_path / "cache")
+    assert cache is not None and cache.hits == 0
+    assert damaged == plain
+
+
 def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 

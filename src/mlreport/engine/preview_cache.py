@@ -35,6 +35,7 @@ from typing import Any
 from ..config import ArtifactsConfig
 from ..model import Artifact
 from ..preview_records import Preview
+from ..readers._bounded import load_json
 from ..stores import LocalStore, Store
 from .code import code_digest
 
@@ -124,7 +125,9 @@ class PreviewCache:
 
     def _load(self) -> None:
         try:
-            index = json.loads((self.folder / INDEX).read_text("utf-8"))
+            # through the bounded parser: the cache folder is restored from elsewhere in CI, and a
+            # nesting past the recursion limit must be a refused file, not a crashed build
+            index = load_json((self.folder / INDEX).read_bytes())
             if not isinstance(index, dict) or index.get("key") != self.settings_key:
                 return
             data = (self.folder / DATA).read_bytes()
