@@ -130,3 +130,27 @@ def test_sites_built_with_a_warm_cold_and_stale_cache_are_the_same(
     cold = _tree(tmp_path / "site")
     assert stale == warm == cold
     assert any(b"42 rows" in data for rel, data in cold.items() if rel.endswith("notes.txt"))
+
+
+def test_an_artifact_outside_the_store_has_no_key(tmp_path: Path) -> None:
+    # the key's lstat goes through the store's confinement: a location that escapes by '..' or
+    # through a folder link is not statted (its read is refused; its key would follow a file
+    # outside the store)
+    from mlreport.model import Artifact
+    from mlreport.stores import LocalStore
+
+    root = tmp_path / "store"
+    (root / "run").mkdir(parents=True)
+    (root / "run" / "model.txt").write_text("m")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.txt").write_text("s")
+    (root / "run" / "out").symlink_to(tmp_path / "outside")
+    store = LocalStore(root, str(root))
+    cache = PreviewCache(tmp_path / "cache", ArtifactsConfig())
+
+    def key(location: str) -> str | None:
+        return cache.key("s", store, Artifact(path=location.rpartition("/")[2], size=1, location=location))
+
+    assert key("run/model.txt") is not None
+    assert key("run/../../outside/secret.txt") is None
+    assert key("run/out/secret.txt") is None

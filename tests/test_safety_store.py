@@ -269,3 +269,25 @@ def test_a_file_source_given_as_a_link_is_read(tmp_path: Path) -> None:
     (tmp_path / "proj" / "mlflow.db").symlink_to(real)
     catalog, problems = _crawl(tmp_path / "proj" / "mlflow.db")
     assert catalog["runs"] and problems == {}
+
+
+def test_the_identity_of_a_file_is_taken_only_inside_the_store(tmp_path: Path) -> None:
+    # What a cache keys a file's bytes by (LocalStore.regular_file_stat): never a file reached by
+    # '..', by a folder link out of the store, or a link, folder or special file.
+    root = tmp_path / "store"
+    (root / "inside").mkdir(parents=True)
+    (root / "inside" / "a.txt").write_text("a")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("s")
+    (root / "out").symlink_to(outside)
+    (root / "in").symlink_to(root / "inside")
+    (root / "link.txt").symlink_to(root / "inside" / "a.txt")
+    os.mkfifo(root / "fifo")
+    store = LocalStore(root, str(root))
+    st = store.regular_file_stat("inside/a.txt")
+    assert st is not None and st.st_ino == (root / "inside" / "a.txt").stat().st_ino
+    assert store.regular_file_stat("in/a.txt") == st  # a folder link inside the store is followed
+    refused_paths = ("../outside/secret.txt", "out/secret.txt", "link.txt", "inside", "fifo", "missing", "/etc/passwd")
+    for refused in (*refused_paths, "a\x00b"):
+        assert store.regular_file_stat(refused) is None, refused

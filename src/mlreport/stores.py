@@ -382,6 +382,17 @@ class LocalStore(Store):
         parent, _, name = path.rpartition("/")
         return os.path.join(self._dir(parent), name)
 
+    def regular_file_stat(self, path: str) -> os.stat_result | None:
+        """The ``lstat`` of ``path`` when it is a regular file of the store, reached the way every
+        read reaches it (no escape, folder links only inside the root), else None: a symbolic link
+        (its target may change under the same ``lstat``), a folder, a special file, a path outside
+        the store or one that is not there. What a cache keys a file's contents by."""
+        try:
+            st = os.lstat(self._abs(path))
+        except (OSError, ValueError):
+            return None
+        return st if stat.S_ISREG(st.st_mode) else None
+
     def _file(self, path: str) -> tuple[str, os.stat_result]:
         """The real path of the file ``path`` (its link resolved when it is one, inside the store)
         and its ``lstat``."""

@@ -25,8 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import stat
 from dataclasses import fields
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -70,7 +68,6 @@ class PreviewCache:
         self._data = b""
         self._new: dict[str, tuple[Any, bool]] = {}
         self.hits = self.misses = 0
-        self._roots: dict[int, str] = {}  # id(store) -> its root folder with a slash
         self._changed = False
         self._load()
 
@@ -80,18 +77,11 @@ class PreviewCache:
         """The entry key of artifact ``a`` of ``store``, or None when it is not cached."""
         if not isinstance(store, LocalStore) or a.location is None:
             return None
-        root = self._roots.get(id(store))
-        if root is None:
-            local = store.local_root()
-            if local is None:
-                return None
-            root = self._roots[id(store)] = os.fspath(local) + "/"  # once: Path.__fspath__ per file was 10 %
-        try:
-            st = os.lstat(root + a.location)
-        except (OSError, ValueError):
+        # through the store's own confinement: a location with '..', or under a folder link that
+        # leads out of the store, is not statted (its read is refused anyway)
+        st = store.regular_file_stat(a.location)
+        if st is None:
             return None
-        if not stat.S_ISREG(st.st_mode):
-            return None  # a link (its target may change under the same lstat), a folder, a device
         ident = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
         # repr of str, int and None is unambiguous (quotes escaped) and cheaper than JSON
         return repr((store_name, a.location, a.path, a.size, a.note, store.max_file_size, ident))
