@@ -238,6 +238,18 @@ def test_a_record_digest_does_not_depend_on_how_its_strings_are_shared() -> None
     assert shared == apart
     assert pickle.dumps(shared, 5) != pickle.dumps(apart, 5)  # what the digest must not see
     assert canonical_pickle(shared) == canonical_pickle(apart)
+    # and inside records, which go through the unit codec's reducers (a mapping proxy, a run)
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    from mlreport.catalog import read_catalog
+
+    run = read_catalog(Config(sources=(SourceConfig(str(V3 / "mlruns")),))).runs[0]
+    one = replace(run, params=MappingProxyType(shared))
+    two = replace(run, params=MappingProxyType(apart))
+    assert pickle.dumps(one, 5) != pickle.dumps(two, 5)
+    assert canonical_pickle(one) == canonical_pickle(two)
+    assert canonical_pickle(replace(run, params=MappingProxyType({"lr": "0.2", "eta": value}))) != canonical_pickle(one)
 
 
 def test_a_one_new_run_build_lists_the_published_site_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,13 +11,12 @@ models, runs …) depend on the whole catalog and are rendered on any change.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import pickle
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..model import LoggedModel, ModelVersion, Run
+from ..readers._units import canonical_dumps
 from ..render.curves import best_runs
 from ..render.pages import PageRef, SiteRenderer
 
@@ -36,11 +35,7 @@ def canonical_pickle(obj: object) -> bytes:
     first, so a run read back from the unit cache (fewer shared strings than one parsed fresh)
     pickled differently, and one new run in a 10,000-run store re-rendered a whole model's
     version pages. Records are trees (no cycles), which the memo-less mode needs."""
-    out = io.BytesIO()
-    pickler = pickle.Pickler(out, 5)
-    pickler.fast = True  # no memo: no back-references
-    pickler.dump(obj)
-    return out.getvalue()
+    return canonical_dumps(obj)  # no memo: no back-references
 
 
 class PageInputs:
