@@ -1,7 +1,7 @@
 """Hugging Face, DVC/dvclive and manifest readers next to their floors, side by side (issue 12).
 
     python benchmarks/bench_hdm.py [--runs 1000 10000] [--formats hf dvc dvc-projects manifest]
-        [--repeat 3] [--work DIR]
+        [--repeat 3] [--work DIR] [--baseline OTHER/src]
 
 For each format and run count, ``make_stores.py`` writes a store (reused from ``--work`` when
 present); each measurement runs in a fresh process with a warm page cache, the kinds
@@ -25,6 +25,10 @@ interleaved, fastest of ``--repeat``; wall and CPU time are printed. The measure
 ``crawl``
     ``read_catalog`` on the store, for reference (discovery, text cleaning, history files,
     indexes: the catalog's work, not the reader's).
+``base``
+    With ``--baseline OTHER/src`` (e.g. ``git archive main src | tar -x -C /tmp/base``): the
+    reader of that tree, measured in the same rounds as the others (after ``reader``), so that a
+    change is judged against its baseline at the same load; "x base" is reader / base (CPU).
 
 "x f cpu" (reader / floor in CPU seconds: user + sys of the process and its children) is the
 budget figure (issue 12: at most 1.5), steadier than "x floor" (wall) on a shared machine;
@@ -191,25 +195,32 @@ print(json.dumps({"seconds": elapsed, "cpu": cpu, "runs": runs, "units": units,
                   "rss_mb": peak_mb()}))
 """
 
-KINDS = ("floor-io", "floor", "reader", "crawl")
+KINDS = ("floor-io", "floor", "reader", "base", "crawl")
 FORMATS = ("hf", "dvc", "dvc-projects", "manifest")
 
 
-def measure_once(kind: str, fmt: str, root: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", MEASURE, kind, fmt, root], capture_output=True, text=True)
+def measure_once(kind: str, fmt: str, root: str, baseline: str | None = None) -> dict[str, float]:
+    env = dict(os.environ)
+    if kind == "base":
+        assert baseline is not None
+        env["PYTHONPATH"] = baseline
+        kind = "reader"
+    out = subprocess.run([sys.executable, "-c", MEASURE, kind, fmt, root], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise SystemExit(f"{kind} on {root} failed:\n{out.stderr[-3000:]}")
     return dict(json.loads(out.stdout))
 
 
-def measure_all(kinds: list[str], fmt: str, root: str, repeat: int) -> dict[str, dict[str, float]]:
+def measure_all(
+    kinds: list[str], fmt: str, root: str, repeat: int, baseline: str | None = None
+) -> dict[str, dict[str, float]]:
     """Each kind ``repeat`` times, interleaved (floor, reader, floor, reader …): on a shared
     machine the load changes by the minute, and a floor measured minutes before its reader
     would say more about the load than about the reader. Fastest of each, CPU min apart."""
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
     for _ in range(repeat):
         for kind in kinds:
-            runs[kind].append(measure_once(kind, fmt, root))
+            runs[kind].append(measure_once(kind, fmt, root, baseline))
     out = {}
     for kind, results in runs.items():
         best = min(results, key=lambda r: r["seconds"])
@@ -237,14 +248,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--kinds", nargs="+", default=[k for k in KINDS if k != "base"], choices=KINDS)
     parser.add_argument("--work", type=Path, default=None, help="keep generated stores here (reused when present)")
+    parser.add_argument("--baseline", default=None, help="another tree's src: its reader is measured as 'base'")
     args = parser.parse_args()
+    if args.baseline and "base" not in args.kinds:
+        args.kinds.insert(args.kinds.index("reader") + 1 if "reader" in args.kinds else len(args.kinds), "base")
+    if "base" in args.kinds and not args.baseline:
+        parser.error("--kinds base needs --baseline")
     work = args.work or Path(tempfile.mkdtemp(prefix="mlreport-bench-hdm-"))
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; best of {args.repeat}; work dir {work}")
     header = (
         f"{'format':<13} {'runs':>6} {'measure':<9} {'wall s':>7} {'cpu s':>7} {'spread':>6} {'runs/s':>7} "
-        f"{'ms/run':>7} {'cpu ms/r':>8} {'x floor':>7} {'x f cpu':>7} {'RSS MB':>7}"
+        f"{'ms/run':>7} {'cpu ms/r':>8} {'x floor':>7} {'x f cpu':>7} {'x base':>6} {'RSS MB':>7} {'load':>5}"
     )
     print(header)
     print("-" * len(header))
@@ -252,19 +268,23 @@ def main() -> None:
         for n in args.runs:
             root = store_for(fmt, n, work)
             floor = None
-            measured = measure_all(args.kinds, fmt, root, args.repeat)
+            measured = measure_all(args.kinds, fmt, root, args.repeat, args.baseline)
             for kind in args.kinds:
                 r = measured[kind]
                 if kind == "floor":
                     floor = r
-                ratio = ratio_cpu = ""
-                if floor is not None and kind in ("reader", "crawl"):
+                ratio = ratio_cpu = ratio_base = ""
+                if floor is not None and kind in ("reader", "base", "crawl"):
                     ratio = f"{r['seconds'] / floor['seconds']:.2f}"
                     ratio_cpu = f"{r['cpu'] / floor['cpu']:.2f}"
+                if kind == "reader" and "base" in measured:
+                    ratio_base = f"{r['cpu'] / measured['base']['cpu']:.2f}"
                 print(
                     f"{fmt:<13} {n:>6} {kind:<9} {r['seconds']:>7.2f} {r['cpu']:>7.2f} {r['spread']:>6.2f} "
                     f"{r['runs'] / r['seconds']:>7.0f} {1000 * r['seconds'] / max(r['runs'], 1):>7.2f} "
-                    f"{1000 * r['cpu'] / max(r['runs'], 1):>8.2f} {ratio:>7} {ratio_cpu:>7} {r['rss_mb']:>7.0f}",
+                    f"{1000 * r['cpu'] / max(r['runs'], 1):>8.2f} {ratio:>7} {ratio_cpu:>7} {ratio_base:>6} "
+                    f"{r['rss_mb']:>7.0f}"
+                    f" {os.getloadavg()[0]:>5.1f}",
                     flush=True,
                 )
 

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import shutil
+from array import array
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from mlreport.readers.hf import (
     _STATE_TYPES,
     HfTrainerReader,
     _history_span,
+    _series,
     _state_value_fault,
     card_hyperparameters,
     lfs_pointer,
@@ -1029,3 +1031,43 @@ def test_metric_from_columns_is_from_history_of_the_points(steps: list[int], val
     assert got.history == expected.history
     via_columns = MetricHistory.from_columns(list(steps), [p[1] for p in points], list(values))
     assert repr(via_columns) == repr(expected.history)
+
+
+# --- the series builder (issue 12) --------------------------------------------------------------
+
+_COLUMNS = [
+    ([10, 20, 30], [0.5, 0.25, 0.125]),  # the usual column
+    ([10, 10, 20, 20, 30], [0.1, 0.1, 0.2, 0.2, 0.3]),  # epoch: in the training and the eval entry
+    ([10, 10, 20], [0.0, -0.0, 1.0]),  # equal points, the first kept (its sign shows in repr)
+    ([10, 10, 20], [-0.0, 0.0, 1.0]),
+    ([10, 10, 20], [1.0, 2.0, 3.0]),  # one step, two values: sorted by value
+    ([30, 20, 10], [3.0, 2.0, 1.0]),  # steps back
+    ([10, 20, 10], [1.0, 2.0, 1.0]),
+    ([10, 20, 30], [1.0, math.nan, 0.5]),  # NaN is no minimum
+    ([10, 10, 20], [math.nan, math.nan, 1.0]),
+    ([10, 20], [math.inf, -math.inf]),  # their sum is NaN
+    ([10, 20, 30], [2.0, 1.0, 1.0]),  # the first lowest
+    ([500], [1.5e9]),
+]
+
+
+@pytest.mark.parametrize(("steps", "values"), _COLUMNS)
+def test_series_is_what_from_columns_builds(steps: list[int], values: list[float]) -> None:
+    got = _series("m", list(steps), list(values), [], {})
+    want = Metric.from_columns("m", list(steps), None, list(values))
+    assert repr(got) == repr(want)
+    assert got.history is not None and want.history is not None
+    assert repr(list(got.history.values)) == repr(list(want.history.values))
+
+
+def test_series_share_the_arrays_of_equal_steps() -> None:
+    steps_seen: list[tuple[list[int], array[int]]] = []
+    stamps: dict[int, array[int]] = {}
+    loss = _series("loss", [10, 20, 30], [3.0, 2.0, 1.0], steps_seen, stamps)
+    grad = _series("grad_norm", [10, 20, 30], [5.0, 4.0, 6.0], steps_seen, stamps)
+    other = _series("eval_loss", [15, 25, 35], [2.0, 1.0, 0.5], steps_seen, stamps)
+    assert loss.history is not None and grad.history is not None and other.history is not None
+    assert grad.history.steps is loss.history.steps and grad.history.timestamps is loss.history.timestamps
+    assert list(other.history.steps) == [15, 25, 35]
+    assert repr(grad) == repr(Metric.from_columns("grad_norm", [10, 20, 30], None, [5.0, 4.0, 6.0]))
+    assert repr(other) == repr(Metric.from_columns("eval_loss", [15, 25, 35], None, [2.0, 1.0, 0.5]))

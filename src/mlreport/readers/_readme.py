@@ -50,6 +50,8 @@ _FIELDS = {
 }
 _HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+# what a fence or a heading begins with: a line without it is neither (one test a line, not two)
+_MAYBE_MARKED = re.compile(r" {0,3}[#`~]").match
 _COMMENT = re.compile(r"<!--.*?(-->|\Z)", re.S)
 _PLACEHOLDER = re.compile(r"^\W*(more information needed|n/?a|todo|tbd)\W*$", re.I)
 # a template bullet whose value is a placeholder: "- **Developed by:** [More Information Needed]"
@@ -76,6 +78,10 @@ def readme_sections(body: str, readme: str) -> dict[str, str]:
     fence: str | None = None
     current: list[str] | None = None
     for line in body.splitlines():
+        if _MAYBE_MARKED(line) is None:  # most lines: neither a fence nor a heading
+            if current is not None:
+                current.append(line)
+            continue
         marker = _FENCE.match(line)
         if fence is not None:
             if marker and marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence):

@@ -57,6 +57,7 @@ import json
 import math
 import posixpath
 import re
+from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -93,6 +94,7 @@ from ._common import (
     store_dir_name,
 )
 from ._readme import readme_sections
+from ._units import maker
 
 _STATE = "trainer_state.json"
 _ADAPTER = "adapter_config.json"  # PEFT: PeftConfig.save_pretrained
@@ -397,7 +399,8 @@ class HfTrainerReader:
         results_files = sorted((n for n in top if _RESULTS.match(n)),
                                key=lambda n: (n != "all_results.json", n))
         for name in results_files:
-            obj = _load_object(ctx, join(path, name), parts.contents[name])
+            # only its top-level numbers are read: no walk of its depth (the parser's bound stays)
+            obj = _load_object(ctx, join(path, name), parts.contents[name], walk_depth=False)
             if obj is None:
                 continue
             for key in sorted(obj):
@@ -645,7 +648,12 @@ def _history_columns(history: list[object]) -> tuple[dict[str, tuple[list[int], 
             if kind is float:
                 value: float = raw
             elif kind is int:
-                value = float_of_int(raw)  # past the float range: an infinity, as json_number says
+                if key == "step":  # (the step as an int: only an int is tested)
+                    continue
+                try:
+                    value = float(raw)
+                except OverflowError:  # past the float range: an infinity, as json_number says
+                    value = float_of_int(raw)
             else:
                 continue
             add = adders.get(key)
@@ -654,7 +662,7 @@ def _history_columns(history: list[object]) -> tuple[dict[str, tuple[list[int], 
                 add = adders[key] = (col[0].append, col[1].append)
             add[0](step)
             add[1](value)
-    cols.pop("step", None)  # collected with the values (one test less a value), never a metric
+    cols.pop("step", None)  # a step that is a float is collected with the values, never a metric
     return cols, finished, no_step
 
 
@@ -693,9 +701,77 @@ def _state_metrics(
         if recovered:
             ctx.problem(join(path, _STATE), f"{recovered} log_history point(s) missing here; "
                         f"taken from {checkpoint_path}")
-    from_columns = Metric.from_columns
-    metrics = {key: from_columns(key, cols[key][0], None, cols[key][1]) for key in sorted(cols)}
+    steps_seen: list[tuple[list[int], array[int]]] = []
+    stamps: dict[int, array[int]] = {}
+    metrics = {key: _series(key, cols[key][0], cols[key][1], steps_seen, stamps) for key in sorted(cols)}
     return metrics, finished
+
+
+_new_history = maker(MetricHistory)
+_new_metric = maker(Metric)
+
+
+def _series(
+    key: str,
+    steps: list[int],
+    values: list[float],
+    steps_seen: list[tuple[list[int], array[int]]],
+    stamps: dict[int, array[int]],
+) -> Metric:
+    """``Metric.from_columns(key, steps, None, values)`` for one ``log_history`` column, the
+    same record built with less work (issue 12: 15-20 series a run). Keys logged in the same
+    entries have the same steps, so each run's few step columns (training, evaluation, the
+    summary) are checked and made an array once (``steps_seen``), as are the timestamp arrays
+    (``stamps``, no time: -1) per length: the arrays are shared, and histories are read-only.
+    A column logged twice at a step with the same value (``epoch``: in the training and the
+    evaluation entry) is that point once, as ``MetricHistory.from_columns`` would keep it."""
+    total = sum(values)
+    if total != total:  # a NaN (or +inf and -inf): the general path
+        return Metric.from_columns(key, steps, None, values)
+    for seen, shared in steps_seen:
+        if steps == seen:
+            array_of_steps = shared
+            break
+    else:
+        if steps != sorted(set(steps)):
+            deduped = _dedupe(steps, values)
+            if deduped is None:
+                return Metric.from_columns(key, steps, None, values)
+            steps, values = deduped
+            array_of_steps = array("q", steps)
+        else:
+            array_of_steps = array("q", steps)
+            steps_seen.append((steps, array_of_steps))
+    n = len(steps)
+    no_time = stamps.get(n)
+    if no_time is None:
+        no_time = stamps[n] = array("q", (-1,)) * n
+    # the points from_history picks: the last, the first lowest and the first highest
+    min_i = values.index(min(values))
+    max_i = values.index(max(values))
+    history = _new_history(array_of_steps, no_time, array("d", values))
+    metric: Metric = _new_metric(key, values[n - 1], steps[n - 1], None, values[min_i], steps[min_i],
+                                 values[max_i], steps[max_i], n, history)
+    return metric
+
+
+def _dedupe(steps: list[int], values: list[float]) -> tuple[list[int], list[float]] | None:
+    """Steps that never go back, a repeated step repeating its value, as strictly increasing
+    columns (the first of equal points kept); None otherwise (the general path sorts)."""
+    out_steps: list[int] = []
+    out_values: list[float] = []
+    last = None
+    for step, value in zip(steps, values, strict=True):
+        if step == last:
+            if value == out_values[-1]:
+                continue
+            return None
+        if last is not None and step < last:
+            return None
+        out_steps.append(step)
+        out_values.append(value)
+        last = step
+    return out_steps, out_values
 
 
 def _read_card(ctx: ReadContext, readme: str, data: bytes | OSError) -> tuple[dict[str, object], str]:
