@@ -14,6 +14,7 @@ recorded (the card then says "not recorded", which is the truth).
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["SOURCE_SUFFIX", "TAG_PREFIX", "readme_sections"]
@@ -71,6 +72,12 @@ def _normal(heading: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
 
+@functools.lru_cache(maxsize=4096)
+def _field_of(heading: str) -> str | None:
+    # the same few headings in every card of a store: normalised once each (two regex passes)
+    return _FIELDS.get(_normal(heading))
+
+
 def readme_sections(body: str, readme: str) -> dict[str, str]:
     """The ``model_card.*`` tags of a card body; ``readme`` is the file's path for the source
     tags (``README.md § Intended uses & limitations``)."""
@@ -96,7 +103,7 @@ def readme_sections(body: str, readme: str) -> dict[str, str]:
             current.append(line)
     tags: dict[str, str] = {}
     for heading, lines in sections:
-        field = _FIELDS.get(_normal(heading))
+        field = _field_of(heading)
         if field is None or TAG_PREFIX + field in tags:
             continue
         text = _COMMENT.sub("", "\n".join(lines))

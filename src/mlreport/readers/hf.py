@@ -362,8 +362,9 @@ class HfTrainerReader:
         # Every small file is read once: it may be a Git LFS pointer.
         small = {rel for rel, size in files if size is not None and size <= LFS_MAX_SIZE}
         wanted = sorted(needed | small)
-        raw = store.read_many([join(path, rel) for rel in wanted])
-        parts = _Parts(files, top, checkpoints, {rel: raw[join(path, rel)] for rel in wanted})
+        full = _under(path, wanted)
+        raw = store.read_many(full)
+        parts = _Parts(files, top, checkpoints, dict(zip(wanted, map(raw.__getitem__, full), strict=True)))
 
         # trainer_state.json, or the newest checkpoint's when it is missing or unreadable.
         # A state without a usable log_history (damaged, a key flipped) counts as missing for
@@ -709,6 +710,7 @@ def _state_metrics(
 
 _new_history = maker(MetricHistory)
 _new_metric = maker(Metric)
+_new_artifact = maker(Artifact)
 
 
 def _series(
@@ -1015,15 +1017,26 @@ def _artifacts(parts: _Parts, path: str) -> tuple[tuple[Artifact, ...], list[str
     declares in the note): never as the real file, and with no store path to preview."""
     artifacts = []
     pointers = []
-    for rel, size in parts.files:
-        data = parts.contents.get(rel)
-        pointer = lfs_pointer(data) if isinstance(data, bytes) else None
+    contents = parts.contents
+    for (rel, size), full in zip(parts.files, _under(path, [rel for rel, _size in parts.files]), strict=True):
+        data = contents.get(rel)
+        pointer = lfs_pointer(data) if type(data) is bytes else None
         if pointer is not None:
             pointers.append(f"{rel}: {pointer[1]} bytes (pointer {size} bytes)")
             artifacts.append(Artifact(rel, size, note=lfs_note(pointer)))
         else:
-            artifacts.append(Artifact(rel, size, None, join(path, rel)))
+            artifacts.append(_new_artifact(rel, size, None, full))
     return tuple(artifacts), pointers
+
+
+def _under(path: str, rels: list[str]) -> list[str]:
+    """``[join(path, rel) for rel in rels]`` for paths from :func:`_walk` (already joined, so no
+    part needs stripping): one concatenation each instead of a join."""
+    base = join(path)
+    if not base:
+        return [join(rel) for rel in rels]
+    prefix = base + "/"
+    return [prefix + rel if rel and rel[0] != "/" and rel[-1] != "/" else join(path, rel) for rel in rels]
 
 
 def lfs_note(pointer: tuple[str, int | None]) -> str:
