@@ -16,6 +16,10 @@ process, alternating, fastest of ``--repeat`` shown with its peak RSS. Nothing i
 machine may be shared, so compare the paired figures. ``--baseline SRC`` adds the reader and
 ``read_catalog`` of another source tree (``git archive main src | tar -x -C /tmp/base``, then
 ``--baseline /tmp/base/src``) to the same alternation: a change's before and after in one run.
+The reader runs with one job and with ``--jobs`` (2 by default: its units on the process pool);
+``read_catalog`` with ``--jobs``. CPU seconds include the pool's workers (``RUSAGE_CHILDREN``,
+they are joined by the end); the floor is one process. Peak MB with a pool is the parent's peak
+plus ``--jobs`` times the largest worker's (a bound on the sum of their RSS).
 
 Measured (issue 12; 10k mlflow.db from ``--make /work/stores/s10k/mlruns``, 971 MB, 4,000,000
 metric points; 2 cores shared, load 4-17; CPU s, fastest of 5, ``--repeat 5 --baseline`` main
@@ -26,6 +30,19 @@ metric points; 2 cores shared, load 4-17; CPU s, fastest of 5, ``--repeat 5 --ba
 - MlflowSqlReader.read 5.20 s (1.84x the new floor), 38 MB; main's 6.25 s (2.21x). Budget
   1.3x not met. Past the floor (stages, fastest of 3): ~1.3 s metric columns, ~0.6 s records,
   ~0.1-0.5 s the merge.
+
+Measured again (Tables.blocks + units on the pool, ``--repeat 2 --baseline`` main d86c66a's src;
+2 cores shared with other helpers' work, load 8.4-9.3 throughout, so walls are 2-3x the CPU and
+their spread up to 1.5x; compare CPU):
+
+- floor 4.10 s CPU, 12.8 s wall (the unit's statements: the same rows, 4,300,023).
+- MlflowSqlReader.read, one job: 7.49 -> 6.47 s CPU (1.83x -> 1.58x the floor), 38 -> 37 MB.
+  Budget 1.3x still not met in one process.
+- with 2 jobs (units on the pool): 13.72 s CPU in all, 29.6 s wall against 17.3-24.5 s of one
+  process, 292 MB (parent + 2 workers): on a machine with no idle core the pool only adds the
+  records' pickling, cleaning and loading (~3 s) and the workers' contention. Its wall gain
+  needs free cores; not shown here.
+- read_catalog, 2 jobs: 10.61 -> 12.75 s CPU, 34.4 -> 32.0 s wall, 104 -> 308 MB.
 """
 
 from __future__ import annotations
@@ -109,21 +126,25 @@ from mlreport.readers.mlflow_sql import MlflowSqlReader
 from mlreport.stores import LocalStore
 from mlreport.catalog import read_catalog
 from mlreport.config import Config, SourceConfig
-path, mode = Path(sys.argv[1]), sys.argv[2]
+path, mode, jobs = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t0 = time.perf_counter(); c0 = time.process_time()
 if mode == "reader":
     runs = problems = 0
-    for r in MlflowSqlReader().read(LocalStore(path.parent, str(path.parent)), path.name, ReadOptions()):
+    for r in MlflowSqlReader().read(LocalStore(path.parent, str(path.parent)), path.name, ReadOptions(jobs=jobs)):
         kind = type(r).__name__
         runs += kind == "Run"
         problems += kind == "Problem"
 else:
-    c = read_catalog(Config(sources=(SourceConfig(str(path)),)))
+    c = read_catalog(Config(sources=(SourceConfig(str(path)),), jobs=jobs))
     runs, problems = len(c.runs), len(c.problems)
 wall = time.perf_counter() - t0
-print(json.dumps({"wall": wall, "cpu": time.process_time() - c0, "runs": runs, "problems": problems,
-                  "base_mb": base, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the pool's workers, joined by now
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+workers = jobs if children.ru_maxrss else 0
+print(json.dumps({"wall": wall, "cpu": time.process_time() - c0 + children.ru_utime + children.ru_stime,
+                  "runs": runs, "problems": problems, "base_mb": base,
+                  "rss_mb": own + workers * children.ru_maxrss / 1024}))
 """
 
 
@@ -240,18 +261,23 @@ def _run(code: str, *args: str, src: Path = SRC) -> dict[str, float]:
     return result
 
 
-def bench(db: Path, repeat: int, baseline: Path | None = None) -> None:
+def bench(db: Path, repeat: int, baseline: Path | None = None, jobs: int = 2) -> None:
     statements = floor_statements(db)
     passes: dict[str, list[dict[str, float]]] = {}
+    many = str(jobs)
     kinds = [
         ("floor: the reader's statements, fetched plainly", FLOOR, (json.dumps(statements),), SRC),
         ("same tables and columns, no ORDER BY", FLOOR, (json.dumps(unordered(statements)),), SRC),
-        ("MlflowSqlReader.read", READER, ("reader",), SRC),
-        ("read_catalog", READER, ("catalog",), SRC),
+        ("MlflowSqlReader.read, jobs=1", READER, ("reader", "1"), SRC),
+        (f"MlflowSqlReader.read, jobs={jobs}", READER, ("reader", many), SRC),
+        (f"read_catalog, jobs={jobs}", READER, ("catalog", many), SRC),
     ]
     if baseline is not None:  # another source tree's reader (e.g. main's), interleaved with this one's
-        kinds[3:3] = [("MlflowSqlReader.read, baseline", READER, ("reader",), baseline)]
-        kinds.append(("read_catalog, baseline", READER, ("catalog",), baseline))
+        kinds[4:4] = [
+            ("MlflowSqlReader.read, jobs=1, baseline", READER, ("reader", "1"), baseline),
+            (f"MlflowSqlReader.read, jobs={jobs}, baseline", READER, ("reader", many), baseline),
+        ]
+        kinds.append((f"read_catalog, jobs={jobs}, baseline", READER, ("catalog", many), baseline))
     for _ in range(repeat):
         for name, code, args, src in kinds:
             passes.setdefault(name, []).append(_run(code, str(db), *args, src=src))
@@ -261,7 +287,10 @@ def bench(db: Path, repeat: int, baseline: Path | None = None) -> None:
     print(f"\nthe floor's {len(statements)} statements (the reader's, as SQLite traced them):")
     for sql in statements:
         print(f"    {sql}")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\n{db} ({db.stat().st_size / 1e6:.0f} MB; page cache warm; fastest of {repeat}, fresh process each)")
+    print(f"load average at the end: {load}; cpu s include the pool's workers; the floor is one process;")
+    print("peak MB with a pool: the parent's peak + jobs x the largest worker's")
     print("| pass | wall s | cpu s | x floor (wall) | x floor (cpu) | peak MB | notes |")
     print("|---|---|---|---|---|---|---|")
     for name, results in passes.items():
@@ -284,13 +313,18 @@ def main() -> None:
     p.add_argument("db", nargs="?", type=Path)
     p.add_argument("--make", nargs=2, type=Path, metavar=("STORE", "DB"))
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--baseline", type=Path, metavar="SRC",
-                   help="also run the reader from this source tree (a copy of main's src/), interleaved")
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="SRC",
+        help="also run the reader from this source tree (a copy of main's src/), interleaved",
+    )
+    p.add_argument("--jobs", type=int, default=2, help="the pool's workers in the jobs=N passes (default 2)")
     args = p.parse_args()
     if args.make:
         make(*args.make)
     if args.db:
-        bench(args.db, args.repeat, args.baseline)
+        bench(args.db, args.repeat, args.baseline, args.jobs)
 
 
 if __name__ == "__main__":

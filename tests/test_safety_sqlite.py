@@ -357,6 +357,77 @@ def test_groups_cut_short_go_on_from_where_they_stopped(tmp_path: Path, bad_at: 
     assert problems == [(f"m/{run}", "text is not UTF-8; invalid bytes shown as U+FFFD")]
 
 
+def _blocks(db: Path) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]]]:
+    with _sqlite.open_snapshot(db) as connect:
+        tables = _sqlite.Tables(connect, {})
+        got = list(tables.blocks("m", ["run", "key"], ["step", "v"], order='run, "key", step'))
+        tables.close()
+    return got, tables.problems
+
+
+def _expected_blocks(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    from itertools import groupby
+
+    out = []
+    for run, block in groupby(rows, lambda r: r[0]):
+        block_rows = list(block)
+        sizes = [(*key, len(list(g))) for key, g in groupby(block_rows, lambda r: r[:2])]
+        out.append((run, (sizes, [r[2:] for r in block_rows])))
+    return out
+
+
+@pytest.mark.parametrize(("index", "bad_at"), [(True, None), (False, None), (True, 0), (True, 200), (True, -1)])
+def test_blocks_are_a_runs_groups_back_to_back(tmp_path: Path, index: bool, bad_at: int | None) -> None:
+    """Tables.blocks: a run's (run, key, count) groups and their rows back to back, on the fast
+    path, without an index and cut short by text that is not UTF-8 (from the first row not yet
+    handed out: no run twice, none lost)."""
+    n = len(_grouped_table(tmp_path / "n.db"))
+    rows = _grouped_table(tmp_path / "g.db", index=index, bad_at=None if bad_at is None else bad_at % n)
+    got, problems = _blocks(tmp_path / "g.db")
+    assert got == _expected_blocks(rows)
+    assert len(problems) == (bad_at is not None)
+
+
+def test_a_runs_metrics_at_once_are_each_metric_from_its_columns() -> None:
+    """_run_metrics (one run's columns at once) against _column_metric of each metric, or None
+    when a metric is not usual (NaN, +-DBL_MAX, steps not increasing), then taken one by one."""
+    from itertools import accumulate
+
+    from mlreport.readers.mlflow_sql import _column_metric, _run_metrics
+
+    rng = random.Random(11)
+    usual = 0
+    for case in range(600):
+        sizes, rows = [], []
+        for k in range(rng.randrange(1, 6)):
+            n = rng.randrange(1, 12)
+            start = rng.randrange(-3, 40)
+            steps = list(range(start, start + n)) if case % 4 else sorted(rng.randrange(0, 8) for _ in range(n))
+            for step in steps:
+                value = rng.choice(
+                    [0.5, -1.0, 2.0, rng.random(), 3, -2, 1.7976931348623157e308 if case % 7 == 0 else 1.0]
+                )
+                rows.append((step, rng.choice([-1, 1000 + step]), value, int(case % 5 == 0 and rng.random() < 0.2)))
+            sizes.append(("r", f"k{k}", n))
+        got = _run_metrics(sizes, rows)
+        starts = set(accumulate(n for _run, _key, n in sizes))
+        unusual = (
+            any(nan for *_, nan in rows)
+            or any(abs(value) >= 1.7976931348623157e308 for _s, _t, value, _n in rows)
+            or any(rows[i][0] >= rows[i + 1][0] for i in range(len(rows) - 1) if i + 1 not in starts)
+        )
+        assert (got is None) == unusual, case
+        if got is None:
+            continue
+        at, want = 0, []
+        for _run, key, n in sizes:
+            want.append(_column_metric(key, rows[at : at + n]))
+            at += n
+        usual += 1
+        assert repr(got) == repr(want), case
+    assert usual > 200
+
+
 def test_a_table_out_of_run_order_is_a_problem_not_a_hang() -> None:
     from mlreport.readers.mlflow_sql import _by_run, _ByRun
 
@@ -392,7 +463,6 @@ def test_a_metric_from_its_columns_is_what_from_history_makes() -> None:
         got = _column_metric("k", points)
         assert repr(got) == repr(want), (case, got, want)
         assert not math.isnan(got.count)
-
 
 
 def test_dirs_answers_is_dir_as_the_store_does_and_stats_each_parent_once(tmp_path: Path) -> None:

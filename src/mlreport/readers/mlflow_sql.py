@@ -12,10 +12,16 @@ lists, and histories are built column-wise (one array per column), so memory hol
 rows, not the metrics table. Rows keyed by a ``run_uuid`` that has no row in ``runs`` (its page
 damaged, or the row deleted) are still shown as a run, with one Problem: the experiment and
 artifacts are found by the run's folder under an experiment's artifact root, or by its datasets.
+
+A database of more than :data:`UNIT_RUNS` runs is read in units, contiguous ranges of
+``run_uuid`` told apart by SQLite's own comparisons, each merged the same way by its own
+queries; with ``--jobs`` > 1 the units are read on the crawl's process pool (as the file store's
+runs), and the records, their order and the Problems are the same whatever the number of jobs.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import operator
@@ -23,8 +29,8 @@ import sqlite3
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
-from itertools import groupby
+from dataclasses import dataclass, replace
+from itertools import accumulate, compress, count, groupby
 from operator import itemgetter
 from typing import Any, cast
 
@@ -76,6 +82,7 @@ from ._mlflow import (
 )
 from ._mlflow_metrics import sorted_metric
 from ._sqlite import ChangingDatabase, Tables, open_snapshot, sql_order
+from ._units import dumps, loads, trust
 from .mlflow_file import _dataset_source, _flavors, dataset_key, logged_model_from_source
 
 log = logging.getLogger("mlreport.readers.mlflow_sql")
@@ -219,6 +226,49 @@ def _column_metric(key: str, points: list[tuple[Any, ...]]) -> Metric:
     if any(nans) or high >= _DBL_MAX or low <= -_DBL_MAX or n > 1 and not all(map(operator.lt, steps, steps[1:])):
         return Metric.from_history(key, _history(step_col, ts_col, _fix_values(column, nans)))
     return sorted_metric(key, step_col, ts_col, column, values.index(low), values.index(high))
+
+
+def _name(key: object) -> str:
+    return key if type(key) is str else "" if key is None else str(key)
+
+
+def _run_metrics(sizes: list[tuple[Any, ...]], rows: list[tuple[Any, ...]]) -> list[Metric] | None:
+    """One run's metrics from its points (step, timestamp, value, is_nan; ordered by key and
+    step) and the (run_uuid, key, count) of each metric, when every one of them is usual (no
+    NaN, no +-inf, steps strictly increasing): what :func:`_column_metric` makes of each, with
+    one transposition and one array per column for the whole run, the metrics slices of them
+    (issue 12). None when any metric is not usual (take them one by one); raises
+    TypeError/ValueError for a cell that is not a number."""
+    steps, timestamps, values, nans = zip(*rows, strict=True)
+    if any(nans):
+        return None
+    step_col = array("q", steps)
+    ts_col = array("q", timestamps)
+    column = array("d", values)
+    ends = list(accumulate(map(_COUNT, sizes)))
+    # where a step is not below the next one: only where the next metric starts
+    if not set(compress(count(1), map(operator.ge, steps, steps[1:]))) <= set(ends):
+        return None
+    out = []
+    at = 0
+    for group, end in zip(sizes, ends, strict=True):
+        part = values[at:end]
+        low, high = min(part), max(part)
+        if high >= _DBL_MAX or low <= -_DBL_MAX:
+            return None
+        key = group[1]
+        out.append(
+            sorted_metric(
+                key if type(key) is str else _name(key),
+                step_col[at:end],
+                ts_col[at:end],
+                column[at:end],
+                part.index(low),
+                part.index(high),
+            )
+        )
+        at = end
+    return out
 
 
 class _Reading:
@@ -393,34 +443,104 @@ class _Reading:
         ``run_uuid`` are merged like sorted lists, so memory holds one run's rows. A group
         whose run has no row in ``runs`` (its page damaged, or the row deleted by hand) is
         still a run, recovered from what the other tables hold (:meth:`_recovered`).
+
+        A large database is read in units, contiguous ranges of ``run_uuid`` (:func:`_units`),
+        each merged as above by its own queries and its own :class:`Tables`; their records,
+        Problems and side effects are taken in unit order, so the result does not depend on
+        where a unit was read: here, or on the crawl's process pool when ``options.jobs`` > 1
+        (decision 12, as the file store's runs).
         """
         db = self.db
-        include_deleted = self.options.include_deleted
         run_inputs, run_outputs = self._run_links(datasets)
         try:
             total = db.conn.execute('SELECT count(*) FROM "runs"').fetchone()[0] if db.has("runs") else 0
         except sqlite3.DatabaseError:
             total = None
         self.options.progress("runs", 0, total)
-        runs = _ByRun(_by_run(db.select("runs", _RUN_COLUMNS, required=["run_uuid"], order="run_uuid")), "runs")
-        tags = _ByRun(_by_run(db.select("tags", _KV, required=_KV[:2], order="run_uuid", ident=2)), "tags")
-        params = _ByRun(_by_run(db.select("params", _KV, required=_KV[:2], order="run_uuid", ident=2)), "params")
+        units = _units(db, total)
+        if len(units) == 1:  # the whole tables, read here (what a small database always was)
+            recovered: list[str] = []
+            yield from self._merge(db, "", (), experiments, run_inputs, run_outputs, recovered, total)
+            if recovered:
+                self._report_recovered(recovered, db.damaged("runs"))
+            return
+        inp = _UnitInput(self, experiments, run_inputs, run_outputs)
+        pooled = self._pool(inp, units)
+        done = 0
+        recovered_all: list[str] = []
+        runs_damaged = False
+        for unit in units:
+            if pooled is not None:
+                records, after = cast(tuple[tuple[Record, ...], _UnitEffects], loads(next(pooled)))
+                trust(records)  # cleaned in the worker: the crawl does not clean them again
+                yield from records
+            else:
+                effects: list[_UnitEffects] = []
+                yield from _unit_records(inp, unit, effects)
+                after = effects[0]
+            events, links, file_problems, deleted, unit_recovered, damaged, refused, runs = after
+            db.replay(events)
+            for key, run_id, artifact_path in links:
+                self.links.logged_model(key, run_id, artifact_path)
+            self.file_problems.extend(file_problems)
+            self.deleted_runs.extend(deleted)
+            recovered_all.extend(unit_recovered)
+            runs_damaged = runs_damaged or damaged
+            store_refused = getattr(self.store, "refused", None)
+            if isinstance(store_refused, dict):
+                for where, reason in refused:
+                    store_refused.setdefault(where, reason)
+            done += runs
+            if total:
+                self.options.progress("runs", min(done, total), total)
+        if pooled is not None:
+            for _ in pooled:  # to its end: the pool is closed and its workers joined
+                pass
+        if recovered_all:
+            self._report_recovered(recovered_all, runs_damaged)
+
+    def _pool(self, inp: _UnitInput, units: list[tuple[str, tuple[object, ...]]]) -> Iterator[bytes] | None:
+        """The units read on the crawl's process pool (as the file store's runs), or None: one
+        job, or a store a forked worker should not read (remote, or one that prefetches)."""
+        jobs = self.options.jobs
+        if jobs <= 1 or self.store.local_root() is None or self.store.prefetches:
+            return None
+        from ..executor import Executor
+
+        return Executor(jobs=jobs).map(_read_unit_pooled, units, context=inp, chunksize=1)
+
+    def _merge(
+        self,
+        db: Tables,
+        where: str,
+        args: tuple[object, ...],
+        experiments: dict[str, Experiment],
+        run_inputs: dict[str, list[DatasetRef]],
+        run_outputs: dict[str, list[str]],
+        recovered: list[str],
+        total: int | None,
+    ) -> Iterator[Record]:
+        """The runs whose ``run_uuid`` is in ``where`` (all of them: ""), merged with their rows."""
+        include_deleted = self.options.include_deleted
+        kw: dict[str, Any] = {"where": where, "args": args}
+        runs = _ByRun(_by_run(db.select("runs", _RUN_COLUMNS, required=["run_uuid"], order="run_uuid", **kw)), "runs")
+        tags = _ByRun(_by_run(db.select("tags", _KV, required=_KV[:2], order="run_uuid", ident=2, **kw)), "tags")
+        params = _ByRun(_by_run(db.select("params", _KV, required=_KV[:2], order="run_uuid", ident=2, **kw)), "params")
         metrics: _ByRun
         if self.options.history:
             # what index_metrics_run_uuid_key_step gives without a sort; ties are sorted per metric.
-            # A metric's points come without their run_uuid and key (Tables.groups).
-            metric_groups = db.groups(
-                "metrics", _METRIC_KEYS, _POINT_COLUMNS, order=_METRIC_ORDER, required=_METRIC_REQUIRED, ident=2
+            # A run's points come at once, without their run_uuid and key (Tables.blocks).
+            metric_blocks = db.blocks(
+                "metrics", _METRIC_KEYS, _POINT_COLUMNS, order=_METRIC_ORDER, required=_METRIC_REQUIRED, ident=2, **kw
             )
-            metrics = _ByRun(_metrics_by_run(metric_groups), "metrics", size=_points)
+            metrics = _ByRun(metric_blocks, "metrics", size=_points)
         else:
             metric_rows = db.select(
-                "latest_metrics", _LATEST_COLUMNS, required=_METRIC_REQUIRED, order="run_uuid", ident=2
+                "latest_metrics", _LATEST_COLUMNS, required=_METRIC_REQUIRED, order="run_uuid", ident=2, **kw
             )
             metrics = _ByRun(_by_run(metric_rows), "latest_metrics")
         streams = (runs, tags, params, metrics)
         done = 0
-        recovered: list[str] = []
         while True:
             heads = [s.key for s in streams if s.live]
             if not heads:
@@ -463,12 +583,10 @@ class _Reading:
                     f"{n} rows come after their run in the table's order (a collation this reader does not"
                     " know); not shown",
                 )
-        if recovered:
-            self._report_recovered(recovered)
 
-    def _report_recovered(self, recovered: list[str]) -> None:
+    def _report_recovered(self, recovered: list[str], damaged: bool) -> None:
         shown_ids = ", ".join(recovered[:3]) + (f" and {len(recovered) - 3} more" if len(recovered) > 3 else "")
-        damage = "its rows unreadable" if self.db.damaged("runs") else "no row for them"
+        damage = "its rows unreadable" if damaged else "no row for them"
         n = len(recovered)
         self.db.problem(
             "runs",
@@ -554,19 +672,33 @@ class _Reading:
             deleted=deleted,
         )
 
-    def _metrics(self, run_id: str, groups: list[tuple[Any, list[tuple[Any, ...]]]]) -> tuple[Metric, ...]:
-        """One run's metrics (key, points ordered by step), ordered by key, a column array each."""
-        metrics = []
-        for key, points in groups:
-            name = key if type(key) is str else "" if key is None else str(key)
-            metric: Metric | None
-            try:
-                metric = _column_metric(name, points)
-            except (TypeError, ValueError, OverflowError):
-                history = self._careful("metrics", run_id, key, points)
-                metric = None if history is None else Metric.from_history(name, history)
-            if metric is not None:
-                metrics.append(metric)
+    def _metrics(self, run_id: str, block: Any) -> tuple[Metric, ...]:
+        """One run's metrics (``Tables.blocks``: their counts, and their points ordered by key and
+        step), ordered by key, a column array each."""
+        if not block:  # _ByRun.take: the run has no metrics
+            return ()
+        sizes, rows = block
+        try:
+            fast = _run_metrics(sizes, rows)
+        except (TypeError, ValueError, OverflowError):
+            fast = None
+        metrics: list[Metric] = []
+        if fast is not None:
+            metrics = fast
+        else:
+            at = 0
+            for _run, key, n in sizes:
+                points = rows[at : at + n]
+                at += n
+                name = _name(key)
+                metric: Metric | None
+                try:
+                    metric = _column_metric(name, points)
+                except (TypeError, ValueError, OverflowError):
+                    history = self._careful("metrics", run_id, key, points)
+                    metric = None if history is None else Metric.from_history(name, history)
+                if metric is not None:
+                    metrics.append(metric)
         if len(metrics) > 1 and any(a.key >= b.key for a, b in zip(metrics, metrics[1:], strict=False)):
             merged: dict[str, Metric] = {}
             for m in metrics:
@@ -832,6 +964,135 @@ _LATEST_COLUMNS = ["run_uuid", "key", "value", "timestamp", "step", "is_nan"]
 _METRIC_REQUIRED = ["run_uuid", "key", "value"]
 _METRIC_ORDER = 'run_uuid, "key", step'
 _RUN = itemgetter(0)
+_COUNT = itemgetter(2)
+
+
+#: A database with more runs than this is read in units of this many runs (contiguous ranges of
+#: ``run_uuid``), on the crawl's process pool when it has more than one job; a smaller one is
+#: read whole, by one query per table.
+UNIT_RUNS = 1000
+_RUN_TABLES = ("runs", "tags", "params", "metrics", "latest_metrics")
+_UUID = '"run_uuid"'
+
+Unit = tuple[str, tuple[object, ...]]  # a WHERE clause on run_uuid and its arguments
+
+
+def _units(db: Tables, total: int | None) -> list[Unit]:
+    """The ranges of ``run_uuid`` a database is read in, by SQLite's own comparisons, so that
+    every row of every table is in exactly one: ``IS NULL``, ``< b1``, ``>= b1 AND < b2``, ...,
+    ``>= bn``, the bounds every :data:`UNIT_RUNS`-th run. The whole tables (one unit) for a
+    small database, and wherever the tables might order or compare ``run_uuid`` unlike each
+    other (a declared collation, a column that is not text: their merge is one pass), or the
+    runs' ids cannot be read."""
+    whole: list[Unit] = [("", ())]
+    if not total or total <= UNIT_RUNS or not db.has("runs"):
+        return whole
+    try:
+        for table in _RUN_TABLES:
+            if table not in db.tables:
+                continue
+            row = db.conn.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name = ?", (table,)).fetchone()
+            if row is None or not isinstance(row[0], str) or "collate" in row[0].lower():
+                return whole
+            kinds = {r[1]: str(r[2]).upper() for r in db.conn.execute(f'PRAGMA table_info("{table}")')}
+            if not any(t in kinds.get("run_uuid", "") for t in ("CHAR", "CLOB", "TEXT")):
+                return whole
+        uuids = [r[0] for r in db.conn.execute(f'SELECT {_UUID} FROM "runs" ORDER BY {_UUID}')]
+    except sqlite3.Error:
+        return whole
+    bounds = [u for u in uuids[UNIT_RUNS::UNIT_RUNS] if type(u) is str]
+    if not bounds or any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)):
+        return whole
+    units: list[Unit] = [(f"{_UUID} IS NULL", ()), (f"{_UUID} < ?", (bounds[0],))]
+    units += [(f"{_UUID} >= ? AND {_UUID} < ?", (a, b)) for a, b in zip(bounds, bounds[1:], strict=False)]
+    units.append((f"{_UUID} >= ?", (bounds[-1],)))
+    return units
+
+
+@dataclass(frozen=True)
+class _UnitInput:
+    """What reading a unit needs (inherited by a forked worker, as the file store's units)."""
+
+    reading: _Reading
+    experiments: dict[str, Experiment]
+    run_inputs: dict[str, list[DatasetRef]]
+    run_outputs: dict[str, list[str]]
+
+
+# what reading a unit leaves to take, besides its records: problem events, logged-model links,
+# file problems, deleted runs, recovered runs, whether the runs table was damaged, the store's
+# refusals, runs read
+_UnitEffects = tuple[
+    tuple[tuple[str, str, str, str], ...],
+    tuple[tuple[str, str | None, str | None], ...],
+    tuple[tuple[str, str], ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    bool,
+    tuple[tuple[str, str], ...],
+    int,
+]
+
+
+class _Links:
+    """ModelLinks.logged_model's calls, kept for the reader that takes the unit's records."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str | None, str | None]] = []
+
+    def logged_model(self, key: str, run_id: str | None, artifact_path: str | None = None) -> None:
+        self.calls.append((key, run_id, artifact_path))
+
+
+def _unit_records(inp: _UnitInput, unit: Unit, after: list[_UnitEffects]) -> Iterator[Record]:
+    """One unit's runs, merged by its own queries and its own Tables (a connection of its own),
+    streamed; what reading them left to take (its Problems, links ...) is put in ``after``."""
+    where, args = unit
+    parent = inp.reading
+    db = parent.db.unit()
+    reading = copy.copy(parent)
+    links = _Links()
+    reading.db, reading.links = db, cast(ModelLinks, links)
+    reading.options = replace(parent.options, progress=_no_progress)
+    reading.deleted_runs, reading.file_problems = [], []
+    recovered: list[str] = []
+    runs = 0
+    try:
+        for record in reading._merge(
+            db, where, args, inp.experiments, inp.run_inputs, inp.run_outputs, recovered, None
+        ):
+            runs += type(record) is Run
+            yield record
+        damaged = db.damaged("runs")
+    finally:
+        db.close()
+    refused = getattr(parent.store, "refused", None)
+    after.append(
+        (
+            tuple(db.events or ()),
+            tuple(links.calls),
+            tuple(reading.file_problems),
+            tuple(reading.deleted_runs),
+            tuple(recovered),
+            damaged,
+            tuple(refused.items()) if isinstance(refused, dict) else (),
+            runs + len(reading.deleted_runs),
+        )
+    )
+
+
+def _read_unit_pooled(inp: _UnitInput, unit: Unit) -> bytes:
+    """:func:`_read_unit` in a crawl worker: its records cleaned as the crawl cleans them (the
+    parent only loads them), all of it as bytes."""
+    from ..crawl import clean_record  # the crawl imports the readers
+
+    after: list[_UnitEffects] = []
+    records = tuple(_unit_records(inp, unit, after))
+    return dumps((clean_record(records), after[0]))
+
+
+def _no_progress(stage: str, done: int, total: int | None) -> None:
+    return None
 
 
 class _Dirs:
@@ -866,20 +1127,8 @@ def _by_run(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[object, list[tupl
         yield uuid, list(group)
 
 
-def _metrics_by_run(
-    groups: Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]],
-) -> Iterator[tuple[object, list[tuple[Any, list[tuple[Any, ...]]]]]]:
-    """``Tables.groups`` of (run_uuid, key) as (run_uuid, [(key, points), ...])."""
-    for uuid, group in groupby(groups, key=_group_run):
-        yield uuid, [(keys[1], points) for keys, points in group]
-
-
-def _group_run(group: tuple[tuple[Any, ...], Any]) -> object:
-    return group[0][0]
-
-
-def _points(groups: list[tuple[Any, list[tuple[Any, ...]]]]) -> int:
-    return sum(len(points) for _key, points in groups)
+def _points(block: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]) -> int:
+    return len(block[1])
 
 
 class _ByRun:
@@ -890,9 +1139,7 @@ class _ByRun:
     rows (``size`` of a group).
     """
 
-    def __init__(
-        self, groups: Iterator[tuple[object, list[Any]]], table: str, size: Callable[[Any], int] = len
-    ) -> None:
+    def __init__(self, groups: Iterator[tuple[object, Any]], table: str, size: Callable[[Any], int] = len) -> None:
         self.table = table
         self._groups = groups
         self._size = size
