@@ -1,7 +1,7 @@
 """W&B and TensorBoard readers next to their floors, side by side in one run (issue 12).
 
     python benchmarks/bench_wbtb.py [--runs 1000 10000] [--formats wandb tensorboard]
-        [--repeat 3] [--work DIR]
+        [--repeat 3] [--work DIR] [--baseline OTHER/src]
 
 For each format and run count, ``make_stores.py`` writes a store (reused from ``--work`` when
 present), and each measurement runs in a fresh process with a warm page cache, the kinds
@@ -28,6 +28,9 @@ printed. The measurements, in the order printed:
 ``crawl``
     ``read_catalog`` on the store: the reader plus the catalog's own work (text cleaning,
     merging, history files, indexes), for reference; the catalog is not the reader.
+``base``
+    With ``--baseline OTHER/src``: the reader of that tree (``git archive main src | tar -x -C
+    /tmp/base``), measured in the same rounds; "x base" is reader / base in CPU time.
 
 "x floor" (wall) and "x f cpu" (process CPU time, steadier on a shared machine) are the budget
 figures (issue 12: at most 1.5); "ms/run" compares the run counts (about the same per-run cost
@@ -270,23 +273,30 @@ print(json.dumps({"seconds": elapsed, "cpu": cpu, "runs": runs, "units": units,
                   "rss_mb": peak_mb()}))
 """
 
-KINDS = ("floor-io", "floor", "reader", "crawl")
+KINDS = ("floor-io", "floor", "reader", "base", "crawl")
 
 
-def measure_once(kind: str, fmt: str, root: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", MEASURE, kind, fmt, root], capture_output=True, text=True)
+def measure_once(kind: str, fmt: str, root: str, baseline: str | None = None) -> dict[str, float]:
+    env = dict(os.environ)
+    if kind == "base":
+        assert baseline is not None
+        env["PYTHONPATH"] = baseline
+        kind = "reader"
+    out = subprocess.run([sys.executable, "-c", MEASURE, kind, fmt, root], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise SystemExit(f"{kind} on {root} failed:\n{out.stderr[-3000:]}")
     return dict(json.loads(out.stdout))
 
 
-def measure_all(kinds: list[str], fmt: str, root: str, repeat: int) -> dict[str, dict[str, float]]:
+def measure_all(
+    kinds: list[str], fmt: str, root: str, repeat: int, baseline: str | None = None
+) -> dict[str, dict[str, float]]:
     """Each kind ``repeat`` times, interleaved (floor, reader, floor, reader …), so that a floor
     and its reader see the same load on a shared machine; fastest of each, CPU min apart."""
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
     for _ in range(repeat):
         for kind in kinds:
-            runs[kind].append(measure_once(kind, fmt, root))
+            runs[kind].append(measure_once(kind, fmt, root, baseline))
     out = {}
     for kind, results in runs.items():
         best = min(results, key=lambda r: r["seconds"])
@@ -314,31 +324,39 @@ def main() -> None:
     parser.add_argument("--runs", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--formats", nargs="+", default=["wandb", "tensorboard"], choices=["wandb", "tensorboard"])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--kinds", nargs="+", default=[k for k in KINDS if k != "base"], choices=KINDS)
     parser.add_argument("--work", type=Path, default=None, help="keep generated stores here (reused when present)")
+    parser.add_argument("--baseline", default=None, help="another tree's src: its reader is measured as 'base'")
     args = parser.parse_args()
+    if args.baseline and "base" not in args.kinds:
+        args.kinds.insert(args.kinds.index("reader") + 1 if "reader" in args.kinds else len(args.kinds), "base")
+    if "base" in args.kinds and not args.baseline:
+        parser.error("--kinds base needs --baseline")
     work = args.work or Path(tempfile.mkdtemp(prefix="mlreport-bench-wbtb-"))
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; best of {args.repeat}; work dir {work}")
     header = f"{'format':<12} {'runs':>6} {'measure':<9} {'wall s':>7} {'cpu s':>7} {'spread':>6} {'runs/s':>7} " \
-             f"{'ms/run':>7} {'x floor':>7} {'x f cpu':>7} {'RSS MB':>7}"
+             f"{'ms/run':>7} {'cpu ms/r':>8} {'x floor':>7} {'x f cpu':>7} {'x base':>6} {'RSS MB':>7} {'load':>5}"
     print(header)
     print("-" * len(header))
     for fmt in args.formats:
         for n in args.runs:
             root = store_for(fmt, n, work)
             floor: dict[str, float] | None = None
-            measured = measure_all(args.kinds, fmt, root, args.repeat)
+            measured = measure_all(args.kinds, fmt, root, args.repeat, args.baseline)
             for kind in args.kinds:
                 r = measured[kind]
                 if kind == "floor":
                     floor = r
-                ratio = ratio_cpu = ""
-                if floor and kind in ("reader", "crawl"):
+                ratio = ratio_cpu = ratio_base = ""
+                if floor and kind in ("reader", "base", "crawl"):
                     ratio = f"{r['seconds'] / floor['seconds']:.2f}"
                     ratio_cpu = f"{r['cpu'] / floor['cpu']:.2f}"
+                if kind == "reader" and "base" in measured:
+                    ratio_base = f"{r['cpu'] / measured['base']['cpu']:.2f}"
                 print(f"{fmt:<12} {n:>6} {kind:<9} {r['seconds']:>7.2f} {r['cpu']:>7.2f} {r['spread']:>6.2f} "
                       f"{r['runs'] / r['seconds']:>7.0f} {1000 * r['seconds'] / max(r['runs'], 1):>7.2f} "
-                      f"{ratio:>7} {ratio_cpu:>7} {r['rss_mb']:>7.0f}", flush=True)
+                      f"{1000 * r['cpu'] / max(r['runs'], 1):>8.2f} {ratio:>7} {ratio_cpu:>7} {ratio_base:>6} "
+                      f"{r['rss_mb']:>7.0f} {os.getloadavg()[0]:>5.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import pytest
 from mlreport.model import (
     Experiment,
     LoggedModel,
+    Metric,
+    MetricHistory,
     ModelVersion,
     Problem,
     RegisteredModel,
@@ -746,3 +748,31 @@ def test_fast_item_decoding_declines_what_it_cannot_vouch_for() -> None:
         _ld(2, _ld(2, b"a") + _ld(16, b"1")),  # a remove item (field 2 of a summary)
     ):
         assert wb._fast_items(body, history=False) is None, body
+
+
+_ROWS = [
+    [{"_step": 0, "loss": 1.0}, {"_step": 1, "loss": 0.5}, {"_step": 2, "loss": 0.25}],  # the usual
+    [{"_step": 2, "loss": 1.0}, {"_step": 1, "loss": 0.5}, {"_step": 0, "loss": 2.0}],  # steps back
+    [{"_step": 1, "loss": 0.0}, {"_step": 1, "loss": -0.0}, {"_step": 2, "loss": 3.0}],  # equal points
+    [{"_step": 1, "loss": 2.0}, {"_step": 1, "loss": 1.0}],  # one step, two values
+    [{"_step": 0, "loss": 1.0}, {"_step": 1, "loss": math.nan}, {"_step": 2, "loss": 0.5}],
+    [{"_step": 0, "loss": math.inf}, {"_step": 1, "loss": -math.inf}],
+    [{"_step": 0, "_timestamp": 1.5, "loss": 1.0}, {"_step": 1, "_timestamp": 2.25, "loss": 1.0}],
+    [{"_step": 0, "_timestamp": 2.0, "loss": 1.0}, {"_step": 0, "_timestamp": 1.0, "loss": 1.0}],
+]
+
+
+@pytest.mark.parametrize("rows", _ROWS)
+def test_metrics_are_from_history_of_the_sorted_points(rows: list[dict[str, object]]) -> None:
+    # whatever shortcut _metrics takes to build a series (issue 12), it is the metric of
+    # from_history over the points in MetricHistory.from_points' order, timestamps included
+    from mlreport.readers import wandb
+
+    run = wandb._RunData("r", history=[dict(r) for r in rows])
+    metrics, _odd_rows = wandb._metrics(run, {}, True, wandb._Odd())
+    points = []
+    for r in rows:
+        ts = wandb._ms_of(r.get("_timestamp"))
+        points.append((int(r["_step"]), -1 if ts is None else ts, float(r["loss"])))  # type: ignore[call-overload, arg-type]
+    want = Metric.from_history("loss", MetricHistory.from_points(points))
+    assert [repr(m) for m in metrics] == [repr(want)]
