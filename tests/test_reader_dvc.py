@@ -693,3 +693,36 @@ def test_a_number_past_the_float_range_in_any_json_costs_nothing(case: str, tmp_
                 swapped += 1
         path.write_bytes(original)
     assert swapped > 0
+
+
+def _count_listings(store: object, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    listed: dict[str, int] = {}
+    ls = store.ls  # type: ignore[attr-defined]
+
+    def counting(path: str = "") -> object:
+        listed[path] = listed.get(path, 0) + 1
+        return ls(path)
+
+    monkeypatch.setattr(store, "ls", counting)
+    return listed
+
+
+def test_a_project_folder_is_listed_once_per_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # finding the dvclive dirs asked for the project folder and dvclive/ twice each (issue 12)
+    shutil.copytree(DATA / "nested", tmp_path / "p")
+    store = open_store(str(tmp_path))
+    listed = _count_listings(store, monkeypatch)
+    records = list(DvcReader().read(store, "p", ReadOptions()))
+    assert of(records, Run)
+    assert listed and all(n == 1 for n in listed.values()), listed
+
+
+def test_large_listings_are_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlreport.readers.dvc as dvc
+
+    shutil.copytree(DATA / "nested", tmp_path / "p")
+    monkeypatch.setattr(dvc, "_LISTING_KEPT", 0)
+    store = open_store(str(tmp_path))
+    listed = _count_listings(store, monkeypatch)
+    list(DvcReader().read(store, "p", ReadOptions()))
+    assert listed["p"] > 1  # every listing has more entries than kept: each is asked again

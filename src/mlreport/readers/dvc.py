@@ -153,14 +153,28 @@ class _StoreTree:
     def __init__(self, store: Store, root: str) -> None:
         self.store = store
         self.root = root
+        # Listings of one read of the project: finding the dvclive dirs lists the project
+        # folder and each candidate twice (check, then nested), a fifth of a small project's
+        # reading (issue 12). Small listings only: a data folder of many files is not kept.
+        self._listed: dict[str, list[Entry]] = {}
 
     def ls(self, path: str) -> list[Entry]:
-        return self.store.ls(join(self.root, path))
+        full = join(self.root, path)
+        entries = self._listed.get(full)
+        if entries is None:
+            entries = self.store.ls(full)
+            if len(entries) <= _LISTING_KEPT:
+                self._listed[full] = entries
+        return entries
 
     def read_many(self, paths: Iterable[str]) -> dict[str, bytes | OSError]:
         wanted = list(paths)
-        got = self.store.read_many([join(self.root, p) for p in wanted])
-        return {p: got[join(self.root, p)] for p in wanted}
+        full = [join(self.root, p) for p in wanted]
+        got = self.store.read_many(full)
+        return dict(zip(wanted, map(got.__getitem__, full), strict=True))
+
+
+_LISTING_KEPT = 1_000  # entries of a listing _StoreTree keeps for the rest of a project's read
 
 
 class _GitTree:
