@@ -37,7 +37,39 @@ say so next to any figure you quote, and compare only figures of the same run.
 
 Measured
 --------
-2026-12-03, 2 cores shared with other helpers and CI (load 3.2-3.9), ``--runs 1000 --kinds
+2026-12-03 16:25-17:00 UTC, 2 cores shared with other helpers (load 2.8-8.5 and rising), HF
+series built with shared step arrays and without the general checks, joins and headings done
+once (2d3ca03, 77ba03b), and dvc listings kept for a project's read (df32172). ``--runs 1000
+10000 --formats hf dvc-projects --kinds floor reader --repeat 2 --baseline`` (base = main
+before 2d3ca03), CPU seconds, fastest of 2, each row's load beside it:
+
+====================  =====  ========  ==========  =========  ========  ========  ======
+format                runs   floor s   reader s    base s     x floor   base x f  x base
+====================  =====  ========  ==========  =========  ========  ========  ======
+hf (load 6.8)         1k     0.84      1.50        1.67       1.79      1.99      0.90
+hf (load 6.7)         10k    8.82      17.60       15.77      2.00      1.79      1.12
+dvc-projects (6.4)    1k     1.23      1.95        2.07       1.59      1.68      0.94
+dvc-projects (10.4)   10k    10.38     18.85       20.96      1.82      2.02      0.90
+====================  =====  ========  ==========  =========  ========  ========  ======
+
+CPU ms/run: hf 1.50 (1k) and 1.76 (10k), base 1.67 and 1.58; floor 0.84 and 0.88. The 10k base
+row is one lucky process of two (its spread 2.30): the same 10k store read in one process each,
+base and new alternately right after (load 8.1-8.5), gave base 20.30, 18.93 s and new 18.02,
+17.22 s (0.89-0.91x). Earlier in the day at load 2.8-2.9 the 1k store gave reader 1.31 s
+against base 1.48 s and floor 0.79 s (1.66x against 1.87x), and reader / base 0.83-0.89x in
+every 1k round. So HF went from ~1.9-2.0x to ~1.65-1.8x of its floor (the floor's own CPU time
+moved 0.50-0.88 s with the load): better, not yet the 1.5 the issue asks. What is left (py-spy,
+1k, after 77ba03b): the floor's work (listing, reading, the state's json and the card's
+libyaml) ~55%, the series ~15% (the log_history walk itself is faster than the floor's), the
+card's facts ~6%, goals, params, models and artifacts 2% each: no single cost left. A 1.5 needs
+the floor-shaped work itself cheaper (LocalStore's confinement per read, the bounded parsers'
+second walks: not the reader's files). dvc-projects: 1.59x against 1.68x at 1k, 1.82x against
+2.02x at 10k (CPU ms/run 1.95 and 1.89, base 2.07 and 2.10: linear); 12 alternating
+in-process rounds of 200 projects gave 1.170 vs 1.217 ms a project. Also short of 1.5: its
+listing and reading (LocalStore: lstat, open, fstat per file, four reads of files a dvclive
+folder does not have) are most of what is left.
+
+Before: 2026-12-03, 2 cores shared with other helpers and CI (load 3.2-3.9), ``--runs 1000 --kinds
 floor reader --repeat 3``, main before c1bbacf (``Metric.from_columns``) and c1bbacf run
 alternately (base, new, base, new); "x f cpu" of the two base runs, then of the two new runs:
 
