@@ -36,6 +36,27 @@ printed. The measurements, in the order printed:
 figures (issue 12: at most 1.5); "ms/run" compares the run counts (about the same per-run cost
 at both sizes means linear). The machine may be shared: say so next to any figure you quote,
 and compare only figures of the same run.
+
+Measured
+--------
+2026-12-03 16:59-17:05 UTC, 2 cores shared with other helpers (load 9.6-9.7), W&B reader of
+main at 77ba03b, ``--runs 1000 10000 --formats wandb --kinds floor reader --repeat 1``, CPU:
+
+==========  ========  =========  ========  ==================
+runs        floor s   reader s   x f cpu   CPU ms/run (floor)
+==========  ========  =========  ========  ==================
+1k          2.94      3.81       1.30      3.81 (2.94)
+10k         23.76     37.80      1.59      3.78 (2.38)
+==========  ========  =========  ========  ==================
+
+The reader is linear (3.81 and 3.78 ms a run); the ratio moves with the floor, whose own cost
+a run fell at 10k (2.94 -> 2.38 ms). Earlier the same day, best of 3 at load 5.7: floor 2.02 s,
+reader 2.83 s (1.40x); best of 2 at load ~7: 2.81 and 4.27 s (1.52x): the budget (1.5) is met
+at 1k and missed at 10k in this run, within what the load moves. Tried and left out: each series
+through ``Metric.from_columns`` instead of ``from_history(_history(points))`` (same records;
+34.7-38.3 against 36.9-43.1 us a series in one process at load 5-7: no gain to see). The
+history rows' item decoding (``_fast_items``, the floor's JSON work done one value at a time)
+is about half of the reader; building the series about a tenth.
 """
 
 from __future__ import annotations
