@@ -14,9 +14,11 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import BuildError
 from .publish import child_dies_with_parent
@@ -70,6 +72,72 @@ def write_pages(docs_dir: Path, pages: Mapping[str, str | bytes]) -> WriteStats:
 def run_builder(builder: str, config_file: Path, site_dir: Path, source_date_epoch: int | None) -> None:
     """Build the site with ``builder`` (``mkdocs``, ``properdocs`` or ``zensical``) into
     ``site_dir``, a staging folder of mlreport's own (``--clean`` is only ever run on it)."""
+    start_builder(builder, config_file, site_dir, source_date_epoch).wait()
+
+
+class RunningBuilder:
+    """A site builder started by :func:`start_builder`: :meth:`wait` for its site (a failure is
+    a :class:`BuildError` then), or :meth:`stop` it when the build fails elsewhere first."""
+
+    def __init__(
+        self, builder: str, config_file: Path, site_dir: Path, process: subprocess.Popen[bytes], out: Any, err: Any
+    ) -> None:
+        self.builder, self.config_file, self.site_dir = builder, config_file, site_dir
+        self._process, self._out, self._err = process, out, err
+        self._waited = False
+        self._failure: BuildError | None = None
+
+    def _close(self) -> None:
+        self._out.close()
+        self._err.close()
+
+    def wait(self) -> None:
+        """Wait for the builder; a failure is a :class:`BuildError` (again on every call)."""
+        if self._waited:
+            if self._failure is not None:
+                raise self._failure
+            return
+        try:
+            returncode = self._process.wait()
+            stdout, stderr = (_read_back(f) for f in (self._out, self._err))
+        finally:
+            self._waited = True
+            self._close()
+        for line in stderr.splitlines():
+            if line.strip():
+                log.debug("%s: %s", self.builder, line)
+        if returncode != 0:
+            detail = builder_failure(stderr or stdout) or f"exit status {returncode}"
+            self._failure = BuildError(f"cannot build the site: {self.builder} failed: {detail}")
+            raise self._failure
+        if self.builder == "zensical":
+            # Zensical has no --site-dir and wants the site inside its project: move it out.
+            built = self.config_file.parent / "site"
+            if built.resolve() != self.site_dir.resolve():
+                if self.site_dir.exists():
+                    shutil.rmtree(self.site_dir)
+                shutil.move(str(built), str(self.site_dir))
+
+    def stop(self) -> None:
+        """Kill the builder if it still runs (nothing once it was waited for)."""
+        if self._waited:
+            return
+        self._waited = True
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        self._close()
+
+
+def _read_back(file: Any) -> str:
+    file.seek(0)
+    return str(file.read().decode("utf-8", "replace"))
+
+
+def start_builder(builder: str, config_file: Path, site_dir: Path, source_date_epoch: int | None) -> RunningBuilder:
+    """Start :func:`run_builder`'s build without waiting for it (the engine renders its own
+    pages meanwhile). Its output goes to a temporary file, not a pipe: a chatty builder never
+    blocks on a pipe nobody reads until the end."""
     if builder not in BUILDER_COMMANDS:
         raise BuildError(f"unknown builder '{builder}' (known: {', '.join(BUILDER_COMMANDS)})")
     command = [*BUILDER_COMMANDS[builder], "build", "-f", str(config_file)]
@@ -84,28 +152,22 @@ def run_builder(builder: str, config_file: Path, site_dir: Path, source_date_epo
     if command[0] != sys.executable and shutil.which(command[0]) is None:
         raise BuildError(f"cannot build the site: '{command[0]}' is not installed")
     log.info("building the site with %s", builder)
-    result = subprocess.run(
-        command,
-        cwd=config_file.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        preexec_fn=functools.partial(child_dies_with_parent, os.getpid()),  # noqa: PLW1509 - no threads of ours fork here
-    )
-    for line in (result.stderr or "").splitlines():
-        if line.strip():
-            log.debug("%s: %s", builder, line)
-    if result.returncode != 0:
-        detail = builder_failure(result.stderr or result.stdout or "") or f"exit status {result.returncode}"
-        raise BuildError(f"cannot build the site: {builder} failed: {detail}")
-    if builder == "zensical":
-        # Zensical has no --site-dir and wants the site inside its project: move it out.
-        built = config_file.parent / "site"
-        if built.resolve() != site_dir.resolve():
-            if site_dir.exists():
-                shutil.rmtree(site_dir)
-            shutil.move(str(built), str(site_dir))
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=config_file.parent,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            preexec_fn=functools.partial(child_dies_with_parent, os.getpid()),  # noqa: PLW1509 - no threads of ours fork here
+        )
+    except BaseException:
+        out.close()
+        err.close()
+        raise
+    return RunningBuilder(builder, config_file, site_dir, process, out, err)
 
 
 def builder_failure(output: str) -> str:

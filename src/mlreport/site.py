@@ -16,14 +16,14 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .build import WriteStats, run_builder, write_pages
+from .build import RunningBuilder, WriteStats, run_builder, start_builder, write_pages
 from .config import Config
 from .engine.cache import (
     BuildCache,
@@ -506,7 +506,17 @@ def build_site(
             config, render_config, catalog, renderer, refs, cache, site_dir, work_dir, text, docs, epoch, mk, static
         )
         job.site_check = site_check
-        search_bytes = _publish(job, templates_dir, ledger, previews, jobs, scheduler, timings)
+        try:
+            search_bytes = _publish(job, templates_dir, ledger, previews, jobs, scheduler, timings)
+        except Exception:
+            # MkDocs may have failed for the same reason first (a user's hook or mkdocs.yml,
+            # which the engine's theme loads in this process too): its one line is the error
+            if job.builder is not None:
+                job.builder.wait()
+            raise
+        finally:
+            if job.builder is not None:
+                job.builder.stop()  # a failed render does not leave MkDocs running (no-op once waited)
         manifest = job.manifest
         manifest.build_key = build_key or ""
         manifest.summary = summary
@@ -533,6 +543,7 @@ class _EngineJob:
     static: dict[str, bytes]  # files put into the site as they are, over MkDocs' (not through it)
     manifest: Manifest = field(default_factory=Manifest)
     site_check: _SiteCheck | None = None  # the published site's listing, compared during the walk
+    builder: RunningBuilder | None = None  # MkDocs, while it runs beside the render
 
 
 MKDOCS_DIR = "mkdocs"  # in the work folder: what MkDocs built last (its --clean only ever runs here)
@@ -596,24 +607,18 @@ def _publish(
         published = site_listing_matches(site_dir, previous.files)
 
     # MkDocs: the user's pages, the theme's files and the nav stubs, in its own folder, run
-    # only when what it builds from changed
-    t3 = time.perf_counter()
+    # only when what it builds from changed. It runs while the pages are digested and rendered
+    # (a subprocess on one core, which the serial digests left idle: seconds of a cold build);
+    # its files are put into the site after the pages, where no page or static file is
     built = work_dir / MKDOCS_DIR
     mk_key = _mkdocs_key(job.config_text, job.docs, job.epoch)
     if not (
         previous.mkdocs_key == mk_key and previous.mkdocs_files and site_listing_matches(built, previous.mkdocs_files)
     ):
-        run_builder("mkdocs", work_dir / "mkdocs.yml", built, job.epoch)
+        job.builder = start_builder("mkdocs", work_dir / "mkdocs.yml", built, job.epoch)  # stopped if we fail
         previous.mkdocs_files = {}
-    mk_files = site_listing(built)
-    for rel in mk_files:
-        if rel not in job.static:
-            tree.link(built / rel, rel)
     for rel in sorted(job.static):
         tree.put(rel, job.static[rel])
-    job.manifest.mkdocs_key = mk_key
-    job.manifest.mkdocs_files = mk_files
-    timings["mkdocs"] = time.perf_counter() - t3
 
     t4 = time.perf_counter()
     titles = page_titles(work_dir / "docs")
@@ -686,6 +691,17 @@ def _publish(
     ]
     log.info("pages: %d rendered, %d from the cache, %d unchanged", len(todo), restored, kept + linked)
     timings["render"] = time.perf_counter() - t5
+    t3 = time.perf_counter()
+    if job.builder is not None:
+        job.builder.wait()
+    mk_files = site_listing(built)
+    taken = _taken_by(tree.files)
+    for rel in mk_files:
+        if rel not in job.static and not taken(rel):
+            tree.link(built / rel, rel)
+    job.manifest.mkdocs_key = mk_key
+    job.manifest.mkdocs_files = mk_files
+    timings["mkdocs"] = time.perf_counter() - t3
     search_bytes = write_search_index(staging, entries, later, source=built, tree=tree)
     write_sitemap(staging, str(job.mk.get("site_url") or "") or None, urls, job.epoch, source=built, tree=tree)
     store.keep(digests)
@@ -713,6 +729,21 @@ def _publish(
     manifest.spare_pages = dict(next_spare[1]) if manifest.spare_id else {}
     (work_dir / DIRTY).unlink(missing_ok=True)
     return search_bytes
+
+
+def _taken_by(files: Mapping[str, object]) -> Callable[[str], bool]:
+    """Whether a site path is taken by ``files`` (this build's pages and static files): the path
+    itself, a folder of one of them, or under one of them. MkDocs' output comes in after the
+    pages and never replaces them (a nav stub's page is the engine's; a user's file ``reports``
+    must not remove the ``reports/`` folder of the pages), as when it was put in first."""
+    folders = {rel[:i] for rel in files for i, c in enumerate(rel) if c == "/"}
+
+    def taken(rel: str) -> bool:
+        if rel in files or rel in folders:
+            return True
+        return any(c == "/" and rel[:i] in files for i, c in enumerate(rel))
+
+    return taken
 
 
 def mirror(site_dir: Path, spare: Path, files: dict[str, tuple[int, int]]) -> None:
