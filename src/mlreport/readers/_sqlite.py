@@ -595,27 +595,13 @@ class Tables:
         groups, with :meth:`select`'s fault boundary and Problems.
         """
         k = len(keys)
-        done = 0
-        queries = self._group_queries(table, keys, wanted, order, required, "", ())
-        if queries is not None:
-            counts, points = queries
-            fetch = points.fetchmany
-            try:
-                while chunk := counts.fetchmany(CHUNK_ROWS):
-                    for group in chunk:
-                        n = group[k]
-                        rows = fetch(n)
-                        if len(rows) != n:
-                            raise _Mismatch
-                        yield group[:k], rows
-                        done += n
-                if points.fetchone() is None:
-                    return
-            except (sqlite3.Error, _Mismatch):
-                pass
-        every_row = self.select(table, [*keys, *wanted], required=required, order=order, ident=ident)
-        for key, group in groupby(islice(every_row, done, None), itemgetter(slice(0, k))):
-            yield key, [r[k:] for r in group]
+        # the groups of :meth:`blocks` (the same two queries and fallback), one at a time
+        for _first, (sizes, rows) in self.blocks(table, keys, wanted, order=order, required=required, ident=ident):
+            at = 0
+            for size in sizes:
+                n = size[k]
+                yield size[:k], rows[at : at + n]
+                at += n
 
     def blocks(
         self,
