@@ -54,6 +54,17 @@ def _config(title: str = "Report", templates: Path | None = None) -> Callable[[P
     return make
 
 
+def _built_then_new_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    """A copy of the fixture store built into ``site``, then one new run added to it."""
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "store"
+    shutil.copytree(V3, store)
+    config = _config()(store, tmp_path / "site")
+    build_site(config)
+    _new_run(store)
+    return config
+
+
 @pytest.mark.parametrize("change", ["new run", "changed alias", "deleted run", "changed config", "changed template"])
 def test_an_incremental_build_gives_the_bytes_of_a_full_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
@@ -211,12 +222,7 @@ def test_one_new_run_renders_only_the_pages_it_is_on(
     """The second build reads the unchanged runs back from the unit cache, the first parsed
     them: equal records, but with their strings shared differently. Their digests must not
     differ (a plain pickle's memo made them: one new run re-rendered every version page)."""
-    monkeypatch.chdir(tmp_path)
-    store = tmp_path / "store"
-    shutil.copytree(V3, store)
-    config = _config()(store, tmp_path / "site")
-    build_site(config)
-    _new_run(store)
+    config = _built_then_new_run(tmp_path, monkeypatch)
     caplog.set_level("INFO", logger="mlreport")
     result = build_site(config)
     line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("pages: "))
@@ -257,12 +263,7 @@ def test_a_one_new_run_build_lists_the_published_site_once(tmp_path: Path, monke
     # listing of every file of a 20,000-page site was ~1.3 s CPU of a one-new-run build)
     import mlreport.site as site_module
 
-    monkeypatch.chdir(tmp_path)
-    store = tmp_path / "store"
-    shutil.copytree(V3, store)
-    config = _config()(store, tmp_path / "site")
-    build_site(config)
-    _new_run(store)
+    config = _built_then_new_run(tmp_path, monkeypatch)
     listed: list[Path] = []
     listing = site_module.site_listing
 
