@@ -576,6 +576,26 @@ def _key_text(raw: bytes) -> str:
     return text
 
 
+class _LastUpdate:
+    """The last Summary/Config record body the fast path decoded, with its keys and values.
+
+    wandb-core writes each history row's items as a summary update just before the row, so
+    the row's body begins with the very bytes of that update: their decoding is reused (a
+    bytes comparison instead of a JSON scan per value). Items are decoded one after the other
+    and an update holds items only (no step field), so the prefix decodes as it did in the
+    update, whichever record follows; an update whose decoding noted a repair (a key not
+    UTF-8) is not kept, so that each record that has it notes it. Reset per file.
+    """
+
+    body = b""
+    keys: list[str] = []
+    values: list[object] = []
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.body, cls.keys, cls.values = b"", [], []
+
+
 def _fast_items(
     body: bytes, *, history: bool
 ) -> tuple[list[str], list[object], int | None] | None:
@@ -585,7 +605,8 @@ def _fast_items(
     Returns dotted keys, values and (history) the step. Anything unusual (typed items, remove
     items, containers, huge numbers, bad UTF-8 or JSON, long varints, bytes past the end)
     returns None, and the general decoder (which bounds and reports) reads the record instead.
-    This is the reader's hot loop: one History and one Summary record per logged step.
+    This is the reader's hot loop: one History and one Summary record per logged step (a
+    history row reuses the decoding of the update before it: :class:`_LastUpdate`).
     """
     try:
         return _fast_items_unchecked(body, history)
@@ -596,12 +617,25 @@ def _fast_items(
 def _fast_items_unchecked(
     body: bytes, history: bool
 ) -> tuple[list[str], list[object], int | None] | None:
-    keys: list[str] = []
-    values: list[object] = []
     step: int | None = None
     scan = _SCAN
     cache = _KEY_CACHE
     pos, end = 0, len(body)
+    notes = _Notes.bad_utf8
+    last = _LastUpdate.body
+    if history and last and body.startswith(last):
+        keys = _LastUpdate.keys.copy()
+        values = _LastUpdate.values.copy()
+        pos = len(last)
+    else:
+        keys = []
+        values = []
+    # The body is decoded once, as Latin-1 (one character a byte: a value's offsets are the
+    # same in the text), and each value scanned where it lies; the scan must end exactly at
+    # the item's end (the bytes after an item here are a field tag, 0x0A or 0x12, or nothing,
+    # and extend no JSON scalar). Numbers and literals are ASCII; a string that came out with
+    # a character past ASCII had bytes past ASCII, and is decoded again from its UTF-8.
+    text = body.decode("latin-1")
     while pos < end:
         tag = body[pos]
         size = body[pos + 1]
@@ -624,23 +658,41 @@ def _fast_items_unchecked(
         if (t == 0x12 or t == 0x0A) and n < 0x80 and body[q] == 0x82 and body[q + 1] == 0x01 \
                 and body[q + 2] < 0x80 and q + 3 + body[q + 2] == item_end:
             raw_key = body[p + 2 : q]
-            raw_value = body[q + 3 : item_end]
             key = cache.get(raw_key) or _key_text(raw_key)
+            at = q + 3
+            if at == item_end:
+                return None  # an empty value_json
+            first = body[at]
+            if first == 0x5B or first == 0x7B or first <= 0x20:  # [ { or whitespace: general path
+                return None
+            value, stop = scan(text, at)
+            if stop != item_end:
+                return None
+            if type(value) is str and not value.isascii():
+                value_text = body[at:item_end].decode("utf-8")
+                value, stop = scan(value_text, 0)
+                if stop != len(value_text):
+                    return None
         else:
             parsed = _general_item(body, p, item_end)
             if parsed is None:
                 return None
             key, raw_value = parsed
-        first = raw_value[0]
-        if first == 0x5B or first == 0x7B or first <= 0x20:  # [ { or whitespace: general path
-            return None
-        text = raw_value.decode("utf-8")
-        value, stop = scan(text, 0)
-        if stop != len(text):
-            return None
+            first = raw_value[0]
+            if first == 0x5B or first == 0x7B or first <= 0x20:
+                return None
+            value_text = raw_value.decode("utf-8")
+            value, stop = scan(value_text, 0)
+            if stop != len(value_text):
+                return None
         keys.append(key)
         values.append(value)
         pos = item_end
+    if not history:
+        if _Notes.bad_utf8 == notes:
+            _LastUpdate.body, _LastUpdate.keys, _LastUpdate.values = body, keys, values
+        else:
+            _LastUpdate.reset()
     return keys, values, step
 
 
@@ -913,6 +965,7 @@ def _read_log(ctx: _Ctx, run: _RunData, log_path: str) -> None:
     for reason in scan.problems:
         ctx.problem(log_path, reason)
     _Notes.reset()
+    _LastUpdate.reset()
     bad = 0
     first_bad = -1
     why = ""
