@@ -39,24 +39,33 @@ and compare only figures of the same run.
 
 Measured
 --------
-2026-12-03 16:59-17:05 UTC, 2 cores shared with other helpers (load 9.6-9.7), W&B reader of
-main at 77ba03b, ``--runs 1000 10000 --formats wandb --kinds floor reader --repeat 1``, CPU:
+2026-12-04 02:47-02:50 UTC, 2 cores shared with other helpers (load 10.8-14.9), W&B reader at
+ce1921b against main's (9af0f65) as ``base`` in the same rounds, ``--runs 10000 --formats
+wandb --kinds floor reader --repeat 2 --baseline /tmp/wandb-base/src``, CPU:
 
-==========  ========  =========  ========  ==================
-runs        floor s   reader s   x f cpu   CPU ms/run (floor)
-==========  ========  =========  ========  ==================
-1k          2.94      3.81       1.30      3.81 (2.94)
-10k         23.76     37.80      1.59      3.78 (2.38)
-==========  ========  =========  ========  ==================
+==========  ========  =========  ========  =========  ========  ========
+runs        floor s   reader s   x f cpu   base s     x f cpu   x base
+==========  ========  =========  ========  =========  ========  ========
+10k         17.59     17.86      1.02      24.63      1.40      0.73
+==========  ========  =========  ========  =========  ========  ========
 
-The reader is linear (3.81 and 3.78 ms a run); the ratio moves with the floor, whose own cost
-a run fell at 10k (2.94 -> 2.38 ms). Earlier the same day, best of 3 at load 5.7: floor 2.02 s,
-reader 2.83 s (1.40x); best of 2 at load ~7: 2.81 and 4.27 s (1.52x): the budget (1.5) is met
-at 1k and missed at 10k in this run, within what the load moves. Tried and left out: each series
-through ``Metric.from_columns`` instead of ``from_history(_history(points))`` (same records;
-34.7-38.3 against 36.9-43.1 us a series in one process at load 5-7: no gain to see). The
-history rows' item decoding (``_fast_items``, the floor's JSON work done one value at a time)
-is about half of the reader; building the series about a tenth.
+The same command without the baseline before the change (02:36-02:39 UTC, load 11-14): floor
+17.67 s, reader 25.60 s (1.45x). What changed: wandb-core writes each history row's items as a
+summary update just before the row, so the row's body begins with the update's bytes, and the
+reader now reuses the update's decoded keys and values for them (``_LastUpdate``), decoding only
+the step after them; each record's values are scanned in one Latin-1 text of the body instead of
+one slice and decode a value (9.6 -> 9.3 us an update record of 11 items, one process: small).
+The item decoding was about half of the reader before (cProfile, 1,000 runs); an update and its
+row now cost about one decoding, where the floor (one ``json.loads`` a record) still decodes
+both, which is why the reader can come this close to it. Not re-measured at 1k runs with the
+script (one process on a 1,000-run slice of the 10k store, CPU, load 3-7: main 2.28-2.78 s,
+this 1.64-1.68 s).
+
+Earlier (2026-12-03 16:59-17:05 UTC, load 9.6-9.7, main at 77ba03b, ``--runs 1000 10000
+--repeat 1``): floor 2.94 / 23.76 s, reader 3.81 / 37.80 s, 1.30x / 1.59x at 1k / 10k, the
+reader linear (3.81 and 3.78 ms a run). Tried and left out then: each series through
+``Metric.from_columns`` instead of ``from_history(_history(points))`` (same records; 34.7-38.3
+against 36.9-43.1 us a series in one process at load 5-7: no gain to see).
 """
 
 from __future__ import annotations
