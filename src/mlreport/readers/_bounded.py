@@ -207,9 +207,19 @@ def load_json(data: bytes | str, *, max_depth: int | None = None) -> Any:
             value = json.loads(data, parse_int=_big_int)
         except RecursionError:
             raise BoundedError("JSON nested too deep") from None
-    if max_depth is not None and isinstance(value, (dict, list)):
+    if max_depth is not None and isinstance(value, (dict, list)) and _json_opens(data) > max_depth:
         _check_depth(value, max_depth)
     return value
+
+
+def _json_opens(data: bytes | str) -> int:
+    # Every level of JSON nesting opens with "[" or "{", so their count bounds the depth (a
+    # bracket inside a string only raises the bound); counted in C, it spares the walk of the
+    # result for a document that cannot be too deep (all but a hostile one). In UTF-16 and
+    # UTF-32, which json.loads also takes, each bracket still holds its 0x5B/0x7B byte.
+    if isinstance(data, bytes):
+        return data.count(b"[") + data.count(b"{")
+    return data.count("[") + data.count("{")
 
 
 def _check_depth(value: Any, max_depth: int) -> None:
@@ -242,7 +252,8 @@ def load_yaml(
     _check_document(text, "YAML")
     anchor, alias = (b"&", b"*") if isinstance(text, bytes) else ("&", "*")
     aliased = anchor in text and alias in text  # type: ignore[operator]
-    if aliased or _yaml_indicators(text) >= _YAML_SAFE_INDICATORS:
+    indicators = _yaml_indicators(text)
+    if aliased or indicators >= _YAML_SAFE_INDICATORS:
         # Aliases and nesting are counted on libyaml's event stream, before anything is
         # composed: a bomb is refused after a few hundred events, not after building (or
         # walking) what it expands to. A document without an anchor and an alias has none.
@@ -257,7 +268,9 @@ def load_yaml(
         raise
     except ValueError as exc:  # a huge integer: int-string limit
         raise BoundedError(f"YAML value out of range: {str(exc)[:80]}") from None
-    if isinstance(value, (dict, list)) and not aliased:
+    # without aliases, the indicators bound the depth too: fewer of them than max_depth, and
+    # the walk of the result could find nothing (a params.yaml has a few dozen)
+    if isinstance(value, (dict, list)) and not aliased and indicators > max_depth:
         _check_depth(value, max_depth)
     return value
 
