@@ -37,6 +37,15 @@ say so next to any figure you quote, and compare only figures of the same run.
 
 Measured
 --------
+2026-12-04 03:09-03:11 UTC (load 0.5-0.9, a quiet machine), the walk of a parsed document for
+its depth skipped when its opening characters cannot nest that deep (a2c8608), ``--kinds floor
+reader base --baseline`` (base = 9af0f65 + ce1921b), CPU, best of 3 at 1k and of 2 at 10k: HF
+1k floor 0.58 s, reader 0.94 s (1.62x), base 1.04 s (1.79x); HF 10k floor 5.58 s, reader
+11.61 s (2.08x), base 11.96 s (2.14x); dvc-projects 1k floor 0.73 s, reader 1.19 s (1.63x),
+base 1.15 s (1.58x). The HF reader's CPU a run is 0.94 ms at 1k and 1.16 ms at 10k (its floor
+0.58 and 0.56): not linear here, while in one process the 10k store reads at a flat 1.24-1.26
+ms a run for every 2,000 runs (not explained). Issue 12's 1.5 is still missed by both formats.
+
 2026-12-03 16:25-17:00 UTC, 2 cores shared with other helpers (load 2.8-8.5 and rising), HF
 series built with shared step arrays and without the general checks, joins and headings done
 once (2d3ca03, 77ba03b), and dvc listings kept for a project's read (df32172). ``--runs 1000
