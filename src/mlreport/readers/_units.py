@@ -220,10 +220,6 @@ def dump(value: Any, file: IO[bytes]) -> None:
     _Pickler(file, protocol=5).dump(value)
 
 
-def load(file: IO[bytes]) -> Any:
-    return _Unpickler(file).load()
-
-
 #: Records pickled apart per chunk (see :func:`dump_apart`): a fresh memo every this many.
 APART_CHUNK = 1000
 
@@ -296,7 +292,6 @@ __all__ = [
     "dump_apart",
     "dumps",
     "fast_replace",
-    "load",
     "load_apart",
     "loads",
     "maker",
