@@ -16,18 +16,8 @@ from mlreport.readers import ReadOptions
 from mlreport.readers import wandb as wb
 from mlreport.stores import open_store
 
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _ld(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+# the LevelDB log's protobuf framing, as test_reader_wandb writes it
+from .test_reader_wandb import _ld, _varint
 
 
 def _item(key: bytes, value: bytes) -> bytes:
