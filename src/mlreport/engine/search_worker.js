@@ -130,8 +130,7 @@
           if (set instanceof Union && set.joined === null) {
             stack.push(set.right, set.left);
           } else {
-            var from = set instanceof Union ? set.joined : set.elements;
-            for (var key in from) elements[key] = true;
+            for (var key in set.elements) elements[key] = true; // a joined union: its joined keys
           }
         }
         union.joined = elements;
